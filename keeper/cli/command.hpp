@@ -1,0 +1,43 @@
+// Sub-commands of the `varkeeper` executable register themselves here, one file each
+// (keeper/cli/<name>_command.cpp), so adding a command touches no shared file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace varkeeper::keeper::cli {
+
+// An error the user caused (bad input, wrong password, unreachable node): main prints its
+// one-sentence message and exits with `exit_code`.
+class UserError : public std::runtime_error {
+ public:
+  explicit UserError(const std::string& message, int exit_code = 2)
+      : std::runtime_error(message), exit_code_(exit_code) {}
+  [[nodiscard]] int exit_code() const noexcept { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
+// Adds a sub-command to `app`; the callback it installs runs the command and may throw UserError.
+using CommandRegistrar = std::function<void(CLI::App& app)>;
+
+struct CommandRegistry {
+  static std::vector<std::pair<int, CommandRegistrar>>& entries() {
+    static std::vector<std::pair<int, CommandRegistrar>> list;
+    return list;
+  }
+};
+
+// `static const RegisterCommand kRegister{order, [](CLI::App& app) { ... }};` in a command file;
+// `order` fixes where the command appears in --help.
+struct RegisterCommand {
+  RegisterCommand(int order, CommandRegistrar registrar) {
+    CommandRegistry::entries().emplace_back(order, std::move(registrar));
+  }
+};
+
+}  // namespace varkeeper::keeper::cli

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite: unit, hostile-input (also under
+# AddressSanitizer + UBSan), differential tests against cast/anvil, and the Foundry tests.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+scripts/setup.sh
+scripts/build.sh
+ctest --test-dir build --output-on-failure --timeout 1800
+
+# The decoders again, under ASan + UBSan: random and mutated bytes must never read out of bounds.
+jobs="${VARKEEPER_JOBS:-$(nproc)}"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVARKEEPER_SANITIZE=ON \
+  -DVARKEEPER_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs" --target varkeeper_hostile_tests
+build-asan/tests/varkeeper_hostile_tests --no-intro
+echo "test.sh: all tests passed"

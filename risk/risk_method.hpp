@@ -1,0 +1,71 @@
+// The one entry point the keeper, the simulator and the CLI use to turn a window of returns into
+// VaR and CVaR. Conventions (README "Risk conventions"): loss = -P&L, VaR and CVaR are positive
+// fractions of portfolio value (0.052 = a 5.2 % loss), CVaR >= VaR.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace varkeeper::risk {
+
+enum class RiskMethod {
+  kParametricNormal,
+  kParametricT,
+  kCornishFisher,
+  kHistorical,
+  kHistoricalAge,
+  kFilteredHistorical,
+  kMcNormal,
+  kMcT,
+  kMcJump,
+};
+
+// CLI / config names: "parametric-normal", "parametric-t", "cornish-fisher", "historical",
+// "historical-age", "filtered-historical", "mc-normal", "mc-t", "mc-jump".
+[[nodiscard]] std::string_view to_string(RiskMethod m) noexcept;
+[[nodiscard]] std::optional<RiskMethod> parse_risk_method(std::string_view name) noexcept;
+[[nodiscard]] bool is_monte_carlo(RiskMethod m) noexcept;
+
+// T x N log-returns, row-major: returns[t * n_assets + i] is asset i's return in period t
+// (oldest first). Rows are already aligned on common dates.
+struct ReturnWindow {
+  std::span<const double> returns;
+  std::size_t n_assets = 0;
+  [[nodiscard]] std::size_t n_obs() const noexcept {
+    return n_assets == 0 ? 0 : returns.size() / n_assets;
+  }
+};
+
+struct RiskOptions {
+  double confidence = 0.99;      // alpha in (0, 1)
+  int horizon = 1;               // periods
+  double ewma_lambda = 0.94;     // RiskMetrics decay for EWMA / filtered historical
+  double age_lambda = 0.98;      // Boudoukh-Richardson-Whitelaw age weighting
+  std::size_t paths = 100'000;   // Monte Carlo paths
+  std::uint64_t seed = 1;        // Monte Carlo seed
+  unsigned threads = 0;          // 0 = hardware concurrency; results do not depend on it
+  bool antithetic = true;
+  bool components = true;        // compute per-asset Euler components
+};
+
+struct RiskEstimate {
+  double var = 0.0;              // positive loss fraction
+  double cvar = 0.0;             // positive loss fraction, >= var
+  double stderr_var = 0.0;       // Monte Carlo standard errors (0 for closed forms)
+  double stderr_cvar = 0.0;
+  std::vector<double> component_var;   // per asset, sums to var (Euler allocation)
+  std::vector<double> component_cvar;  // per asset, sums to cvar
+  std::size_t n_obs = 0;
+};
+
+// Throws std::invalid_argument with a clear sentence for inputs the caller should have
+// validated (confidence outside (0,1), weights of the wrong size, too few observations).
+[[nodiscard]] RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
+                                         std::span<const double> weights,
+                                         const RiskOptions& options);
+
+}  // namespace varkeeper::risk

@@ -18,11 +18,11 @@ struct Signature {
 };
 
 enum class SignatureError {
-  kBadRecoveryId,  // y_parity not 0 or 1 (or v not 27/28 / EIP-155 form)
-  kInvalidRS,      // r or s zero or not below the group order
-  kHighS,          // s above n/2 (malleable; refused per EIP-2)
-  kRecoveryFailed, // no public key recovers from this signature and digest
-  kWrongLength,    // a 65-byte r||s||v blob of another size
+  kBadRecoveryId,   // y_parity not 0 or 1 (or v not 27/28 / EIP-155 form)
+  kInvalidRS,       // r or s zero or not below the group order
+  kHighS,           // s above n/2 (malleable; refused per EIP-2)
+  kRecoveryFailed,  // no public key recovers from this signature and digest
+  kWrongLength,     // a 65-byte r||s||v blob of another size
 };
 
 [[nodiscard]] std::string_view to_string(SignatureError e) noexcept;
@@ -41,6 +41,7 @@ enum class SignatureError {
 
 // The 65-byte r || s || v form used by eth_sign, EIP-712 tooling and Solidity's ECDSA (v = 27+y).
 [[nodiscard]] FixedBytes<65> to_rsv(const Signature& sig) noexcept;
+// Accepts v = 27/28 or the bare parity 0/1; refuses invalid r, s and high s (EIP-2) up front.
 [[nodiscard]] Expected<Signature, SignatureError> from_rsv(ByteView rsv) noexcept;
 
 }  // namespace varkeeper::chain

@@ -4,16 +4,20 @@
 
 #include <openssl/crypto.h>
 
+#include <string_view>
+
 #include "chain/bytes.hpp"
 #include "chain/expected.hpp"
 
 namespace varkeeper::chain {
 
 enum class KeyError {
-  kWrongLength,   // not 32 bytes
-  kOutOfRange,    // zero, or not below the curve order
-  kBadHex,        // not hex
+  kWrongLength,  // not 32 bytes
+  kOutOfRange,   // zero, or not below the curve order
+  kBadHex,       // not hex
 };
+
+[[nodiscard]] std::string_view to_string(KeyError e) noexcept;
 
 class SecretKey {
  public:

@@ -1,0 +1,165 @@
+// Backtests of VaR and expected-shortfall forecasts against realised returns.
+//
+// Conventions (README "Risk conventions"): a forecast for period t is made before t; the realised
+// loss is L_t = -r_t (r_t the realised simple return of the portfolio, a fraction of its value);
+// VaR_t and ES_t are positive loss fractions; an exception ("hit", "failure") is L_t > VaR_t,
+// strictly, as in MATLAB's varbacktest and the Basel (1996) backtesting framework.
+// alpha is the VaR confidence (0.99); p = 1 - alpha is the exception probability under H0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace varkeeper::risk {
+
+// I_t = 1 if -realized[t] > var[t]. Spans must have equal sizes.
+[[nodiscard]] std::vector<std::uint8_t> hit_sequence(std::span<const double> realized,
+                                                     std::span<const double> var);
+
+// Christoffersen's 2x2 transition counts of a hit sequence: n_ij = #{t >= 1: I_{t-1} = i, I_t = j}.
+struct TransitionCounts {
+  std::size_t n00 = 0;
+  std::size_t n01 = 0;
+  std::size_t n10 = 0;
+  std::size_t n11 = 0;
+};
+[[nodiscard]] TransitionCounts transition_counts(std::span<const std::uint8_t> hits);
+
+// A likelihood-ratio statistic with its chi-square p-value P(chi2(dof) > lr).
+struct LikelihoodRatioTest {
+  double lr = 0.0;
+  double p_value = 1.0;
+  int dof = 1;
+};
+
+// Kupiec (1995) proportion of failures: x exceptions in n periods against p = 1 - alpha,
+// LR_pof = -2 ln[(1-p)^(n-x) p^x] + 2 ln[(1-x/n)^(n-x) (x/n)^x] ~ chi2(1), with 0 ln 0 = 0.
+[[nodiscard]] LikelihoodRatioTest kupiec_pof(std::size_t n, std::size_t exceptions, double alpha);
+
+// Christoffersen (1998) independence: first-order Markov alternative against independence,
+// LR_ind = -2 ln L(pi) + 2 ln L(pi01, pi11) ~ chi2(1) from the transition counts, 0 ln 0 = 0.
+[[nodiscard]] LikelihoodRatioTest christoffersen_independence(const TransitionCounts& counts);
+
+// Christoffersen (1998) conditional coverage: LR_cc = LR_pof + LR_ind ~ chi2(2). As in MATLAB's
+// varbacktest, LR_pof here is Kupiec's over all n observations (not the n - 1 transitions).
+[[nodiscard]] LikelihoodRatioTest christoffersen_conditional_coverage(
+    std::size_t n, std::size_t exceptions, const TransitionCounts& counts, double alpha);
+
+// Basel traffic light, generalised to any n and alpha by the binomial CDF. Basel Committee (1996),
+// "Supervisory framework for the use of backtesting...", Table 2: the yellow zone begins where
+// the probability of that number of exceptions *or fewer* reaches 95 %, the red zone where it
+// reaches 99.99 %. So with F(x) = P(X <= x), X ~ Binomial(n, 1 - alpha):
+//   green if F(x) < 0.95, yellow if 0.95 <= F(x) < 0.9999, red if F(x) >= 0.9999
+// (250 days at 99 %: green 0-4, yellow 5-9, red >= 10; MATLAB's varbacktest tl uses the same).
+enum class TrafficLightZone { kGreen, kYellow, kRed };
+[[nodiscard]] const char* to_string(TrafficLightZone zone) noexcept;
+
+struct TrafficLight {
+  TrafficLightZone zone = TrafficLightZone::kGreen;
+  double cumulative_probability = 0.0;  // F(x) = P(X <= x)
+  double type1_error = 1.0;             // P(X >= x): rejecting a correct model at this count
+  std::size_t green_max = 0;            // largest green count for this (n, alpha)
+  std::size_t yellow_max = 0;           // largest yellow count (red from yellow_max + 1)
+  double plus_factor = 0.0;             // Basel plus factor, generalised (see below)
+};
+[[nodiscard]] TrafficLight traffic_light(std::size_t n, std::size_t exceptions, double alpha);
+
+// Basel (1996) Table 2 plus factors for 250 days at 99 %: 5 -> 0.40, 6 -> 0.50, 7 -> 0.65,
+// 8 -> 0.75, 9 -> 0.85, red -> 1.00, green -> 0. Generalised to any (n, alpha) through the
+// cumulative probability F(x): the plus factor is Basel's for the largest 250-day/99 % count k in
+// 5..9 whose cumulative probability F_250(k) does not exceed F(x) (0.40 for any yellow F below
+// F_250(5)); green 0, red 1.00. For n = 250, alpha = 0.99 this is Basel's table exactly.
+[[nodiscard]] double basel_plus_factor(std::size_t n, std::size_t exceptions, double alpha);
+
+// Recalibration multipliers for a calibrated VaR = multiplier * raw VaR (never below raw):
+//  - zone: (3 + plus factor) / 3, i.e. Basel's capital multiplier relative to its base 3;
+//  - exception ratio: z_alpha / z_(1 - x/n) under a normal loss (the scale that would have
+//    brought the observed exception rate back to 1 - alpha), 1 when x/n <= 1 - alpha; empty when
+//    x/n >= 1/2 (no finite normal scaling restores coverage; the VaR series is unusable).
+enum class RecalibrationBasis { kTrafficLight, kExceptionRatio };
+[[nodiscard]] double zone_multiplier(std::size_t n, std::size_t exceptions, double alpha);
+[[nodiscard]] std::optional<double> exception_ratio_multiplier(std::size_t n,
+                                                               std::size_t exceptions,
+                                                               double alpha);
+
+// Acerbi & Szekely (2014), "Backtesting expected shortfall", test 2:
+//   Z2 = 1 - sum_t L_t I_t / (T (1 - alpha) ES_t),   E[Z2] = 0 under H0, < 0 when risk is
+//   understated.
+[[nodiscard]] double acerbi_szekely_z2(std::span<const double> realized,
+                                       std::span<const double> var, std::span<const double> es,
+                                       double alpha);
+
+// The model under which Z2 is simulated: per period a location-scale loss L_t = m_t + s_t eps,
+// eps standard normal (tail_dof = 0) or Student-t(tail_dof), with m_t and s_t chosen so the
+// model's VaR and ES at alpha equal the forecasts exactly:
+//   s_t = (ES_t - VaR_t) / (e - q),  m_t = VaR_t - s_t q,  q = eps quantile, e = E[eps | eps > q].
+struct ShortfallTestOptions {
+  double significance = 0.05;  // test size; critical value = this quantile of simulated Z2
+  std::size_t simulations = 5000;
+  std::uint64_t seed = 1;  // std::mt19937_64; the result is a pure function of the seed
+  double tail_dof = 0.0;   // 0 = normal; else Student-t degrees of freedom (> 1)
+};
+
+struct ShortfallTestResult {
+  double z2 = 0.0;
+  double critical_value = 0.0;  // reject when z2 < critical_value
+  double p_value = 1.0;         // P(Z2_sim <= z2) under the model
+  bool reject = false;
+  std::size_t simulations = 0;
+};
+
+// Throws std::invalid_argument if sizes differ, T = 0, or some ES_t <= 0 or ES_t < VaR_t.
+[[nodiscard]] ShortfallTestResult acerbi_szekely_test(std::span<const double> realized,
+                                                      std::span<const double> var,
+                                                      std::span<const double> es, double alpha,
+                                                      const ShortfallTestOptions& options);
+
+// ES implied by a VaR forecast when only VaR is known: zero-mean normal loss with
+// sigma = VaR / z_alpha, ES = sigma phi(z_alpha) / (1 - alpha).
+[[nodiscard]] double normal_implied_es(double var, double alpha);
+
+struct BacktestOptions {
+  double confidence = 0.99;
+  double test_level = 0.95;  // accept the LR tests when p-value >= 1 - test_level
+  RecalibrationBasis recalibration = RecalibrationBasis::kTrafficLight;
+  ShortfallTestOptions shortfall;
+};
+
+struct BacktestReport {
+  std::size_t n_obs = 0;
+  std::size_t exceptions = 0;
+  double expected_exceptions = 0.0;  // n (1 - alpha)
+  double exception_ratio = 0.0;      // exceptions / expected
+  std::size_t first_exception = 0;   // 1-based period of the first exception, 0 if none
+  TransitionCounts transitions;
+  LikelihoodRatioTest pof;
+  LikelihoodRatioTest independence;
+  LikelihoodRatioTest conditional_coverage;
+  bool pof_reject = false;
+  bool independence_reject = false;
+  bool conditional_coverage_reject = false;
+  TrafficLight traffic_light;
+  ShortfallTestResult shortfall;
+  bool shortfall_es_implied = false;  // true when ES was not given and normal_implied_es was used
+  double multiplier_zone = 1.0;
+  std::optional<double> multiplier_exception_ratio;
+  double multiplier = 1.0;  // the one chosen by options.recalibration (1 if empty)
+  double mean_var = 0.0;
+  double mean_es = 0.0;
+  double mean_calibrated_var = 0.0;
+  double last_var = 0.0;
+  double last_calibrated_var = 0.0;
+  std::size_t calibrated_exceptions = 0;  // exceptions of multiplier * VaR over the same periods
+};
+
+// The whole battery. `es` may be empty (ES then implied by normal_implied_es). Throws
+// std::invalid_argument with one sentence for mismatched sizes, no observations, a confidence
+// outside (0, 1), or a non-finite / non-positive forecast.
+[[nodiscard]] BacktestReport run_backtest(std::span<const double> realized,
+                                          std::span<const double> var, std::span<const double> es,
+                                          const BacktestOptions& options);
+
+}  // namespace varkeeper::risk

@@ -2,8 +2,10 @@
 
 #include <functional>
 
+#include "chain/eip712.hpp"
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
+#include "chain/secp256k1.hpp"
 
 namespace varkeeper::keeper {
 
@@ -24,6 +26,48 @@ std::vector<SelfCheckResult> run_self_checks() {
                              "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"));
   out.push_back(expect_equal("keccak256(\"abc\")", to_hex(keccak256(std::string_view{"abc"})),
                              "0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"));
+  // Address of private key 1 (the generator point's address, widely published).
+  {
+    auto one = chain::SecretKey::from_hex(
+        "0000000000000000000000000000000000000000000000000000000000000001");
+    out.push_back(expect_equal("address of private key 1",
+                               one ? chain::to_checksum_address(chain::address_of(*one)) : "",
+                               "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"));
+  }
+  // EIP-712's Mail example (assets/eip-712/Example.js): digest, and its signature by
+  // keccak256("cow") (RFC 6979, low-s).
+  {
+    chain::Eip712Types types;
+    (void)types.add({"Person", {{"name", "string"}, {"wallet", "address"}}});
+    (void)types.add({"Mail", {{"from", "Person"}, {"to", "Person"}, {"contents", "string"}}});
+    const auto cow = chain::parse_address("0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826");
+    const auto bob = chain::parse_address("0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB");
+    const auto contract = chain::parse_address("0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC");
+    std::string digest_hex;
+    std::string signature_hex;
+    if (cow && bob && contract) {
+      using Struct = chain::Eip712Value::Struct;
+      const chain::Eip712Value mail = Struct{{"from", Struct{{"name", "Cow"}, {"wallet", *cow}}},
+                                             {"to", Struct{{"name", "Bob"}, {"wallet", *bob}}},
+                                             {"contents", "Hello, Bob!"}};
+      const auto struct_hash = types.hash_struct("Mail", mail);
+      if (struct_hash) {
+        const chain::Eip712Domain domain{"Ether Mail", "1", 1, *contract, std::nullopt};
+        const auto digest = chain::eip712_digest(chain::domain_separator(domain), *struct_hash);
+        digest_hex = to_hex(digest);
+        if (auto key = chain::SecretKey::from_bytes(keccak256(std::string_view{"cow"}))) {
+          signature_hex = to_hex(chain::to_rsv(chain::sign_hash(digest, *key)));
+        }
+      }
+    }
+    out.push_back(
+        expect_equal("EIP-712 Mail digest", digest_hex,
+                     "0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"));
+    out.push_back(
+        expect_equal("EIP-712 Mail signature by keccak256(\"cow\")", signature_hex,
+                     "0x4355c47d63924e8a72e509b65029052eb6c299d53a04e167c5775fd466751c9d"
+                     "07299936d304c153f6443dfa05f40ff007d72911b6f72307f996231605b915621c"));
+  }
   return out;
 }
 

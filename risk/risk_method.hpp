@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "risk/portfolio_loss.hpp"
+
 namespace varkeeper::risk {
 
 enum class RiskMethod {
@@ -41,25 +43,34 @@ struct ReturnWindow {
 };
 
 struct RiskOptions {
-  double confidence = 0.99;      // alpha in (0, 1)
-  int horizon = 1;               // periods
-  double ewma_lambda = 0.94;     // RiskMetrics decay for EWMA / filtered historical
-  double age_lambda = 0.98;      // Boudoukh-Richardson-Whitelaw age weighting
-  std::size_t paths = 100'000;   // Monte Carlo paths
-  std::uint64_t seed = 1;        // Monte Carlo seed
-  unsigned threads = 0;          // 0 = hardware concurrency; results do not depend on it
+  double confidence = 0.99;     // alpha in (0, 1)
+  int horizon = 1;              // periods
+  double ewma_lambda = 0.94;    // RiskMetrics decay for EWMA / filtered historical
+  double age_lambda = 0.98;     // Boudoukh-Richardson-Whitelaw age weighting
+  std::size_t paths = 100'000;  // Monte Carlo paths
+  std::uint64_t seed = 1;       // Monte Carlo seed
+  unsigned threads = 0;         // 0 = hardware concurrency; results do not depend on it
   bool antithetic = true;
-  bool components = true;        // compute per-asset Euler components
+  bool components = true;  // compute per-asset Euler components
+  // Covariance for the parametric and Monte Carlo methods: the sample covariance (n - 1), or
+  // the EWMA covariance with ewma_lambda (RiskMetrics) when true.
+  bool ewma_covariance = false;
+  // Historical and Monte Carlo losses: full revaluation -w'(exp(r) - 1) or linear -w'r
+  // (risk/portfolio_loss.hpp). The parametric methods are linear in r by construction.
+  Revaluation revaluation = Revaluation::kFull;
 };
 
 struct RiskEstimate {
-  double var = 0.0;              // positive loss fraction
-  double cvar = 0.0;             // positive loss fraction, >= var
-  double stderr_var = 0.0;       // Monte Carlo standard errors (0 for closed forms)
+  double var = 0.0;         // positive loss fraction
+  double cvar = 0.0;        // positive loss fraction, >= var
+  double stderr_var = 0.0;  // Monte Carlo standard errors (0 for closed forms)
   double stderr_cvar = 0.0;
   std::vector<double> component_var;   // per asset, sums to var (Euler allocation)
   std::vector<double> component_cvar;  // per asset, sums to cvar
   std::size_t n_obs = 0;
+  std::size_t n_scenarios = 0;  // historical scenarios or Monte Carlo paths (0 for closed forms)
+  double nu = 0.0;              // fitted Student-t degrees of freedom (parametric-t, mc-t)
+  std::string warning;          // non-empty when a validity check failed (Cornish-Fisher)
 };
 
 // Throws std::invalid_argument with a clear sentence for inputs the caller should have

@@ -1,0 +1,74 @@
+// Parametric VaR and CVaR: normal, Student-t and Cornish-Fisher, with Euler components.
+//
+// The portfolio return over one period is modelled as R = w'r (linear in the assets' log-returns,
+// the delta approximation); loss = -R. Horizon h periods: mean h * mu, covariance h * Sigma
+// (square-root-of-time for the standard deviation, iid periods). For Cornish-Fisher the iid
+// aggregation also scales skewness by 1/sqrt(h) and excess kurtosis by 1/h. For Student-t the
+// h-period sum is approximated by a t with the same nu and sqrt(h)-scaled scale.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace varkeeper::risk {
+
+// Closed forms for a single loss distribution, alpha the confidence (0.99), p = 1 - alpha.
+// Normal return N(mean, sd^2): VaR = -mean + sd z_alpha, ES = -mean + sd phi(z_alpha) / p.
+[[nodiscard]] double normal_var(double mean, double sd, double alpha);
+[[nodiscard]] double normal_es(double mean, double sd, double alpha);
+// Student-t return mean + scale T_nu: VaR = -mean + scale t_alpha,
+// ES = -mean + scale (nu + t_alpha^2) / (nu - 1) f_nu(t_alpha) / p (McNeil, Frey & Embrechts,
+// Quantitative Risk Management, 2005, example 2.19). nu > 1.
+[[nodiscard]] double student_t_var(double mean, double scale, double nu, double alpha);
+[[nodiscard]] double student_t_es(double mean, double scale, double nu, double alpha);
+// Cornish-Fisher (Zangari 1996, "modified VaR"): z_cf = z + (z^2 - 1) S / 6 + (z^3 - 3z) K / 24
+// - (2 z^3 - 5 z) S^2 / 36 with z = Phi^-1(p), VaR = -(mean + sd z_cf). ES is the same
+// expansion averaged over the tail, ES = -(mean + sd e_cf) with
+// e_cf = (1/p) int_0^p z_cf(Phi^-1(u)) du
+//      = -phi(z) / p [1 + S z / 6 + K (z^2 - 1) / 24 + S^2 (1 - 2 z^2) / 36],
+// reported no lower than VaR. S skewness, K excess kurtosis of the return.
+[[nodiscard]] double cornish_fisher_var(double mean, double sd, double skewness,
+                                        double excess_kurtosis, double alpha);
+[[nodiscard]] double cornish_fisher_es(double mean, double sd, double skewness,
+                                       double excess_kurtosis, double alpha);
+// The expansion is a valid quantile function only if z_cf is increasing in z; that holds for
+// every z iff the quadratic dz_cf/dz = (K/8 - S^2/6) z^2 + (S/3) z + (1 - K/8 + 5 S^2/36) has no
+// real root and is positive (Maillard 2012, "A user's guide to the Cornish Fisher expansion").
+[[nodiscard]] bool cornish_fisher_valid(double skewness, double excess_kurtosis);
+
+// Single-asset geometric Brownian motion: log-return N(mean, sd^2), loss = 1 - exp(r):
+// VaR = 1 - exp(mean + sd z_p), ES = 1 - exp(mean + sd^2 / 2) Phi(z_p - sd) / p.
+[[nodiscard]] double lognormal_var(double mean, double sd, double alpha);
+[[nodiscard]] double lognormal_es(double mean, double sd, double alpha);
+
+struct ParametricResult {
+  double var = 0.0;
+  double cvar = 0.0;
+  std::vector<double> component_var;   // Euler: w_i dVaR/dw_i, sums to var
+  std::vector<double> component_cvar;  // sums to cvar
+  std::vector<double> vega_var;        // dVaR/dln(sigma_i): change per unit relative vol change
+  std::vector<double> vega_cvar;
+  std::string warning;  // non-empty when a validity check failed (the figure is still returned)
+};
+
+// mean: N per-period means; covariance: N x N row-major per-period covariance.
+[[nodiscard]] ParametricResult parametric_normal(std::span<const double> mean,
+                                                 std::span<const double> covariance,
+                                                 std::span<const double> weights, double alpha,
+                                                 int horizon);
+// covariance is the t's covariance (dispersion * nu / (nu - 2)), nu > 2.
+[[nodiscard]] ParametricResult parametric_student_t(std::span<const double> mean,
+                                                    std::span<const double> covariance, double nu,
+                                                    std::span<const double> weights, double alpha,
+                                                    int horizon);
+// From the window's sample moments of the portfolio return w'r_t (skewness and kurtosis with
+// divisor T, variance with T - 1); the components use the analytic gradient of the moments
+// (Boudt, Peterson & Croux 2008), so they sum to the totals.
+[[nodiscard]] ParametricResult parametric_cornish_fisher(std::span<const double> returns,
+                                                         std::size_t n_assets,
+                                                         std::span<const double> weights,
+                                                         double alpha, int horizon);
+
+}  // namespace varkeeper::risk

@@ -1,0 +1,194 @@
+#include "risk/risk_method.hpp"
+
+#include <array>
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+
+#include "risk/ewma.hpp"
+#include "risk/historical.hpp"
+#include "risk/jump_calibration.hpp"
+#include "risk/monte_carlo.hpp"
+#include "risk/parametric.hpp"
+#include "risk/sample_moments.hpp"
+#include "risk/student_t_fit.hpp"
+
+namespace varkeeper::risk {
+namespace {
+
+constexpr std::array<std::pair<RiskMethod, std::string_view>, 9> kNames{{
+    {RiskMethod::kParametricNormal, "parametric-normal"},
+    {RiskMethod::kParametricT, "parametric-t"},
+    {RiskMethod::kCornishFisher, "cornish-fisher"},
+    {RiskMethod::kHistorical, "historical"},
+    {RiskMethod::kHistoricalAge, "historical-age"},
+    {RiskMethod::kFilteredHistorical, "filtered-historical"},
+    {RiskMethod::kMcNormal, "mc-normal"},
+    {RiskMethod::kMcT, "mc-t"},
+    {RiskMethod::kMcJump, "mc-jump"},
+}};
+
+std::size_t minimum_observations(RiskMethod m, std::size_t n_assets, int horizon) {
+  const auto h = static_cast<std::size_t>(horizon);
+  switch (m) {
+    case RiskMethod::kParametricNormal:
+    case RiskMethod::kMcNormal: return 2;
+    case RiskMethod::kParametricT:
+    case RiskMethod::kMcT: return n_assets + 2;
+    case RiskMethod::kCornishFisher: return 3;
+    case RiskMethod::kHistorical:
+    case RiskMethod::kHistoricalAge: return h;
+    case RiskMethod::kFilteredHistorical: return std::max<std::size_t>(2, h);
+    case RiskMethod::kMcJump: return n_assets + 3;
+  }
+  return 2;
+}
+
+void validate(RiskMethod method, const ReturnWindow& window, std::span<const double> weights,
+              const RiskOptions& o) {
+  if (!(o.confidence > 0.0 && o.confidence < 1.0))
+    throw std::invalid_argument("confidence must be strictly between 0 and 1.");
+  if (o.horizon < 1) throw std::invalid_argument("the horizon must be at least one period.");
+  if (window.n_assets == 0 || window.returns.size() % window.n_assets != 0)
+    throw std::invalid_argument("the return window is not a whole number of rows of assets.");
+  if (weights.size() != window.n_assets)
+    throw std::invalid_argument("there are " + std::to_string(weights.size()) + " weights for " +
+                                std::to_string(window.n_assets) + " assets.");
+  for (double w : weights)
+    if (!std::isfinite(w)) throw std::invalid_argument("a weight is not a finite number.");
+  for (double r : window.returns)
+    if (!std::isfinite(r)) throw std::invalid_argument("a return is not a finite number.");
+  const std::size_t need = minimum_observations(method, window.n_assets, o.horizon);
+  if (window.n_obs() < need)
+    throw std::invalid_argument("method " + std::string(to_string(method)) + " needs at least " +
+                                std::to_string(need) + " observations, the window has " +
+                                std::to_string(window.n_obs()) + ".");
+  if (!(o.ewma_lambda > 0.0 && o.ewma_lambda < 1.0))
+    throw std::invalid_argument("the EWMA lambda must be strictly between 0 and 1.");
+  if (!(o.age_lambda > 0.0 && o.age_lambda <= 1.0))
+    throw std::invalid_argument("the age-weighting lambda must be in (0, 1].");
+  if (is_monte_carlo(method) && o.paths < 2)
+    throw std::invalid_argument("Monte Carlo needs at least two paths.");
+}
+
+std::vector<double> covariance_of(const ReturnWindow& w, const RiskOptions& o) {
+  return o.ewma_covariance ? ewma_covariance(w.returns, w.n_assets, o.ewma_lambda)
+                           : sample_covariance(w.returns, w.n_assets);
+}
+
+McSettings mc_settings(const RiskOptions& o) {
+  McSettings s;
+  s.paths = o.paths;
+  s.horizon = o.horizon;
+  s.seed = o.seed;
+  s.threads = o.threads;
+  s.antithetic = o.antithetic;
+  s.revaluation = o.revaluation;
+  s.components = o.components;
+  return s;
+}
+
+template <class R>
+void copy_components(const R& r, RiskEstimate& e, bool wanted) {
+  if (!wanted) return;
+  e.component_var = r.component_var;
+  e.component_cvar = r.component_cvar;
+}
+
+}  // namespace
+
+std::string_view to_string(RiskMethod m) noexcept {
+  for (const auto& [method, name] : kNames)
+    if (method == m) return name;
+  return "unknown";
+}
+
+std::optional<RiskMethod> parse_risk_method(std::string_view name) noexcept {
+  for (const auto& [method, n] : kNames)
+    if (n == name) return method;
+  return std::nullopt;
+}
+
+bool is_monte_carlo(RiskMethod m) noexcept {
+  return m == RiskMethod::kMcNormal || m == RiskMethod::kMcT || m == RiskMethod::kMcJump;
+}
+
+RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
+                           std::span<const double> weights, const RiskOptions& options) {
+  validate(method, window, weights, options);
+  const auto& o = options;
+  const std::size_t n = window.n_assets;
+  RiskEstimate e;
+  e.n_obs = window.n_obs();
+  switch (method) {
+    case RiskMethod::kParametricNormal: {
+      const auto r = parametric_normal(sample_mean(window.returns, n), covariance_of(window, o),
+                                       weights, o.confidence, o.horizon);
+      e.var = r.var;
+      e.cvar = r.cvar;
+      copy_components(r, e, o.components);
+      break;
+    }
+    case RiskMethod::kParametricT: {
+      const auto fit = fit_multivariate_t(window.returns, n);
+      const auto r = parametric_student_t(sample_mean(window.returns, n), covariance_of(window, o),
+                                          fit.nu, weights, o.confidence, o.horizon);
+      e.var = r.var;
+      e.cvar = r.cvar;
+      e.nu = fit.nu;
+      copy_components(r, e, o.components);
+      break;
+    }
+    case RiskMethod::kCornishFisher: {
+      const auto r = parametric_cornish_fisher(window.returns, n, weights, o.confidence, o.horizon);
+      e.var = r.var;
+      e.cvar = r.cvar;
+      e.warning = r.warning;
+      copy_components(r, e, o.components);
+      break;
+    }
+    case RiskMethod::kHistorical:
+    case RiskMethod::kHistoricalAge:
+    case RiskMethod::kFilteredHistorical: {
+      const HistoricalResult r =
+          method == RiskMethod::kHistorical
+              ? historical_risk(window.returns, n, weights, o.confidence, o.horizon, o.revaluation)
+          : method == RiskMethod::kHistoricalAge
+              ? age_weighted_historical_risk(window.returns, n, weights, o.confidence, o.horizon,
+                                             o.age_lambda, o.revaluation)
+              : filtered_historical_risk(window.returns, n, weights, o.confidence, o.horizon,
+                                         o.ewma_lambda, o.revaluation);
+      e.var = r.var;
+      e.cvar = r.cvar;
+      e.n_scenarios = r.n_scenarios;
+      copy_components(r, e, o.components);
+      break;
+    }
+    case RiskMethod::kMcNormal:
+    case RiskMethod::kMcT:
+    case RiskMethod::kMcJump: {
+      McModel model;
+      if (method == RiskMethod::kMcJump) {
+        model = calibrate_jump_diffusion(window.returns, n);
+      } else {
+        model.distribution =
+            method == RiskMethod::kMcT ? McDistribution::kStudentT : McDistribution::kNormal;
+        model.drift = sample_mean(window.returns, n);
+        model.covariance = covariance_of(window, o);
+        if (method == RiskMethod::kMcT) model.nu = fit_multivariate_t(window.returns, n).nu;
+      }
+      const auto r = monte_carlo_risk(model, weights, o.confidence, mc_settings(o));
+      e.var = r.var;
+      e.cvar = r.cvar;
+      e.stderr_var = r.stderr_var;
+      e.stderr_cvar = r.stderr_cvar;
+      e.n_scenarios = r.paths;
+      e.nu = model.nu;
+      copy_components(r, e, o.components);
+      break;
+    }
+  }
+  return e;
+}
+
+}  // namespace varkeeper::risk

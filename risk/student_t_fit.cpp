@@ -1,0 +1,131 @@
+#include "risk/student_t_fit.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+#include "risk/sample_moments.hpp"
+
+namespace varkeeper::risk {
+namespace {
+
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vector = Eigen::VectorXd;
+
+struct EmResult {
+  Vector location;
+  Matrix dispersion;
+  double log_likelihood = 0.0;
+};
+
+// Profile maximum likelihood of (location, dispersion) for fixed nu, by EM. X is T x d.
+EmResult em_fixed_nu(const Matrix& x, double nu, const Vector& start_location,
+                     const Matrix& start_dispersion) {
+  const auto t_obs = x.rows();
+  const auto d = static_cast<double>(x.cols());
+  EmResult r{start_location, start_dispersion, -INFINITY};
+  Vector w(t_obs);
+  for (int iter = 0; iter < 500; ++iter) {
+    const Eigen::LLT<Matrix> llt(r.dispersion);
+    if (llt.info() != Eigen::Success)
+      throw std::invalid_argument("the returns are degenerate (a singular covariance).");
+    const Matrix centered = x.rowwise() - r.location.transpose();
+    // delta_t = c_t' S^-1 c_t via the Cholesky factor.
+    const Matrix solved = llt.matrixL().solve(centered.transpose());
+    const Vector delta = solved.colwise().squaredNorm().transpose();
+    const double log_det = 2.0 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
+    double ll =
+        static_cast<double>(t_obs) * (std::lgamma(0.5 * (nu + d)) - std::lgamma(0.5 * nu) -
+                                      0.5 * d * std::log(nu * std::numbers::pi) - 0.5 * log_det);
+    ll -= 0.5 * (nu + d) * (delta.array() / nu).log1p().sum();
+    const bool converged = std::fabs(ll - r.log_likelihood) <= 1e-12 * std::fabs(ll);
+    r.log_likelihood = ll;
+    if (converged) break;
+    w = (nu + d) / (nu + delta.array());
+    const double sw = w.sum();
+    r.location = (x.transpose() * w) / sw;
+    const Matrix c = x.rowwise() - r.location.transpose();
+    r.dispersion = (c.transpose() * w.asDiagonal() * c) / static_cast<double>(t_obs);
+  }
+  return r;
+}
+
+struct NuFit {
+  double nu;
+  EmResult em;
+};
+
+NuFit maximise_over_nu(const Matrix& x) {
+  if (x.rows() < x.cols() + 2)
+    throw std::invalid_argument("too few observations to fit a Student-t distribution.");
+  const Vector mean = x.colwise().mean().transpose();
+  const Matrix c = x.rowwise() - mean.transpose();
+  const Matrix cov = (c.transpose() * c) / static_cast<double>(x.rows() - 1);
+  const auto profile = [&](double log_nu) {
+    const double nu = std::exp(log_nu);
+    // Start from the moment match (dispersion = covariance (nu - 2) / nu) for a stable EM.
+    return em_fixed_nu(x, nu, mean, cov * ((nu - 2.0) / nu));
+  };
+  // Golden-section search on log(nu): the profile likelihood is unimodal in practice.
+  const double invphi = (std::sqrt(5.0) - 1.0) / 2.0;
+  double a = std::log(kMinNu);
+  double b = std::log(kMaxNu);
+  double c1 = b - invphi * (b - a);
+  double c2 = a + invphi * (b - a);
+  double f1 = profile(c1).log_likelihood;
+  double f2 = profile(c2).log_likelihood;
+  while (b - a > 1e-9) {
+    if (f1 >= f2) {
+      b = c2;
+      c2 = c1;
+      f2 = f1;
+      c1 = b - invphi * (b - a);
+      f1 = profile(c1).log_likelihood;
+    } else {
+      a = c1;
+      c1 = c2;
+      f1 = f2;
+      c2 = a + invphi * (b - a);
+      f2 = profile(c2).log_likelihood;
+    }
+  }
+  // The bounds themselves are candidates (a boundary maximum).
+  double best = 0.5 * (a + b);
+  EmResult em = profile(best);
+  for (double edge : {std::log(kMinNu), std::log(kMaxNu)}) {
+    EmResult e = profile(edge);
+    if (e.log_likelihood > em.log_likelihood) {
+      em = std::move(e);
+      best = edge;
+    }
+  }
+  return {std::exp(best), std::move(em)};
+}
+
+}  // namespace
+
+StudentTFit fit_student_t(std::span<const double> x) {
+  const Matrix m = Eigen::Map<const Matrix>(x.data(), static_cast<Eigen::Index>(x.size()), 1);
+  const auto fit = maximise_over_nu(m);
+  return {fit.em.location(0), std::sqrt(fit.em.dispersion(0, 0)), fit.nu, fit.em.log_likelihood};
+}
+
+MultivariateTFit fit_multivariate_t(std::span<const double> returns, std::size_t n_assets) {
+  if (n_assets == 0 || returns.size() % n_assets != 0)
+    throw std::invalid_argument("the return window is not a whole number of rows.");
+  const auto rows = static_cast<Eigen::Index>(returns.size() / n_assets);
+  const auto cols = static_cast<Eigen::Index>(n_assets);
+  const Matrix m = Eigen::Map<const Matrix>(returns.data(), rows, cols);
+  const auto fit = maximise_over_nu(m);
+  MultivariateTFit out;
+  out.location.assign(fit.em.location.data(), fit.em.location.data() + cols);
+  out.dispersion.resize(n_assets * n_assets);
+  Eigen::Map<Matrix>(out.dispersion.data(), cols, cols) = fit.em.dispersion;
+  out.nu = fit.nu;
+  out.log_likelihood = fit.em.log_likelihood;
+  return out;
+}
+
+}  // namespace varkeeper::risk

@@ -202,7 +202,10 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     /// signers of the current signer epoch have proposed, the median of their figures is
     /// accepted. horizon, confidence, method and configHash must agree among the proposals.
     function propose(RiskReport calldata report, Signature calldata signature) external {
-        Limits memory lim = _checkReport(report);
+        RiskReport memory r = report;
+        Limits memory lim = _checkFields(r);
+        uint64 latestRound = _latest[r.portfolioId].round;
+        if (r.round <= latestRound) revert RoundNotIncreasing(r.round, latestRound);
         address signer = _recover(hashReport(report), signature);
         uint256 index = _signerIndex[signer];
         if (index == 0) revert UnauthorizedSigner(signer);
@@ -236,11 +239,17 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         emit ReportProposed(report.portfolioId, report.round, signer, count);
 
         if (count >= quorum) {
-            RiskReport memory m = _median(report, key, count);
+            RiskReport memory m = _median(r, key, count);
             p.count = 0;
             p.signerBitmap = 0;
-            _checkReportMemory(m, lim);
-            _accept(m);
+            // The median observation time lies between accepted proposals' times, but the
+            // acceptance block may be later than theirs: check age again.
+            if (block.timestamp > uint256(m.observedAt) + lim.maxAge) {
+                revert StaleReport(m.observedAt, block.timestamp, lim.maxAge);
+            }
+            AcceptedReport storage stored = _latest[m.portfolioId];
+            _checkHistory(m, lim, stored);
+            _write(m, stored);
         }
     }
 
@@ -303,7 +312,10 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         internal
     {
         if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
-        _checkReportCalldata(report);
+        RiskReport memory r = report;
+        Limits memory lim = _checkFields(r);
+        AcceptedReport storage stored = _latest[r.portfolioId];
+        _checkHistory(r, lim, stored);
         bytes32 digest = hashReport(report);
         uint256 seen;
         for (uint256 i; i < signatures.length; ++i) {
@@ -314,7 +326,7 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
             if (seen & bit != 0) revert DuplicateSigner(signer);
             seen |= bit;
         }
-        _store(report);
+        _write(r, stored);
     }
 
     function _recover(bytes32 digest, Signature calldata sig) internal pure returns (address) {
@@ -327,125 +339,66 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     }
 
     /// @dev Checks that need no previous report; returns the portfolio's limits.
-    function _checkReport(RiskReport calldata r) internal view returns (Limits memory lim) {
-        lim = _checkFields(
-            r.portfolioId,
-            r.observedAt,
-            r.horizon,
-            r.confidence,
-            r.breakerStatus,
-            r.valueAtRisk,
-            r.expectedShortfall
-        );
-        uint64 latestRound = _latest[r.portfolioId].round;
-        if (r.round <= latestRound) revert RoundNotIncreasing(r.round, latestRound);
-    }
-
-    function _checkFields(
-        uint64 portfolioId,
-        uint64 observedAt,
-        uint32 horizon,
-        uint64 confidence,
-        uint8 breakerStatus,
-        uint64 valueAtRisk,
-        uint64 expectedShortfall
-    ) internal view returns (Limits memory lim) {
-        lim = limits[portfolioId];
-        if (lim.maxAge == 0) revert UnknownPortfolio(portfolioId);
-        if (confidence == 0 || confidence >= WAD) revert InvalidConfidence(confidence);
-        if (horizon == 0) revert InvalidHorizon();
-        if (breakerStatus > BREAKER_COOLDOWN) revert InvalidBreakerStatus(breakerStatus);
-        if (valueAtRisk > expectedShortfall || expectedShortfall > WAD) {
-            revert InvalidFigures(valueAtRisk, expectedShortfall);
+    function _checkFields(RiskReport memory r) internal view returns (Limits memory lim) {
+        lim = limits[r.portfolioId];
+        if (lim.maxAge == 0) revert UnknownPortfolio(r.portfolioId);
+        if (r.confidence == 0 || r.confidence >= WAD) revert InvalidConfidence(r.confidence);
+        if (r.horizon == 0) revert InvalidHorizon();
+        if (r.breakerStatus > BREAKER_COOLDOWN) revert InvalidBreakerStatus(r.breakerStatus);
+        if (r.valueAtRisk > r.expectedShortfall || r.expectedShortfall > WAD) {
+            revert InvalidFigures(r.valueAtRisk, r.expectedShortfall);
         }
-        if (observedAt > block.timestamp + MAX_FUTURE_DRIFT) {
-            revert FutureReport(observedAt, block.timestamp);
+        if (r.observedAt > block.timestamp + MAX_FUTURE_DRIFT) {
+            revert FutureReport(r.observedAt, block.timestamp);
         }
-        if (block.timestamp > uint256(observedAt) + lim.maxAge) {
-            revert StaleReport(observedAt, block.timestamp, lim.maxAge);
-        }
-    }
-
-    /// @dev Full acceptance checks against the previous report (calldata variant, hot path).
-    function _checkReportCalldata(RiskReport calldata r) internal view {
-        Limits memory lim = _checkFields(
-            r.portfolioId,
-            r.observedAt,
-            r.horizon,
-            r.confidence,
-            r.breakerStatus,
-            r.valueAtRisk,
-            r.expectedShortfall
-        );
-        _checkHistory(r.portfolioId, r.round, r.observedAt, r.valueAtRisk, r.breakerStatus, lim);
-    }
-
-    function _checkReportMemory(RiskReport memory r, Limits memory lim) internal view {
         if (block.timestamp > uint256(r.observedAt) + lim.maxAge) {
             revert StaleReport(r.observedAt, block.timestamp, lim.maxAge);
         }
-        _checkHistory(r.portfolioId, r.round, r.observedAt, r.valueAtRisk, r.breakerStatus, lim);
     }
 
-    function _checkHistory(
-        uint64 portfolioId,
-        uint64 round,
-        uint64 observedAt,
-        uint64 valueAtRisk,
-        uint8 breakerStatus,
-        Limits memory lim
-    ) internal view {
-        AcceptedReport storage stored = _latest[portfolioId];
-        uint64 prevRound = stored.round;
-        if (round <= prevRound) revert RoundNotIncreasing(round, prevRound);
+    /// @dev Checks against the stored report: round, interval, VaR change.
+    function _checkHistory(RiskReport memory r, Limits memory lim, AcceptedReport storage stored)
+        internal
+        view
+    {
+        uint256 a;
+        assembly ("memory-safe") {
+            a := sload(stored.slot)
+        }
+        uint64 prevRound = uint64(a);
+        if (r.round <= prevRound) revert RoundNotIncreasing(r.round, prevRound);
         if (prevRound != 0) {
-            uint64 prevObserved = stored.observedAt;
+            uint64 prevObserved = uint64(a >> 64);
             uint256 earliest = uint256(prevObserved) + lim.minInterval;
-            if (observedAt <= prevObserved || observedAt < earliest) {
-                revert TooSoon(observedAt, earliest);
+            if (r.observedAt <= prevObserved || r.observedAt < earliest) {
+                revert TooSoon(r.observedAt, earliest);
             }
-            uint64 prevVaR = stored.valueAtRisk;
-            if (lim.maxVaRChange != 0 && prevVaR != 0 && breakerStatus == BREAKER_NORMAL) {
-                uint256 diff = valueAtRisk > prevVaR ? valueAtRisk - prevVaR : prevVaR - valueAtRisk;
+            uint64 prevVaR = uint64(a >> 128);
+            if (lim.maxVaRChange != 0 && prevVaR != 0 && r.breakerStatus == BREAKER_NORMAL) {
+                uint64 v = r.valueAtRisk;
+                uint256 diff = v > prevVaR ? v - prevVaR : prevVaR - v;
                 if (diff * WAD > uint256(lim.maxVaRChange) * prevVaR) {
-                    revert VaRChangeTooLarge(prevVaR, valueAtRisk);
+                    revert VaRChangeTooLarge(prevVaR, v);
                 }
             }
         }
     }
 
-    function _store(RiskReport calldata r) internal {
-        AcceptedReport storage s = _latest[r.portfolioId];
-        s.round = r.round;
-        s.observedAt = r.observedAt;
-        s.valueAtRisk = r.valueAtRisk;
-        s.expectedShortfall = r.expectedShortfall;
-        s.portfolioValue = r.portfolioValue;
-        s.confidence = r.confidence;
-        s.horizon = r.horizon;
-        s.method = r.method;
-        s.breakerStatus = r.breakerStatus;
-        s.acceptedAt = uint40(block.timestamp);
-        s.configHash = r.configHash;
-        emit ReportAccepted(
-            r.portfolioId, r.round, r.valueAtRisk, r.expectedShortfall, r.breakerStatus
-        );
-    }
-
-    function _accept(RiskReport memory r) internal {
-        _latest[r.portfolioId] = AcceptedReport(
-            r.round,
-            r.observedAt,
-            r.valueAtRisk,
-            r.expectedShortfall,
-            r.portfolioValue,
-            r.confidence,
-            r.horizon,
-            r.method,
-            r.breakerStatus,
-            uint40(block.timestamp),
-            r.configHash
-        );
+    /// @dev Writes the three slots of `AcceptedReport` whole (Solidity's packing order: first
+    /// field in the lowest bits) and emits the acceptance.
+    function _write(RiskReport memory r, AcceptedReport storage stored) internal {
+        uint256 a = uint256(r.round) | uint256(r.observedAt) << 64
+            | uint256(r.valueAtRisk) << 128 | uint256(r.expectedShortfall) << 192;
+        uint256 b = uint256(r.portfolioValue) | uint256(r.confidence) << 96
+            | uint256(r.horizon) << 160 | uint256(r.method) << 192
+            | uint256(r.breakerStatus) << 200 | uint256(uint40(block.timestamp)) << 208;
+        bytes32 c = r.configHash;
+        assembly ("memory-safe") {
+            let slot := stored.slot
+            sstore(slot, a)
+            sstore(add(slot, 1), b)
+            sstore(add(slot, 2), c)
+        }
         emit ReportAccepted(
             r.portfolioId, r.round, r.valueAtRisk, r.expectedShortfall, r.breakerStatus
         );
@@ -453,7 +406,7 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
 
     /// @dev Median of the `count` recorded proposals, field by field. With an even count the
     /// lower median is taken, so every accepted figure was signed by some signer.
-    function _median(RiskReport calldata report, bytes32 key, uint256 count)
+    function _median(RiskReport memory report, bytes32 key, uint256 count)
         internal
         view
         returns (RiskReport memory m)
@@ -473,7 +426,19 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
             values[i] = p.portfolioValue;
         }
         uint256 mid = (count - 1) / 2;
-        m = report;
+        m = RiskReport(
+            report.portfolioId,
+            report.round,
+            0,
+            report.horizon,
+            report.confidence,
+            report.method,
+            0,
+            0,
+            0,
+            0,
+            report.configHash
+        );
         m.observedAt = uint64(_select(observed, mid));
         m.valueAtRisk = uint64(_select(vars, mid));
         m.expectedShortfall = uint64(_select(cvars, mid));

@@ -1,0 +1,118 @@
+#include "risk/risk_method.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "risk/parametric.hpp"
+#include "risk/sample_moments.hpp"
+
+using namespace varkeeper::risk;
+
+namespace {
+
+double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+
+// A deterministic, fat-tailed two-asset window with occasional joint crashes.
+std::vector<double> window_returns(std::size_t t_obs) {
+  std::vector<double> r;
+  for (std::size_t t = 0; t < t_obs; ++t) {
+    const double x = static_cast<double>(t);
+    double a = 0.02 * std::sin(1.7 * x) + 0.01 * std::sin(0.05 * x * x);
+    double b = 0.6 * a + 0.02 * std::cos(0.9 * x) + 0.0005;
+    if (t % 97 == 13) {
+      a -= 0.12;
+      b -= 0.15;
+    }
+    if (t % 61 == 5) a += 0.09;
+    r.push_back(a);
+    r.push_back(b);
+  }
+  return r;
+}
+
+constexpr RiskMethod kAll[] = {
+    RiskMethod::kParametricNormal, RiskMethod::kParametricT,   RiskMethod::kCornishFisher,
+    RiskMethod::kHistorical,       RiskMethod::kHistoricalAge, RiskMethod::kFilteredHistorical,
+    RiskMethod::kMcNormal,         RiskMethod::kMcT,           RiskMethod::kMcJump};
+
+}  // namespace
+
+TEST_CASE("risk method names round-trip and unknown names are refused") {
+  for (RiskMethod m : kAll) CHECK(parse_risk_method(to_string(m)) == m);
+  CHECK_FALSE(parse_risk_method("monte-carlo").has_value());
+  CHECK(is_monte_carlo(RiskMethod::kMcJump));
+  CHECK_FALSE(is_monte_carlo(RiskMethod::kHistorical));
+}
+
+TEST_CASE("every method gives CVaR >= VaR > 0 with components summing to the totals") {
+  const auto r = window_returns(600);
+  const std::vector<double> w{0.6, 0.4};
+  RiskOptions o;
+  o.paths = 50'000;
+  for (int h : {1, 5}) {
+    o.horizon = h;
+    for (RiskMethod m : kAll) {
+      CAPTURE(to_string(m));
+      CAPTURE(h);
+      const auto e = estimate_risk(m, {r, 2}, w, o);
+      CHECK(e.var > 0.0);
+      CHECK(e.cvar >= e.var);
+      CHECK(e.n_obs == 600);
+      REQUIRE(e.component_var.size() == 2);
+      CHECK(sum(e.component_var) == doctest::Approx(e.var).epsilon(1e-10));
+      CHECK(sum(e.component_cvar) == doctest::Approx(e.cvar).epsilon(1e-10));
+      if (is_monte_carlo(m)) {
+        CHECK(e.stderr_var > 0.0);
+        CHECK(e.stderr_cvar > 0.0);
+      } else {
+        CHECK(e.stderr_var == 0.0);
+      }
+    }
+  }
+}
+
+TEST_CASE("parametric-normal through the facade uses the sample mean and covariance") {
+  const auto r = window_returns(300);
+  const std::vector<double> w{0.5, 0.5};
+  RiskOptions o;
+  o.confidence = 0.975;
+  o.horizon = 10;
+  const auto e = estimate_risk(RiskMethod::kParametricNormal, {r, 2}, w, o);
+  const auto direct = parametric_normal(sample_mean(r, 2), sample_covariance(r, 2), w, 0.975, 10);
+  CHECK(e.var == direct.var);
+  CHECK(e.cvar == direct.cvar);
+  o.ewma_covariance = true;
+  CHECK(estimate_risk(RiskMethod::kParametricNormal, {r, 2}, w, o).var != direct.var);
+}
+
+TEST_CASE("the t methods report the fitted degrees of freedom") {
+  const auto r = window_returns(600);
+  const std::vector<double> w{0.6, 0.4};
+  const auto e = estimate_risk(RiskMethod::kParametricT, {r, 2}, w, RiskOptions{});
+  CHECK(e.nu > 2.0);
+  CHECK(e.nu < 500.0);
+}
+
+TEST_CASE("inputs the caller should have validated are refused with a sentence") {
+  const auto r = window_returns(100);
+  const std::vector<double> w{0.6, 0.4};
+  RiskOptions o;
+  o.confidence = 1.0;
+  CHECK_THROWS_AS((void)estimate_risk(RiskMethod::kHistorical, {r, 2}, w, o),
+                  std::invalid_argument);
+  o.confidence = 0.99;
+  CHECK_THROWS_AS((void)estimate_risk(RiskMethod::kHistorical, {r, 2}, std::vector<double>{1.0}, o),
+                  std::invalid_argument);
+  o.horizon = 0;
+  CHECK_THROWS_AS((void)estimate_risk(RiskMethod::kParametricNormal, {r, 2}, w, o),
+                  std::invalid_argument);
+  o.horizon = 1;
+  const std::vector<double> one_row{0.01, 0.02};
+  CHECK_THROWS_WITH_AS((void)estimate_risk(RiskMethod::kParametricNormal, {one_row, 2}, w, o),
+                       "method parametric-normal needs at least 2 observations, the window has 1.",
+                       std::invalid_argument);
+}

@@ -15,6 +15,9 @@ abstract contract TestBase {
 
     error AssertionFailed(string message);
 
+    /// @dev ds-test's log event, which forge prints under "Logs:" with -vv.
+    event log_named_uint(string key, uint256 val);
+
     function fail(string memory message) internal pure {
         revert AssertionFailed(message);
     }

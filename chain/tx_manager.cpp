@@ -1,0 +1,396 @@
+#include "chain/tx_manager.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "chain/secp256k1.hpp"
+#include "chain/transaction.hpp"
+
+namespace varkeeper::chain {
+
+namespace {
+U256 scale(const U256& v, double factor) {
+  // Fixed-point multiply in parts per million, so no double ever touches a fee.
+  const auto ppm = static_cast<std::uint64_t>(factor * 1'000'000.0 + 0.5);
+  return v * ppm / 1'000'000;
+}
+}  // namespace
+
+TxManager::TxManager(EthClient& eth, TxStore& store, SecretKey sender, std::uint64_t chain_id,
+                     TxManagerOptions options)
+    : eth_(eth),
+      store_(store),
+      key_(std::move(sender)),
+      sender_(address_of(key_)),
+      chain_id_(chain_id),
+      options_(std::move(options)) {}
+
+void TxManager::save(const TxRecord& rec) {
+  store_.save(rec);
+  if (on_change) on_change(rec);
+}
+
+void TxManager::fail_fatal(TxRecord& rec, const std::string& why) {
+  const auto nonce = rec.nonce;
+  rec.state = TxState::kFatal;
+  rec.error = why;
+  ++stats_.fatal;
+  save(rec);
+  if (nonce) {
+    // The nonce is ours and may be known to nodes: fill it with a zero-value self-transfer so
+    // later transactions are not stuck behind a gap.
+    TxRequest fill{"gap-fill:" + std::to_string(*nonce) + ":" + std::to_string(rec.id),
+                   sender_,
+                   {},
+                   0,
+                   21'000,
+                   "gap_fill"};
+    const auto id = store_.insert(fill, sender_);
+    auto filler = *store_.get(id);
+    filler.nonce = nonce;
+    filler.state = TxState::kInProgress;
+    ++stats_.gap_fills;
+    save(filler);
+  }
+}
+
+void TxManager::release_nonce(TxRecord& rec) {
+  if (rec.request.label == "gap_fill") {
+    // Its only purpose was to use the nonce, and the nonce is used.
+    rec.state = TxState::kFinalized;
+    rec.error = "nonce used by another transaction; filler not needed";
+  } else {
+    // The transaction never landed: it gets a new nonce.
+    rec.nonce.reset();
+    rec.attempts.clear();
+    rec.state = TxState::kUnstarted;
+    rec.error = "nonce consumed by another transaction; reassigned";
+  }
+  save(rec);
+}
+
+RpcExpected<TxManager::Fees> TxManager::current_fees() {
+  const auto& p = options_.fees;
+  auto history = eth_.fee_history(p.history_blocks, BlockTag::latest(), {p.reward_percentile});
+  if (!history) return unexpected(history.error());
+  if (history->base_fee_per_gas.empty()) {
+    RpcError e;
+    e.kind = RpcErrorKind::kMalformedResponse;
+    e.message = "eth_feeHistory returned no base fee";
+    return unexpected(e);
+  }
+  // The last entry is the base fee of the next block (EIP-1559 fee history).
+  const U256 next_base = history->base_fee_per_gas.back();
+  std::vector<U256> rewards;
+  for (const auto& row : history->reward) {
+    if (!row.empty()) rewards.push_back(row[0]);
+  }
+  U256 tip = p.min_priority_fee;
+  if (!rewards.empty()) {
+    std::sort(rewards.begin(), rewards.end());
+    tip = std::max(tip, rewards[rewards.size() / 2]);
+  }
+  U256 max_fee = scale(next_base, p.base_fee_multiplier) + tip;
+  max_fee = std::min(max_fee, p.max_fee_cap);
+  tip = std::min(tip, max_fee);
+  return Fees{max_fee, tip};
+}
+
+TxManager::Fees TxManager::bumped(const Fees& old, const Fees& market) const {
+  const double f = 1.0 + options_.bump_percent / 100.0;
+  Fees out;
+  out.tip = std::max(scale(old.tip, f), old.tip + options_.bump_min);
+  out.max_fee = std::max(scale(old.max_fee, f), old.max_fee + options_.bump_min);
+  // Never below what the market asks now.
+  out.tip = std::max(out.tip, market.tip);
+  out.max_fee = std::max(out.max_fee, market.max_fee);
+  out.max_fee = std::min(out.max_fee, options_.fees.max_fee_cap);
+  out.tip = std::min(out.tip, out.max_fee);
+  return out;
+}
+
+bool TxManager::sign_attempt(TxRecord& rec, const Fees& fees) {
+  Eip1559Transaction tx;
+  tx.chain_id = chain_id_;
+  tx.nonce = *rec.nonce;
+  tx.max_priority_fee_per_gas = fees.tip;
+  tx.max_fee_per_gas = fees.max_fee;
+  tx.gas_limit = rec.request.gas_limit;
+  tx.to = rec.request.to;
+  tx.value = rec.request.value;
+  tx.data = rec.request.data;
+  const auto stx = sign_transaction(tx, key_);
+  TxAttempt attempt;
+  attempt.raw = encode_signed(stx);
+  attempt.hash = transaction_hash(stx);
+  attempt.max_fee_per_gas = fees.max_fee;
+  attempt.max_priority_fee_per_gas = fees.tip;
+  attempt.state = AttemptState::kSaved;
+  rec.attempts.push_back(std::move(attempt));
+  // Saved before it is broadcast: after a crash the same bytes are sent again, never new ones
+  // with the same nonce and unknown fees.
+  save(rec);
+  return true;
+}
+
+void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
+  auto& attempt = rec.attempts.back();
+  auto sent = eth_.send_raw_transaction(attempt.raw);
+  if (sent) {
+    ++stats_.broadcasts;
+    attempt.state = AttemptState::kBroadcast;
+    attempt.broadcast_block = head;
+    rec.state = TxState::kUnconfirmed;
+    rec.error.clear();
+    save(rec);
+    return;
+  }
+  const auto& err = sent.error();
+  rec.error = err.describe();
+  if (err.kind != RpcErrorKind::kRpcError) {
+    ++stats_.rpc_failures;  // no endpoint took it: try again next tick
+    save(rec);
+    return;
+  }
+  switch (err.node_error) {
+    case NodeError::kNonceTooLow:
+      // Possibly mined already (an earlier attempt, before a crash): the receipt check decides.
+      attempt.broadcast_block = head;
+      rec.state = TxState::kUnconfirmed;
+      save(rec);
+      check_receipt(rec, head);
+      return;
+    case NodeError::kReplacementUnderpriced:
+    case NodeError::kFeeCapTooLow:
+    case NodeError::kUnderpriced:
+      // Make the next tick bump it at once.
+      attempt.broadcast_block =
+          head >= options_.bump_after_blocks ? head - options_.bump_after_blocks : 0;
+      rec.state = TxState::kUnconfirmed;
+      save(rec);
+      return;
+    case NodeError::kInvalidSender:
+    case NodeError::kIntrinsicGasTooLow:
+    case NodeError::kGasLimitExceeded:
+    case NodeError::kTipAboveFeeCap: fail_fatal(rec, rec.error); return;
+    default:
+      save(rec);  // insufficient funds, pool full, ...: retry next tick
+      return;
+  }
+}
+
+bool TxManager::check_receipt(TxRecord& rec, std::uint64_t head) {
+  // Newest attempt first: it is the likeliest to be mined.
+  for (auto it = rec.attempts.rbegin(); it != rec.attempts.rend(); ++it) {
+    auto receipt = eth_.transaction_receipt(it->hash);
+    if (!receipt) {
+      ++stats_.rpc_failures;
+      return false;
+    }
+    if (!*receipt) continue;
+    const auto& r = **receipt;
+    rec.mined_hash = r.transaction_hash;
+    rec.mined_block_hash = r.block_hash;
+    rec.mined_block = r.block_number;
+    rec.mined_success = r.success;
+    rec.gas_used = r.gas_used;
+    rec.effective_gas_price = r.effective_gas_price;
+    const bool first_time = rec.state != TxState::kConfirmed;
+    rec.state = head + 1 >= r.block_number + options_.confirmations ? TxState::kFinalized
+                                                                    : TxState::kConfirmed;
+    if (first_time) {
+      ++stats_.confirmed;
+      stats_.gas_spent_wei += U256(r.gas_used) * r.effective_gas_price;
+    }
+    if (rec.state == TxState::kFinalized) ++stats_.finalized;
+    save(rec);
+    return true;
+  }
+  return false;
+}
+
+Expected<void, RpcError> TxManager::start() {
+  auto latest = eth_.transaction_count(sender_, BlockTag::latest());
+  if (!latest) return unexpected(latest.error());
+  auto pending = eth_.transaction_count(sender_, BlockTag::pending());
+  if (!pending) return unexpected(pending.error());
+  auto head = eth_.block_number();
+  if (!head) return unexpected(head.error());
+
+  auto open = store_.load_open(sender_);
+  std::set<std::uint64_t> covered;
+  for (auto& rec : open) {
+    if (!rec.nonce) continue;
+    if (rec.state == TxState::kConfirmed) {
+      covered.insert(*rec.nonce);
+      continue;
+    }
+    if (check_receipt(rec, *head)) {
+      covered.insert(*rec.nonce);
+      continue;
+    }
+    if (*rec.nonce < *latest) {
+      // The nonce is used on chain but by none of our attempts (receipts say so).
+      release_nonce(rec);
+      continue;
+    }
+    covered.insert(*rec.nonce);
+    if (!rec.attempts.empty()) broadcast(rec, *head);  // rebroadcast exactly the saved bytes
+  }
+  const auto highest = store_.highest_nonce(sender_);
+  next_nonce_ =
+      std::max<std::uint64_t>(*latest, highest && *highest + 1 > *latest ? *highest + 1 : 0);
+  // Nonces between the chain's count and our next one that no open record holds: gaps (a
+  // record that went fatal before its filler was saved, for instance). Fill them.
+  for (std::uint64_t n = *latest; n < next_nonce_; ++n) {
+    if (covered.count(n) != 0) continue;
+    if (n < *pending) continue;  // the node holds a transaction at this nonce already
+    TxRequest fill{"gap-fill:" + std::to_string(n) + ":start", sender_, {}, 0, 21'000, "gap_fill"};
+    const auto id = store_.insert(fill, sender_);
+    auto rec = *store_.get(id);
+    if (rec.nonce) continue;
+    rec.nonce = n;
+    rec.state = TxState::kInProgress;
+    ++stats_.gap_fills;
+    save(rec);
+  }
+  next_nonce_ = std::max(next_nonce_, *pending);
+  started_ = true;
+  return {};
+}
+
+std::uint64_t TxManager::enqueue(const TxRequest& request) {
+  return store_.insert(request, sender_);
+}
+
+void TxManager::tick() {
+  if (!started_) {
+    if (!start()) {
+      ++stats_.rpc_failures;
+      return;
+    }
+  }
+  auto head = eth_.block_number();
+  if (!head) {
+    ++stats_.rpc_failures;
+    return;
+  }
+  std::optional<Fees> market;
+  const auto fees = [&]() -> std::optional<Fees> {
+    if (!market) {
+      auto f = current_fees();
+      if (!f) {
+        ++stats_.rpc_failures;
+        return std::nullopt;
+      }
+      market = *f;
+    }
+    return market;
+  };
+
+  auto open = store_.load_open(sender_);
+  std::size_t in_flight = 0;
+  for (const auto& rec : open) {
+    if (rec.nonce && rec.state != TxState::kConfirmed) ++in_flight;
+  }
+  // Nonce order: lower nonces first, then unstarted ones in queue order.
+  std::stable_sort(open.begin(), open.end(), [](const TxRecord& a, const TxRecord& b) {
+    if (a.nonce.has_value() != b.nonce.has_value()) return a.nonce.has_value();
+    if (a.nonce && b.nonce) return *a.nonce < *b.nonce;
+    return a.id < b.id;
+  });
+
+  for (auto& rec : open) {
+    switch (rec.state) {
+      case TxState::kUnstarted: {
+        if (in_flight >= options_.max_in_flight) break;
+        if (rec.request.gas_limit == 0) {
+          CallRequest call{sender_, rec.request.to, rec.request.data, rec.request.value, {}};
+          auto gas = eth_.estimate_gas(call);
+          if (!gas) {
+            if (gas.error().kind == RpcErrorKind::kRpcError &&
+                gas.error().node_error == NodeError::kExecutionReverted) {
+              fail_fatal(rec, "would revert: " + gas.error().describe());
+            } else {
+              ++stats_.rpc_failures;
+            }
+            break;
+          }
+          rec.request.gas_limit =
+              static_cast<std::uint64_t>(static_cast<double>(*gas) * options_.gas_limit_multiplier);
+        }
+        const auto f = fees();
+        if (!f) break;
+        rec.nonce = next_nonce_++;
+        rec.state = TxState::kInProgress;
+        ++in_flight;
+        sign_attempt(rec, *f);
+        broadcast(rec, *head);
+        break;
+      }
+      case TxState::kInProgress: {
+        if (rec.attempts.empty()) {  // a gap filler, or a crash before the first attempt
+          const auto f = fees();
+          if (!f) break;
+          sign_attempt(rec, *f);
+        }
+        broadcast(rec, *head);
+        break;
+      }
+      case TxState::kUnconfirmed: {
+        if (check_receipt(rec, *head)) break;
+        const auto& last = rec.attempts.back();
+        if (*head < last.broadcast_block + options_.bump_after_blocks) break;
+        // Is the nonce used on chain by something we never signed? Then reassign it.
+        auto latest = eth_.transaction_count(sender_, BlockTag::latest());
+        if (latest && *latest > *rec.nonce) {
+          if (check_receipt(rec, *head)) break;
+          release_nonce(rec);
+          break;
+        }
+        const auto f = fees();
+        if (!f) break;
+        const Fees next = bumped({last.max_fee_per_gas, last.max_priority_fee_per_gas}, *f);
+        if (next.max_fee == last.max_fee_per_gas && next.tip == last.max_priority_fee_per_gas) {
+          rec.error = "stuck at the fee cap";
+          save(rec);
+          break;
+        }
+        ++stats_.bumps;
+        sign_attempt(rec, next);
+        broadcast(rec, *head);
+        break;
+      }
+      case TxState::kConfirmed: {
+        // Still there, in the same block? A reorg that dropped it puts it back to unconfirmed.
+        auto receipt = eth_.transaction_receipt(*rec.mined_hash);
+        if (!receipt) {
+          ++stats_.rpc_failures;
+          break;
+        }
+        if (!*receipt || (*receipt)->block_hash != *rec.mined_block_hash) {
+          ++stats_.reorgs;
+          rec.state = TxState::kUnconfirmed;
+          rec.mined_hash.reset();
+          rec.mined_block_hash.reset();
+          save(rec);
+          if (!*receipt)
+            broadcast(rec, *head);
+          else
+            check_receipt(rec, *head);
+          break;
+        }
+        if (*head + 1 >= rec.mined_block + options_.confirmations) {
+          rec.state = TxState::kFinalized;
+          ++stats_.finalized;
+          save(rec);
+        }
+        break;
+      }
+      case TxState::kFinalized:
+      case TxState::kFatal: break;
+    }
+  }
+}
+
+}  // namespace varkeeper::chain

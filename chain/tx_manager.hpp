@@ -1,0 +1,98 @@
+// The transaction manager: a persisted state machine per transaction (chain/tx_store.hpp) that
+// assigns nonces, prices EIP-1559 fees from eth_feeHistory, saves each signed attempt before
+// broadcasting it, bumps stuck transactions, follows receipts to finality and through reorgs,
+// and after a restart reconciles its store with the chain (no nonce skipped, none reused).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "chain/eth_client.hpp"
+#include "chain/secret_key.hpp"
+#include "chain/tx_store.hpp"
+
+namespace varkeeper::chain {
+
+struct FeePolicy {
+  double reward_percentile = 50.0;               // eth_feeHistory reward percentile for the tip
+  std::uint64_t history_blocks = 10;             // blocks of fee history
+  double base_fee_multiplier = 2.0;              // max fee = multiplier x next base fee + tip
+  U256 min_priority_fee = U256(1'000'000);       // 0.001 gwei floor for the tip
+  U256 max_fee_cap = U256(500) * 1'000'000'000;  // never more than 500 gwei per gas
+};
+
+struct TxManagerOptions {
+  FeePolicy fees;
+  std::uint64_t confirmations = 1;      // blocks deep (including the block itself) to finalize
+  std::uint64_t bump_after_blocks = 3;  // re-price an unconfirmed tx after this many blocks
+  double bump_percent = 20.0;           // both tip and fee cap, at least...
+  U256 bump_min = U256(1'000'000'000);  // ...this many wei more (geth needs +10 % on both)
+  double gas_limit_multiplier = 1.25;   // headroom over eth_estimateGas
+  std::size_t max_in_flight = 256;      // transactions with a nonce and no receipt
+};
+
+struct TxManagerStats {
+  std::uint64_t broadcasts = 0;
+  std::uint64_t bumps = 0;
+  std::uint64_t confirmed = 0;
+  std::uint64_t finalized = 0;
+  std::uint64_t reorgs = 0;
+  std::uint64_t gap_fills = 0;
+  std::uint64_t rpc_failures = 0;
+  std::uint64_t fatal = 0;
+  U256 gas_spent_wei = 0;
+};
+
+class TxManager {
+ public:
+  TxManager(EthClient& eth, TxStore& store, SecretKey sender, std::uint64_t chain_id,
+            TxManagerOptions options = {});
+
+  // Reconciles the store with the chain: reads `latest` and `pending` nonces, confirms what was
+  // mined while we were away, rebroadcasts saved attempts, fills nonce gaps. Call once before
+  // tick(); fails (with the RPC error) if the chain cannot be read.
+  [[nodiscard]] Expected<void, RpcError> start();
+
+  // Queues a transaction; returns the record id. Idempotent by request.key.
+  std::uint64_t enqueue(const TxRequest& request);
+
+  // One pass over open transactions: sign and send new ones, check receipts, bump stuck ones,
+  // finalize deep ones, detect reorgs. Never throws for RPC failures (they are counted).
+  void tick();
+
+  [[nodiscard]] std::optional<TxRecord> get(std::uint64_t id) const { return store_.get(id); }
+  [[nodiscard]] const Address& sender() const noexcept { return sender_; }
+  [[nodiscard]] const TxManagerStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::uint64_t next_nonce() const noexcept { return next_nonce_; }
+
+  // Called after each durable state change (metrics, logs); optional.
+  std::function<void(const TxRecord&)> on_change;
+
+ private:
+  struct Fees {
+    U256 max_fee;
+    U256 tip;
+  };
+  [[nodiscard]] RpcExpected<Fees> current_fees();
+  [[nodiscard]] Fees bumped(const Fees& old, const Fees& market) const;
+  bool sign_attempt(TxRecord& rec, const Fees& fees);
+  void broadcast(TxRecord& rec, std::uint64_t head);
+  bool check_receipt(TxRecord& rec, std::uint64_t head);
+  void save(const TxRecord& rec);
+  void fail_fatal(TxRecord& rec, const std::string& why);
+  void release_nonce(TxRecord& rec);
+
+  EthClient& eth_;
+  TxStore& store_;
+  SecretKey key_;
+  Address sender_{};
+  std::uint64_t chain_id_;
+  TxManagerOptions options_;
+  std::uint64_t next_nonce_ = 0;
+  bool started_ = false;
+  TxManagerStats stats_;
+};
+
+}  // namespace varkeeper::chain

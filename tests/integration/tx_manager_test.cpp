@@ -1,0 +1,203 @@
+// The transaction manager against a real anvil: throughput with consecutive nonces, a stuck
+// transaction bumped and replaced, and crash safety when destroyed mid-flight.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include "chain/endpoint_pool.hpp"
+#include "chain/eth_client.hpp"
+#include "chain/hex.hpp"
+#include "chain/transaction.hpp"
+#include "chain/tx_manager.hpp"
+#include "keeper/anvil_node.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace varkeeper::chain;
+using varkeeper::keeper::AnvilNode;
+using varkeeper::keeper::AnvilOptions;
+
+namespace {
+
+struct Chain {
+  AnvilNode anvil;
+  EndpointPool pool;
+  EthClient eth;
+  explicit Chain(AnvilOptions opts = {})
+      : anvil(std::move(opts)), pool(make_clients(anvil.http_url())), eth(pool) {}
+  static std::vector<std::unique_ptr<JsonRpcClient>> make_clients(const std::string& url) {
+    std::vector<std::unique_ptr<JsonRpcClient>> v;
+    v.push_back(std::make_unique<JsonRpcClient>(make_http_transport(*parse_url(url))));
+    return v;
+  }
+  Json rpc(const std::string& method, Json params = Json::array()) {
+    auto r = pool.call(method, params);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
+    return *r;
+  }
+};
+
+SecretKey key1() { return *SecretKey::from_hex(varkeeper::keeper::kAnvilKey1); }
+
+TxRequest transfer(const std::string& key, std::uint64_t wei) {
+  TxRequest r;
+  r.key = key;
+  r.to = *from_hex_fixed<20>("0x000000000000000000000000000000000000dEaD");
+  r.value = wei;
+  r.gas_limit = 21'000;
+  r.label = "test";
+  return r;
+}
+
+// A store that "crashes" (throws) on its N-th save, before persisting it.
+struct CrashingStore final : TxStore {
+  InMemoryTxStore& inner;
+  int saves_left;
+  CrashingStore(InMemoryTxStore& s, int crash_at) : inner(s), saves_left(crash_at) {}
+  std::uint64_t insert(const TxRequest& r, const Address& a) override { return inner.insert(r, a); }
+  void save(const TxRecord& rec) override {
+    if (saves_left-- == 0) throw std::runtime_error("simulated crash");
+    inner.save(rec);
+  }
+  std::optional<TxRecord> get(std::uint64_t id) const override { return inner.get(id); }
+  std::optional<TxRecord> find_by_key(std::string_view k) const override {
+    return inner.find_by_key(k);
+  }
+  std::vector<TxRecord> load_open(const Address& a) const override { return inner.load_open(a); }
+  std::optional<std::uint64_t> highest_nonce(const Address& a) const override {
+    return inner.highest_nonce(a);
+  }
+};
+
+// Every mined transaction of `from` in blocks 1..head, by nonce (asserting no duplicates).
+std::map<std::uint64_t, std::string> mined_by_nonce(Chain& c, const Address& from) {
+  std::map<std::uint64_t, std::string> out;
+  const auto head = *c.eth.block_number();
+  for (std::uint64_t b = 1; b <= head; ++b) {
+    const Json block =
+        c.rpc("eth_getBlockByNumber", Json::array({u256_to_quantity(U256(b)), true}));
+    for (const auto& tx : block["transactions"]) {
+      if (*parse_address(tx["from"].get<std::string>()) != from) continue;
+      const auto nonce = *decode_u64_quantity(tx["nonce"], "nonce");
+      CHECK_MESSAGE(out.count(nonce) == 0, "nonce " << nonce << " mined twice");
+      out[nonce] = tx["hash"].get<std::string>();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("200 transactions sent back-to-back land with consecutive nonces and no duplicates") {
+  Chain c;
+  InMemoryTxStore store;
+  TxManager mgr(c.eth, store, key1(), 31337);
+  REQUIRE(mgr.start());
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(mgr.enqueue(transfer("t" + std::to_string(i), 1)));
+  // Idempotent by key.
+  CHECK(mgr.enqueue(transfer("t0", 1)) == ids[0]);
+  for (int round = 0; round < 10; ++round) mgr.tick();
+  std::set<std::uint64_t> nonces;
+  for (const auto id : ids) {
+    const auto rec = *mgr.get(id);
+    CHECK(rec.state == TxState::kFinalized);
+    CHECK(rec.mined_success);
+    nonces.insert(*rec.nonce);
+  }
+  CHECK(nonces.size() == 200);
+  CHECK(*nonces.begin() == 0);
+  CHECK(*nonces.rbegin() == 199);
+  const auto mined = mined_by_nonce(c, mgr.sender());
+  CHECK(mined.size() == 200);
+  CHECK(*c.eth.transaction_count(mgr.sender(), BlockTag::latest()) == 200);
+}
+
+TEST_CASE("a stuck transaction is bumped, replaced on the first try, and mined") {
+  Chain c;
+  c.rpc("evm_setAutomine", Json::array({false}));
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 2;
+  TxManager mgr(c.eth, store, key1(), 31337, opts);
+  REQUIRE(mgr.start());
+  const auto id = mgr.enqueue(transfer("stuck", 7));
+  mgr.tick();
+  auto rec = *mgr.get(id);
+  REQUIRE(rec.state == TxState::kUnconfirmed);
+  const U256 first_fee = rec.attempts[0].max_fee_per_gas;
+  // Push the base fee above what the first attempt pays, and mine empty-for-us blocks.
+  c.rpc("anvil_setNextBlockBaseFeePerGas", Json::array({u256_to_quantity(first_fee * 3)}));
+  c.rpc("evm_mine");
+  c.rpc("anvil_setNextBlockBaseFeePerGas", Json::array({u256_to_quantity(first_fee * 3)}));
+  c.rpc("evm_mine");
+  CHECK(*c.eth.transaction_count(mgr.sender(), BlockTag::latest()) == 0);
+  mgr.tick();  // 2 blocks later: bumped
+  rec = *mgr.get(id);
+  REQUIRE(rec.attempts.size() >= 2);
+  CHECK(rec.error.empty());  // no "replacement transaction underpriced"
+  CHECK(rec.attempts.back().max_fee_per_gas > first_fee * 3);
+  CHECK(rec.attempts.back().state == AttemptState::kBroadcast);
+  CHECK(mgr.stats().bumps >= 1);
+  c.rpc("evm_mine");
+  mgr.tick();
+  rec = *mgr.get(id);
+  CHECK(rec.state == TxState::kFinalized);
+  REQUIRE(rec.mined_hash);
+  CHECK(*rec.mined_hash == rec.attempts.back().hash);
+  const auto mined = mined_by_nonce(c, mgr.sender());
+  CHECK(mined.size() == 1);
+}
+
+TEST_CASE("destroyed mid-flight and rebuilt from the store: nothing sent twice, no nonce gap") {
+  const std::uint64_t seed = varkeeper::test::test_seed(0x5eed);
+  std::mt19937_64 rng(seed);
+  Chain c;
+  InMemoryTxStore store;
+  int total = 0;
+  for (int rep = 0; rep < 10; ++rep) {
+    // Crash at a random save of a random transaction: after the attempt was saved but before it
+    // was broadcast, or after it was broadcast but before that was recorded, or later.
+    const int crash_at = static_cast<int>(rng() % 12);
+    CAPTURE(rep);
+    CAPTURE(crash_at);
+    {
+      CrashingStore crashing(store, crash_at);
+      TxManager mgr(c.eth, crashing, key1(), 31337);
+      try {
+        REQUIRE(mgr.start());
+        for (int i = 0; i < 3; ++i) {
+          mgr.enqueue(transfer("crash-" + std::to_string(rep) + "-" + std::to_string(i), 1));
+        }
+        for (int t = 0; t < 3; ++t) mgr.tick();
+      } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "simulated crash");
+      }
+    }
+    total += 3;
+    // A new manager over the same store resumes.
+    TxManager mgr(c.eth, store, key1(), 31337);
+    REQUIRE(mgr.start());
+    for (int i = 0; i < 3; ++i) {  // the keeper re-enqueues its intents: idempotent
+      mgr.enqueue(transfer("crash-" + std::to_string(rep) + "-" + std::to_string(i), 1));
+    }
+    for (int t = 0; t < 4; ++t) mgr.tick();
+  }
+  TxManager final_mgr(c.eth, store, key1(), 31337);
+  REQUIRE(final_mgr.start());
+  const auto mined = mined_by_nonce(c, final_mgr.sender());
+  // Every intent mined exactly once (gap fillers, if any, also take nonces), nonces 0..n-1.
+  std::size_t intents = 0;
+  for (const auto& rec : store.all()) {
+    if (rec.request.label == "test") {
+      CHECK(rec.state == TxState::kFinalized);
+      ++intents;
+    }
+  }
+  CHECK(intents == static_cast<std::size_t>(total));
+  REQUIRE_FALSE(mined.empty());
+  CHECK(mined.begin()->first == 0);
+  CHECK(mined.rbegin()->first == mined.size() - 1);  // consecutive: no gap
+  CHECK(mined.size() >= static_cast<std::size_t>(total));
+  CHECK(store.load_open(final_mgr.sender()).empty());
+}

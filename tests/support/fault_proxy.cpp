@@ -1,0 +1,216 @@
+#include "tests/support/fault_proxy.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "chain/transport.hpp"
+#include "chain/url.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace varkeeper::test {
+
+namespace {
+
+// Reads/writes over a plain socket or a TLS session.
+struct Conn {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  long read(char* buf, std::size_t n) {
+    if (ssl) return SSL_read(ssl, buf, static_cast<int>(n));
+    return ::read(fd, buf, n);
+  }
+  bool write_all(const std::string& s) {
+    std::size_t off = 0;
+    while (off < s.size()) {
+      const long n = ssl ? SSL_write(ssl, s.data() + off, static_cast<int>(s.size() - off))
+                         : ::write(fd, s.data() + off, s.size() - off);
+      if (n <= 0) return false;
+      off += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+};
+
+// Reads one HTTP request; returns false on EOF or error.
+bool read_request(Conn& c, std::string& pending, std::string& body) {
+  while (true) {
+    const auto end = pending.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::size_t length = 0;
+      std::string headers = pending.substr(0, end);
+      for (auto& ch : headers) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (const auto p = headers.find("content-length:"); p != std::string::npos) {
+        length = std::stoul(headers.substr(p + 15));
+      }
+      if (pending.size() >= end + 4 + length) {
+        body = pending.substr(end + 4, length);
+        pending.erase(0, end + 4 + length);
+        return true;
+      }
+    }
+    char buf[8192];
+    const long n = c.read(buf, sizeof buf);
+    if (n <= 0) return false;
+    pending.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+std::string http_response(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: keep-alive\r\n\r\n" + body;
+}
+
+}  // namespace
+
+FaultProxy::FaultProxy(std::string upstream_url, std::optional<TlsFiles> tls)
+    : upstream_(std::move(upstream_url)), tls_(std::move(tls)) {
+  if (tls_) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls_->cert_pem.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, tls_->key_pem.c_str(), SSL_FILETYPE_PEM) != 1) {
+      SSL_CTX_free(ctx);
+      throw std::runtime_error("fault proxy: cannot load the test certificate");
+    }
+    ssl_ctx_ = ctx;
+  }
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 64) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("fault proxy: cannot listen on loopback");
+  }
+  port_ = ntohs(addr.sin_port);
+  acceptor_ = std::thread([this] { serve(); });
+}
+
+FaultProxy::~FaultProxy() {
+  stop_ = true;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  ::close(listen_fd_);
+  if (acceptor_.joinable()) acceptor_.join();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  if (ssl_ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
+}
+
+void FaultProxy::serve() {
+  while (!stop_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const int fd = ::accept(listen_fd_, nullptr, nullptr);
+    if (fd < 0) continue;
+    workers_.emplace_back([this, fd] { handle(fd); });
+  }
+}
+
+void FaultProxy::handle(int fd) {
+  Conn c{fd, nullptr};
+  if (ssl_ctx_) {
+    c.ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+    SSL_set_fd(c.ssl, fd);
+    if (SSL_accept(c.ssl) != 1) {  // e.g. the client refused our certificate
+      SSL_free(c.ssl);
+      ::close(fd);
+      return;
+    }
+  }
+  auto url = chain::parse_url(upstream_);
+  auto upstream = chain::make_http_transport(*url);
+  std::string pending, body;
+  while (!stop_ && read_request(c, pending, body)) {
+    ++requests_;
+    const Fault f = fault_.load();
+    if (f == Fault::kDrop) break;
+    if (f == Fault::kDelay) {
+      const auto until =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms_.load());
+      while (!stop_ && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      break;
+    }
+    if (f == Fault::kGarbage) {
+      if (!c.write_all(http_response(200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"))) break;
+      continue;
+    }
+    if (f == Fault::kHttp500) {
+      if (!c.write_all(http_response(500, "internal error"))) break;
+      continue;
+    }
+    auto request = nlohmann::json::parse(body, nullptr, false);
+    if (f == Fault::kWrongChain && request.is_object() &&
+        request.value("method", "") == "eth_chainId") {
+      nlohmann::json answer{{"jsonrpc", "2.0"}, {"id", request["id"]}, {"result", "0x1"}};
+      if (!c.write_all(http_response(200, answer.dump()))) break;
+      continue;
+    }
+    auto forwarded = upstream->post(body);
+    if (!forwarded) {
+      if (!c.write_all(http_response(502, "upstream failed"))) break;
+      continue;
+    }
+    std::string out = *forwarded;
+    if (f == Fault::kWrongId) {
+      auto answer = nlohmann::json::parse(out, nullptr, false);
+      const auto bump = [](nlohmann::json& a) {
+        if (a.is_object() && a.contains("id") && a["id"].is_number())
+          a["id"] = a["id"].get<std::int64_t>() + 1000;
+      };
+      if (answer.is_array()) {
+        for (auto& a : answer) bump(a);
+      } else {
+        bump(answer);
+      }
+      out = answer.dump();
+    }
+    if (!c.write_all(http_response(200, out))) break;
+  }
+  if (c.ssl) {
+    SSL_shutdown(c.ssl);
+    SSL_free(c.ssl);
+  }
+  ::close(fd);
+}
+
+TestPki make_test_pki(const std::string& dir, const std::string& host) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  const std::string openssl = "/usr/bin/openssl";
+  require_tool(openssl);
+  const auto run = [&](std::vector<std::string> argv) {
+    auto r = run_process(argv);
+    if (r.exit_code != 0) throw std::runtime_error("openssl failed: " + r.err);
+  };
+  const std::string ca_key = dir + "/ca.key", ca_pem = dir + "/ca.pem";
+  const std::string key = dir + "/server.key", csr = dir + "/server.csr", pem = dir + "/server.pem";
+  const std::string ext = dir + "/san.ext";
+  std::ofstream(ext) << "subjectAltName=DNS:" << host << ",IP:127.0.0.1\n";
+  run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_pem,
+       "-days", "1", "-subj", "/CN=varkeeper test CA"});
+  run({openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
+       "/CN=" + host});
+  run({openssl, "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+       "-out", pem, "-days", "1", "-extfile", ext});
+  return {ca_pem, {pem, key}};
+}
+
+}  // namespace varkeeper::test

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {MarketFixture} from "./base/MarketFixture.sol";
+import {VaRProtection} from "../src/VaRProtection.sol";
+import {ProtectionToken} from "../src/ProtectionToken.sol";
+import {RiskOracle} from "../src/RiskOracle.sol";
+
+contract VaRProtectionTest is MarketFixture {
+    VaRProtection internal pool;
+    address internal alice = address(0xA11CE1); // underwriter
+    address internal bob = address(0xB0B); // buyer
+    address internal carol = address(0xCA401); // second holder
+
+    uint256 internal constant LOADING = 1.2e18;
+    uint256 internal constant FLOOR = 0.001e18;
+    uint256 internal constant CAP = 0.2e18;
+    uint32 internal constant HORIZON = 86_400;
+
+    event EpochStarted(
+        uint256 indexed epochId,
+        address token,
+        uint64 start,
+        uint64 end,
+        uint64 valueAtRisk,
+        uint64 premiumPerUnit,
+        int256 startPrice
+    );
+    event EpochSettled(
+        uint256 indexed epochId, int256 endPrice, uint256 loss, uint64 payoutPerUnit, uint256 payout
+    );
+
+    function setUp() public {
+        _deployMarket(2000e8);
+        pool = new VaRProtection(
+            address(oracle), PID, address(feed), address(usdc), LOADING, FLOOR, CAP, 3600, 3600, 3600
+        );
+        _fund(alice, 1_000_000e6);
+        _fund(bob, 1_000_000e6);
+        _fund(carol, 1_000_000e6);
+        _publish(0.05e18, 0.25e18, HORIZON);
+    }
+
+    function _fund(address who, uint256 amount) internal {
+        usdc.mint(who, amount);
+        vm.prank(who);
+        usdc.approve(address(pool), type(uint256).max);
+    }
+
+    function _deposit(address who, uint256 amount) internal returns (uint256) {
+        vm.prank(who);
+        return pool.deposit(amount);
+    }
+
+    function _buy(address who, uint256 notional) internal returns (uint256) {
+        vm.prank(who);
+        return pool.buyProtection(notional, type(uint256).max);
+    }
+
+    /// @dev Ends the epoch with the feed at `endPrice` in a round stamped at the end; returns
+    /// that round id.
+    function _endAt(int256 endPrice) internal returns (uint80) {
+        VaRProtection.Epoch memory e = pool.epoch(pool.currentEpoch());
+        vm.warp(e.end);
+        feed.setAnswer(endPrice);
+        return feed.latestRound();
+    }
+
+    // ------------------------------------------------------------ construction
+
+    function test_constructor_storesParameters() public view {
+        assertEq(address(pool.oracle()), address(oracle), "oracle");
+        assertEq(pool.portfolioId(), PID, "portfolio");
+        assertEq(address(pool.priceFeed()), address(feed), "feed");
+        assertEq(address(pool.collateral()), address(usdc), "collateral");
+        assertEq(pool.loading(), LOADING, "loading");
+        assertEq(pool.premiumFloor(), FLOOR, "floor");
+        assertEq(pool.payoutCap(), CAP, "cap");
+        assertEq(pool.saleWindow(), 3600, "sale window");
+        assertEq(pool.decimals(), 6, "share decimals follow collateral");
+        assertEq(pool.symbol(), "vkUW", "symbol");
+    }
+
+    function test_constructor_refusesInvalidParameters() public {
+        address o = address(oracle);
+        address f = address(feed);
+        address c = address(usdc);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(address(0), PID, f, c, LOADING, FLOOR, CAP, 3600, 3600, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, address(0), c, LOADING, FLOOR, CAP, 3600, 3600, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, f, address(0), LOADING, FLOOR, CAP, 3600, 3600, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, f, c, LOADING, FLOOR, 0, 3600, 3600, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, f, c, LOADING, FLOOR, 1e18 + 1, 3600, 3600, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, f, c, LOADING, 1e18 + 1, CAP, 3600, 3600, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, f, c, LOADING, FLOOR, CAP, 0, 3600, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, f, c, LOADING, FLOOR, CAP, 3600, 0, 3600);
+        vm.expectRevert(VaRProtection.InvalidParameters.selector);
+        new VaRProtection(o, PID, f, c, LOADING, FLOOR, CAP, 3600, 3600, 0);
+    }
+
+    // ------------------------------------------------------------ underwriters
+
+    function test_deposit_mintsSharesOneToOneThenProRata() public {
+        assertEq(_deposit(alice, 1000e6), 1000e6, "first deposit");
+        assertEq(pool.balanceOf(alice), 1000e6, "alice shares");
+        assertEq(pool.poolAssets(), 1000e6, "assets");
+        assertEq(usdc.balanceOf(address(pool)), 1000e6, "collateral held");
+        assertEq(_deposit(carol, 500e6), 500e6, "second deposit at the same price");
+    }
+
+    function test_deposit_revertsOnZero() public {
+        vm.expectRevert(VaRProtection.ZeroAmount.selector);
+        _deposit(alice, 0);
+    }
+
+    function test_deposit_revertsWhenSharesRoundToZero() public {
+        _deposit(alice, 10e6);
+        pool.startEpoch();
+        _buy(bob, 10e6); // premium 0.0024 * 10e6 = 24_000 raises the share price
+        vm.expectRevert(VaRProtection.ZeroShares.selector);
+        _deposit(carol, 1);
+    }
+
+    function test_withdraw_returnsAssetsWhenIdle() public {
+        _deposit(alice, 1000e6);
+        uint256 before = usdc.balanceOf(alice);
+        vm.prank(alice);
+        uint256 assets = pool.withdraw(400e6);
+        assertEq(assets, 400e6, "assets");
+        assertEq(usdc.balanceOf(alice) - before, 400e6, "paid");
+        assertEq(pool.poolAssets(), 600e6, "remaining");
+        assertEq(pool.balanceOf(alice), 600e6, "shares");
+    }
+
+    function test_withdraw_revertsOnZero() public {
+        vm.prank(alice);
+        vm.expectRevert(VaRProtection.ZeroAmount.selector);
+        pool.withdraw(0);
+    }
+
+    function test_withdraw_revertsWhenCollateralBacksProtection() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 4000e6); // obligation 800e6 at the 20 % cap, premium 9.6e6
+        uint256 assets = pool.previewWithdraw(300e6);
+        uint256 remaining = pool.poolAssets() - assets;
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(VaRProtection.CollateralLocked.selector, remaining, 800e6)
+        );
+        pool.withdraw(300e6);
+        vm.prank(alice);
+        pool.withdraw(200e6); // leaves 809.6e6 - rounding >= 800e6
+        assertGe(pool.poolAssets(), pool.maxObligation(), "still covered");
+    }
+
+    // ------------------------------------------------------------ epochs
+
+    function test_startEpoch_fixesPremiumFromOracleAndMintsNothing() public {
+        _deposit(alice, 1000e6);
+        vm.expectEmit(true, false, false, false, address(pool));
+        emit EpochStarted(1, address(0), 0, 0, 0, 0, 0);
+        uint256 id = pool.startEpoch();
+        assertEq(id, 1, "epoch id");
+        VaRProtection.Epoch memory e = pool.epoch(1);
+        assertEq(e.start, T0, "start");
+        assertEq(e.end, T0 + HORIZON, "end = start + report horizon");
+        assertEq(e.saleEnd, T0 + 3600, "sale end");
+        assertEq(e.valueAtRisk, 0.05e18, "VaR at start");
+        // (1 - 0.99) * (0.25 - 0.05) * 1.2 = 0.0024
+        assertEq(e.premiumPerUnit, 0.0024e18, "premium per unit");
+        assertEq(e.startPrice, int256(2000e8), "start price");
+        assertTrue(pool.epochActive(), "active");
+        ProtectionToken t = e.token;
+        assertEq(t.pool(), address(pool), "token pool");
+        assertEq(t.decimals(), 6, "token decimals");
+        assertEq(t.name(), "varkeeper VaR protection #1", "token name");
+        assertEq(t.totalSupply(), 0, "no tokens yet");
+    }
+
+    function test_startEpoch_revertsWhileActive() public {
+        pool.startEpoch();
+        vm.expectRevert(VaRProtection.EpochIsActive.selector);
+        pool.startEpoch();
+    }
+
+    function test_startEpoch_revertsOnStaleReport() public {
+        vm.warp(T0 + 3601);
+        feed.setAnswer(2000e8);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.StaleReport.selector, T0));
+        pool.startEpoch();
+    }
+
+    function test_startEpoch_revertsWithoutReport() public {
+        VaRProtection other = new VaRProtection(
+            address(oracle), PID + 1, address(feed), address(usdc), LOADING, FLOOR, CAP, 3600, 3600, 3600
+        );
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.NoReport.selector, PID + 1));
+        other.startEpoch();
+    }
+
+    function test_startEpoch_revertsOnNonPositiveOrStalePrice() public {
+        feed.setAnswer(0);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.InvalidPrice.selector, int256(0)));
+        pool.startEpoch();
+        feed.setAnswer(-1);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.InvalidPrice.selector, int256(-1)));
+        pool.startEpoch();
+        feed.setRoundData(10, 2000e8, T0 - 3601, T0 - 3601, 10);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.StalePrice.selector, T0 - 3601));
+        pool.startEpoch();
+    }
+
+    function test_premiumPerUnitFor_floorAndFullCap() public view {
+        // (1 - 0.99) * (0.07 - 0.05) * 1.2 = 0.00024 < floor 0.001
+        assertEq(pool.premiumPerUnitFor(0.99e18, 0.05e18, 0.07e18), FLOOR, "floor");
+        assertEq(pool.premiumPerUnitFor(0.95e18, 0.1e18, 0.5e18), 0.024e18, "0.05 * 0.4 * 1.2");
+        assertEq(pool.premiumPerUnitFor(1, 0, 1e18), 1e18, "capped at 100 %");
+    }
+
+    function test_buyProtection_mintsTokensForPremium() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        uint256 before = usdc.balanceOf(bob);
+        assertEq(pool.quote(1000e6), 2.4e6, "quote");
+        uint256 premium = _buy(bob, 1000e6);
+        assertEq(premium, 2.4e6, "premium = 1000 * 0.0024");
+        assertEq(before - usdc.balanceOf(bob), 2.4e6, "paid");
+        assertEq(pool.poolAssets(), 1002.4e6, "premium joins the pool");
+        assertEq(pool.epoch(1).token.balanceOf(bob), 1000e6, "tokens");
+        assertEq(pool.maxObligation(), 200e6, "obligation at the cap");
+    }
+
+    function test_buyProtection_roundsPremiumUp() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        assertEq(_buy(bob, 1), 1, "ceil(1 * 0.0024) = 1");
+    }
+
+    function test_buyProtection_revertsWithoutEpoch() public {
+        vm.expectRevert(VaRProtection.NoActiveEpoch.selector);
+        _buy(bob, 1);
+    }
+
+    function test_buyProtection_revertsOnZero() public {
+        pool.startEpoch();
+        vm.expectRevert(VaRProtection.ZeroAmount.selector);
+        _buy(bob, 0);
+    }
+
+    function test_buyProtection_revertsAfterSaleWindow() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        vm.warp(T0 + 3600);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.SaleClosed.selector, T0 + 3600));
+        _buy(bob, 1e6);
+    }
+
+    function test_buyProtection_revertsAbovePremiumLimit() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PremiumTooHigh.selector, 2.4e6, 2.4e6 - 1));
+        pool.buyProtection(1000e6, 2.4e6 - 1);
+    }
+
+    function test_buyProtection_neverSellsBeyondCapacity() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        // Capacity: notional * 0.2 ≤ 1000e6 + notional * 0.0024 → notional ≤ 5060.7e6
+        _buy(bob, 5060e6);
+        uint256 assets = pool.poolAssets();
+        uint256 premium = pool.quote(1e6);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                VaRProtection.InsufficientCapacity.selector, 5061e6 * 2 / 10, assets + premium
+            )
+        );
+        _buy(carol, 1e6);
+    }
+
+    // ------------------------------------------------------------ settlement
+
+    function test_settle_paysExcessLossCappedPerUnit() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        uint80 round = _endAt(1400e8); // -30 %: excess 25 % capped at 20 %
+        vm.expectEmit(true, false, false, true, address(pool));
+        emit EpochSettled(1, 1400e8, 0.3e18, 0.2e18, 200e6);
+        pool.settle(round);
+        assertFalse(pool.epochActive(), "closed");
+        assertEq(pool.reservedForClaims(), 200e6, "reserved");
+        assertEq(pool.poolAssets(), 802.4e6, "underwriters keep premium, pay loss");
+        vm.prank(bob);
+        assertEq(pool.claim(1, 1000e6), 200e6, "claim");
+        assertEq(pool.reservedForClaims(), 0, "reserve used");
+    }
+
+    function test_settle_paysLossBeyondVaR() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        uint80 round = _endAt(1800e8); // -10 %: excess over 5 % VaR = 5 %
+        pool.settle(round);
+        assertEq(pool.epoch(1).payoutPerUnit, 0.05e18, "per unit");
+        assertEq(pool.reservedForClaims(), 50e6, "reserved");
+    }
+
+    function test_settle_premiumsStayWithUnderwritersWithinVaR() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        uint80 round = _endAt(1920e8); // -4 % < 5 % VaR
+        pool.settle(round);
+        assertEq(pool.epoch(1).payoutPerUnit, 0, "no payout");
+        assertEq(pool.poolAssets(), 1002.4e6, "premium earned");
+        vm.prank(alice);
+        // shares * (assets + 1) / (supply + 1) = 1000e6 * 1002.4e6+1 / 1000e6+1, rounded down
+        assertEq(pool.withdraw(1000e6), uint256(1000e6) * (1002.4e6 + 1) / (1000e6 + 1), "all");
+    }
+
+    function test_settle_gainPaysNothing() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        pool.settle(_endAt(2500e8));
+        assertEq(pool.epoch(1).payoutPerUnit, 0, "no payout");
+    }
+
+    function test_settle_revertsWithoutEpoch() public {
+        vm.expectRevert(VaRProtection.NoActiveEpoch.selector);
+        pool.settle(1);
+    }
+
+    function test_settle_revertsBeforeEnd() public {
+        pool.startEpoch();
+        vm.warp(T0 + HORIZON - 1);
+        feed.setAnswer(1000e8);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.EpochNotOver.selector, T0 + HORIZON));
+        pool.settle(2);
+    }
+
+    function test_settle_refusesAnyRoundButTheFirstAtOrAfterEnd() public {
+        pool.startEpoch(); // start price round 1
+        vm.warp(T0 + HORIZON - 10);
+        feed.setAnswer(1500e8); // round 2, before end
+        vm.warp(T0 + HORIZON + 5);
+        feed.setAnswer(1900e8); // round 3: first at/after end
+        vm.warp(T0 + HORIZON + 50);
+        feed.setAnswer(1000e8); // round 4: later
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 1));
+        pool.settle(1);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 2));
+        pool.settle(2);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 4));
+        pool.settle(4);
+        pool.settle(3);
+        assertEq(pool.epoch(1).payoutPerUnit, 0, "-5 % is within VaR");
+    }
+
+    function test_settle_revertsOnNonPositiveEndPrice() public {
+        pool.startEpoch();
+        uint80 round = _endAt(0);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.InvalidPrice.selector, int256(0)));
+        pool.settle(round);
+    }
+
+    function test_settle_allowsNextEpoch() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        pool.settle(_endAt(2000e8));
+        _publish(0.05e18, 0.25e18, HORIZON);
+        assertEq(pool.startEpoch(), 2, "second epoch");
+        assertTrue(address(pool.epoch(2).token) != address(pool.epoch(1).token), "new token");
+    }
+
+    // ------------------------------------------------------------ claims
+
+    function test_claim_paysAnyHolderOfTransferredTokens() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        ProtectionToken t = pool.epoch(1).token;
+        vm.prank(bob);
+        t.transfer(carol, 400e6);
+        pool.settle(_endAt(1800e8));
+        uint256 before = usdc.balanceOf(carol);
+        vm.prank(carol);
+        assertEq(pool.claim(1, 400e6), 20e6, "400 * 5 %");
+        assertEq(usdc.balanceOf(carol) - before, 20e6, "paid");
+        assertEq(t.balanceOf(carol), 0, "burnt");
+        vm.prank(bob);
+        assertEq(pool.claim(1, 600e6), 30e6, "600 * 5 %");
+    }
+
+    function test_claim_revertsBeforeSettlement() public {
+        pool.startEpoch();
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.NotSettled.selector, 1));
+        pool.claim(1, 1);
+    }
+
+    function test_claim_revertsOnZeroOrNothingDue() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        pool.settle(_endAt(2000e8));
+        vm.startPrank(bob);
+        vm.expectRevert(VaRProtection.ZeroAmount.selector);
+        pool.claim(1, 0);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.NothingToClaim.selector, 1));
+        pool.claim(1, 1000e6);
+        vm.stopPrank();
+    }
+
+    function test_claim_revertsBeyondHolding() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        pool.settle(_endAt(1800e8));
+        vm.prank(carol);
+        vm.expectRevert(); // ERC20InsufficientBalance from the token's burn
+        pool.claim(1, 1e6);
+    }
+
+    function test_protectionToken_onlyPoolMintsAndBurns() public {
+        pool.startEpoch();
+        ProtectionToken t = pool.epoch(1).token;
+        vm.expectRevert(ProtectionToken.OnlyPool.selector);
+        t.mint(address(this), 1);
+        vm.expectRevert(ProtectionToken.OnlyPool.selector);
+        t.burn(bob, 1);
+    }
+
+    function test_lossFraction_closedForm() public view {
+        assertEq(pool.lossFraction(2000e8, 1500e8), 0.25e18, "25 %");
+        assertEq(pool.lossFraction(2000e8, 2000e8), 0, "flat");
+        assertEq(pool.lossFraction(2000e8, 3000e8), 0, "gain");
+        assertEq(pool.lossFraction(3, 1), 666_666_666_666_666_666, "rounds down");
+    }
+
+    // ------------------------------------------------------------ fuzz
+
+    function testFuzz_premium_matchesClosedForm(uint64 confidence, uint64 v, uint64 c) public {
+        confidence = uint64(bound(confidence, 1, 1e18 - 1));
+        c = uint64(bound(c, 0, 1e18));
+        v = uint64(bound(v, 0, c));
+        uint256 expected = (1e18 - uint256(confidence)) * (c - v) / 1e18 * LOADING / 1e18;
+        if (expected < FLOOR) expected = FLOOR;
+        if (expected > 1e18) expected = 1e18;
+        assertEq(pool.premiumPerUnitFor(confidence, v, c), expected, "premium");
+        // An epoch prices itself from the published report (whose confidence is 0.99).
+        vm.warp(T0 + 1);
+        _publish(v, c, HORIZON);
+        pool.startEpoch();
+        assertEq(
+            pool.epoch(1).premiumPerUnit, pool.premiumPerUnitFor(0.99e18, v, c), "epoch premium"
+        );
+    }
+
+    function testFuzz_settlement_paysClosedFormAndStaysSolvent(
+        uint256 deposit,
+        uint256 notional,
+        uint256 endPrice
+    ) public {
+        deposit = bound(deposit, 1e6, 1e12);
+        _deposit(alice, deposit);
+        pool.startEpoch();
+        uint256 maxNotional = deposit * 1e18 / CAP; // ignoring premiums: always sellable
+        notional = bound(notional, 1, maxNotional);
+        _buy(bob, notional);
+        endPrice = bound(endPrice, 1, 4000e8);
+        pool.settle(_endAt(int256(endPrice)));
+
+        uint256 loss = endPrice >= 2000e8 ? 0 : (2000e8 - endPrice) * 1e18 / 2000e8;
+        uint256 perUnit = loss > 0.05e18 ? loss - 0.05e18 : 0;
+        if (perUnit > CAP) perUnit = CAP;
+        assertEq(pool.epoch(1).payoutPerUnit, perUnit, "per unit");
+        uint256 payout = notional * perUnit / 1e18;
+        assertEq(pool.reservedForClaims(), payout, "reserved");
+        assertGe(
+            usdc.balanceOf(address(pool)), pool.poolAssets() + pool.reservedForClaims(), "solvent"
+        );
+        if (payout > 0) {
+            uint256 before = usdc.balanceOf(bob);
+            vm.prank(bob);
+            pool.claim(1, notional);
+            assertEq(usdc.balanceOf(bob) - before, payout, "claimed");
+        }
+    }
+}

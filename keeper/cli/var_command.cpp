@@ -1,0 +1,253 @@
+// `varkeeper var`: VaR and CVaR of a portfolio from price or return files, by any method of
+// risk/risk_method.hpp (issue 3, item 6).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "keeper/cli/command.hpp"
+#include "keeper/price_csv.hpp"
+#include "risk/risk_method.hpp"
+
+namespace varkeeper::keeper::cli {
+namespace {
+
+struct VarArgs {
+  std::vector<std::string> prices;
+  std::string returns;
+  std::string weights;
+  std::string method;
+  double confidence = 0.99;
+  int horizon = 1;
+  std::size_t window = 500;
+  double ewma = 0.0;  // 0 = not given
+  double age_lambda = 0.98;
+  std::size_t paths = 100'000;
+  std::uint64_t seed = 1;
+  unsigned threads = 0;
+  bool linear = false;
+  bool json = false;
+};
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+std::vector<double> parse_weights(const std::string& text, const PriceTable& table) {
+  std::vector<double> w;
+  if (text.empty()) {
+    w.assign(table.n_assets(), 1.0 / static_cast<double>(table.n_assets()));
+    return w;
+  }
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    std::size_t used = 0;
+    double v = 0.0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    while (used < item.size() && item[used] == ' ') ++used;
+    if (item.empty() || used != item.size() || !std::isfinite(v))
+      throw UserError("--weights: '" + item + "' is not a number.");
+    w.push_back(v);
+  }
+  if (w.size() != table.n_assets())
+    throw UserError("--weights has " + std::to_string(w.size()) + " value(s) but the input has " +
+                    std::to_string(table.n_assets()) + " asset(s) (" + join(table.assets) + ").");
+  return w;
+}
+
+PriceTable load(const VarArgs& a) {
+  std::vector<PriceTable> tables;
+  const bool returns = !a.returns.empty();
+  const std::vector<std::string> files = returns ? std::vector<std::string>{a.returns} : a.prices;
+  for (const auto& f : files) {
+    auto t = read_price_csv(f, returns ? CsvValues::kSimpleReturns : CsvValues::kPrices);
+    if (!t) throw UserError(t.error().message);
+    tables.push_back(std::move(*t));
+  }
+  auto aligned = align_on_common_dates(tables);
+  if (!aligned) throw UserError(aligned.error().message);
+  return std::move(*aligned);
+}
+
+void run(const VarArgs& a) {
+  if (a.prices.empty() == a.returns.empty())
+    throw UserError("give either --prices FILE... or --returns FILE.");
+  const auto method = risk::parse_risk_method(a.method);
+  if (!method)
+    throw UserError("--method '" + a.method +
+                    "' is not one of parametric-normal, parametric-t, cornish-fisher, historical, "
+                    "historical-age, filtered-historical, mc-normal, mc-t, mc-jump.");
+  if (!(a.confidence > 0.0 && a.confidence < 1.0))
+    throw UserError("--confidence must be strictly between 0 and 1 (e.g. 0.99).");
+  if (a.horizon < 1) throw UserError("--horizon must be at least 1 period.");
+  if (a.window < 2) throw UserError("--window must be at least 2 returns.");
+  if (a.ewma != 0.0 && !(a.ewma > 0.0 && a.ewma < 1.0))
+    throw UserError("--ewma must be strictly between 0 and 1 (RiskMetrics uses 0.94).");
+
+  const PriceTable table = load(a);
+  const std::vector<double> w = parse_weights(a.weights, table);
+  const std::size_t n = table.n_assets();
+
+  // Log-returns: from consecutive common-date prices, or ln(1 + r) of a simple-returns file.
+  std::vector<double> r;
+  std::vector<std::string> dates;
+  if (a.returns.empty()) {
+    for (std::size_t t = 1; t < table.dates.size(); ++t) {
+      for (std::size_t i = 0; i < n; ++i)
+        r.push_back(std::log(table.at(t, i) / table.at(t - 1, i)));
+      dates.push_back(table.dates[t]);
+    }
+  } else {
+    for (std::size_t t = 0; t < table.dates.size(); ++t) {
+      for (std::size_t i = 0; i < n; ++i) r.push_back(std::log1p(table.at(t, i)));
+      dates.push_back(table.dates[t]);
+    }
+  }
+  const std::size_t available = dates.size();
+  const std::string sources =
+      join(a.returns.empty() ? a.prices : std::vector<std::string>{a.returns});
+  if (available < a.window)
+    throw UserError(sources + " give(s) only " + std::to_string(available) +
+                    " returns on common dates, fewer than --window " + std::to_string(a.window) +
+                    "; use a smaller --window.");
+  const std::size_t first = available - a.window;
+  const std::span<const double> window(r.data() + first * n, a.window * n);
+
+  risk::RiskOptions o;
+  o.confidence = a.confidence;
+  o.horizon = a.horizon;
+  o.paths = a.paths;
+  o.seed = a.seed;
+  o.threads = a.threads;
+  o.age_lambda = a.age_lambda;
+  if (a.ewma != 0.0) {
+    o.ewma_lambda = a.ewma;
+    o.ewma_covariance = true;
+  }
+  o.revaluation = a.linear ? risk::Revaluation::kLinear : risk::Revaluation::kFull;
+  risk::RiskEstimate e;
+  try {
+    e = risk::estimate_risk(*method, {window, n}, w, o);
+  } catch (const std::invalid_argument& ex) {
+    throw UserError(ex.what());
+  }
+
+  const bool mc = risk::is_monte_carlo(*method);
+  if (a.json) {
+    nlohmann::json j;
+    j["method"] = a.method;
+    j["confidence"] = a.confidence;
+    j["horizon"] = a.horizon;
+    j["n_obs"] = e.n_obs;
+    j["first_date"] = dates[first];
+    j["last_date"] = dates.back();
+    j["var"] = e.var;
+    j["cvar"] = e.cvar;
+    j["stderr_var"] = e.stderr_var;
+    j["stderr_cvar"] = e.stderr_cvar;
+    if (mc) {
+      j["paths"] = e.n_scenarios;
+      j["seed"] = a.seed;
+    }
+    if (e.nu > 0.0) j["nu"] = e.nu;
+    if (!e.warning.empty()) j["warning"] = e.warning;
+    j["revaluation"] = a.linear ? "linear" : "full";
+    j["covariance"] = a.ewma != 0.0 ? "ewma" : "sample";
+    nlohmann::json comps = nlohmann::json::array();
+    for (std::size_t i = 0; i < n; ++i)
+      comps.push_back({{"asset", table.assets[i]},
+                       {"weight", w[i]},
+                       {"var", e.component_var.empty() ? 0.0 : e.component_var[i]},
+                       {"cvar", e.component_cvar.empty() ? 0.0 : e.component_cvar[i]}});
+    j["components"] = comps;
+    std::cout << j.dump(2) << '\n';
+    return;
+  }
+  char buf[256];
+  std::cout << "method      " << a.method << '\n';
+  std::snprintf(buf, sizeof buf, "confidence  %g   horizon %d period(s)\n", a.confidence,
+                a.horizon);
+  std::cout << buf;
+  std::cout << "window      " << e.n_obs << " returns, " << dates[first] << " .. " << dates.back()
+            << '\n';
+  std::snprintf(buf, sizeof buf, "VaR         %.6f  (%.3f %% of portfolio value)", e.var,
+                100 * e.var);
+  std::cout << buf;
+  if (mc) {
+    std::snprintf(buf, sizeof buf, "  stderr %.6f", e.stderr_var);
+    std::cout << buf;
+  }
+  std::snprintf(buf, sizeof buf, "\nCVaR        %.6f  (%.3f %% of portfolio value)", e.cvar,
+                100 * e.cvar);
+  std::cout << buf;
+  if (mc) {
+    std::snprintf(buf, sizeof buf, "  stderr %.6f", e.stderr_cvar);
+    std::cout << buf;
+  }
+  std::cout << '\n';
+  if (mc) std::cout << "paths       " << e.n_scenarios << " (seed " << a.seed << ")\n";
+  if (e.nu > 0.0) {
+    std::snprintf(buf, sizeof buf, "nu          %.4f (Student-t, maximum likelihood)\n", e.nu);
+    std::cout << buf;
+  }
+  if (!e.warning.empty()) std::cout << "warning     " << e.warning << '\n';
+  std::cout << "components  asset, weight, VaR, CVaR (Euler; they sum to the totals)\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "            %-16s %8.4f  %.6f  %.6f\n", table.assets[i].c_str(),
+                  w[i], e.component_var.empty() ? 0.0 : e.component_var[i],
+                  e.component_cvar.empty() ? 0.0 : e.component_cvar[i]);
+    std::cout << buf;
+  }
+}
+
+const RegisterCommand kRegister{
+    30, [](CLI::App& app) {
+      auto args = std::make_shared<VarArgs>();
+      auto* cmd = app.add_subcommand(
+          "var",
+          "VaR and CVaR of a portfolio from price or return files (positive loss fractions)");
+      cmd->add_option("--prices", args->prices,
+                      "Price files: `date,close` per asset, or one wide `date,A,B,...` file");
+      cmd->add_option("--returns", args->returns,
+                      "A wide `date,A,B,...` file of per-period simple returns");
+      cmd->add_option("--weights", args->weights,
+                      "Value weights w1,w2,... in the assets' order (default: equal)");
+      cmd->add_option(
+             "--method", args->method,
+             "parametric-normal, parametric-t, cornish-fisher, historical, historical-age, "
+             "filtered-historical, mc-normal, mc-t or mc-jump")
+          ->required();
+      cmd->add_option("--confidence", args->confidence, "Confidence alpha in (0, 1)")
+          ->capture_default_str();
+      cmd->add_option("--horizon", args->horizon, "Horizon in periods (days for daily data)")
+          ->capture_default_str();
+      cmd->add_option("--window", args->window, "Number of most recent returns used")
+          ->capture_default_str();
+      cmd->add_option("--ewma", args->ewma,
+                      "EWMA decay lambda: use the EWMA covariance (and this lambda for "
+                      "filtered-historical, default 0.94)");
+      cmd->add_option("--age-lambda", args->age_lambda, "Age-weighting decay for historical-age")
+          ->capture_default_str();
+      cmd->add_option("--paths", args->paths, "Monte Carlo paths")->capture_default_str();
+      cmd->add_option("--seed", args->seed, "Monte Carlo seed")->capture_default_str();
+      cmd->add_option("--threads", args->threads,
+                      "Monte Carlo threads (0 = all cores; results do not depend on it)")
+          ->capture_default_str();
+      cmd->add_flag("--linear", args->linear,
+                    "Linear losses -w'r instead of full revaluation (historical and Monte Carlo)");
+      cmd->add_flag("--json", args->json, "JSON output");
+      cmd->callback([args] { run(*args); });
+    }};
+
+}  // namespace
+}  // namespace varkeeper::keeper::cli

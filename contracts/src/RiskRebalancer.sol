@@ -13,7 +13,8 @@ import {AcceptedReport, IRiskOracle} from "./interfaces/IRiskOracle.sol";
 /// @notice A vault of a risky and a stable token that de-risks by itself. `rebalance()` (anyone)
 /// reads the oracle: VaR above `upperVaR` → swap risky into stable toward `riskOffWeight`;
 /// VaR below `lowerVaR` → swap stable into risky toward `normalWeight` (the gap between the two
-/// thresholds is the hysteresis band); inside the band, or with a stale report or price, it
+/// thresholds is the hysteresis band; a weight within `weightTolerance` of its target is left
+/// alone, so repeated calls do not churn); inside the band, or with a stale report or price, it
 /// reverts with the reason. Trades go through an IAmmAdapter with a minimum output derived from
 /// the reference price feed and `maxSlippage`, so a manipulated pool cannot fill the trade badly.
 /// The owner (the treasury) deposits, withdraws and sets the policy but cannot make the vault
@@ -40,6 +41,7 @@ contract RiskRebalancer is Ownable {
         uint64 riskOffWeight; // WAD: risky value share after de-risking
         uint64 normalWeight; // WAD: risky value share after re-risking
         uint64 maxSlippage; // WAD: tolerated shortfall of AMM output vs the feed price
+        uint64 weightTolerance; // WAD: no trade when the weight is this close to the target
         uint32 maxReportAge; // seconds
         uint32 maxPriceAge; // seconds
     }
@@ -106,7 +108,8 @@ contract RiskRebalancer is Ownable {
     function setPolicy(Policy calldata p) external onlyOwner {
         if (
             p.lowerVaR > p.upperVaR || p.upperVaR > WAD || p.riskOffWeight > p.normalWeight
-                || p.normalWeight > WAD || p.maxSlippage >= WAD || p.maxReportAge == 0
+                || p.normalWeight > WAD || p.maxSlippage >= WAD || p.weightTolerance >= WAD
+                || p.maxReportAge == 0
                 || p.maxPriceAge == 0
         ) revert InvalidPolicy();
         policy = p;
@@ -182,13 +185,15 @@ contract RiskRebalancer is Ownable {
         uint256 targetValue = total * t.target / WAD;
         uint256 expectedOut;
         if (t.derisk) {
-            if (riskyValue <= targetValue) revert AlreadyAtTarget(t.weight, t.target);
+            if (t.weight <= t.target + p.weightTolerance) revert AlreadyAtTarget(t.weight, t.target);
             t.amountIn = _stableToRisky(riskyValue - targetValue, price);
             if (t.amountIn > riskyBal) t.amountIn = riskyBal;
             expectedOut = _riskyToStable(t.amountIn, price);
             (t.tokenIn, t.tokenOut) = (risky, stable);
         } else {
-            if (riskyValue >= targetValue) revert AlreadyAtTarget(t.weight, t.target);
+            if (t.weight + p.weightTolerance >= t.target || riskyValue >= targetValue) {
+                revert AlreadyAtTarget(t.weight, t.target);
+            }
             t.amountIn = targetValue - riskyValue;
             expectedOut = _stableToRisky(t.amountIn, price);
             (t.tokenIn, t.tokenOut) = (stable, risky);

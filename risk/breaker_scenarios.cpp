@@ -93,7 +93,7 @@ Scenario make_scenario(ScenarioKind kind) {
       break;
     case ScenarioKind::kManipulatedSource:
       s.name = "manipulated source";
-      s.description = "one of three sources +30 % for 30 minutes";
+      s.description = "one of three sources +15 % for 30 minutes (inside the step bound)";
       s.event_end = s.onset + 5 * kStep;
       break;
     case ScenarioKind::kStaleSource:
@@ -144,7 +144,7 @@ Scenario make_scenario(ScenarioKind kind) {
     for (int i = 0; i < kSources; ++i) {
       double p = std::exp(x + level + idio * rng.next());
       bool frozen = false;
-      if (kind == ScenarioKind::kManipulatedSource && i == 1 && since >= 0 && since < 6) p *= 1.30;
+      if (kind == ScenarioKind::kManipulatedSource && i == 1 && since >= 0 && since < 6) p *= 1.15;
       if (kind == ScenarioKind::kStaleSource) {
         frozen = (i == 2 && since >= 0) || (since >= 72 && since < 96);
       }

@@ -57,10 +57,11 @@ struct Scenario {
 [[nodiscard]] Scenario make_scenario(ScenarioKind kind);
 
 // Gas proxy: a report is sent when the status changes, the figure moved more than `deviation`
-// (relative) from the last sent one, or `heartbeat_s` elapsed.
+// (relative) from the last sent one, or `heartbeat_s` elapsed (the deviation/heartbeat rule of
+// Chainlink's data feeds, applied to the VaR).
 struct ScenarioPublishRule {
-  double deviation = 0.05;
-  std::int64_t heartbeat_s = 3600;
+  double deviation = 0.02;
+  std::int64_t heartbeat_s = 86'400;
 };
 
 struct ScenarioUpdate {

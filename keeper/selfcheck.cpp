@@ -6,6 +6,7 @@
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
 #include "chain/secp256k1.hpp"
+#include "chain/transaction.hpp"
 
 namespace varkeeper::keeper {
 
@@ -67,6 +68,28 @@ std::vector<SelfCheckResult> run_self_checks() {
         expect_equal("EIP-712 Mail signature by keccak256(\"cow\")", signature_hex,
                      "0x4355c47d63924e8a72e509b65029052eb6c299d53a04e167c5775fd466751c9d"
                      "07299936d304c153f6443dfa05f40ff007d72911b6f72307f996231605b915621c"));
+  }
+  // EIP-155's example transaction (EIP-155 text, "Example"): nonce 9, 20 gwei, 21000 gas, to
+  // 0x3535...35, 1 ether, chain 1, signed by 0x4646...46: the published raw signed bytes.
+  {
+    std::string raw_hex;
+    if (auto key = chain::SecretKey::from_hex(
+            "4646464646464646464646464646464646464646464646464646464646464646")) {
+      chain::LegacyTransaction tx;
+      tx.nonce = 9;
+      tx.gas_price = chain::U256(20'000'000'000ULL);
+      tx.gas_limit = 21000;
+      tx.to = chain::Address{};
+      tx.to->fill(0x35);
+      tx.value = chain::U256(1'000'000'000'000'000'000ULL);
+      tx.chain_id = 1;
+      raw_hex = to_hex(chain::encode_signed(chain::sign_transaction(tx, *key)));
+    }
+    out.push_back(expect_equal(
+        "EIP-155 example transaction", raw_hex,
+        "0xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025"
+        "a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb7"
+        "03304b3800ccf555c9f3dc64214b297fb1966a3b6d83"));
   }
   return out;
 }

@@ -39,17 +39,18 @@ std::string pp(double x) {
 void scenario_table() {
   const BreakerConfig defaults;
   std::printf(
-      "| scenario | script | time to detect | detected by | trips | false trips |"
+      "| scenario | script | time to detect | detected by | time to trip | trips | false trips |"
       " max gap published vs computed | reports sent (breaker / raw) |"
       " peak VaR computed / published | rebalances |\n");
-  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const ScenarioKind kind : kAllScenarios) {
     const Scenario s = make_scenario(kind);
     const ScenarioResult r = run_scenario(s, defaults);
-    std::printf("| %s | %s | %s | %s | %d | %d | %s | %d / %d | %s / %s | %d |\n", s.name.c_str(),
-                s.description.c_str(),
+    std::printf("| %s | %s | %s | %s | %s | %d | %d | %s | %d / %d | %s / %s | %d |\n",
+                s.name.c_str(), s.description.c_str(),
                 r.time_to_detect ? duration(*r.time_to_detect).c_str() : "not detected",
-                r.detected_by.empty() ? "-" : r.detected_by.c_str(), r.trips, r.false_trips,
+                r.detected_by.empty() ? "-" : r.detected_by.c_str(),
+                r.time_to_trip ? duration(*r.time_to_trip).c_str() : "-", r.trips, r.false_trips,
                 pp(r.max_gap).c_str(), r.sent, r.sent_raw, pct(r.peak_computed).c_str(),
                 pct(r.peak_published).c_str(), r.rebalances);
   }

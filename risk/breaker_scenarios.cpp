@@ -224,6 +224,7 @@ ScenarioResult run_scenario(const Scenario& s, const BreakerConfig& config,
     if (trip) {
       ++result.trips;
       if (u.t < s.onset || u.t > s.event_end) ++result.false_trips;
+      if (!result.time_to_trip && u.t >= s.onset) result.time_to_trip = u.t - s.onset;
     }
     if (u.rebalance == ActionEdge::kFired) ++result.rebalances;
     if (!result.time_to_detect && u.t >= s.onset) {

@@ -78,6 +78,7 @@ struct ScenarioResult {
   std::vector<ScenarioUpdate> updates;
   std::optional<std::int64_t> time_to_detect;  // seconds from onset to the first reaction
   std::string detected_by;                     // "trip", "incident: stale", "rebalance", ...
+  std::optional<std::int64_t> time_to_trip;    // seconds from onset to the first trip
   int trips = 0;                               // transitions into tripped
   int false_trips = 0;                         // ... starting outside [onset, event_end]
   double max_gap = 0.0;                        // max |published - computed|

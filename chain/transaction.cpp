@@ -22,11 +22,22 @@ std::string_view to_string(TxError e) noexcept {
   return "unknown transaction error";
 }
 
+std::string describe(const TxDecodeError& e) {
+  std::string text(to_string(e.code));
+  if (e.rlp) {
+    text += ": ";
+    text += to_string(*e.rlp);
+  }
+  return text;
+}
+
 namespace {
 
-// SEC 2, section 2.4.1: the secp256k1 group order n.
-const U256 kGroupOrder{"0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"};
-const U256 kHalfGroupOrder = kGroupOrder >> 1;
+// SEC 2, section 2.4.1: the secp256k1 group order n (function-local: no static-init order).
+const U256& group_order() {
+  static const U256 n{"0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"};
+  return n;
+}
 
 // Rough upper bound of an encoding, so one allocation usually suffices.
 std::size_t size_hint(const Transaction& tx) {
@@ -229,10 +240,9 @@ Expected<AccessList, TxDecodeError> read_access_list(RlpListReader& r) {
 // Checks r and s (Yellow Paper appendix F; EIP-2 low s) and stores them as 32-byte words.
 Expected<Signature, TxDecodeError> make_signature(const U256& r, const U256& s,
                                                   std::uint8_t y_parity) {
-  if (r == 0 || r >= kGroupOrder || s == 0 || s >= kGroupOrder) {
-    return fail(TxError::kInvalidSignature);
-  }
-  if (s > kHalfGroupOrder) return fail(TxError::kHighS);
+  const U256& n = group_order();
+  if (r == 0 || r >= n || s == 0 || s >= n) return fail(TxError::kInvalidSignature);
+  if (s > (n >> 1)) return fail(TxError::kHighS);
   return Signature{u256_to_be32(r), u256_to_be32(s), y_parity};
 }
 

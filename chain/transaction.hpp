@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -102,6 +103,8 @@ struct TxDecodeError {
 };
 
 [[nodiscard]] std::string_view to_string(TxError e) noexcept;
+// One sentence for a user: "malformed transaction RLP: RLP length has a leading zero byte".
+[[nodiscard]] std::string describe(const TxDecodeError& e);
 
 // Strictly decodes raw signed bytes: canonical RLP, canonical integers, no trailing bytes, the
 // signature in range and low-s. An accepted input re-encodes to exactly the same bytes.

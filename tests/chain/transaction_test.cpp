@@ -282,6 +282,8 @@ TEST_CASE("transaction decoding names what is wrong") {
   const U256 n{"0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"};
 
   check_rejected({}, TxError::kEmpty);
+  CHECK(describe(TxDecodeError{TxError::kRlp, RlpError::kLeadingZero}) ==
+        "malformed transaction RLP: RLP length has a leading zero byte");
   check_rejected(good.encode(0x01), TxError::kUnsupportedType);  // EIP-2930
   check_rejected(good.encode(0x03), TxError::kUnsupportedType);  // EIP-4844
   check_rejected(hex("0x83646f67"), TxError::kRlp, RlpError::kUnexpectedString);

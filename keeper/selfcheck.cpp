@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "chain/abi.hpp"
 #include "chain/eip712.hpp"
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
@@ -90,6 +91,26 @@ std::vector<SelfCheckResult> run_self_checks() {
         "0xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025"
         "a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb7"
         "03304b3800ccf555c9f3dc64214b297fb1966a3b6d83"));
+  }
+  {
+    // ABI: the ERC-20 transfer selector, and the specification's baz(69, true) calldata.
+    std::string selector_hex = "(parse error)";
+    if (auto selector = chain::function_selector("transfer(address,uint256)")) {
+      selector_hex = to_hex(*selector);
+    }
+    out.push_back(
+        expect_equal("ABI selector transfer(address,uint256)", selector_hex, "0xa9059cbb"));
+    std::string calldata_hex = "(encode error)";
+    if (auto baz = chain::parse_abi_signature("baz(uint32,bool)")) {
+      if (auto calldata = chain::encode_call(
+              *baz, {chain::AbiValue::from_uint(69), chain::AbiValue::from_bool(true)})) {
+        calldata_hex = to_hex(*calldata);
+      }
+    }
+    out.push_back(expect_equal(
+        "ABI calldata baz(69, true)", calldata_hex,
+        "0xcdcd77c0000000000000000000000000000000000000000000000000000000000000004500000000000000"
+        "00000000000000000000000000000000000000000000000001"));
   }
   return out;
 }

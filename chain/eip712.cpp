@@ -341,7 +341,7 @@ class Encoder {
         return unexpected(error(Eip712ErrorCode::kUnexpectedField, join(where, name)));
       }
     }
-    auto type_hash = types_.type_hash(type);
+    auto type_hash = cached_type_hash(type);
     if (!type_hash) return unexpected(type_hash.error());
     Bytes out;
     out.reserve(32 * (members->size() + 1));
@@ -463,7 +463,16 @@ class Encoder {
   }
 
  private:
+  // typeHash walks the type graph; an array of N structs would otherwise walk it N times.
+  Expected<Hash32, Eip712Error> cached_type_hash(std::string_view type) const {
+    if (const auto it = type_hashes_.find(type); it != type_hashes_.end()) return it->second;
+    auto hash = types_.type_hash(type);
+    if (hash) type_hashes_.emplace(std::string(type), *hash);
+    return hash;
+  }
+
   const Eip712Types& types_;
+  mutable std::map<std::string, Hash32, std::less<>> type_hashes_;
 };
 
 // Builds the EIP712Domain type for a JSON typed-data object and checks it against the EIP.

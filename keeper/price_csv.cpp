@@ -1,6 +1,7 @@
 #include "keeper/price_csv.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>

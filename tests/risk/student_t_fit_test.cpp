@@ -91,12 +91,12 @@ TEST_CASE("the multivariate t fit of one asset is the univariate fit") {
 }
 
 TEST_CASE("the multivariate t fit recovers the degrees of freedom of simulated data") {
-  // 20 000 one-period returns of a 3-asset t with nu = 5, drawn by the Monte Carlo engine's own
+  // 5 000 one-period returns of a 3-asset t with nu = 5, drawn by the Monte Carlo engine's own
   // generator would be circular; instead: t = z / sqrt(W / nu) built here from the same
   // normal and gamma draws, whose distributions the Monte Carlo tests check separately.
   RandomStream rng(varkeeper::test::test_seed(20261122), 42);
   const double nu = 5.0;
-  const std::size_t n = 3, t_obs = 20'000;
+  const std::size_t n = 3, t_obs = 5000;
   std::vector<double> r(t_obs * n);
   for (std::size_t t = 0; t < t_obs; ++t) {
     const double g = std::sqrt(nu / (2.0 * rng.gamma(0.5 * nu)));
@@ -106,8 +106,8 @@ TEST_CASE("the multivariate t fit recovers the degrees of freedom of simulated d
     r[t * n + 2] = 0.015 * g * z2 + 0.001;
   }
   const auto fit = fit_multivariate_t(r, n);
-  // Asymptotic sd of the nu MLE at nu = 5, d = 3, T = 20 000 is about 0.12.
-  CHECK(std::fabs(fit.nu - nu) < 0.5);
-  CHECK(fit.dispersion[0] == doctest::Approx(0.0001).epsilon(0.05));
+  // Asymptotic sd of the nu MLE at nu = 5, d = 3, T = 5 000 is about 0.25.
+  CHECK(std::fabs(fit.nu - nu) < 1.0);
+  CHECK(fit.dispersion[0] == doctest::Approx(0.0001).epsilon(0.1));
   CHECK(fit.location[2] == doctest::Approx(0.001).epsilon(0.5));
 }

@@ -1,0 +1,81 @@
+// `varkeeper var` end to end: the built binary on the bundled BTC/ETH histories.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_support.hpp"
+
+using varkeeper::test::run_process;
+
+namespace {
+
+const std::string kBtc = std::string(VARKEEPER_SOURCE_DIR) + "/config/data/btc_usd_daily.csv";
+const std::string kEth = std::string(VARKEEPER_SOURCE_DIR) + "/config/data/eth_usd_daily.csv";
+
+nlohmann::json run_json(std::vector<std::string> extra) {
+  std::vector<std::string> argv{VARKEEPER_BINARY, "var", "--prices", kBtc, kEth, "--json"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  const auto r = run_process(argv);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("varkeeper var --json reports every field for every method") {
+  for (const char* m : {"parametric-normal", "parametric-t", "cornish-fisher", "historical",
+                        "historical-age", "filtered-historical", "mc-normal", "mc-t", "mc-jump"}) {
+    CAPTURE(m);
+    const auto j = run_json({"--method", m, "--confidence", "0.99", "--paths", "20000"});
+    CHECK(j["method"] == m);
+    CHECK(j["confidence"] == 0.99);
+    CHECK(j["horizon"] == 1);
+    CHECK(j["n_obs"] == 500);
+    CHECK(j["last_date"] == "2025-09-24");  // BTC ends first
+    const double var = j["var"], cvar = j["cvar"];
+    CHECK(var > 0.0);
+    CHECK(cvar >= var);
+    CHECK(j.contains("stderr_var"));
+    CHECK(j.contains("stderr_cvar"));
+    REQUIRE(j["components"].size() == 2);
+    CHECK(j["components"][0]["asset"] == "btc_usd_daily");
+    const double sum =
+        j["components"][0]["var"].get<double>() + j["components"][1]["var"].get<double>();
+    CHECK(sum == doctest::Approx(var).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("varkeeper var Monte Carlo output does not depend on the thread count") {
+  const auto one =
+      run_json({"--method", "mc-t", "--paths", "50000", "--seed", "9", "--threads", "1"});
+  const auto two =
+      run_json({"--method", "mc-t", "--paths", "50000", "--seed", "9", "--threads", "2"});
+  CHECK(one.dump() == two.dump());
+  CHECK(one["stderr_var"].get<double>() > 0.0);
+}
+
+TEST_CASE("varkeeper var refuses bad input with one sentence and a non-zero exit") {
+  const std::string bad = "/tmp/varkeeper_var_cli_test_bad.csv";
+  std::ofstream(bad) << "date,close\n2024-01-01,100\n2024-01-02,-3\n";
+  auto r = run_process({VARKEEPER_BINARY, "var", "--prices", bad, "--method", "historical"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "varkeeper: " + bad +
+                     " line 3: the varkeeper_var_cli_test_bad price -3 is not positive.\n");
+  r = run_process({VARKEEPER_BINARY, "var", "--prices", kBtc, kEth, "--weights", "1", "--method",
+                   "historical"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--weights has 1 value(s) but the input has 2 asset(s)") != std::string::npos);
+  r = run_process(
+      {VARKEEPER_BINARY, "var", "--prices", kBtc, "--window", "999999", "--method", "historical"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("fewer than --window 999999") != std::string::npos);
+  r = run_process({VARKEEPER_BINARY, "var", "--prices", kBtc, "--method", "garch"});
+  CHECK(r.exit_code == 2);
+  std::remove(bad.c_str());
+}

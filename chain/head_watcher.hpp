@@ -1,0 +1,70 @@
+// New block heads over a WebSocket `eth_subscribe("newHeads")`, kept alive by ping/pong and a
+// no-new-heads watchdog, reconnected with backoff, resubscribed, and backfilled over HTTP from the
+// last block processed, so the consumer sees every block number exactly once, in order.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "chain/eth_client.hpp"
+#include "chain/url.hpp"
+
+namespace varkeeper::chain {
+
+struct HeadWatcherOptions {
+  std::chrono::milliseconds io_timeout{5'000};         // connect, handshake, subscribe
+  std::chrono::milliseconds idle_ping{10'000};         // WebSocket keep-alive pings
+  std::chrono::milliseconds no_heads_timeout{60'000};  // reconnect if no head arrives
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{5'000};
+  std::uint64_t max_backfill = 1'000;  // blocks fetched after a gap, at most
+};
+
+struct HeadWatcherStats {
+  std::uint64_t connects = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t notified = 0;    // heads received over the subscription
+  std::uint64_t backfilled = 0;  // heads fetched over HTTP to fill a gap
+  std::uint64_t watchdog_trips = 0;
+};
+
+class HeadWatcher {
+ public:
+  using OnHead = std::function<void(const BlockHeader&)>;
+
+  // `backfill` reads missed blocks over HTTP; `on_head` runs on the watcher's thread.
+  HeadWatcher(Url ws_url, EthClient& backfill, OnHead on_head, HeadWatcherOptions options = {});
+  ~HeadWatcher();
+  HeadWatcher(const HeadWatcher&) = delete;
+  HeadWatcher& operator=(const HeadWatcher&) = delete;
+
+  // Starts the watcher thread; blocks after `last_processed` are delivered (backfilled first).
+  void start(std::uint64_t last_processed);
+  void stop();
+
+  [[nodiscard]] HeadWatcherStats stats() const;
+  [[nodiscard]] std::uint64_t last_delivered() const noexcept { return last_.load(); }
+
+ private:
+  struct Impl;
+  void run();
+  void deliver_through(std::uint64_t number);  // backfill (last_, number]
+
+  Url url_;
+  EthClient& backfill_;
+  OnHead on_head_;
+  HeadWatcherOptions options_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> last_{0};
+  mutable std::mutex stats_mu_;
+  HeadWatcherStats stats_;
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+};
+
+}  // namespace varkeeper::chain

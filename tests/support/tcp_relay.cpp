@@ -1,0 +1,94 @@
+#include "tests/support/tcp_relay.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace varkeeper::test {
+
+TcpRelay::TcpRelay(std::uint16_t upstream_port) : upstream_(upstream_port) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 16) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("tcp relay: cannot listen on loopback");
+  }
+  port_ = ntohs(addr.sin_port);
+  acceptor_ = std::thread([this] { serve(); });
+}
+
+TcpRelay::~TcpRelay() {
+  stop_ = true;
+  cut_all();
+  if (acceptor_.joinable()) acceptor_.join();
+  for (auto& t : pumps_) {
+    if (t.joinable()) t.join();
+  }
+  ::close(listen_fd_);
+}
+
+void TcpRelay::cut_all() {
+  std::lock_guard lock(mu_);
+  for (const int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+}
+
+void TcpRelay::serve() {
+  while (!stop_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const int client = ::accept(listen_fd_, nullptr, nullptr);
+    if (client < 0) continue;
+    if (refusing_) {
+      ::close(client);
+      continue;
+    }
+    const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in up{};
+    up.sin_family = AF_INET;
+    up.sin_port = htons(upstream_);
+    up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(server, reinterpret_cast<sockaddr*>(&up), sizeof up) != 0) {
+      ::close(client);
+      ::close(server);
+      continue;
+    }
+    ++connections_;
+    std::lock_guard lock(mu_);
+    fds_.push_back(client);
+    fds_.push_back(server);
+    pumps_.emplace_back([this, client, server] {
+      pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      char buf[16384];
+      while (!stop_) {
+        if (::poll(fds, 2, 50) < 0) break;
+        bool closed = false;
+        for (int i = 0; i < 2 && !closed; ++i) {
+          if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+          const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+          if (n <= 0 || ::write(fds[1 - i].fd, buf, static_cast<std::size_t>(n)) != n)
+            closed = true;
+        }
+        if (closed) break;
+      }
+      ::shutdown(client, SHUT_RDWR);
+      ::shutdown(server, SHUT_RDWR);
+      std::lock_guard l(mu_);
+      std::erase(fds_, client);
+      std::erase(fds_, server);
+      ::close(client);
+      ::close(server);
+    });
+  }
+}
+
+}  // namespace varkeeper::test

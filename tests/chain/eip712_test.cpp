@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "chain/hex.hpp"
@@ -393,4 +394,65 @@ TEST_CASE("values nested beyond the depth limit are refused with kTooDeep, not a
   REQUIRE_FALSE(v.has_value());
   CHECK((v.error().code == Eip712ErrorCode::kTooDeep ||
          v.error().code == Eip712ErrorCode::kBadTypeDefinition));
+}
+
+TEST_CASE("the golden RiskReport vector (cast-computed, asserted by Foundry) hashes alike in C++") {
+  // tests/data/risk_report_eip712.json: computed with cast 1.7.1, also asserted by
+  // contracts/test/GoldenVector.t.sol. Here the struct is defined the way the keeper will.
+  std::ifstream in(std::string(VARKEEPER_DATA_DIR) + "/risk_report_eip712.json");
+  REQUIRE(in.good());
+  const auto golden = nlohmann::json::parse(in);
+  Eip712Types types;
+  REQUIRE(types
+              .add({"RiskReport",
+                    {{"portfolioId", "uint64"},
+                     {"round", "uint64"},
+                     {"observedAt", "uint64"},
+                     {"horizon", "uint32"},
+                     {"confidence", "uint64"},
+                     {"method", "uint8"},
+                     {"breakerStatus", "uint8"},
+                     {"portfolioValue", "uint96"},
+                     {"valueAtRisk", "uint64"},
+                     {"expectedShortfall", "uint64"},
+                     {"configHash", "bytes32"}}})
+              .has_value());
+  auto encoded = types.encode_type("RiskReport");
+  REQUIRE(encoded.has_value());
+  CHECK(*encoded == golden["type_string"].get<std::string>());
+  auto type_hash = types.type_hash("RiskReport");
+  REQUIRE(type_hash.has_value());
+  CHECK(to_hex(*type_hash) == golden["type_hash"].get<std::string>());
+
+  const auto& r = golden["report"];
+  const auto u = [&](const char* field) {
+    auto v = u256_from_string(r[field].get<std::string>());
+    REQUIRE(v.has_value());
+    return *v;
+  };
+  auto config_hash = from_hex_fixed<32>(r["configHash"].get<std::string>());
+  REQUIRE(config_hash.has_value());
+  const Eip712Value report = Eip712Value::Struct{
+      {"portfolioId", u("portfolioId")},     {"round", u("round")},
+      {"observedAt", u("observedAt")},       {"horizon", u("horizon")},
+      {"confidence", u("confidence")},       {"method", u("method")},
+      {"breakerStatus", u("breakerStatus")}, {"portfolioValue", u("portfolioValue")},
+      {"valueAtRisk", u("valueAtRisk")},     {"expectedShortfall", u("expectedShortfall")},
+      {"configHash", *config_hash}};
+  auto struct_hash = types.hash_struct("RiskReport", report);
+  REQUIRE(struct_hash.has_value());
+  CHECK(to_hex(*struct_hash) == golden["struct_hash"].get<std::string>());
+
+  const auto& d = golden["domain"];
+  const Eip712Domain domain{d["name"], d["version"], d["chainId"].get<std::uint64_t>(),
+                            addr(d["verifyingContract"].get<std::string>()), std::nullopt};
+  const Hash32 separator = domain_separator(domain);
+  CHECK(to_hex(separator) == d["separator"].get<std::string>());
+  const Hash32 digest = eip712_digest(separator, *struct_hash);
+  CHECK(to_hex(digest) == golden["digest"].get<std::string>());
+
+  auto key = SecretKey::from_hex(golden["private_key"].get<std::string>());
+  REQUIRE(key.has_value());
+  CHECK(to_checksum_address(address_of(*key)) == golden["signer"].get<std::string>());
+  CHECK(to_hex(to_rsv(sign_hash(digest, *key))) == golden["signature"]["rsv"].get<std::string>());
 }

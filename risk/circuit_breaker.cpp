@@ -50,6 +50,7 @@ std::string describe(TripReasons reasons) {
       {TripReason::kNoMajority, "no-majority"},
       {TripReason::kSourceDisagreement, "disagreement"},
       {TripReason::kVarJump, "var-jump"},
+      {TripReason::kInvalidVar, "invalid-var"},
   };
   std::string out;
   for (const auto& [r, name] : kNames) {
@@ -76,17 +77,23 @@ CircuitBreaker::CircuitBreaker(const BreakerConfig& config)
       ema_(config.smoothing.enabled ? config.smoothing.ema_half_life_s : 0),
       limiter_(config.smoothing) {}
 
-BreakerOutput CircuitBreaker::step(const BreakerInput& in) {
+BreakerOutput CircuitBreaker::step(const BreakerInput& raw) {
   BreakerOutput out;
-  out.smoothed = ema_.update(in.t, in.computed_var);
   if (!config_.enabled) {
-    out.published = in.computed_var;
-    published_ = in.computed_var;
-    published_t_ = in.t;
+    out.smoothed = ema_.update(raw.t, raw.computed_var);
+    out.published = raw.computed_var;
+    published_ = raw.computed_var;
+    published_t_ = raw.t;
     return out;
   }
-  const BreakerStatus before = status_;
+  BreakerInput in = raw;
   out.reasons = in.input_faults;
+  if (!(std::isfinite(in.computed_var) && in.computed_var >= 0.0)) {
+    out.reasons.set(TripReason::kInvalidVar);
+    in.computed_var = published_.value_or(0.0);
+  }
+  out.smoothed = ema_.update(in.t, in.computed_var);
+  const BreakerStatus before = status_;
   if (!published_) {
     // First update: nothing to compare with; a faulty start is tripped on its own figure.
     last_good_ = jump_reference_ = in.computed_var;

@@ -36,6 +36,7 @@ enum class TripReason : std::uint32_t {
   kNoMajority = 1u << 5,          // not enough healthy, agreeing sources
   kSourceDisagreement = 1u << 6,  // kept sources disagree beyond the bound
   kVarJump = 1u << 7,             // computed VaR beyond var_jump_factor of the reference
+  kInvalidVar = 1u << 8,          // computed VaR not finite or negative (the previous one is used)
 };
 
 class TripReasons {
@@ -92,6 +93,8 @@ class CircuitBreaker {
   //  3. tripped: published = policy(last good, computed); otherwise the EMA of the computed VaR
   //     clamped by the rate limiter. On entering cooldown both the EMA and the rate limiter's
   //     history restart at the last value published while tripped.
+  // A computed VaR that is not finite or negative is a kInvalidVar trigger and is replaced by the
+  // last published value (0 on the very first update).
   // With config.enabled false: status normal and published == computed, always.
   BreakerOutput step(const BreakerInput& input);
 

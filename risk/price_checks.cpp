@@ -31,6 +31,19 @@ const char* to_string(AssetCheck c) noexcept {
   return "unknown";
 }
 
+namespace {
+
+// a - b when a > b, else 0, for any int64 values (updatedAt comes from the chain: no overflow).
+std::uint64_t excess(std::int64_t a, std::int64_t b) noexcept {
+  return a <= b ? 0 : static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b);
+}
+
+std::uint64_t non_negative(std::int64_t x) noexcept {
+  return x < 0 ? 0 : static_cast<std::uint64_t>(x);
+}
+
+}  // namespace
+
 SourceMonitor::SourceMonitor(std::int64_t heartbeat_s, const PriceCheckConfig& config)
     : heartbeat_s_(heartbeat_s), config_(config) {}
 
@@ -44,7 +57,7 @@ SourceVerdict SourceMonitor::check(const RoundData& r, std::int64_t now) {
     v.check = SourceCheck::kNonPositive;
     return v;
   }
-  if (r.updated_at > now + config_.max_future_skew_s) {
+  if (excess(r.updated_at, now) > non_negative(config_.max_future_skew_s)) {
     v.check = SourceCheck::kFutureTimestamp;
     return v;
   }
@@ -58,7 +71,8 @@ SourceVerdict SourceMonitor::check(const RoundData& r, std::int64_t now) {
     return v;
   }
   last_ = r;
-  if (now - r.updated_at > heartbeat_s_ + config_.heartbeat_grace_s) {
+  if (excess(now, r.updated_at) >
+      non_negative(heartbeat_s_) + non_negative(config_.heartbeat_grace_s)) {
     v.check = SourceCheck::kStale;
     return v;
   }
@@ -77,7 +91,7 @@ SourceVerdict SourceMonitor::check(const RoundData& r, std::int64_t now) {
   }
   // A move beyond the bound: refused until it has persisted step_confirm_s (then it is real).
   if (!pending_since_) pending_since_ = now;
-  if (now - *pending_since_ >= config_.step_confirm_s) {
+  if (excess(now, *pending_since_) >= non_negative(config_.step_confirm_s)) {
     reference_ = r.answer;
     pending_since_.reset();
     return v;
@@ -96,14 +110,19 @@ double median_of(std::vector<double> values) {
   assert(!values.empty());
   const std::size_t n = values.size();
   std::sort(values.begin(), values.end());
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  // a + (b - a) / 2 rather than (a + b) / 2: no overflow for two huge prices.
+  if (n % 2 == 1) return values[n / 2];
+  const double a = values[n / 2 - 1];
+  return a + 0.5 * (values[n / 2] - a);
 }
 
 AssetVerdict check_asset(std::span<const SourceVerdict> sources, const PriceCheckConfig& config) {
   AssetVerdict out;
   out.sources.assign(sources.begin(), sources.end());
   std::vector<double> passed;
-  for (const auto& s : sources) {
+  for (auto& s : out.sources) {
+    // Defensive: an "ok" verdict must carry a finite positive price (the median needs an order).
+    if (s.ok() && !(std::isfinite(s.price) && s.price > 0.0)) s.check = SourceCheck::kNonPositive;
     if (s.ok()) passed.push_back(s.price);
   }
   // A strict majority of all configured sources must survive every check.

@@ -163,3 +163,17 @@ TEST_CASE("without a strict majority of healthy sources the asset is unusable") 
     CHECK(v.price == doctest::Approx(100.1).epsilon(1e-15));
   }
 }
+
+TEST_CASE("extreme updatedAt values from the chain are judged without overflow") {
+  SourceMonitor m(kHeartbeat, PriceCheckConfig{});
+  CHECK(m.check(reading(1, 2000.0, std::numeric_limits<std::int64_t>::max()), kNow).check ==
+        SourceCheck::kFutureTimestamp);
+  CHECK(m.check(reading(1, 2000.0, std::numeric_limits<std::int64_t>::min()), kNow).check ==
+        SourceCheck::kStale);
+  SourceMonitor n(std::numeric_limits<std::int64_t>::max(), PriceCheckConfig{});
+  CHECK(n.check(reading(1, 2000.0, 1), kNow).ok());  // heartbeat + grace saturates, not wraps
+}
+
+TEST_CASE("the median of two huge prices does not overflow") {
+  CHECK(median_of({1e308, 1.5e308}) == 1.25e308);
+}

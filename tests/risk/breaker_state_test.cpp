@@ -237,3 +237,17 @@ TEST_CASE("the signal VaR follows the EWMA recursion in closed form") {
     CHECK(v == doctest::Approx(1.0 - std::exp(-z * std::sqrt(s * 86400.0))).epsilon(1e-12));
   }
 }
+
+TEST_CASE("a non-finite or negative computed VaR trips and is replaced by the last published") {
+  CircuitBreaker b(no_smoothing(TripPolicy::kPassThrough));
+  b.step({0, 0.05, {}});
+  for (double bad : {std::nan(""), -0.01, HUGE_VAL}) {
+    CAPTURE(bad);
+    const auto out = b.step({300, bad, {}});
+    CHECK(out.status == BreakerStatus::kTripped);
+    CHECK(out.reasons.has(TripReason::kInvalidVar));
+    CHECK(out.published == 0.05);
+  }
+  CHECK(describe(TripReasons(static_cast<std::uint32_t>(TripReason::kInvalidVar))) ==
+        "invalid-var");
+}

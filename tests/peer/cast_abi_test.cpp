@@ -169,6 +169,13 @@ TEST_CASE("ABI calldata matches cast byte for byte and round-trips both ways") {
     for (std::size_t i = 4; i < argv.size(); ++i) shown += " '" + argv[i] + "'";
     INFO("case " << n << ": " << shown);
 
+    // The CLI value parser reads cast's argument syntax back to the same values.
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      auto parsed = parse_abi_value(sig.inputs[i], argv[4 + i]);
+      REQUIRE_MESSAGE(parsed.has_value(), "argument " << i);
+      CHECK(*parsed == values[i]);
+    }
+
     auto ours = encode_call(sig, values);
     REQUIRE(ours.has_value());
     const auto cast = run_process(argv);
@@ -222,4 +229,48 @@ TEST_CASE("function selectors of random signatures match cast sig") {
     REQUIRE(parsed.has_value());
     CHECK(*parsed == selector_of(sig));
   }
+}
+
+TEST_CASE("varkeeper abi calldata, selector and revert agree with cast") {
+  varkeeper::test::require_tool(kCast);
+  const std::string binary = VARKEEPER_BINARY;
+  AbiRandom r(varkeeper::test::test_seed(0xab1c0dec) ^ 0xc11);
+  const auto fixed = fixed_signatures();
+  for (int n = 0; n < 24; ++n) {
+    const AbiSignature sig =
+        *parse_abi_signature(fixed[static_cast<std::size_t>(n) % fixed.size()]);
+    std::vector<std::string> args;
+    for (const auto& t : sig.inputs) {
+      AbiValue v = r.value(t);
+      if (t.kind == AbiKind::kString) v = AbiValue::from_string("top level text");
+      args.push_back(cast_arg(t, v, false));
+    }
+    std::vector<std::string> ours = {binary, "abi", "calldata", sig.canonical(), "--"};
+    std::vector<std::string> theirs = {kCast, "calldata", sig.canonical(), "--"};
+    ours.insert(ours.end(), args.begin(), args.end());
+    theirs.insert(theirs.end(), args.begin(), args.end());
+    const auto a = run_process(ours);
+    const auto b = run_process(theirs);
+    INFO("case " << n << ": " << sig.canonical());
+    REQUIRE_MESSAGE(a.exit_code == 0, a.err);
+    REQUIRE_MESSAGE(b.exit_code == 0, b.err);
+    CHECK(trim(a.out) == trim(b.out));
+
+    const auto sel = run_process({binary, "abi", "selector", sig.canonical()});
+    const auto cast_sel = run_process({kCast, "sig", sig.canonical()});
+    CHECK(trim(sel.out) == trim(cast_sel.out));
+  }
+  // Revert data produced by cast explained by varkeeper.
+  const auto error_data = run_process({kCast, "calldata", "Error(string)", "not authorized"});
+  REQUIRE(error_data.exit_code == 0);
+  const auto explained = run_process({binary, "abi", "revert", trim(error_data.out)});
+  CHECK(trim(explained.out) == "Error(\"not authorized\")");
+  const auto panic_data = run_process({kCast, "calldata", "Panic(uint256)", "0x12"});
+  REQUIRE(panic_data.exit_code == 0);
+  const auto panic = run_process({binary, "abi", "revert", trim(panic_data.out)});
+  CHECK(trim(panic.out) == "Panic(0x12: division or modulo by zero)");
+  // A malformed argument is one clear sentence and a non-zero exit.
+  const auto bad = run_process({binary, "abi", "calldata", "f(uint8)", "256"});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("argument 1 (uint8) '256': integer out of range") != std::string::npos);
 }

@@ -231,6 +231,29 @@ TEST_CASE("function selectors of random signatures match cast sig") {
   }
 }
 
+TEST_CASE("event topic0 of random event signatures matches cast sig-event") {
+  varkeeper::test::require_tool(kCast);
+  AbiRandom r(varkeeper::test::test_seed(0xab1c0dec) ^ 0xe7e);
+  for (int n = 0; n < 40; ++n) {
+    AbiSignature event = random_signature(r, 2);
+    // Written with "indexed" on some parameters, which is not part of the hashed signature.
+    std::string text = event.name + "(";
+    for (std::size_t i = 0; i < event.inputs.size(); ++i) {
+      if (i != 0) text += ",";
+      text += canonical_name(event.inputs[i]);
+      if (r.coin()) text += " indexed";
+      text += " p" + std::to_string(i);
+    }
+    text += ")";
+    INFO("event " << text);
+    auto parsed = parse_abi_signature(text);
+    REQUIRE(parsed.has_value());
+    const auto cast = run_process({kCast, "sig-event", text});
+    REQUIRE_MESSAGE(cast.exit_code == 0, cast.err);
+    CHECK(to_hex(event_topic0(*parsed)) == trim(cast.out));
+  }
+}
+
 TEST_CASE("varkeeper abi calldata, selector and revert agree with cast") {
   varkeeper::test::require_tool(kCast);
   const std::string binary = VARKEEPER_BINARY;

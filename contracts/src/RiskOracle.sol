@@ -21,6 +21,11 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         "uint64 confidence,uint8 method,uint8 breakerStatus,uint96 portfolioValue,"
         "uint64 valueAtRisk,uint64 expectedShortfall,bytes32 configHash)";
     bytes32 public constant REPORT_TYPEHASH = keccak256(bytes(REPORT_TYPE));
+    /// @notice EIP-712 type of a batch signed once: referenced struct types follow the primary
+    /// type (EIP-712 `encodeType`), and an array of structs is encoded as the keccak256 of the
+    /// concatenated struct hashes.
+    string public constant BATCH_TYPE = string.concat("RiskReportBatch(RiskReport[] reports)", REPORT_TYPE);
+    bytes32 public constant BATCH_TYPEHASH = keccak256(bytes(BATCH_TYPE));
 
     uint256 internal constant WAD = 1e18;
     /// @dev secp256k1 n / 2: signatures with a larger s are the malleable twin (EIP-2).
@@ -108,6 +113,7 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     error InvalidQuorum(uint256 quorum, uint256 signerCount);
     error InvalidLimits();
     error LengthMismatch();
+    error EmptyBatch();
     error UnknownPortfolio(uint64 portfolioId);
     error InvalidConfidence(uint64 confidence);
     error InvalidHorizon();
@@ -196,6 +202,31 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         for (uint256 i; i < reports.length; ++i) {
             _submit(reports[i], signatures[i], q);
         }
+    }
+
+    /// @notice Accepts several reports (any portfolios) signed together: each signature is over
+    /// the EIP-712 `RiskReportBatch` of exactly these reports in this order, so the signature
+    /// cost is paid once per batch, not once per portfolio. Every report passes the same checks
+    /// as in `submit`; all or nothing.
+    function submitBatchSigned(RiskReport[] calldata reports, Signature[] calldata signatures)
+        external
+    {
+        uint256 n = reports.length;
+        if (n == 0) revert EmptyBatch();
+        uint256 q = quorum;
+        if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            RiskReport memory r = reports[i];
+            Limits memory lim = _checkFields(r);
+            AcceptedReport storage stored = _latest[r.portfolioId];
+            _checkHistory(r, lim, stored);
+            hashes[i] = keccak256(abi.encode(REPORT_TYPEHASH, reports[i]));
+            // Written at once so a later report of the same portfolio is checked against it;
+            // a bad signature below reverts everything.
+            _write(r, stored);
+        }
+        _verifyQuorum(_batchDigest(hashes), signatures);
     }
 
     /// @notice Records one signer's report for (portfolioId, round); when `quorum` distinct
@@ -301,6 +332,15 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         return p.epoch == signerEpoch ? p.count : 0;
     }
 
+    /// @notice EIP-712 digest of a `RiskReportBatch` (what `submitBatchSigned` verifies).
+    function hashBatch(RiskReport[] calldata reports) external view returns (bytes32) {
+        bytes32[] memory hashes = new bytes32[](reports.length);
+        for (uint256 i; i < reports.length; ++i) {
+            hashes[i] = keccak256(abi.encode(REPORT_TYPEHASH, reports[i]));
+        }
+        return _batchDigest(hashes);
+    }
+
     /// @notice EIP-712 digest the signers sign: keccak256(0x1901 ‖ domainSeparator ‖ structHash).
     function hashReport(RiskReport calldata report) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(REPORT_TYPEHASH, report)));
@@ -316,7 +356,13 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         Limits memory lim = _checkFields(r);
         AcceptedReport storage stored = _latest[r.portfolioId];
         _checkHistory(r, lim, stored);
-        bytes32 digest = hashReport(report);
+        _verifyQuorum(hashReport(report), signatures);
+        _write(r, stored);
+    }
+
+    /// @dev Every signature must recover to a distinct authorized signer (the caller checked
+    /// that there are at least `quorum` of them).
+    function _verifyQuorum(bytes32 digest, Signature[] calldata signatures) internal view {
         uint256 seen;
         for (uint256 i; i < signatures.length; ++i) {
             address signer = _recover(digest, signatures[i]);
@@ -326,7 +372,10 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
             if (seen & bit != 0) revert DuplicateSigner(signer);
             seen |= bit;
         }
-        _write(r, stored);
+    }
+
+    function _batchDigest(bytes32[] memory hashes) internal view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes)))));
     }
 
     function _recover(bytes32 digest, Signature calldata sig) internal pure returns (address) {

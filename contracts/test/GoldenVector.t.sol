@@ -37,6 +37,17 @@ contract GoldenVectorTest is OracleFixture {
         0x2ad5f62fe9c264e6bbd0e90622254cf1654c1d0653182604c4b0791e4c1aa97e;
     uint8 internal constant GOLDEN_V = 27;
 
+    // RiskReportBatch([golden, second]) — same cast procedure with the batch typed data.
+    bytes32 internal constant BATCH_TYPEHASH_CAST =
+        0x5ec8e7b10f74ec2ccc8fbae4f79032814fdee57aae8729bcb910b7f0aa22fe9d;
+    bytes32 internal constant BATCH_DIGEST =
+        0x3c09332cc103ec58ead9ac3fe129c1cec46672d820780383db67a4464a510a81;
+    bytes32 internal constant BATCH_R =
+        0x61387b671bb6165f99e37a533f4b1e2c93434f43361dcfa8e188316a068c8165;
+    bytes32 internal constant BATCH_S =
+        0x0d9fdb9c78400ecff6c2c951916658cdd08b31a5543c4151fa722d3d68392579;
+    uint8 internal constant BATCH_V = 27;
+
     function _golden() internal pure returns (RiskReport memory) {
         return RiskReport({
             portfolioId: 1,
@@ -51,6 +62,28 @@ contract GoldenVectorTest is OracleFixture {
             expectedShortfall: 0.0713e18,
             configHash: keccak256("varkeeper golden config v1")
         });
+    }
+
+    function _second() internal pure returns (RiskReport memory) {
+        return RiskReport({
+            portfolioId: 2,
+            round: 7,
+            observedAt: 1_700_000_060,
+            horizon: 3600,
+            confidence: 0.95e18,
+            method: 6,
+            breakerStatus: 1,
+            portfolioValue: 3100e8,
+            valueAtRisk: 0.018e18,
+            expectedShortfall: 0.0245e18,
+            configHash: keccak256("varkeeper golden config v1")
+        });
+    }
+
+    function _goldenBatch() internal pure returns (RiskReport[] memory b) {
+        b = new RiskReport[](2);
+        b[0] = _golden();
+        b[1] = _second();
     }
 
     /// @dev Puts a RiskOracle's code at the vector's verifying contract and makes `owner_` its
@@ -104,5 +137,34 @@ contract GoldenVectorTest is OracleFixture {
         o.submit(_golden(), sigs);
         assertEq(o.latest(1).round, 42, "accepted");
         assertEq(o.latest(1).valueAtRisk, 0.052e18, "VaR");
+    }
+
+    function test_golden_batchDigestAndSignatureEqualVector() public {
+        vm.chainId(31337);
+        RiskOracle o = _oracleAtGoldenAddress(owner);
+        assertEq(o.BATCH_TYPEHASH(), BATCH_TYPEHASH_CAST, "batch type hash");
+        assertEq(o.hashBatch(_goldenBatch()), BATCH_DIGEST, "batch digest");
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ANVIL_KEY_0, BATCH_DIGEST);
+        assertEq(v, BATCH_V, "v");
+        assertEq(r, BATCH_R, "r");
+        assertEq(s, BATCH_S, "s");
+    }
+
+    function test_golden_oracleAcceptsTheBatchVector() public {
+        vm.chainId(31337);
+        RiskOracle o = _oracleAtGoldenAddress(owner);
+        vm.startPrank(owner);
+        o.addSigner(ANVIL_ADDR_0);
+        o.setQuorum(1);
+        o.setLimits(1, 3600, 0, 0);
+        o.setLimits(2, 3600, 0, 0);
+        vm.stopPrank();
+        vm.warp(1_700_000_100);
+        Signature[] memory sigs = new Signature[](1);
+        sigs[0] = Signature(BATCH_V, BATCH_R, BATCH_S);
+        o.submitBatchSigned(_goldenBatch(), sigs);
+        assertEq(o.latest(1).round, 42, "first");
+        assertEq(o.latest(2).round, 7, "second");
+        assertEq(o.latest(2).breakerStatus, 1, "second breaker");
     }
 }

@@ -513,6 +513,108 @@ contract RiskOracleTest is OracleFixture {
         oracle.latest(PID);
     }
 
+    // ------------------------------------------------------------ submitBatchSigned
+
+    function _batchDigest(RiskReport[] memory rs) internal view returns (bytes32) {
+        bytes32[] memory h = new bytes32[](rs.length);
+        for (uint256 i; i < rs.length; ++i) h[i] = _structHash(rs[i]);
+        bytes32 batchType = keccak256(
+            "RiskReportBatch(RiskReport[] reports)RiskReport(uint64 portfolioId,uint64 round,"
+            "uint64 observedAt,uint32 horizon,uint64 confidence,uint8 method,uint8 breakerStatus,"
+            "uint96 portfolioValue,uint64 valueAtRisk,uint64 expectedShortfall,bytes32 configHash)"
+        );
+        bytes32 structHash = keccak256(abi.encode(batchType, keccak256(abi.encodePacked(h))));
+        return keccak256(
+            abi.encodePacked(hex"1901", _domainSeparator(block.chainid, address(oracle)), structHash)
+        );
+    }
+
+    function _twoPortfolios() internal returns (RiskReport[] memory rs) {
+        vm.prank(owner);
+        oracle.setLimits(PID + 1, 3600, 60, 0);
+        rs = new RiskReport[](2);
+        rs[0] = _report(1, uint64(T0), 0.05e18, 0.07e18);
+        rs[1] = _report(4, uint64(T0), 0.02e18, 0.03e18);
+        rs[1].portfolioId = PID + 1;
+    }
+
+    function _batchSigs(RiskReport[] memory rs, uint256[] memory idx)
+        internal
+        view
+        returns (Signature[] memory s)
+    {
+        bytes32 d = _batchDigest(rs);
+        s = new Signature[](idx.length);
+        for (uint256 i; i < idx.length; ++i) s[i] = _signDigest(keys[idx[i]], d);
+    }
+
+    function test_submitBatchSigned_acceptsEveryReportWithOneQuorum() public {
+        RiskReport[] memory rs = _twoPortfolios();
+        assertEq(oracle.hashBatch(rs), _batchDigest(rs), "digest");
+        vm.expectEmit(true, true, false, true, address(oracle));
+        emit ReportAccepted(PID, 1, 0.05e18, 0.07e18, 0);
+        vm.expectEmit(true, true, false, true, address(oracle));
+        emit ReportAccepted(PID + 1, 4, 0.02e18, 0.03e18, 0);
+        oracle.submitBatchSigned(rs, _batchSigs(rs, _idx3(2, 0, 1)));
+        assertEq(oracle.latest(PID).round, 1, "first");
+        assertEq(oracle.latest(PID + 1).valueAtRisk, 0.02e18, "second");
+    }
+
+    function test_submitBatchSigned_refusesReorderedOrTruncatedBatch() public {
+        RiskReport[] memory rs = _twoPortfolios();
+        Signature[] memory s = _batchSigs(rs, _idx3(0, 1, 2));
+        RiskReport[] memory swapped = new RiskReport[](2);
+        (swapped[0], swapped[1]) = (rs[1], rs[0]);
+        address recovered = ecrecover(_batchDigest(swapped), s[0].v, s[0].r, s[0].s);
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, recovered));
+        oracle.submitBatchSigned(swapped, s);
+        RiskReport[] memory one = new RiskReport[](1);
+        one[0] = rs[0];
+        recovered = ecrecover(_batchDigest(one), s[0].v, s[0].r, s[0].s);
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, recovered));
+        oracle.submitBatchSigned(one, s);
+    }
+
+    function test_submitBatchSigned_refusesSingleReportSignatures() public {
+        RiskReport[] memory rs = new RiskReport[](1);
+        rs[0] = _report(1, uint64(T0), 0.05e18, 0.07e18);
+        Signature[] memory s = _sigs3(rs[0]); // over the RiskReport, not the batch
+        address recovered = ecrecover(_batchDigest(rs), s[0].v, s[0].r, s[0].s);
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, recovered));
+        oracle.submitBatchSigned(rs, s);
+    }
+
+    function test_submitBatchSigned_revertsOnEmptyFewOrDuplicateSignatures() public {
+        RiskReport[] memory none = new RiskReport[](0);
+        Signature[] memory empty = new Signature[](0);
+        vm.expectRevert(RiskOracle.EmptyBatch.selector);
+        oracle.submitBatchSigned(none, empty);
+        RiskReport[] memory rs = _twoPortfolios();
+        uint256[] memory two = new uint256[](2);
+        (two[0], two[1]) = (0, 1);
+        Signature[] memory s = _batchSigs(rs, two);
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.InsufficientSignatures.selector, 2, 3));
+        oracle.submitBatchSigned(rs, s);
+        s = _batchSigs(rs, _idx3(0, 1, 1));
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.DuplicateSigner.selector, vm.addr(keys[1])));
+        oracle.submitBatchSigned(rs, s);
+    }
+
+    function test_submitBatchSigned_checksEachReportIncludingRepeatsOfAPortfolio() public {
+        RiskReport[] memory rs = new RiskReport[](2);
+        rs[0] = _report(1, uint64(T0 - 100), 0.05e18, 0.07e18);
+        rs[1] = _report(2, uint64(T0 - 40), 0.05e18, 0.07e18); // 60 s later: allowed
+        oracle.submitBatchSigned(rs, _batchSigs(rs, _idx3(0, 1, 2)));
+        assertEq(oracle.latest(PID).round, 2, "both applied in order");
+        vm.warp(T0 + 100);
+        rs[0] = _report(3, uint64(T0 + 100), 0.05e18, 0.07e18);
+        rs[1] = _report(3, uint64(T0 + 100), 0.05e18, 0.07e18); // same round twice
+        Signature[] memory s = _batchSigs(rs, _idx3(0, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.RoundNotIncreasing.selector, 3, 3));
+        oracle.submitBatchSigned(rs, s);
+        assertEq(oracle.latest(PID).round, 2, "all or nothing");
+    }
+
     // ------------------------------------------------------------ propose (accumulation)
 
     function test_propose_acceptsMedianOnceQuorumReached() public {

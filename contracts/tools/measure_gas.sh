@@ -67,4 +67,20 @@ for q in 1 3; do
     tx="$(send "submitBatch(${rtype}[],(uint8,bytes32,bytes32)[][])" "$rl" "$sl" | sed -n 's/.*"transactionHash":"\([^"]*\)".*/\1/p')"
     echo "quorum $q submitBatch of $n portfolios: gasUsed $(gas_of "$tx")"
   done
+  for n in 1 5; do # one signature per signer over the whole RiskReportBatch
+    round=$((round + 1))
+    t="$(now)"
+    rs=()
+    for ((p = 1; p <= n; ++p)); do rs+=("$(report "$p" "$round" "$t")"); done
+    IFS=, eval 'rl="[${rs[*]}]"'
+    digest="$("$bin/cast" call --rpc-url "$rpc" "$oracle" "hashBatch(${rtype}[])(bytes32)" "$rl")"
+    out=()
+    for ((i = 0; i < q; ++i)); do
+      sig="$("$bin/cast" wallet sign --no-hash --private-key "${keys[$i]}" "$digest")"
+      out+=("($((16#${sig:130:2})),0x${sig:2:64},0x${sig:66:64})")
+    done
+    IFS=, eval 'sl="[${out[*]}]"'
+    tx="$(send "submitBatchSigned(${rtype}[],(uint8,bytes32,bytes32)[])" "$rl" "$sl" | sed -n 's/.*"transactionHash":"\([^"]*\)".*/\1/p')"
+    echo "quorum $q submitBatchSigned of $n portfolios: gasUsed $(gas_of "$tx")"
+  done
 done

@@ -45,4 +45,15 @@ struct AcceptedReport {
 /// @notice The read side consumers (VaRProtection, RiskRebalancer, lenders) depend on.
 interface IRiskOracle {
     function latest(uint64 portfolioId) external view returns (AcceptedReport memory);
+
+    function latestRoundData(uint64 portfolioId)
+        external
+        view
+        returns (
+            uint80 roundId,
+            int256 answer,
+            uint256 startedAt,
+            uint256 updatedAt,
+            uint80 answeredInRound
+        );
 }

@@ -1,0 +1,213 @@
+// `varkeeper backtest` end to end: the built binary on forecast files reproducing MATLAB's
+// published varbacktest example and the Basel table, a rolling run on the bundled BTC history
+// round-tripped through --forecasts-out, and its one-sentence errors.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_support.hpp"
+
+using varkeeper::test::run_process;
+
+namespace {
+
+const std::string kBtc = std::string(VARKEEPER_SOURCE_DIR) + "/config/data/btc_usd_daily.csv";
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("varkeeper-backtest-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  [[nodiscard]] std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// Consecutive calendar days from 2000-01-01 (no leap-day subtleties needed: checked by the parser).
+std::vector<std::string> days(std::size_t n) {
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  std::vector<std::string> out;
+  int y = 2000, m = 1, d = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+    out.emplace_back(buf);
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    const int month_days = m == 2 && !leap ? 28 : kDays[m - 1];
+    if (++d > month_days) {
+      d = 1;
+      if (++m > 12) {
+        m = 1;
+        ++y;
+      }
+    }
+  }
+  return out;
+}
+
+void write_series(const std::string& forecasts, const std::string& realized,
+                  const std::vector<double>& var, const std::vector<double>& ret) {
+  const auto dates = days(var.size());
+  std::ofstream f(forecasts);
+  std::ofstream r(realized);
+  f << "date,var\n";
+  r << "date,return\n";
+  for (std::size_t t = 0; t < var.size(); ++t) {
+    f << dates[t] << ',' << var[t] << '\n';
+    r << dates[t] << ',' << ret[t] << '\n';
+  }
+}
+
+nlohmann::json run_json(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{VARKEEPER_BINARY, "backtest"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--json");
+  const auto r = run_process(argv);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("varkeeper backtest reproduces MATLAB's varbacktest example from forecast files") {
+  varkeeper::test::require_tool(VARKEEPER_BINARY);
+  // MATLAB varbacktest docs (EquityIndex, Normal95): 1043 days, 57 failures, N00 932, N01 53,
+  // N10 53, N11 4 -> POF LR 0.46147, CCI LR 0.25866, CC LR 0.72013, TL green. The hit sequence:
+  // 53 runs of failures, the first on day 58, runs 5, 15, 25, 35 two days long.
+  std::vector<double> var(1043, 0.02);
+  std::vector<double> ret(1043, 0.001);
+  for (std::size_t run = 0; run < 53; ++run) {
+    ret[57 + 18 * run] = -0.03;
+    if (run % 10 == 5 && run < 40) ret[57 + 18 * run + 1] = -0.025;
+  }
+  TempDir dir;
+  write_series(dir.file("f.csv"), dir.file("r.csv"), var, ret);
+  const auto j = run_json(
+      {"--forecasts", dir.file("f.csv"), "--realized", dir.file("r.csv"), "--confidence", "0.95"});
+  CHECK(j["n_obs"] == 1043);
+  CHECK(j["exceptions"] == 57);
+  CHECK(j["first_exception_date"] == days(58).back());
+  CHECK(j["transitions"]["n00"] == 932);
+  CHECK(j["transitions"]["n01"] == 53);
+  CHECK(j["transitions"]["n10"] == 53);
+  CHECK(j["transitions"]["n11"] == 4);
+  CHECK(j["kupiec"]["lr"].get<double>() == doctest::Approx(0.46147).epsilon(2e-5));
+  CHECK(j["kupiec"]["p_value"].get<double>() == doctest::Approx(0.49694).epsilon(2e-5));
+  CHECK(j["christoffersen"]["independence"]["lr"].get<double>() ==
+        doctest::Approx(0.25866).epsilon(2e-5));
+  CHECK(j["christoffersen"]["independence"]["p_value"].get<double>() ==
+        doctest::Approx(0.61104).epsilon(2e-5));
+  CHECK(j["christoffersen"]["conditional_coverage"]["lr"].get<double>() ==
+        doctest::Approx(0.72013).epsilon(2e-5));
+  CHECK(j["traffic_light"]["zone"] == "green");
+  CHECK(j["traffic_light"]["cumulative_probability"].get<double>() ==
+        doctest::Approx(0.77913).epsilon(2e-5));
+  CHECK(j["es_test"]["es_source"] == "normal-implied");
+}
+
+TEST_CASE("varkeeper backtest gives Basel's zones for 250 days at 99 percent") {
+  varkeeper::test::require_tool(VARKEEPER_BINARY);
+  TempDir dir;
+  for (const auto& [x, zone, plus] :
+       {std::tuple{4, "green", 0.0}, {5, "yellow", 0.40}, {9, "yellow", 0.85}, {10, "red", 1.0}}) {
+    CAPTURE(x);
+    std::vector<double> var(250, 0.03);
+    std::vector<double> ret(250, 0.0);
+    for (int k = 0; k < x; ++k) ret[static_cast<std::size_t>(10 + 20 * k)] = -0.05;
+    write_series(dir.file("f.csv"), dir.file("r.csv"), var, ret);
+    const auto j = run_json({"--forecasts", dir.file("f.csv"), "--realized", dir.file("r.csv"),
+                             "--confidence", "0.99"});
+    CHECK(j["exceptions"] == x);
+    CHECK(j["traffic_light"]["zone"] == zone);
+    CHECK(j["traffic_light"]["green_max"] == 4);
+    CHECK(j["traffic_light"]["yellow_max"] == 9);
+    CHECK(j["traffic_light"]["plus_factor"].get<double>() == doctest::Approx(plus));
+    CHECK(j["recalibration"]["zone_multiplier"].get<double>() ==
+          doctest::Approx((3.0 + plus) / 3.0));
+  }
+}
+
+TEST_CASE("a rolling backtest's forecasts, written out and read back, backtest identically") {
+  varkeeper::test::require_tool(VARKEEPER_BINARY);
+  TempDir dir;
+  const auto rolling =
+      run_json({"--prices", kBtc, "--method", "filtered-historical", "--window", "500",
+                "--confidence", "0.99", "--forecasts-out", dir.file("series.csv")});
+  CHECK(rolling["source"] == "rolling");
+  CHECK(rolling["n_obs"] == 4651);  // 5152 closes -> 5151 returns, minus the 500-day window
+  CHECK(rolling["refits"] == 4651);
+  CHECK(rolling["last_date"] == "2025-09-24");
+  // Split series.csv (date,var,cvar,return) into the two input files.
+  std::ifstream in(dir.file("series.csv"));
+  std::ofstream f(dir.file("f.csv"));
+  std::ofstream r(dir.file("r.csv"));
+  std::string line;
+  std::getline(in, line);
+  f << "date,var,cvar\n";
+  r << "date,return\n";
+  while (std::getline(in, line)) {
+    const auto last = line.rfind(',');
+    f << line.substr(0, last) << '\n';
+    r << line.substr(0, line.find(',')) << ',' << line.substr(last + 1) << '\n';
+  }
+  f.close();
+  r.close();
+  const auto files = run_json(
+      {"--forecasts", dir.file("f.csv"), "--realized", dir.file("r.csv"), "--confidence", "0.99"});
+  for (const char* key : {"n_obs", "exceptions", "transitions", "kupiec", "christoffersen",
+                          "traffic_light", "es_test", "recalibration", "mean_var", "mean_cvar"}) {
+    CAPTURE(key);
+    CHECK(files[key] == rolling[key]);
+  }
+}
+
+TEST_CASE("varkeeper backtest refuses bad input with one sentence naming file and line") {
+  varkeeper::test::require_tool(VARKEEPER_BINARY);
+  TempDir dir;
+  {
+    std::ofstream(dir.file("bad.csv")) << "date,var\n2024-01-01,0.05\n2024-01-03,abc\n";
+    std::ofstream(dir.file("below.csv")) << "date,var,cvar\n2024-01-01,0.05,0.04\n";
+    std::ofstream(dir.file("r.csv")) << "date,return\n2024-01-01,0.01\n2024-01-03,-0.02\n";
+    std::ofstream(dir.file("other.csv")) << "date,return\n2025-01-01,0.01\n";
+  }
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{"--forecasts", dir.file("bad.csv"), "--realized", dir.file("r.csv")},
+       dir.file("bad.csv") + ":3: the line has a value that is not a number ('abc')."},
+      {{"--forecasts", dir.file("below.csv"), "--realized", dir.file("r.csv")},
+       dir.file("below.csv") + ":2: the line has a CVaR forecast below its VaR forecast"},
+      {{"--forecasts", dir.file("bad.csv")}, "--forecasts and --realized go together"},
+      {{"--forecasts", dir.file("missing.csv"), "--realized", dir.file("r.csv")},
+       dir.file("missing.csv") + " cannot be read."},
+      {{"--prices", kBtc, "--method", "nope"}, "unknown --method 'nope'"},
+      {{"--prices", kBtc, "--method", "historical", "--window", "6000"},
+       "too few observations for the window"},
+      {{"--prices", kBtc, "--method", "historical", "--weights", "0.5,0.5"},
+       "--weights gives 2 weights for 1 assets."},
+      {{"--prices", kBtc}, "--prices needs --method"},
+      {{"--prices", kBtc, "--method", "historical", "--confidence", "1.5"}, "--confidence"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.message);
+    std::vector<std::string> argv{VARKEEPER_BINARY, "backtest"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    const auto r = run_process(argv);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
+  }
+}

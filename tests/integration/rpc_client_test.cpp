@@ -11,6 +11,7 @@
 
 using namespace varkeeper::chain;
 using varkeeper::keeper::AnvilNode;
+using varkeeper::keeper::AnvilOptions;
 using varkeeper::test::Fault;
 using varkeeper::test::FaultProxy;
 
@@ -155,4 +156,57 @@ TEST_CASE(
   REQUIRE_FALSE(misnamed);
   CHECK(misnamed.error().message.find("TLS") != std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("reads that must agree: two endpoints compared, disagreement detected") {
+  AnvilNode a;
+  AnvilNode b;
+  std::vector<std::unique_ptr<JsonRpcClient>> same;
+  same.push_back(client_for(a.http_url()));
+  same.push_back(client_for(a.http_url()));
+  EndpointPool agree(std::move(same));
+  const Json pinned = Json::array(
+      {{{"to", "0x0000000000000000000000000000000000000004"}, {"data", "0x1234"}}, "0x0"});
+  auto ok = agree.agreeing_call("eth_call", pinned);
+  REQUIRE(ok);
+  CHECK(*ok == "0x1234");
+
+  // Two chains that have diverged: b mined a block that a has not.
+  REQUIRE(client_for(b.http_url())->call("evm_mine"));
+  std::vector<std::unique_ptr<JsonRpcClient>> diverged;
+  diverged.push_back(client_for(a.http_url()));
+  diverged.push_back(client_for(b.http_url()));
+  EndpointPool pool(std::move(diverged));
+  auto bad = pool.agreeing_call("eth_blockNumber", Json::array());
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().kind == RpcErrorKind::kDisagreement);
+}
+
+TEST_CASE("a raw transaction is broadcast to every endpoint; 'already known' counts as sent") {
+  AnvilOptions no_mine;
+  no_mine.no_mining = true;
+  AnvilNode anvil(no_mine);
+  FaultProxy proxy(anvil.http_url());  // a second endpoint in front of the same node
+  std::vector<std::unique_ptr<JsonRpcClient>> clients;
+  clients.push_back(client_for(anvil.http_url()));
+  clients.push_back(client_for("http://127.0.0.1:" + std::to_string(proxy.port())));
+  EndpointPool pool(std::move(clients));
+  // A signed transfer from anvil's account 0 (cast mktx output would do as well).
+  auto raw = client_for(anvil.http_url())
+                 ->call("eth_signTransaction",
+                        Json::array({{{"from", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"},
+                                      {"to", "0x000000000000000000000000000000000000dEaD"},
+                                      {"value", "0x1"},
+                                      {"gas", "0x5208"},
+                                      {"maxFeePerGas", "0x77359400"},
+                                      {"maxPriorityFeePerGas", "0x1"},
+                                      {"nonce", "0x0"},
+                                      {"chainId", "0x7a69"}}}));
+  REQUIRE(raw);
+  auto sent = pool.broadcast_raw_transaction(raw->get<std::string>());
+  REQUIRE(sent);
+  CHECK(proxy.requests() >= 1);  // both endpoints were asked
+  // Sent again: every endpoint says it already has it, which is still a success.
+  auto again = pool.broadcast_raw_transaction(raw->get<std::string>());
+  CHECK(again);
 }

@@ -87,6 +87,41 @@ contract OracleHandler is OracleFixture {
         _afterAction(before);
     }
 
+    /// A batch of one or two reports for the portfolio signed once by `count` random keys.
+    function submitBatchSigned(uint256 seed, uint8 count, uint8 size, uint8 dt) external {
+        vm.warp(block.timestamp + 2 + (dt % 60)); // both observations after the last one
+        uint64 before = latestRound();
+        uint256 n = 1 + size % 2;
+        RiskReport[] memory rs = new RiskReport[](n);
+        bytes32[] memory h = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            rs[i] = _reportAt(before + 1 + uint64(i), seed);
+            rs[i].observedAt = uint64(block.timestamp - (n - 1 - i)); // strictly increasing
+            h[i] = _structHash(rs[i]);
+        }
+        bytes32 d = keccak256(
+            abi.encodePacked(
+                hex"1901",
+                _domainSeparator(block.chainid, address(oracle)),
+                keccak256(abi.encode(oracle.BATCH_TYPEHASH(), keccak256(abi.encodePacked(h))))
+            )
+        );
+        count = count % 6;
+        Signature[] memory sigs = new Signature[](count);
+        address[] memory who = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 k = keys[uint256(keccak256(abi.encode(seed, i))) % POOL];
+            sigs[i] = _signDigest(k, d);
+            who[i] = vm.addr(k);
+        }
+        uint256 q = oracle.quorum();
+        try oracle.submitBatchSigned(rs, sigs) {
+            ++acceptances;
+            if (_distinctAuthorized(who) < q) ++underQuorumAcceptances;
+        } catch {}
+        _afterAction(before);
+    }
+
     /// One signer's proposal for the next round(s).
     function propose(uint256 seed, uint8 keyIndex, uint8 roundStep, uint8 dt) external {
         vm.warp(block.timestamp + (dt % 30));
@@ -127,10 +162,11 @@ contract RiskOracleInvariantTest is InvariantBase {
     function setUp() public {
         handler = new OracleHandler();
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](3);
+        bytes4[] memory selectors = new bytes4[](4);
         selectors[0] = OracleHandler.submit.selector;
         selectors[1] = OracleHandler.propose.selector;
         selectors[2] = OracleHandler.reconfigure.selector;
+        selectors[3] = OracleHandler.submitBatchSigned.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -162,5 +198,8 @@ contract OracleHandlerSanityTest is InvariantBase {
         h.propose(7, 1, 0, 0);
         assertEq(h.acceptances(), 2, "proposals accepted");
         assertEq(h.latestRound(), 2, "round 2");
+        h.submitBatchSigned(seed, 2, 1, 0);
+        assertEq(h.acceptances(), 3, "signed batch accepted");
+        assertEq(h.latestRound(), 4, "rounds 3 and 4");
     }
 }

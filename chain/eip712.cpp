@@ -562,6 +562,11 @@ Expected<Eip712Hashes, Eip712Error> hash_typed_data_impl(const Json& j) {
   if (auto d = add_domain_type(types, types_json, domain); !d) return unexpected(d.error());
 
   const std::string& primary_type = primary.get_ref<const std::string&>();
+  // Signing the domain alone is not a message (libraries disagree on its digest): refuse it.
+  if (primary_type == "EIP712Domain") {
+    return unexpected(error(Eip712ErrorCode::kBadTypeDefinition,
+                            "primaryType: EIP712Domain is not a message type"));
+  }
   if (!types.find(primary_type)) {
     return unexpected(error(Eip712ErrorCode::kUnknownType, "primaryType: " + primary_type));
   }

@@ -317,6 +317,8 @@ TEST_CASE("malformed typed data is refused with the specific error and where it 
   CHECK(error_of(with([](json& j) { j.erase("message"); })) == Eip712ErrorCode::kMissingKey);
   CHECK(error_of(with([](json& j) { j["primaryType"] = "Letter"; })) ==
         Eip712ErrorCode::kUnknownType);
+  CHECK(error_of(with([](json& j) { j["primaryType"] = "EIP712Domain"; })) ==
+        Eip712ErrorCode::kBadTypeDefinition);
   CHECK(error_of(with([](json& j) { j["types"]["Mail"][2]["type"] = "strin"; })) ==
         Eip712ErrorCode::kUnknownType);
   CHECK(error_of(with([](json& j) { j["types"]["Mail"][2]["type"] = "uint7"; })) ==

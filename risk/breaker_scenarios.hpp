@@ -53,7 +53,7 @@ struct Scenario {
 
 // Scenario parameters: 3 sources, 5-minute polls, 3 days, event at 24 h. ETH-like feeds:
 // deviation 0.5 %, heartbeat 3600 s; stablecoin feeds: deviation 0.25 %, heartbeat 86400 s
-// (the published parameters of Chainlink's ETH/USD and USDC/USD feeds on Ethereum mainnet).
+// (modelled on the parameters data.chain.link lists for ETH/USD and USDC/USD on Ethereum mainnet).
 [[nodiscard]] Scenario make_scenario(ScenarioKind kind);
 
 // Gas proxy: a report is sent when the status changes, the figure moved more than `deviation`

@@ -99,8 +99,11 @@ enum class RecalibrationBasis { kTrafficLight, kExceptionRatio };
 struct ShortfallTestOptions {
   double significance = 0.05;  // test size; critical value = this quantile of simulated Z2
   std::size_t simulations = 5000;
-  std::uint64_t seed = 1;  // std::mt19937_64; the result is a pure function of the seed
-  double tail_dof = 0.0;   // 0 = normal; else Student-t degrees of freedom (> 1)
+  // std::mt19937_64 seed. The normal model draws its own 53-bit uniforms and inverts Phi, so it
+  // is identical on every platform; the Student-t model uses std::normal_distribution and
+  // std::chi_squared_distribution, reproducible for a given C++ standard library.
+  std::uint64_t seed = 1;
+  double tail_dof = 0.0;  // 0 = normal; else Student-t degrees of freedom (> 1)
 };
 
 struct ShortfallTestResult {

@@ -260,3 +260,31 @@ TEST_CASE("invalid backtest inputs are refused with a sentence") {
   const std::vector<double> es_below{0.01, 0.01};
   CHECK_THROWS_AS((void)run_backtest(r, v3, es_below, {}), std::invalid_argument);
 }
+
+TEST_CASE("the Student-t tail model accepts forecasts that come from that model") {
+  // Losses L = s * eps, eps ~ t(4), with VaR and ES the t(4) closed forms: the Z2 test with
+  // tail_dof = 4 should find nothing (p-value not extreme), and Z2 stays near 0.
+  const auto seed = varkeeper::test::test_seed(20260303);
+  constexpr double kAlpha = 0.975;
+  constexpr double kNu = 4.0;
+  const double q = varkeeper::risk::stat::student_t_quantile(kAlpha, kNu);
+  // ES of the standard t: (nu + q^2) / (nu - 1) * f(q) / (1 - alpha).
+  const double e =
+      (kNu + q * q) / (kNu - 1.0) * varkeeper::risk::stat::student_t_pdf(q, kNu) / (1.0 - kAlpha);
+  std::mt19937_64 rng(seed);
+  std::student_t_distribution<double> t(kNu);
+  std::vector<double> realized, var, es;
+  for (std::size_t i = 0; i < 5000; ++i) {
+    const double s = 0.01 + 0.005 * std::cos(0.02 * static_cast<double>(i));
+    realized.push_back(-s * t(rng));
+    var.push_back(s * q);
+    es.push_back(s * e);
+  }
+  ShortfallTestOptions o;
+  o.simulations = 2000;
+  o.seed = seed;
+  o.tail_dof = kNu;
+  const auto r = acerbi_szekely_test(realized, var, es, kAlpha, o);
+  CHECK(r.p_value > 1e-3);
+  CHECK(std::fabs(r.z2) < 0.5);
+}

@@ -97,6 +97,7 @@ contract VaRProtection is ERC20 {
     error PremiumTooHigh(uint256 premium, uint256 maxPremium);
     error InsufficientCapacity(uint256 obligation, uint256 assets);
     error CollateralLocked(uint256 remaining, uint256 obligation);
+    error PoolLocked(uint256 saleEnd);
     error StaleReport(uint64 observedAt);
     error StalePrice(uint256 updatedAt);
     error InvalidPrice(int256 answer);
@@ -146,6 +147,7 @@ contract VaRProtection is ERC20 {
     /// virtual asset make donation-inflation attacks unprofitable).
     function deposit(uint256 assets) external returns (uint256 shares) {
         if (assets == 0) revert ZeroAmount();
+        _requireUnlocked();
         shares = assets * (totalSupply() + 1) / (poolAssets + 1);
         if (shares == 0) revert ZeroShares();
         collateral.safeTransferFrom(msg.sender, address(this), assets);
@@ -158,6 +160,7 @@ contract VaRProtection is ERC20 {
     /// still covers the current epoch's maximum obligation.
     function withdraw(uint256 shares) external returns (uint256 assets) {
         if (shares == 0) revert ZeroAmount();
+        _requireUnlocked();
         assets = previewWithdraw(shares);
         uint256 remaining = poolAssets - assets;
         uint256 obligation = maxObligation();
@@ -166,6 +169,16 @@ contract VaRProtection is ERC20 {
         poolAssets = remaining;
         collateral.safeTransfer(msg.sender, assets);
         emit Withdrawn(msg.sender, assets, shares);
+    }
+
+    /// @dev Underwriters enter and leave only while idle or during the sale window: later in an
+    /// epoch the outcome is partly known, and a well-informed underwriter could leave before a
+    /// payout (or join before premiums are released) at the others' expense.
+    function _requireUnlocked() internal view {
+        if (epochActive) {
+            uint256 saleEnd = _epochs[currentEpoch].saleEnd;
+            if (block.timestamp >= saleEnd) revert PoolLocked(saleEnd);
+        }
     }
 
     function previewWithdraw(uint256 shares) public view returns (uint256) {

@@ -161,6 +161,22 @@ contract VaRProtectionTest is MarketFixture {
         assertGe(pool.poolAssets(), pool.maxObligation(), "still covered");
     }
 
+    function test_depositWithdraw_lockedFromSaleEndUntilSettlement() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _deposit(carol, 100e6); // during the sale window: allowed
+        vm.warp(T0 + 3600);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PoolLocked.selector, T0 + 3600));
+        _deposit(carol, 100e6);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PoolLocked.selector, T0 + 3600));
+        pool.withdraw(1e6);
+        pool.settle(_endAt(2000e8));
+        vm.prank(alice);
+        pool.withdraw(1e6); // idle again
+        _deposit(carol, 100e6);
+    }
+
     // ------------------------------------------------------------ epochs
 
     function test_startEpoch_fixesPremiumFromOracleAndMintsNothing() public {
@@ -447,6 +463,30 @@ contract VaRProtectionTest is MarketFixture {
     }
 
     // ------------------------------------------------------------ fuzz
+
+    /// Feed rounds at random times around the epoch end: only the first round updated at or
+    /// after the end settles.
+    function testFuzz_settle_onlyFirstRoundAtOrAfterEnd(uint256 seed, uint80 pick) public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch(); // start price is round 1 at T0
+        uint256 end = T0 + HORIZON;
+        uint256 t = T0;
+        uint80 first;
+        for (uint80 r = 2; r <= 9; ++r) {
+            t += 1 + uint256(keccak256(abi.encode(seed, r))) % (HORIZON / 3);
+            feed.setRoundData(r, int256(2000e8 - int256(uint256(r)) * 10e8), t, t, r);
+            if (first == 0 && t >= end) first = r;
+        }
+        vm.warp(t > end ? t : end);
+        pick = uint80(bound(pick, 0, 10));
+        if (first == 0 || pick != first) {
+            vm.expectRevert();
+            pool.settle(pick);
+        } else {
+            pool.settle(pick);
+            assertFalse(pool.epochActive(), "settled");
+        }
+    }
 
     function testFuzz_premium_matchesClosedForm(uint64 confidence, uint64 v, uint64 c) public {
         confidence = uint64(bound(confidence, 1, 1e18 - 1));

@@ -4,9 +4,14 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <thread>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "risk/empirical_tail.hpp"
 #include "risk/random_stream.hpp"
@@ -88,93 +93,210 @@ Prepared prepare(const McModel& model, std::span<const double> weights, const Mc
 
 std::size_t block_count(const Prepared& p) { return (p.paths + kMcBlockPaths - 1) / kMcBlockPaths; }
 
+constexpr std::size_t kBatchSize = 128;
+
+// exp(x) without a library call, so loops over a batch of paths vectorise: x = k ln2 + r with
+// |r| <= ln2 / 2 (Cody & Waite reduction with fdlibm's split ln2), e^r by its Taylor series to
+// degree 13 (truncation < 2e-17 relative), times 2^k assembled in the exponent bits. Accurate to a
+// few ulp for |x| <= 700; the caller clamps x to that range (clamp_exp_argument) beforehand, so
+// this loop body has no branch and vectorises.
+inline double exp_kernel(double x) noexcept {
+  constexpr double kLog2e = 1.4426950408889634;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kShift = 0x1.8p52;
+  const double kd = x * kLog2e + kShift;
+  const double k = kd - kShift;
+  const double r = (x - k * kLn2Hi) - k * kLn2Lo;
+  // Estrin's scheme (short dependency chains) on the coefficients 1/k!.
+  constexpr double c2 = 1.0 / 2, c3 = 1.0 / 6, c4 = 1.0 / 24, c5 = 1.0 / 120, c6 = 1.0 / 720,
+                   c7 = 1.0 / 5040, c8 = 1.0 / 40320, c9 = 1.0 / 362880, c10 = 1.0 / 3628800,
+                   c11 = 1.0 / 39916800, c12 = 1.0 / 479001600, c13 = 1.0 / 6227020800;
+  const double r2 = r * r;
+  const double r4 = r2 * r2;
+  const double r8 = r4 * r4;
+  const double q0 = (1.0 + r) + (c2 + c3 * r) * r2;
+  const double q1 = (c4 + c5 * r) + (c6 + c7 * r) * r2;
+  const double q2 = (c8 + c9 * r) + (c10 + c11 * r) * r2;
+  const double q3 = c12 + c13 * r;
+  const double poly = (q0 + q1 * r4) + (q2 + q3 * r4) * r8;
+  const auto ki = std::bit_cast<std::uint64_t>(kd) - std::bit_cast<std::uint64_t>(kShift);
+  return poly * std::bit_cast<double>((ki + 1023) << 52);
+}
+
+inline double clamp_exp_argument(double x) noexcept { return std::clamp(x, -700.0, 700.0); }
+
+// r_a = c + a, r_b = c - a, clamped to [-700, 700] (beyond, exp is 0 or overflows anyway).
+// SSE2 min/max do it without branches; GCC will not if-convert the portable form because
+// comparisons may trap.
+void pair_arguments(double drift, const double* __restrict a, const double* __restrict s,
+                    double* __restrict ra, double* __restrict rb) {
+#if defined(__SSE2__)
+  const __m128d lo = _mm_set1_pd(-700.0);
+  const __m128d hi = _mm_set1_pd(700.0);
+  const __m128d d = _mm_set1_pd(drift);
+  static_assert(kBatchSize % 2 == 0);
+  for (std::size_t j = 0; j < kBatchSize; j += 2) {
+    const __m128d c = _mm_add_pd(d, _mm_loadu_pd(s + j));
+    const __m128d av = _mm_loadu_pd(a + j);
+    _mm_storeu_pd(ra + j, _mm_min_pd(_mm_max_pd(_mm_add_pd(c, av), lo), hi));
+    _mm_storeu_pd(rb + j, _mm_min_pd(_mm_max_pd(_mm_sub_pd(c, av), lo), hi));
+  }
+#else
+  for (std::size_t j = 0; j < kBatchSize; ++j) {
+    ra[j] = clamp_exp_argument(drift + s[j] + a[j]);
+    rb[j] = clamp_exp_argument(drift + s[j] - a[j]);
+  }
+#endif
+}
+
+// Adds one asset's losses to the batch's pair losses (vectorised over the batch).
+void price_asset(double drift, double w, const double* __restrict a, const double* __restrict s,
+                 double* __restrict la, double* __restrict lb, bool full) {
+  if (full) {
+    // Loss of a unit held: 1 - exp(r), summed as w - w exp(r) (absolute error ~1e-16).
+    alignas(16) double ra[kBatchSize];
+    alignas(16) double rb[kBatchSize];
+    pair_arguments(drift, a, s, ra, rb);
+    for (std::size_t j = 0; j < kBatchSize; ++j) {
+      la[j] += w - w * exp_kernel(ra[j]);
+      lb[j] += w - w * exp_kernel(rb[j]);
+    }
+  } else {
+    for (std::size_t j = 0; j < kBatchSize; ++j) {
+      const double c = drift + s[j];
+      la[j] -= w * (c + a[j]);
+      lb[j] -= w * (c - a[j]);
+    }
+  }
+}
+
+// Paths are simulated in batches of kBatchSize units (antithetic pairs, or single paths), in
+// structure-of-arrays form: the random numbers are drawn unit by unit in a fixed order from the
+// block's stream, the linear algebra and the revaluation then run over the batch.
+
+struct Scratch {
+  std::vector<double> z, anti, sym, g, loss_a, loss_b;
+  explicit Scratch(std::size_t n)
+      : z(n * kBatchSize),
+        anti(n * kBatchSize),
+        sym(n * kBatchSize),
+        g(kBatchSize),
+        loss_a(kBatchSize),
+        loss_b(kBatchSize) {}
+};
+
 // Simulates the paths of one block. losses: the block's slice of the loss vector (may be null).
 // slot_of / capture: for the components pass, the per-asset unit losses of selected paths.
+// Each path's log-return is drift * h + sym + anti (first of a pair) or drift * h + sym - anti
+// (its antithetic twin): anti collects the terms whose sign flips (diffusion shocks, jump sizes'
+// normal parts), sym those shared by the pair (jump counts times mean jump sizes).
 template <bool kPrice>
 double run_block(const Prepared& p, std::size_t block, double* losses, const std::int32_t* slot_of,
                  double* capture) {
   const std::size_t n = p.n;
   const std::size_t begin = block * kMcBlockPaths;
   const std::size_t end = std::min(p.paths, begin + kMcBlockPaths);
-  RandomStream rng(p.seed, block);
-  std::array<double, 64> small_buf{};
-  std::vector<double> big_buf;
-  double* z = small_buf.data();
-  if (4 * n > small_buf.size()) {
-    big_buf.resize(4 * n);
-    z = big_buf.data();
-  }
-  double* x = z + n;
-  double* cum_a = x + n;
-  double* cum_b = cum_a + n;
   const std::size_t stride = p.antithetic ? 2 : 1;
+  const std::size_t units = (end - begin) / stride;
+  RandomStream rng(p.seed, block);
+  Scratch sc(n);
+  double* z = sc.z.data();
+  double* anti = sc.anti.data();
+  double* sym = sc.sym.data();
+  double* g = sc.g.data();
+  const bool t_dist = p.distribution == McDistribution::kStudentT;
+  const double h = static_cast<double>(p.horizon);
   double checksum = 0.0;
-  for (std::size_t path = begin; path < end; path += stride) {
-    for (std::size_t i = 0; i < n; ++i) cum_a[i] = cum_b[i] = 0.0;
+  for (std::size_t u0 = 0; u0 < units; u0 += kBatchSize) {
+    const std::size_t nb = std::min(kBatchSize, units - u0);
+    std::fill(anti, anti + n * kBatchSize, 0.0);
+    std::fill(sym, sym + n * kBatchSize, 0.0);
     for (int step = 0; step < p.horizon; ++step) {
-      for (std::size_t i = 0; i < n; ++i) z[i] = rng.normal();
-      double g = 1.0;
-      if (p.distribution == McDistribution::kStudentT) {
+      for (std::size_t j = 0; j < nb; ++j) {
+        for (std::size_t i = 0; i < n; ++i) z[i * kBatchSize + j] = rng.normal();
         // W ~ chi-square(nu) = 2 Gamma(nu / 2); the t shock sqrt((nu - 2) / W) L z has
         // covariance L L' (unit-variance scaling).
-        const double w = 2.0 * rng.gamma(p.half_nu);
-        g = std::sqrt(p.nu_minus_2 / w);
+        g[j] = t_dist ? std::sqrt(p.nu_minus_2 / (2.0 * rng.gamma(p.half_nu))) : 1.0;
       }
       if constexpr (!kPrice) {
-        for (std::size_t i = 0; i < n; ++i) checksum += z[i];
-        checksum += g;
+        for (std::size_t k = 0; k < n * kBatchSize; ++k) checksum += z[k];
+        for (std::size_t j = 0; j < nb; ++j) checksum += g[j];
       }
       if constexpr (kPrice) {
+        // anti_i += (L (g z))_i, row by row, vectorised over the batch.
+        if (t_dist) {
+          for (std::size_t k = 0; k < n; ++k)
+            for (std::size_t j = 0; j < kBatchSize; ++j) z[k * kBatchSize + j] *= g[j];
+        }
+        // Accumulate 16 units at a time in registers instead of re-storing `out` per term.
+        constexpr std::size_t kTile = 16;
+        static_assert(kBatchSize % kTile == 0);
         for (std::size_t i = 0; i < n; ++i) {
           const double* row = p.chol.data() + i * n;
-          double acc = 0.0;
-          for (std::size_t j = 0; j <= i; ++j) acc += row[j] * z[j];
-          x[i] = g * acc;
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-          cum_a[i] += p.drift[i] + x[i];
-          cum_b[i] += p.drift[i] - x[i];
+          double* out = anti + i * kBatchSize;
+          for (std::size_t jb = 0; jb < kBatchSize; jb += kTile) {
+            double acc[kTile] = {};
+            for (std::size_t k = 0; k <= i; ++k) {
+              const double c = row[k];
+              const double* zk = z + k * kBatchSize + jb;
+              for (std::size_t t = 0; t < kTile; ++t) acc[t] += c * zk[t];
+            }
+            for (std::size_t t = 0; t < kTile; ++t) out[jb + t] += acc[t];
+          }
         }
       }
       if (p.jumps) {
-        // Sum of k N(m, s^2) jump sizes is N(k m, k s^2): one normal per jumping asset.
-        for (std::size_t i = 0; i < n; ++i) {
-          if (p.jump.intensity[i] <= 0.0) continue;
-          const unsigned k = rng.poisson(p.jump.intensity[i]);
-          if (k == 0) continue;
-          const double e = rng.normal();
-          const double m = k * p.jump.mean[i];
-          const double s = std::sqrt(static_cast<double>(k)) * p.jump.stdev[i] * e;
-          cum_a[i] += m + s;
-          cum_b[i] += m - s;
-          if constexpr (!kPrice) checksum += e;
-        }
-        if (p.jump.common_intensity > 0.0) {
-          const unsigned k = rng.poisson(p.jump.common_intensity);
-          if (k > 0) {
+        // The sum of k N(m, s^2) jump sizes is N(k m, k s^2): one normal per jumping asset.
+        for (std::size_t j = 0; j < nb; ++j) {
+          for (std::size_t i = 0; i < n; ++i) {
+            if (p.jump.intensity[i] <= 0.0) continue;
+            const unsigned k = rng.poisson(p.jump.intensity[i]);
+            if (k == 0) continue;
             const double e = rng.normal();
-            const double rk = std::sqrt(static_cast<double>(k));
-            for (std::size_t i = 0; i < n; ++i) {
-              const double m = k * p.jump.common_mean[i];
-              const double s = rk * p.jump.common_stdev[i] * e;
-              cum_a[i] += m + s;
-              cum_b[i] += m - s;
-            }
+            sym[i * kBatchSize + j] += k * p.jump.mean[i];
+            anti[i * kBatchSize + j] += std::sqrt(static_cast<double>(k)) * p.jump.stdev[i] * e;
             if constexpr (!kPrice) checksum += e;
+          }
+          if (p.jump.common_intensity > 0.0) {
+            const unsigned k = rng.poisson(p.jump.common_intensity);
+            if (k > 0) {
+              const double e = rng.normal();
+              const double rk = std::sqrt(static_cast<double>(k));
+              for (std::size_t i = 0; i < n; ++i) {
+                sym[i * kBatchSize + j] += k * p.jump.common_mean[i];
+                anti[i * kBatchSize + j] += rk * p.jump.common_stdev[i] * e;
+              }
+              if constexpr (!kPrice) checksum += e;
+            }
           }
         }
       }
     }
     if constexpr (kPrice) {
-      for (std::size_t half = 0; half < stride && path + half < end; ++half) {
-        const double* cum = half == 0 ? cum_a : cum_b;
-        const std::size_t id = path + half;
-        double loss = 0.0;
-        for (std::size_t i = 0; i < n; ++i) loss += p.weights[i] * unit_loss(cum[i], p.revaluation);
-        if (losses != nullptr) losses[id - begin] = loss;
-        if (slot_of != nullptr && slot_of[id] >= 0) {
-          double* out = capture + static_cast<std::size_t>(slot_of[id]) * n;
-          for (std::size_t i = 0; i < n; ++i) out[i] = unit_loss(cum[i], p.revaluation);
+      double* la = sc.loss_a.data();
+      double* lb = sc.loss_b.data();
+      std::fill(la, la + kBatchSize, 0.0);
+      std::fill(lb, lb + kBatchSize, 0.0);
+      const bool full = p.revaluation == Revaluation::kFull;
+      for (std::size_t i = 0; i < n; ++i) {
+        price_asset(h * p.drift[i], p.weights[i], anti + i * kBatchSize, sym + i * kBatchSize, la,
+                    lb, full);
+      }
+      for (std::size_t j = 0; j < nb; ++j) {
+        for (std::size_t half = 0; half < stride; ++half) {
+          const std::size_t id = begin + (u0 + j) * stride + half;
+          if (losses != nullptr) losses[id - begin] = half == 0 ? la[j] : lb[j];
+          if (slot_of != nullptr && slot_of[id] >= 0) {
+            double* out = capture + static_cast<std::size_t>(slot_of[id]) * n;
+            for (std::size_t i = 0; i < n; ++i) {
+              const double c = h * p.drift[i] + sym[i * kBatchSize + j];
+              const double r =
+                  half == 0 ? c + anti[i * kBatchSize + j] : c - anti[i * kBatchSize + j];
+              out[i] = p.revaluation == Revaluation::kFull ? 1.0 - exp_kernel(clamp_exp_argument(r))
+                                                           : -r;
+            }
+          }
         }
       }
     }

@@ -12,9 +12,7 @@ contract ProtectionToken is ERC20 {
 
     error OnlyPool();
 
-    constructor(string memory name_, string memory symbol_, uint8 decimals_)
-        ERC20(name_, symbol_)
-    {
+    constructor(string memory name_, string memory symbol_, uint8 decimals_) ERC20(name_, symbol_) {
         pool = msg.sender;
         _decimals = decimals_;
     }

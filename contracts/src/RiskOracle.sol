@@ -16,15 +16,15 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     // ---------------------------------------------------------------- constants
 
     /// @notice EIP-712 type string of the report (the keeper hashes the identical string).
-    string public constant REPORT_TYPE =
-        "RiskReport(uint64 portfolioId,uint64 round,uint64 observedAt,uint32 horizon,"
+    string public constant REPORT_TYPE = "RiskReport(uint64 portfolioId,uint64 round,uint64 observedAt,uint32 horizon,"
         "uint64 confidence,uint8 method,uint8 breakerStatus,uint96 portfolioValue,"
         "uint64 valueAtRisk,uint64 expectedShortfall,bytes32 configHash)";
     bytes32 public constant REPORT_TYPEHASH = keccak256(bytes(REPORT_TYPE));
     /// @notice EIP-712 type of a batch signed once: referenced struct types follow the primary
     /// type (EIP-712 `encodeType`), and an array of structs is encoded as the keccak256 of the
     /// concatenated struct hashes.
-    string public constant BATCH_TYPE = string.concat("RiskReportBatch(RiskReport[] reports)", REPORT_TYPE);
+    string public constant BATCH_TYPE =
+        string.concat("RiskReportBatch(RiskReport[] reports)", REPORT_TYPE);
     bytes32 public constant BATCH_TYPEHASH = keccak256(bytes(BATCH_TYPE));
 
     uint256 internal constant WAD = 1e18;
@@ -135,10 +135,7 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     // ---------------------------------------------------------------- construction
 
     /// @param initialOwner manages signers, quorum and limits; holds no power over figures.
-    constructor(address initialOwner)
-        Ownable(initialOwner)
-        EIP712("varkeeper RiskOracle", "1")
-    {}
+    constructor(address initialOwner) Ownable(initialOwner) EIP712("varkeeper RiskOracle", "1") {}
 
     // ---------------------------------------------------------------- owner
 
@@ -375,7 +372,9 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     }
 
     function _batchDigest(bytes32[] memory hashes) internal view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes)))));
+        return _hashTypedDataV4(
+            keccak256(abi.encode(BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes))))
+        );
     }
 
     function _recover(bytes32 digest, Signature calldata sig) internal pure returns (address) {
@@ -436,11 +435,11 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     /// @dev Writes the three slots of `AcceptedReport` whole (Solidity's packing order: first
     /// field in the lowest bits) and emits the acceptance.
     function _write(RiskReport memory r, AcceptedReport storage stored) internal {
-        uint256 a = uint256(r.round) | uint256(r.observedAt) << 64
-            | uint256(r.valueAtRisk) << 128 | uint256(r.expectedShortfall) << 192;
-        uint256 b = uint256(r.portfolioValue) | uint256(r.confidence) << 96
-            | uint256(r.horizon) << 160 | uint256(r.method) << 192
-            | uint256(r.breakerStatus) << 200 | uint256(uint40(block.timestamp)) << 208;
+        uint256 a = uint256(r.round) | uint256(r.observedAt) << 64 | uint256(r.valueAtRisk) << 128
+            | uint256(r.expectedShortfall) << 192;
+        uint256 b = uint256(r.portfolioValue) | uint256(r.confidence) << 96 | uint256(r.horizon)
+            << 160 | uint256(r.method) << 192 | uint256(r.breakerStatus) << 200
+            | uint256(uint40(block.timestamp)) << 208;
         bytes32 c = r.configHash;
         assembly ("memory-safe") {
             let slot := stored.slot

@@ -109,8 +109,7 @@ contract RiskRebalancer is Ownable {
         if (
             p.lowerVaR > p.upperVaR || p.upperVaR > WAD || p.riskOffWeight > p.normalWeight
                 || p.normalWeight > WAD || p.maxSlippage >= WAD || p.weightTolerance >= WAD
-                || p.maxReportAge == 0
-                || p.maxPriceAge == 0
+                || p.maxReportAge == 0 || p.maxPriceAge == 0
         ) revert InvalidPolicy();
         policy = p;
         emit PolicySet(p);
@@ -185,7 +184,9 @@ contract RiskRebalancer is Ownable {
         uint256 targetValue = total * t.target / WAD;
         uint256 expectedOut;
         if (t.derisk) {
-            if (t.weight <= t.target + p.weightTolerance) revert AlreadyAtTarget(t.weight, t.target);
+            if (t.weight <= t.target + p.weightTolerance) {
+                revert AlreadyAtTarget(t.weight, t.target);
+            }
             t.amountIn = _stableToRisky(riskyValue - targetValue, price);
             if (t.amountIn > riskyBal) t.amountIn = riskyBal;
             expectedOut = _riskyToStable(t.amountIn, price);

@@ -191,7 +191,9 @@ contract VaRProtection is ERC20 {
     function startEpoch() external returns (uint256 epochId) {
         if (epochActive) revert EpochIsActive();
         AcceptedReport memory r = oracle.latest(portfolioId);
-        if (block.timestamp > uint256(r.observedAt) + maxReportAge) revert StaleReport(r.observedAt);
+        if (block.timestamp > uint256(r.observedAt) + maxReportAge) {
+            revert StaleReport(r.observedAt);
+        }
         (uint80 roundId, int256 price,, uint256 updatedAt,) = priceFeed.latestRoundData();
         if (price <= 0) revert InvalidPrice(price);
         if (block.timestamp > updatedAt + maxPriceAge) revert StalePrice(updatedAt);
@@ -221,7 +223,9 @@ contract VaRProtection is ERC20 {
             notional: 0,
             token: token
         });
-        emit EpochStarted(epochId, address(token), start, end, r.valueAtRisk, uint64(premium), price);
+        emit EpochStarted(
+            epochId, address(token), start, end, r.valueAtRisk, uint64(premium), price
+        );
     }
 
     /// @notice Premium per unit notional (WAD): max(floor, (1 − α)(CVaR − VaR) · loading).

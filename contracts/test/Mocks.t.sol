@@ -133,7 +133,9 @@ contract MockConstantProductAMMTest is TestBase {
 
     function test_swap_revertsOnUnknownPairZeroOrShortOutput() public {
         vm.expectRevert(
-            abi.encodeWithSelector(MockConstantProductAMM.UnknownPair.selector, address(a), address(a))
+            abi.encodeWithSelector(
+                MockConstantProductAMM.UnknownPair.selector, address(a), address(a)
+            )
         );
         amm.swap(address(a), address(a), 1, 0, address(this));
         vm.expectRevert(MockConstantProductAMM.ZeroAmount.selector);

@@ -40,7 +40,9 @@ contract RiskOracleTest is OracleFixture {
         assertEq(fresh.owner(), owner, "owner");
         assertEq(fresh.quorum(), 0, "quorum");
         assertEq(fresh.signers().length, 0, "signers");
-        assertEq(fresh.DOMAIN_SEPARATOR(), _domainSeparator(block.chainid, address(fresh)), "domain");
+        assertEq(
+            fresh.DOMAIN_SEPARATOR(), _domainSeparator(block.chainid, address(fresh)), "domain"
+        );
         (, string memory name, string memory version, uint256 chainId, address verifying,,) =
             fresh.eip712Domain();
         assertEq(name, "varkeeper RiskOracle", "name");
@@ -425,14 +427,18 @@ contract RiskOracleTest is OracleFixture {
         Signature[] memory s = _sigs3(r);
         uint256 stranger = 0xBAD;
         s[2] = _sign(stranger, r);
-        vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, vm.addr(stranger)));
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, vm.addr(stranger))
+        );
         oracle.submit(r, s);
     }
 
     function test_submit_revertsOnDuplicateSigner() public {
         RiskReport memory r = _report(1, uint64(T0), 0.05e18, 0.07e18);
         Signature[] memory s = _sigs(r, _idx3(0, 1, 0));
-        vm.expectRevert(abi.encodeWithSelector(RiskOracle.DuplicateSigner.selector, vm.addr(keys[0])));
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.DuplicateSigner.selector, vm.addr(keys[0]))
+        );
         oracle.submit(r, s);
     }
 
@@ -450,7 +456,10 @@ contract RiskOracleTest is OracleFixture {
     function test_submit_refusesSignatureForAnotherContract() public {
         RiskReport memory r = _report(1, uint64(T0), 0.05e18, 0.07e18);
         Signature[] memory s = _sigs3(r);
-        s[1] = _signDigest(keys[1], _digestFor(r, block.chainid, address(0x5FbDB2315678afecb367f032d93F642f64180aa3)));
+        s[1] = _signDigest(
+            keys[1],
+            _digestFor(r, block.chainid, address(0x5FbDB2315678afecb367f032d93F642f64180aa3))
+        );
         address recovered = ecrecover(_digest(r), s[1].v, s[1].r, s[1].s);
         vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, recovered));
         oracle.submit(r, s);
@@ -470,7 +479,9 @@ contract RiskOracleTest is OracleFixture {
         Signature[] memory s = _sigs3(r);
         vm.prank(owner);
         oracle.removeSigner(vm.addr(keys[2]));
-        vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, vm.addr(keys[2])));
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, vm.addr(keys[2]))
+        );
         oracle.submit(r, s);
     }
 
@@ -517,7 +528,9 @@ contract RiskOracleTest is OracleFixture {
 
     function _batchDigest(RiskReport[] memory rs) internal view returns (bytes32) {
         bytes32[] memory h = new bytes32[](rs.length);
-        for (uint256 i; i < rs.length; ++i) h[i] = _structHash(rs[i]);
+        for (uint256 i; i < rs.length; ++i) {
+            h[i] = _structHash(rs[i]);
+        }
         bytes32 batchType = keccak256(
             "RiskReportBatch(RiskReport[] reports)RiskReport(uint64 portfolioId,uint64 round,"
             "uint64 observedAt,uint32 horizon,uint64 confidence,uint8 method,uint8 breakerStatus,"
@@ -525,7 +538,9 @@ contract RiskOracleTest is OracleFixture {
         );
         bytes32 structHash = keccak256(abi.encode(batchType, keccak256(abi.encodePacked(h))));
         return keccak256(
-            abi.encodePacked(hex"1901", _domainSeparator(block.chainid, address(oracle)), structHash)
+            abi.encodePacked(
+                hex"1901", _domainSeparator(block.chainid, address(oracle)), structHash
+            )
         );
     }
 
@@ -545,7 +560,9 @@ contract RiskOracleTest is OracleFixture {
     {
         bytes32 d = _batchDigest(rs);
         s = new Signature[](idx.length);
-        for (uint256 i; i < idx.length; ++i) s[i] = _signDigest(keys[idx[i]], d);
+        for (uint256 i; i < idx.length; ++i) {
+            s[i] = _signDigest(keys[idx[i]], d);
+        }
     }
 
     function test_submitBatchSigned_acceptsEveryReportWithOneQuorum() public {
@@ -596,7 +613,9 @@ contract RiskOracleTest is OracleFixture {
         vm.expectRevert(abi.encodeWithSelector(RiskOracle.InsufficientSignatures.selector, 2, 3));
         oracle.submitBatchSigned(rs, s);
         s = _batchSigs(rs, _idx3(0, 1, 1));
-        vm.expectRevert(abi.encodeWithSelector(RiskOracle.DuplicateSigner.selector, vm.addr(keys[1])));
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.DuplicateSigner.selector, vm.addr(keys[1]))
+        );
         oracle.submitBatchSigned(rs, s);
     }
 
@@ -620,7 +639,7 @@ contract RiskOracleTest is OracleFixture {
     function test_propose_acceptsMedianOnceQuorumReached() public {
         RiskReport memory a = _report(1, uint64(T0 - 20), 0.06e18, 0.09e18);
         RiskReport memory b = _report(1, uint64(T0 - 10), 0.04e18, 0.05e18);
-        RiskReport memory c = _report(1, uint64(T0 - 30), 0.05e18, 0.10e18);
+        RiskReport memory c = _report(1, uint64(T0 - 30), 0.05e18, 0.1e18);
         a.portfolioValue = 300e8;
         b.portfolioValue = 100e8;
         c.portfolioValue = 200e8;
@@ -664,7 +683,9 @@ contract RiskOracleTest is OracleFixture {
         oracle.propose(a, _sign(keys[0], a));
         RiskReport memory b = _report(1, uint64(T0), 0.05e18, 0.09e18);
         Signature memory s = _sign(keys[0], b);
-        vm.expectRevert(abi.encodeWithSelector(RiskOracle.DuplicateSigner.selector, vm.addr(keys[0])));
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.DuplicateSigner.selector, vm.addr(keys[0]))
+        );
         oracle.propose(b, s);
     }
 
@@ -681,7 +702,9 @@ contract RiskOracleTest is OracleFixture {
     function test_propose_revertsOnUnknownSignerAndBadSignature() public {
         RiskReport memory a = _report(1, uint64(T0), 0.06e18, 0.09e18);
         Signature memory s = _sign(0xBAD, a);
-        vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, vm.addr(0xBAD)));
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, vm.addr(0xBAD))
+        );
         oracle.propose(a, s);
         s = _sign(keys[0], a);
         s.s = bytes32(SECP256K1N - uint256(s.s));
@@ -697,7 +720,9 @@ contract RiskOracleTest is OracleFixture {
         oracle.propose(a, s);
         a = _report(4, uint64(T0 - 4000), 0.06e18, 0.09e18);
         s = _sign(keys[0], a);
-        vm.expectRevert(abi.encodeWithSelector(RiskOracle.StaleReport.selector, T0 - 4000, T0, 3600));
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.StaleReport.selector, T0 - 4000, T0, 3600)
+        );
         oracle.propose(a, s);
     }
 
@@ -768,7 +793,9 @@ contract RiskOracleTest is OracleFixture {
         RiskReport memory r = _report(1, uint64(T0), 0.05e18, 0.07e18);
         Signature[] memory s = new Signature[](3);
         bytes32 old = _digestFor(r, 31337, address(oracle));
-        for (uint256 i; i < 3; ++i) s[i] = _signDigest(keys[i], old);
+        for (uint256 i; i < 3; ++i) {
+            s[i] = _signDigest(keys[i], old);
+        }
         // Signatures for the pre-fork chain id no longer verify.
         address recovered = ecrecover(_digestFor(r, 1, address(oracle)), s[0].v, s[0].r, s[0].s);
         vm.expectRevert(abi.encodeWithSelector(RiskOracle.UnauthorizedSigner.selector, recovered));
@@ -841,7 +868,9 @@ contract RiskOracleTest is OracleFixture {
         bool confidenceOk = confidence != 0 && confidence < WAD;
         bool figuresOk = var_ <= cvar_ && cvar_ <= WAD;
         if (!confidenceOk) {
-            vm.expectRevert(abi.encodeWithSelector(RiskOracle.InvalidConfidence.selector, confidence));
+            vm.expectRevert(
+                abi.encodeWithSelector(RiskOracle.InvalidConfidence.selector, confidence)
+            );
         } else if (!figuresOk) {
             vm.expectRevert(abi.encodeWithSelector(RiskOracle.InvalidFigures.selector, var_, cvar_));
         }

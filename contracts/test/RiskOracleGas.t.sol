@@ -14,7 +14,9 @@ abstract contract RiskOracleGasBase is OracleFixture {
     function _setUpGas(uint8 quorum_) internal {
         _deployOracle(3, quorum_);
         vm.startPrank(owner);
-        for (uint64 p = 1; p <= PORTFOLIOS; ++p) oracle.setLimits(p, 3600, 60, 0.5e18);
+        for (uint64 p = 1; p <= PORTFOLIOS; ++p) {
+            oracle.setLimits(p, 3600, 60, 0.5e18);
+        }
         vm.stopPrank();
         // Round 1 for every portfolio, so the measured calls update existing reports (the
         // steady state of a running keeper).
@@ -34,9 +36,13 @@ abstract contract RiskOracleGasBase is OracleFixture {
         rs = new RiskReport[](n);
         ss = new Signature[][](n);
         uint256[] memory idx = new uint256[](q);
-        for (uint256 i; i < q; ++i) idx[i] = i;
+        for (uint256 i; i < q; ++i) {
+            idx[i] = i;
+        }
         for (uint256 i; i < n; ++i) {
-            rs[i] = _report(round, observedAt, uint64(0.05e18 + i * 1e15), uint64(0.07e18 + round * 1e15));
+            rs[i] = _report(
+                round, observedAt, uint64(0.05e18 + i * 1e15), uint64(0.07e18 + round * 1e15)
+            );
             rs[i].portfolioId = uint64(i + 1);
             ss[i] = _sigs(rs[i], idx);
         }
@@ -46,7 +52,9 @@ abstract contract RiskOracleGasBase is OracleFixture {
     /// (EIP-2028); the EIP-7623 floor is lower for these payloads.
     function _intrinsic(bytes memory data) internal pure returns (uint256 g) {
         g = 21_000;
-        for (uint256 i; i < data.length; ++i) g += data[i] == 0 ? 4 : 16;
+        for (uint256 i; i < data.length; ++i) {
+            g += data[i] == 0 ? 4 : 16;
+        }
     }
 
     function _measure(bytes memory data) internal returns (uint256) {
@@ -62,7 +70,9 @@ abstract contract RiskOracleGasBase is OracleFixture {
         (RiskReport[] memory rs,) = _batch(n, 2, uint64(T0 + 300), 0);
         bytes32 d = _batchDigestOf(rs);
         Signature[] memory s = new Signature[](q);
-        for (uint256 i; i < q; ++i) s[i] = _signDigest(keys[i], d);
+        for (uint256 i; i < q; ++i) {
+            s[i] = _signDigest(keys[i], d);
+        }
         uint256 g = _measure(abi.encodeCall(oracle.submitBatchSigned, (rs, s)));
         emit log_named_uint("submitBatchSigned tx gas", g);
         return g;
@@ -70,7 +80,9 @@ abstract contract RiskOracleGasBase is OracleFixture {
 
     function _batchDigestOf(RiskReport[] memory rs) internal view returns (bytes32) {
         bytes32[] memory h = new bytes32[](rs.length);
-        for (uint256 i; i < rs.length; ++i) h[i] = _structHash(rs[i]);
+        for (uint256 i; i < rs.length; ++i) {
+            h[i] = _structHash(rs[i]);
+        }
         bytes32 structHash = keccak256(
             abi.encode(
                 keccak256(
@@ -83,7 +95,9 @@ abstract contract RiskOracleGasBase is OracleFixture {
             )
         );
         return keccak256(
-            abi.encodePacked(hex"1901", _domainSeparator(block.chainid, address(oracle)), structHash)
+            abi.encodePacked(
+                hex"1901", _domainSeparator(block.chainid, address(oracle)), structHash
+            )
         );
     }
 

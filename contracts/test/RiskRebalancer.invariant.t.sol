@@ -31,7 +31,13 @@ contract RebalancerHandler is MarketFixture {
         usdc.approve(address(amm), type(uint256).max);
         amm.addLiquidity(1000e18, 2_000_000e6);
         vault = new RiskRebalancer(
-            address(this), address(oracle), PID, address(weth), address(usdc), address(feed), address(amm)
+            address(this),
+            address(oracle),
+            PID,
+            address(weth),
+            address(usdc),
+            address(feed),
+            address(amm)
         );
         vault.setPolicy(
             RiskRebalancer.Policy(UPPER, LOWER, 0.3e18, 0.8e18, 0.05e18, 0.01e18, 3600, 3600)
@@ -55,9 +61,17 @@ contract RebalancerHandler is MarketFixture {
         uint256 r1 = amm.reserve1();
         uint256 poolPrice = r1 * 1e20 / r0; // 8-decimal USD per ETH
         if (poolPrice > price) {
-            amm.swap(address(weth), address(usdc), r0 * (poolPrice - price) / price / 2, 0, address(this));
+            amm.swap(
+                address(weth), address(usdc), r0 * (poolPrice - price) / price / 2, 0, address(this)
+            );
         } else if (poolPrice < price) {
-            amm.swap(address(usdc), address(weth), r1 * (price - poolPrice) / poolPrice / 2, 0, address(this));
+            amm.swap(
+                address(usdc),
+                address(weth),
+                r1 * (price - poolPrice) / poolPrice / 2,
+                0,
+                address(this)
+            );
         }
     }
 
@@ -76,8 +90,9 @@ contract RebalancerHandler is MarketFixture {
             ++trades;
             if (inside) ++tradesInsideBand;
         } catch {}
-        if (inside && (weth.balanceOf(address(vault)) != w0 || usdc.balanceOf(address(vault)) != u0))
-        {
+        if (
+            inside && (weth.balanceOf(address(vault)) != w0 || usdc.balanceOf(address(vault)) != u0)
+        ) {
             ++balanceChangesInsideBand;
         }
     }

@@ -39,7 +39,13 @@ abstract contract RebalancerFixture is MarketFixture {
         usdc.approve(address(amm), type(uint256).max);
         amm.addLiquidity(1000e18, 2_000_000e6);
         vault = new RiskRebalancer(
-            treasury, address(oracle), PID, address(weth), address(usdc), address(feed), address(amm)
+            treasury,
+            address(oracle),
+            PID,
+            address(weth),
+            address(usdc),
+            address(feed),
+            address(amm)
         );
         vm.startPrank(treasury);
         vault.setPolicy(_policy());
@@ -132,7 +138,9 @@ contract RiskRebalancerTest is RebalancerFixture {
         assertEq(upper, 0.1e18, "upper");
 
         RiskRebalancer.Policy[8] memory bad;
-        for (uint256 i; i < 8; ++i) bad[i] = _policy();
+        for (uint256 i; i < 8; ++i) {
+            bad[i] = _policy();
+        }
         bad[0].lowerVaR = 0.09e18; // lower > upper
         bad[1].upperVaR = 1e18 + 1;
         bad[1].lowerVaR = 0;
@@ -251,9 +259,7 @@ contract RiskRebalancerTest is RebalancerFixture {
         _publish(0.1e18, 0.15e18, 86_400);
         vault.rebalance();
         uint256 w = vault.riskyWeight();
-        vm.expectRevert(
-            abi.encodeWithSelector(RiskRebalancer.AlreadyAtTarget.selector, w, 0.3e18)
-        );
+        vm.expectRevert(abi.encodeWithSelector(RiskRebalancer.AlreadyAtTarget.selector, w, 0.3e18));
         vault.rebalance();
     }
 
@@ -269,7 +275,13 @@ contract RiskRebalancerTest is RebalancerFixture {
         vm.expectRevert(abi.encodeWithSelector(RiskOracle.NoReport.selector, PID));
         vault.rebalance();
         RiskRebalancer fresh = new RiskRebalancer(
-            treasury, address(oracle), PID, address(weth), address(usdc), address(feed), address(amm)
+            treasury,
+            address(oracle),
+            PID,
+            address(weth),
+            address(usdc),
+            address(feed),
+            address(amm)
         );
         vm.expectRevert(RiskRebalancer.PolicyNotSet.selector);
         fresh.rebalance();
@@ -301,7 +313,13 @@ contract RiskRebalancerTest is RebalancerFixture {
     function test_rebalance_checksItsOwnBalanceNotTheAdapter() public {
         ShortchangingAdapter bad = new ShortchangingAdapter();
         RiskRebalancer v = new RiskRebalancer(
-            treasury, address(oracle), PID, address(weth), address(usdc), address(feed), address(bad)
+            treasury,
+            address(oracle),
+            PID,
+            address(weth),
+            address(usdc),
+            address(feed),
+            address(bad)
         );
         vm.startPrank(treasury);
         v.setPolicy(_policy());
@@ -338,7 +356,13 @@ contract RiskRebalancerTest is RebalancerFixture {
         vm.expectRevert(abi.encodeWithSelector(RiskOracle.NoReport.selector, PID + 1));
         vault.requiredCollateralRatio(PID + 1);
         RiskRebalancer fresh = new RiskRebalancer(
-            treasury, address(oracle), PID, address(weth), address(usdc), address(feed), address(amm)
+            treasury,
+            address(oracle),
+            PID,
+            address(weth),
+            address(usdc),
+            address(feed),
+            address(amm)
         );
         vm.expectRevert(RiskRebalancer.PolicyNotSet.selector);
         fresh.requiredCollateralRatio(PID);

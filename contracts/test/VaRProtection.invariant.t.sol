@@ -17,7 +17,16 @@ contract ProtectionHandler is MarketFixture {
     constructor() {
         _deployMarket(2000e8);
         pool = new VaRProtection(
-            address(oracle), PID, address(feed), address(usdc), 1.2e18, 0.001e18, 0.25e18, 600, 3600, 3600
+            address(oracle),
+            PID,
+            address(feed),
+            address(usdc),
+            1.2e18,
+            0.001e18,
+            0.25e18,
+            600,
+            3600,
+            3600
         );
         for (uint256 i; i < 3; ++i) {
             usdc.mint(actors[i], 1e15);

@@ -33,7 +33,16 @@ contract VaRProtectionTest is MarketFixture {
     function setUp() public {
         _deployMarket(2000e8);
         pool = new VaRProtection(
-            address(oracle), PID, address(feed), address(usdc), LOADING, FLOOR, CAP, 3600, 3600, 3600
+            address(oracle),
+            PID,
+            address(feed),
+            address(usdc),
+            LOADING,
+            FLOOR,
+            CAP,
+            3600,
+            3600,
+            3600
         );
         _fund(alice, 1_000_000e6);
         _fund(bob, 1_000_000e6);
@@ -216,7 +225,16 @@ contract VaRProtectionTest is MarketFixture {
 
     function test_startEpoch_revertsWithoutReport() public {
         VaRProtection other = new VaRProtection(
-            address(oracle), PID + 1, address(feed), address(usdc), LOADING, FLOOR, CAP, 3600, 3600, 3600
+            address(oracle),
+            PID + 1,
+            address(feed),
+            address(usdc),
+            LOADING,
+            FLOOR,
+            CAP,
+            3600,
+            3600,
+            3600
         );
         vm.expectRevert(abi.encodeWithSelector(RiskOracle.NoReport.selector, PID + 1));
         other.startEpoch();
@@ -283,7 +301,9 @@ contract VaRProtectionTest is MarketFixture {
         _deposit(alice, 1000e6);
         pool.startEpoch();
         vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PremiumTooHigh.selector, 2.4e6, 2.4e6 - 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(VaRProtection.PremiumTooHigh.selector, 2.4e6, 2.4e6 - 1)
+        );
         pool.buyProtection(1000e6, 2.4e6 - 1);
     }
 

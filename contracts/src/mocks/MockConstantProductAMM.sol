@@ -43,9 +43,8 @@ contract MockConstantProductAMM is IAmmAdapter {
 
     /// @notice Output for `amountIn` given the reserves: out = in·(1−fee)·R_out / (R_in + in·(1−fee)).
     function getAmountOut(address tokenIn, uint256 amountIn) public view returns (uint256) {
-        (uint256 rIn, uint256 rOut) = tokenIn == address(token0)
-            ? (reserve0, reserve1)
-            : (reserve1, reserve0);
+        (uint256 rIn, uint256 rOut) =
+            tokenIn == address(token0) ? (reserve0, reserve1) : (reserve1, reserve0);
         uint256 inWithFee = amountIn * (10_000 - feeBps);
         return inWithFee * rOut / (rIn * 10_000 + inWithFee);
     }
@@ -58,8 +57,9 @@ contract MockConstantProductAMM is IAmmAdapter {
         address to
     ) external returns (uint256 amountOut) {
         bool zeroForOne;
-        if (tokenIn == address(token0) && tokenOut == address(token1)) zeroForOne = true;
-        else if (!(tokenIn == address(token1) && tokenOut == address(token0))) {
+        if (tokenIn == address(token0) && tokenOut == address(token1)) {
+            zeroForOne = true;
+        } else if (!(tokenIn == address(token1) && tokenOut == address(token0))) {
             revert UnknownPair(tokenIn, tokenOut);
         }
         if (amountIn == 0) revert ZeroAmount();

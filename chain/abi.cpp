@@ -219,7 +219,7 @@ Expected<RevertReason, AbiDecodeFailure> decode_revert(
   return reason;
 }
 
-std::string_view panic_code_meaning(const U256& code) noexcept {
+std::string_view panic_code_meaning(const U256& code) {
   if (code > 0xff) return "unknown panic code";
   switch (static_cast<unsigned>(code)) {
     case 0x00: return "generic compiler inserted panic";

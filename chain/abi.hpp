@@ -86,7 +86,7 @@ inline constexpr Selector kPanicSelector{0x4e, 0x48, 0x7b, 0x71};  // Panic(uint
 
 // Solidity's panic codes ("Panic via assert and Error via require"); "unknown panic code" for
 // others.
-[[nodiscard]] std::string_view panic_code_meaning(const U256& code) noexcept;
+[[nodiscard]] std::string_view panic_code_meaning(const U256& code);
 
 // One line for logs and CLI output, e.g. `Error("not authorized")`, `Panic(0x11: arithmetic
 // overflow or underflow)`, `InsufficientBalance(1, 2)`, `unknown error selector 0x12345678`.

@@ -26,6 +26,7 @@ contract VaRProtection is ERC20 {
     using SafeERC20 for IERC20;
 
     uint256 internal constant WAD = 1e18;
+    uint256 public constant MAX_ROUND_SEARCH = 64;
 
     IRiskOracle public immutable oracle;
     uint64 public immutable portfolioId;
@@ -103,6 +104,8 @@ contract VaRProtection is ERC20 {
     error InvalidPrice(int256 answer);
     error EpochNotOver(uint256 end);
     error WrongSettlementRound(uint80 roundId);
+    error NoPriceAfterEnd(uint256 end);
+    error SettlementRoundNotFound();
     error NotSettled(uint256 epochId);
     error NothingToClaim(uint256 epochId);
 
@@ -269,10 +272,34 @@ contract VaRProtection is ERC20 {
         emit ProtectionBought(currentEpoch, msg.sender, notional, premium);
     }
 
+    /// @notice Settles the current epoch at the round `findSettlementRound()` returns.
+    function settle() external {
+        settle(findSettlementRound());
+    }
+
+    /// @notice The first feed round updated at or after the current epoch's end, found by
+    /// walking back from the latest round (at most `MAX_ROUND_SEARCH` steps; beyond that, find
+    /// it off chain and call `settle(roundId)`).
+    function findSettlementRound() public view returns (uint80 roundId) {
+        if (!epochActive) revert NoActiveEpoch();
+        Epoch storage e = _epochs[currentEpoch];
+        uint256 end = e.end;
+        uint256 updatedAt;
+        (roundId,,, updatedAt,) = priceFeed.latestRoundData();
+        if (updatedAt < end) revert NoPriceAfterEnd(end);
+        for (uint256 i; i < MAX_ROUND_SEARCH; ++i) {
+            if (roundId <= e.startPriceRound + 1) return roundId;
+            (,,, uint256 previousUpdatedAt,) = priceFeed.getRoundData(roundId - 1);
+            if (previousUpdatedAt < end) return roundId;
+            --roundId;
+        }
+        revert SettlementRoundNotFound();
+    }
+
     /// @notice Settles the current epoch at `roundId`, which must be the first feed round whose
     /// update time is at or after the epoch end (the contract checks the round before it), so no
     /// caller can pick a favourable price.
-    function settle(uint80 roundId) external {
+    function settle(uint80 roundId) public {
         if (!epochActive) revert NoActiveEpoch();
         uint256 epochId = currentEpoch;
         Epoch storage e = _epochs[epochId];

@@ -83,6 +83,15 @@ contract ProtectionHandler is MarketFixture {
         t.transfer(actors[to % 3], amount);
     }
 
+    /// Settles through the contract's own round search.
+    function settleAuto() external {
+        if (!pool.epochActive()) return;
+        try pool.settle() {
+            ++settlements;
+            if (pool.epoch(pool.currentEpoch()).payoutPerUnit > 0) ++paidEpochs;
+        } catch {}
+    }
+
     /// Settles at the correct round (the first at or after the epoch end), found by search.
     function settle() external {
         if (!pool.epochActive()) return;
@@ -120,7 +129,7 @@ contract VaRProtectionInvariantTest is InvariantBase {
         handler = new ProtectionHandler();
         pool = handler.pool();
         targetContract(address(handler));
-        bytes4[] memory s = new bytes4[](8);
+        bytes4[] memory s = new bytes4[](9);
         s[0] = ProtectionHandler.deposit.selector;
         s[1] = ProtectionHandler.withdraw.selector;
         s[2] = ProtectionHandler.startEpoch.selector;
@@ -129,6 +138,7 @@ contract VaRProtectionInvariantTest is InvariantBase {
         s[5] = ProtectionHandler.settle.selector;
         s[6] = ProtectionHandler.claim.selector;
         s[7] = ProtectionHandler.transferTokens.selector;
+        s[8] = ProtectionHandler.settleAuto.selector;
         targetSelector(FuzzSelector(address(handler), s));
     }
 

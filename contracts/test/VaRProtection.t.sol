@@ -402,6 +402,40 @@ contract VaRProtectionTest is MarketFixture {
         assertEq(pool.epoch(1).payoutPerUnit, 0, "-5 % is within VaR");
     }
 
+    function test_settleWithoutArgument_findsTheFirstRoundAtOrAfterEnd() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch(); // round 1
+        _buy(bob, 1000e6);
+        vm.warp(T0 + HORIZON - 10);
+        feed.setAnswer(1500e8); // round 2, before end
+        vm.warp(T0 + HORIZON + 5);
+        feed.setAnswer(1800e8); // round 3: the settlement price (-10 %)
+        vm.warp(T0 + HORIZON + 50);
+        feed.setAnswer(1000e8); // round 4
+        assertEq(pool.findSettlementRound(), 3, "round");
+        pool.settle();
+        assertEq(pool.epoch(1).payoutPerUnit, 0.05e18, "settled at round 3");
+    }
+
+    function test_settleWithoutArgument_revertsWithoutPriceAfterEndOrTooFarBack() public {
+        vm.expectRevert(VaRProtection.NoActiveEpoch.selector);
+        pool.findSettlementRound();
+        pool.startEpoch();
+        vm.warp(T0 + HORIZON);
+        vm.expectRevert(
+            abi.encodeWithSelector(VaRProtection.NoPriceAfterEnd.selector, T0 + HORIZON)
+        );
+        pool.settle();
+        for (uint256 i; i < 65; ++i) {
+            vm.warp(block.timestamp + 1);
+            feed.setAnswer(2000e8);
+        }
+        vm.expectRevert(VaRProtection.SettlementRoundNotFound.selector);
+        pool.settle();
+        pool.settle(2); // the explicit form still works
+        assertFalse(pool.epochActive(), "settled");
+    }
+
     function test_settle_revertsOnNonPositiveEndPrice() public {
         pool.startEpoch();
         uint80 round = _endAt(0);

@@ -92,14 +92,17 @@ Unexpected<KeystoreFailure> fail(KeystoreError e, std::string_view field = {},
   return unexpected(KeystoreFailure{e, field, detail});
 }
 
+// The field readers below may throw std::bad_alloc (JSON keys, hex buffers); the public entry
+// points catch it.
+
 // The member `key` of `obj`, or nullptr.
-const json* member(const json& obj, const char* key) noexcept {
+const json* member(const json& obj, const char* key) {
   const auto it = obj.find(key);
   return it == obj.end() ? nullptr : &*it;
 }
 
 Expected<const json*, KeystoreFailure> object_field(const json& obj, const char* key,
-                                                    std::string_view path) noexcept {
+                                                    std::string_view path) {
   const json* v = member(obj, key);
   if (v == nullptr) return fail(KeystoreError::kMissingField, path);
   if (!v->is_object()) return fail(KeystoreError::kWrongType, path, "must be a JSON object");
@@ -107,7 +110,7 @@ Expected<const json*, KeystoreFailure> object_field(const json& obj, const char*
 }
 
 Expected<std::string_view, KeystoreFailure> string_field(const json& obj, const char* key,
-                                                         std::string_view path) noexcept {
+                                                         std::string_view path) {
   const json* v = member(obj, key);
   if (v == nullptr) return fail(KeystoreError::kMissingField, path);
   if (!v->is_string()) return fail(KeystoreError::kWrongType, path, "must be a JSON string");
@@ -117,7 +120,7 @@ Expected<std::string_view, KeystoreFailure> string_field(const json& obj, const 
 // A JSON integer >= 1. Go's encoding/json (geth) refuses fractions and exponents for int fields,
 // and so do we; nlohmann parses anything beyond 64 bits as a float, refused the same way.
 Expected<std::uint64_t, KeystoreFailure> count_field(const json& obj, const char* key,
-                                                     std::string_view path) noexcept {
+                                                     std::string_view path) {
   const json* v = member(obj, key);
   if (v == nullptr) return fail(KeystoreError::kMissingField, path);
   if (v->is_number_unsigned()) {
@@ -130,7 +133,7 @@ Expected<std::uint64_t, KeystoreFailure> count_field(const json& obj, const char
 }
 
 Expected<Bytes, KeystoreFailure> hex_field(const json& obj, const char* key,
-                                           std::string_view path) noexcept {
+                                           std::string_view path) {
   auto text = string_field(obj, key, path);
   if (!text) return unexpected(text.error());
   // Bounded by kMaxKeystoreSize, so the allocation below is small.
@@ -142,7 +145,7 @@ Expected<Bytes, KeystoreFailure> hex_field(const json& obj, const char* key,
 template <std::size_t N>
 Expected<FixedBytes<N>, KeystoreFailure> fixed_hex_field(const json& obj, const char* key,
                                                          std::string_view path,
-                                                         std::string_view size_rule) noexcept {
+                                                         std::string_view size_rule) {
   auto bytes = hex_field(obj, key, path);
   if (!bytes) return unexpected(bytes.error());
   if (bytes->size() != N) return fail(KeystoreError::kBadParameter, path, size_rule);
@@ -151,11 +154,11 @@ Expected<FixedBytes<N>, KeystoreFailure> fixed_hex_field(const json& obj, const 
   return out;
 }
 
-bool is_power_of_two(std::uint64_t v) noexcept { return v != 0 && (v & (v - 1)) == 0; }
+constexpr bool is_power_of_two(std::uint64_t v) noexcept { return v != 0 && (v & (v - 1)) == 0; }
 
 // The checks shared by parsing and encryption, so that everything we write we can read back.
 Expected<void, KeystoreFailure> check_kdf(const KdfParams& kdf, std::uint64_t dklen,
-                                          std::size_t salt_size) noexcept {
+                                          std::size_t salt_size) {
   if (const auto* s = std::get_if<ScryptParams>(&kdf)) {
     // RFC 7914 §2: N is a power of two greater than 1; r, p positive.
     if (s->n < 2 || !is_power_of_two(s->n)) {
@@ -345,13 +348,13 @@ Expected<Keystore, KeystoreFailure> parse_keystore(std::string_view text) noexce
 
 Expected<SecretKey, KeystoreFailure> decrypt_keystore(const Keystore& ks,
                                                       std::string_view password) noexcept {
-  // A Keystore can be built by hand: check it as parse_keystore would.
-  if (auto ok = check_kdf(ks.kdf, ks.dklen, ks.salt.size()); !ok) return unexpected(ok.error());
-  if (ks.ciphertext.empty() || ks.ciphertext.size() > 32) {
-    return fail(KeystoreError::kBadParameter, "crypto.ciphertext",
-                "the encrypted key must be 1 to 32 bytes");
-  }
   try {
+    // A Keystore can be built by hand: check it as parse_keystore would.
+    if (auto ok = check_kdf(ks.kdf, ks.dklen, ks.salt.size()); !ok) return unexpected(ok.error());
+    if (ks.ciphertext.empty() || ks.ciphertext.size() > 32) {
+      return fail(KeystoreError::kBadParameter, "crypto.ciphertext",
+                  "the encrypted key must be 1 to 32 bytes");
+    }
     Bytes derived(ks.dklen);
     const Wipe wipe_derived(derived.data(), derived.size());
     if (auto ok = derive_key(ks, password, derived); !ok) return unexpected(ok.error());

@@ -612,3 +612,50 @@ TEST_CASE("values parse from CLI text with range checks") {
   CHECK(format_abi_value(type("(bytes,string)[]"), *value("(bytes,string)[]", "[(0x1234,hi)]")) ==
         "[(0x1234, \"hi\")]");
 }
+
+TEST_CASE("revert data returned by anvil for a solc-compiled contract decodes to its reason") {
+  // Real revert data: this contract compiled by solc-js 0.8.37, deployed on anvil 1.7.1 and
+  // called with `cast call` (the "data" field of each execution-reverted error):
+  //   contract R {
+  //     error InsufficientBalance(uint256 available, uint256 required);
+  //     function req() external pure { require(false, "not authorized"); }
+  //     function div(uint256 a) external pure returns (uint256) { return 1 / a; }      // a = 0
+  //     function custom() external pure { revert InsufficientBalance(1, 2); }
+  //     function idx(uint256 i) external pure returns (uint256) {                     // i = 5
+  //       uint256[] memory a = new uint256[](1); return a[i]; }
+  //     function sub(uint256 a) external pure returns (uint256) { return a - 1; }      // a = 0
+  //     function bare() external pure { revert(); }
+  //   }
+  struct Case {
+    const char* call;
+    const char* data;
+    const char* described;
+  };
+  const Case cases[] = {
+      {"req()",
+       "0x08c379a0"
+       "0000000000000000000000000000000000000000000000000000000000000020"
+       "000000000000000000000000000000000000000000000000000000000000000e"
+       "6e6f7420617574686f72697a6564000000000000000000000000000000000000",
+       "Error(\"not authorized\")"},
+      {"div(0)", "0x4e487b710000000000000000000000000000000000000000000000000000000000000012",
+       "Panic(0x12: division or modulo by zero)"},
+      {"custom()",
+       "0xcf479181"
+       "0000000000000000000000000000000000000000000000000000000000000001"
+       "0000000000000000000000000000000000000000000000000000000000000002",
+       "InsufficientBalance(1, 2)"},
+      {"idx(5)", "0x4e487b710000000000000000000000000000000000000000000000000000000000000032",
+       "Panic(0x32: array index out of bounds)"},
+      {"sub(0)", "0x4e487b710000000000000000000000000000000000000000000000000000000000000011",
+       "Panic(0x11: arithmetic overflow or underflow)"},
+      {"bare()", "0x", "reverted without data"},
+  };
+  const std::vector<AbiSignature> errors = {sig("InsufficientBalance(uint256,uint256)")};
+  for (const auto& c : cases) {
+    CAPTURE(c.call);
+    auto reason = decode_revert(hex(c.data), errors);
+    REQUIRE(reason.has_value());
+    CHECK(describe(*reason) == c.described);
+  }
+}

@@ -46,7 +46,7 @@ class AnvilNode {
 // anvil's well-known development keys (mnemonic "test test ... junk"), account 0 and 1:
 // for local chains only, never for real funds.
 inline constexpr const char* kAnvilKey0 =
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcb78c8d7aa2ff80";
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 inline constexpr const char* kAnvilKey1 =
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 

@@ -376,7 +376,7 @@ Expected<SecretKey, KeystoreFailure> decrypt_keystore(const Keystore& ks,
     if (ks.address && address_of(*key) != *ks.address) {
       return fail(KeystoreError::kAddressMismatch, "address");
     }
-    return std::move(*key);
+    return *key;
   } catch (...) {
     return fail(KeystoreError::kKdfFailed);  // std::bad_alloc
   }

@@ -68,7 +68,7 @@ std::filesystem::path write_new_keystore_file(const std::filesystem::path& dir,
   } else if (!std::filesystem::is_directory(dir, ec)) {
     throw KeystoreFileError("keystore directory " + dir.string() + " is not a directory");
   }
-  const std::filesystem::path final_path =
+  std::filesystem::path final_path =
       dir / geth_key_file_name(address, std::chrono::system_clock::now());
   const std::filesystem::path tmp_path = dir / ("." + final_path.filename().string() + ".tmp");
   {
@@ -156,7 +156,7 @@ chain::SecretKey unlock_keystore_file(const std::filesystem::path& file,
     throw KeystoreFileError("keystore file " + file.string() +
                             " is unusable: " + chain::to_string(key.error()));
   }
-  return std::move(*key);
+  return *key;
 }
 
 }  // namespace varkeeper::keeper

@@ -261,6 +261,42 @@ ShortfallTestResult acerbi_szekely_test(std::span<const double> realized,
   return r;
 }
 
+CalibratedBacktest rolling_recalibration(std::span<const double> realized,
+                                         std::span<const double> var, double alpha,
+                                         std::size_t window, RecalibrationBasis basis) {
+  check_alpha(alpha);
+  const std::size_t n = realized.size();
+  if (var.size() != n || n == 0) {
+    throw std::invalid_argument(
+        "Recalibration needs equally many, and at least one, returns and VaR forecasts.");
+  }
+  if (window == 0) throw std::invalid_argument("The calibration window must be at least 1.");
+  const auto hits = hit_sequence(realized, var);
+  CalibratedBacktest c;
+  c.multiplier.resize(n);
+  c.var.resize(n);
+  std::size_t trailing = 0;  // exceptions of the raw VaR in [t - min(t, window), t)
+  for (std::size_t t = 0; t < n; ++t) {
+    const std::size_t m_n = std::min(t, window);
+    double m = 1.0;
+    if (static_cast<double>(m_n) * (1.0 - alpha) >= 1.0) {
+      m = zone_multiplier(m_n, trailing, alpha);
+      if (basis == RecalibrationBasis::kExceptionRatio) {
+        m = exception_ratio_multiplier(m_n, trailing, alpha).value_or(m);
+      }
+    }
+    c.multiplier[t] = m;
+    c.var[t] = m * var[t];
+    if (-realized[t] > c.var[t]) ++c.exceptions;
+    trailing += hits[t];
+    if (t >= window) trailing -= hits[t - window];
+  }
+  c.pof = kupiec_pof(n, c.exceptions, alpha);
+  c.traffic_light = traffic_light(n, c.exceptions, alpha);
+  c.mean_var = std::accumulate(c.var.begin(), c.var.end(), 0.0) / static_cast<double>(n);
+  return c;
+}
+
 BacktestReport run_backtest(std::span<const double> realized, std::span<const double> var,
                             std::span<const double> es, const BacktestOptions& options) {
   const double alpha = options.confidence;
@@ -322,6 +358,8 @@ BacktestReport run_backtest(std::span<const double> realized, std::span<const do
   for (std::size_t t = 0; t < n; ++t) {
     if (-realized[t] > r.multiplier * var[t]) ++r.calibrated_exceptions;
   }
+  r.calibrated = rolling_recalibration(realized, var, alpha, options.calibration_window,
+                                       options.recalibration);
   return r;
 }
 

@@ -124,10 +124,29 @@ struct ShortfallTestResult {
 // sigma = VaR / z_alpha, ES = sigma phi(z_alpha) / (1 - alpha).
 [[nodiscard]] double normal_implied_es(double var, double alpha);
 
+// Out-of-sample recalibration, the way Basel applies its multiplier: the calibrated VaR for period
+// t is m_t * VaR_t, with m_t the multiplier (zone_multiplier, or exception_ratio_multiplier falling
+// back to zone_multiplier when that is empty) of the raw VaR's exceptions in the trailing
+// min(t, window) periods, so m_t uses nothing from period t on. m_t = 1 until the trailing
+// sample expects at least one exception, min(t, window) (1 - alpha) >= 1.
+struct CalibratedBacktest {
+  std::vector<double> multiplier;  // m_t
+  std::vector<double> var;         // m_t * VaR_t
+  std::size_t exceptions = 0;      // of the calibrated VaR
+  LikelihoodRatioTest pof;
+  TrafficLight traffic_light;
+  double mean_var = 0.0;
+};
+[[nodiscard]] CalibratedBacktest rolling_recalibration(std::span<const double> realized,
+                                                       std::span<const double> var, double alpha,
+                                                       std::size_t window,
+                                                       RecalibrationBasis basis);
+
 struct BacktestOptions {
   double confidence = 0.99;
   double test_level = 0.95;  // accept the LR tests when p-value >= 1 - test_level
   RecalibrationBasis recalibration = RecalibrationBasis::kTrafficLight;
+  std::size_t calibration_window = 250;  // trailing periods behind the out-of-sample multiplier
   ShortfallTestOptions shortfall;
 };
 
@@ -149,13 +168,17 @@ struct BacktestReport {
   bool shortfall_es_implied = false;  // true when ES was not given and normal_implied_es was used
   double multiplier_zone = 1.0;
   std::optional<double> multiplier_exception_ratio;
-  double multiplier = 1.0;  // the one chosen by options.recalibration (1 if empty)
+  // In-sample: the multiplier the whole sample's exceptions call for (options.recalibration;
+  // 1 if empty), and what multiplier * VaR would have given over the same periods.
+  double multiplier = 1.0;
   double mean_var = 0.0;
   double mean_es = 0.0;
   double mean_calibrated_var = 0.0;
   double last_var = 0.0;
   double last_calibrated_var = 0.0;
-  std::size_t calibrated_exceptions = 0;  // exceptions of multiplier * VaR over the same periods
+  std::size_t calibrated_exceptions = 0;
+  // Out-of-sample: rolling_recalibration over options.calibration_window.
+  CalibratedBacktest calibrated;
 };
 
 // The whole battery. `es` may be empty (ES then implied by normal_implied_es). Throws

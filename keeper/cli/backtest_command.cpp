@@ -169,14 +169,19 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
   return in;
 }
 
-void write_forecasts(const BacktestInput& in, const std::string& path) {
+// date,var,cvar,return,calibrated_var: the forecasts, what happened, and the out-of-sample
+// recalibrated VaR beside the raw one (cvar is empty when the input forecasts had none).
+void write_forecasts(const BacktestInput& in, const risk::BacktestReport& r,
+                     const std::string& path) {
   std::ofstream out(path);
   if (!out) throw UserError("cannot write the forecast series to " + path + ".");
-  out << "date,var,cvar,return\n";
-  char buf[160];
+  out << "date,var,cvar,return,calibrated_var\n";
+  char buf[200];
   for (std::size_t t = 0; t < in.dates.size(); ++t) {
-    std::snprintf(buf, sizeof buf, "%s,%.17g,%.17g,%.17g\n", in.dates[t].c_str(), in.var[t],
-                  in.cvar.empty() ? std::nan("") : in.cvar[t], in.realized[t]);
+    char cvar[40] = "";
+    if (!in.cvar.empty()) std::snprintf(cvar, sizeof cvar, "%.17g", in.cvar[t]);
+    std::snprintf(buf, sizeof buf, "%s,%.17g,%s,%.17g,%.17g\n", in.dates[t].c_str(), in.var[t],
+                  cvar, in.realized[t], r.calibrated.var[t]);
     out << buf;
   }
   if (!out) throw UserError("cannot write the forecast series to " + path + ".");
@@ -240,7 +245,15 @@ void print_json(const BacktestCliOptions& o, const BacktestInput& in,
       {"last_var", r.last_var},
       {"last_calibrated_var", r.last_calibrated_var},
       {"mean_calibrated_var", r.mean_calibrated_var},
-      {"calibrated_exceptions", r.calibrated_exceptions}};
+      {"calibrated_exceptions", r.calibrated_exceptions},
+      {"rolling",
+       {{"window", 250},
+        {"exceptions", r.calibrated.exceptions},
+        {"kupiec_p_value", r.calibrated.pof.p_value},
+        {"zone", risk::to_string(r.calibrated.traffic_light.zone)},
+        {"mean_var", r.calibrated.mean_var},
+        {"last_multiplier", r.calibrated.multiplier.back()},
+        {"last_var", r.calibrated.var.back()}}}};
   j["mean_var"] = r.mean_var;
   j["mean_cvar"] = r.mean_es;
   std::cout << j.dump(2) << '\n';
@@ -287,7 +300,12 @@ void print_text(const BacktestCliOptions& o, const BacktestInput& in,
   out << "recalibration    multiplier " << fixed(r.multiplier, 4) << " (" << o.recalibrate
       << "; zone " << fixed(r.multiplier_zone, 4) << ", exception ratio "
       << (r.multiplier_exception_ratio ? fixed(*r.multiplier_exception_ratio, 4) : "n/a") << "), "
-      << r.calibrated_exceptions << " exceptions after calibration\n";
+      << r.calibrated_exceptions << " exceptions after calibration (in sample)\n";
+  out << "rolling recal.   trailing-250-day multiplier (out of sample): " << r.calibrated.exceptions
+      << " exceptions, Kupiec p " << fixed(r.calibrated.pof.p_value, 5) << ", "
+      << risk::to_string(r.calibrated.traffic_light.zone) << ", mean VaR "
+      << fixed(r.calibrated.mean_var, 6) << ", last multiplier "
+      << fixed(r.calibrated.multiplier.back(), 4) << '\n';
   out << "VaR              last " << fixed(r.last_var, 6) << ", calibrated "
       << fixed(r.last_calibrated_var, 6) << "; mean " << fixed(r.mean_var, 6) << ", mean CVaR "
       << fixed(r.mean_es, 6) << '\n';
@@ -342,7 +360,7 @@ void run(const BacktestCliOptions& o) {
   } catch (const std::invalid_argument& e) {
     throw UserError(std::string("the backtest cannot run: ") + e.what());
   }
-  if (!o.forecasts_out.empty()) write_forecasts(in, o.forecasts_out);
+  if (!o.forecasts_out.empty()) write_forecasts(in, report, o.forecasts_out);
   if (o.json) {
     print_json(o, in, report);
   } else {
@@ -393,7 +411,7 @@ const RegisterCommand kRegister{
                       "Multiplier basis: zone (Basel plus factor) or ratio (exception ratio)")
           ->capture_default_str();
       cmd->add_option("--forecasts-out", opts->forecasts_out,
-                      "Also write the forecast series as date,var,cvar,return");
+                      "Also write the series as date,var,cvar,return,calibrated_var");
       cmd->add_flag("--json", opts->json, "JSON output");
       cmd->callback([opts] { run(*opts); });
     }};

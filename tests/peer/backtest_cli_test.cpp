@@ -148,19 +148,31 @@ TEST_CASE("a rolling backtest's forecasts, written out and read back, backtest i
   CHECK(rolling["n_obs"] == 4651);  // 5152 closes -> 5151 returns, minus the 500-day window
   CHECK(rolling["refits"] == 4651);
   CHECK(rolling["last_date"] == "2025-09-24");
-  // Split series.csv (date,var,cvar,return) into the two input files.
+  // Split series.csv (date,var,cvar,return,calibrated_var) into the two input files.
   std::ifstream in(dir.file("series.csv"));
   std::ofstream f(dir.file("f.csv"));
   std::ofstream r(dir.file("r.csv"));
   std::string line;
   std::getline(in, line);
+  CHECK(line == "date,var,cvar,return,calibrated_var");
   f << "date,var,cvar\n";
   r << "date,return\n";
+  std::size_t rows = 0;
   while (std::getline(in, line)) {
-    const auto last = line.rfind(',');
-    f << line.substr(0, last) << '\n';
-    r << line.substr(0, line.find(',')) << ',' << line.substr(last + 1) << '\n';
+    std::vector<std::string> field;
+    std::size_t start = 0;
+    for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos;
+         start = comma + 1) {
+      field.push_back(line.substr(start, comma - start));
+    }
+    field.push_back(line.substr(start));
+    REQUIRE(field.size() == 5);
+    CHECK(std::stod(field[4]) >= std::stod(field[1]));  // calibrated VaR never below the raw
+    f << field[0] << ',' << field[1] << ',' << field[2] << '\n';
+    r << field[0] << ',' << field[3] << '\n';
+    ++rows;
   }
+  CHECK(rows == 4651);
   f.close();
   r.close();
   const auto files = run_json(

@@ -288,3 +288,33 @@ TEST_CASE("the Student-t tail model accepts forecasts that come from that model"
   CHECK(r.p_value > 1e-3);
   CHECK(std::fabs(r.z2) < 0.5);
 }
+
+TEST_CASE("out-of-sample recalibration applies Basel's multiplier of the trailing 250 days") {
+  // Constant VaR 2 %, six exceptions (3 % losses) on periods 300..305, alpha 0.99, window 250.
+  // m_t = (3 + plus(x_t)) / 3 with x_t the exceptions in [t - 250, t) and Basel's plus factors
+  // (0 for 0-4, 0.40 for 5, 0.50 for 6); 1 while min(t, 250) * 0.01 < 1, i.e. t < 100.
+  std::vector<double> realized(600, 0.0);
+  const std::vector<double> var(600, 0.02);
+  for (std::size_t t = 300; t < 306; ++t) realized[t] = -0.03;
+  const auto c = rolling_recalibration(realized, var, 0.99, 250, RecalibrationBasis::kTrafficLight);
+  CHECK(c.multiplier[0] == 1.0);
+  CHECK(c.multiplier[99] == 1.0);
+  CHECK(c.multiplier[300] == 1.0);
+  CHECK(c.multiplier[304] == 1.0);                                         // 4 exceptions: green
+  CHECK(c.multiplier[305] == doctest::Approx(3.40 / 3.0).epsilon(1e-15));  // 5
+  CHECK(c.multiplier[306] == doctest::Approx(3.50 / 3.0).epsilon(1e-15));  // 6
+  CHECK(c.multiplier[550] == doctest::Approx(3.50 / 3.0).epsilon(1e-15));  // [300, 550)
+  CHECK(c.multiplier[551] == doctest::Approx(3.40 / 3.0).epsilon(1e-15));  // [301, 551)
+  CHECK(c.multiplier[556] == 1.0);                                         // [306, 556): none
+  CHECK(c.var[306] == doctest::Approx(0.02 * 3.5 / 3.0).epsilon(1e-15));
+  // Each exception happened before the multiplier could react to it.
+  CHECK(c.exceptions == 6);
+  // Exception-ratio basis: z_0.99 / z_(1 - 6/250) = 1.1764868098858832 (SciPy).
+  const auto r =
+      rolling_recalibration(realized, var, 0.99, 250, RecalibrationBasis::kExceptionRatio);
+  CHECK(r.multiplier[306] == doctest::Approx(1.1764868098858832).epsilon(1e-13));
+  CHECK(r.multiplier[304] ==
+        doctest::Approx(varkeeper::risk::stat::normal_quantile(0.99) /
+                        varkeeper::risk::stat::normal_quantile(1.0 - 4.0 / 250))
+            .epsilon(1e-15));
+}

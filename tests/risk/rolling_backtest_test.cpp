@@ -106,6 +106,9 @@ TEST_CASE("a model that lags a volatility jump is flagged red and recalibrated u
   CHECK(r.report.shortfall.reject);
   CHECK(r.report.multiplier_zone == doctest::Approx(4.0 / 3.0));
   CHECK(r.report.calibrated_exceptions < r.report.exceptions);
+  // Out of sample, the trailing-250-day multiplier reacts to the cluster and cuts the exceptions.
+  CHECK(r.report.calibrated.exceptions < r.report.exceptions);
+  CHECK(r.report.calibrated.mean_var > r.report.mean_var);
 }
 
 TEST_CASE("the rolling driver refuses a history no longer than its window") {

@@ -88,10 +88,16 @@ const RegisterCommand kRegister{
           "environment variable, else a no-echo prompt on a terminal)";
 
       auto* create = keys->add_subcommand(
-          "new", "Generate a key, write it as DIR/UTC--<time>--<address> and print its address");
-      create->add_option("--keystore-dir", options->keystore_dir, "Directory for the keystore file")
-          ->required();
-      create->add_option("--password-file", options->password_file, password_help);
+          "new",
+          "Generate a key, write it as DIR/UTC--<time>--<address> (mode 0600) and print its "
+          "checksummed address");
+      create
+          ->add_option("--keystore-dir", options->keystore_dir,
+                       "Directory for the keystore file (created with mode 0700 if missing)")
+          ->required()
+          ->type_name("DIR");
+      create->add_option("--password-file", options->password_file, password_help)
+          ->type_name("FILE");
       create->add_flag(
           "--light-kdf", options->light_kdf,
           "scrypt n=2^12, p=6 (fast; for tests) instead of geth's standard n=2^18, r=8, "
@@ -99,9 +105,14 @@ const RegisterCommand kRegister{
       create->callback([options] { run_new(*options); });
 
       auto* address = keys->add_subcommand(
-          "address", "Decrypt a keystore file (proving the password) and print its address");
-      address->add_option("--keystore", options->keystore_file, "The keystore file")->required();
-      address->add_option("--password-file", options->password_file, password_help);
+          "address",
+          "Decrypt a keystore file (proving the password) and print its checksummed address; exit "
+          "code 3 on a wrong password, 2 on other errors");
+      address->add_option("--keystore", options->keystore_file, "The keystore v3 file")
+          ->required()
+          ->type_name("FILE");
+      address->add_option("--password-file", options->password_file, password_help)
+          ->type_name("FILE");
       address->callback([options] { run_address(*options); });
     }};
 

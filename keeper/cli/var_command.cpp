@@ -10,6 +10,7 @@
 
 #include "keeper/cli/command.hpp"
 #include "keeper/price_csv.hpp"
+#include "risk/attribution.hpp"
 #include "risk/risk_method.hpp"
 
 namespace varkeeper::keeper::cli {
@@ -29,6 +30,7 @@ struct VarArgs {
   std::uint64_t seed = 1;
   unsigned threads = 0;
   bool linear = false;
+  bool sensitivities = false;
   bool json = false;
 };
 
@@ -136,8 +138,14 @@ void run(const VarArgs& a) {
   }
   o.revaluation = a.linear ? risk::Revaluation::kLinear : risk::Revaluation::kFull;
   risk::RiskEstimate e;
+  risk::RiskAttribution attribution;
   try {
-    e = risk::estimate_risk(*method, {window, n}, w, o);
+    if (a.sensitivities) {
+      attribution = risk::attribute_risk(*method, {window, n}, w, o);
+      e = attribution.estimate;
+    } else {
+      e = risk::estimate_risk(*method, {window, n}, w, o);
+    }
   } catch (const std::invalid_argument& ex) {
     throw UserError(ex.what());
   }
@@ -164,11 +172,19 @@ void run(const VarArgs& a) {
     j["revaluation"] = a.linear ? "linear" : "full";
     j["covariance"] = a.ewma != 0.0 ? "ewma" : "sample";
     nlohmann::json comps = nlohmann::json::array();
-    for (std::size_t i = 0; i < n; ++i)
-      comps.push_back({{"asset", table.assets[i]},
+    for (std::size_t i = 0; i < n; ++i) {
+      nlohmann::json c{{"asset", table.assets[i]},
                        {"weight", w[i]},
                        {"var", e.component_var.empty() ? 0.0 : e.component_var[i]},
-                       {"cvar", e.component_cvar.empty() ? 0.0 : e.component_cvar[i]}});
+                       {"cvar", e.component_cvar.empty() ? 0.0 : e.component_cvar[i]}};
+      if (a.sensitivities) {
+        c["marginal_var"] = attribution.marginal_var[i];
+        c["marginal_cvar"] = attribution.marginal_cvar[i];
+        c["vega_var"] = attribution.vega_var[i];
+        c["vega_cvar"] = attribution.vega_cvar[i];
+      }
+      comps.push_back(c);
+    }
     j["components"] = comps;
     std::cout << j.dump(2) << '\n';
     return;
@@ -208,6 +224,17 @@ void run(const VarArgs& a) {
                   e.component_cvar.empty() ? 0.0 : e.component_cvar[i]);
     std::cout << buf;
   }
+  if (a.sensitivities) {
+    std::cout << "sensitivity asset, marginal VaR, marginal CVaR, vega VaR, vega CVaR "
+                 "(per unit of ln volatility)\n";
+    for (std::size_t i = 0; i < n; ++i) {
+      std::snprintf(buf, sizeof buf, "            %-16s %9.6f %9.6f %9.6f %9.6f\n",
+                    table.assets[i].c_str(), attribution.marginal_var[i],
+                    attribution.marginal_cvar[i], attribution.vega_var[i],
+                    attribution.vega_cvar[i]);
+      std::cout << buf;
+    }
+  }
 }
 
 const RegisterCommand kRegister{
@@ -245,6 +272,9 @@ const RegisterCommand kRegister{
           ->capture_default_str();
       cmd->add_flag("--linear", args->linear,
                     "Linear losses -w'r instead of full revaluation (historical and Monte Carlo)");
+      cmd->add_flag("--sensitivities", args->sensitivities,
+                    "Also marginal VaR/CVaR (dRisk/dw_i) and volatility sensitivities (dRisk/dln "
+                    "sigma_i, common random numbers for Monte Carlo) per asset");
       cmd->add_flag("--json", args->json, "JSON output");
       cmd->callback([args] { run(*args); });
     }};

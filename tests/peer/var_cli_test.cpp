@@ -79,3 +79,15 @@ TEST_CASE("varkeeper var refuses bad input with one sentence and a non-zero exit
   CHECK(r.exit_code == 2);
   std::remove(bad.c_str());
 }
+
+TEST_CASE("varkeeper var --sensitivities adds marginal and volatility sensitivities") {
+  const auto j = run_json({"--method", "parametric-normal", "--sensitivities"});
+  for (const auto& c : j["components"]) {
+    // Euler: component = weight x marginal; vega of a long position in a positively
+    // correlated portfolio is positive.
+    CHECK(c["var"].get<double>() ==
+          doctest::Approx(c["weight"].get<double>() * c["marginal_var"].get<double>()));
+    CHECK(c["vega_var"].get<double>() > 0.0);
+    CHECK(c["vega_cvar"].get<double>() > 0.0);
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
@@ -152,10 +153,14 @@ TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& rea
       const auto prev = st.last_check.find(key);
       const bool was_ok = prev == st.last_check.end() || prev->second == risk::SourceCheck::kOk;
       if (check != risk::SourceCheck::kOk && (was_ok || prev->second != check)) {
-        out.incidents.push_back({now, std::string(category_of(check)),
-                                 asset.symbol + "/" + asset.sources[i].name,
-                                 std::string(risk::to_string(check)) + " (answer " +
-                                     std::to_string(verdict.sources[i].price) + ")"});
+        Incident inc;
+        inc.time = now;
+        inc.category = std::string(category_of(check));
+        inc.subject = asset.symbol + "/" + asset.sources[i].name;
+        inc.evidence =
+            nlohmann::json{{"check", risk::to_string(check)}, {"answer", verdict.sources[i].price}}
+                .dump();
+        out.incidents.push_back(std::move(inc));
       }
       st.last_check[key] = check;
     }
@@ -168,10 +173,13 @@ TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& rea
           verdict.sources.begin(), verdict.sources.end(), [](const risk::SourceVerdict& v) {
             return v.ok() || category_of(v.check) == risk::oprisk::kStaleFeed;
           });
-      out.incidents.push_back(
-          {now,
-           std::string(all_quiet ? risk::oprisk::kStaleFeed : risk::oprisk::kOracleManipulation),
-           asset.symbol, std::string("asset unusable: ") + risk::to_string(verdict.check)});
+      Incident inc;
+      inc.time = now;
+      inc.category =
+          std::string(all_quiet ? risk::oprisk::kStaleFeed : risk::oprisk::kOracleManipulation);
+      inc.subject = asset.symbol;
+      inc.evidence = nlohmann::json{{"asset_unusable", risk::to_string(verdict.check)}}.dump();
+      out.incidents.push_back(std::move(inc));
     }
     st.last_asset_check[asset.symbol] = verdict.check;
     if (verdict.usable()) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "chain/bytes.hpp"
+#include "keeper/incident.hpp"
 #include "risk/breaker_config.hpp"
 #include "risk/circuit_breaker.hpp"
 #include "risk/price_checks.hpp"
@@ -62,13 +63,6 @@ struct PriceReading {
   std::string source;
   risk::RoundData round;
   bool fetched = true;
-};
-
-struct Incident {
-  std::int64_t t = 0;
-  std::string category;  // risk/oprisk.hpp categories
-  std::string subject;   // asset/source, portfolio, endpoint
-  std::string evidence;
 };
 
 enum class PublishReason { kNone, kFirst, kDeviation, kHeartbeat, kBreaker };

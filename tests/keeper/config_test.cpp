@@ -1,0 +1,575 @@
+#include "keeper/config.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "chain/keystore.hpp"
+#include "chain/secp256k1.hpp"
+#include "chain/tx_manager.hpp"
+
+namespace fs = std::filesystem;
+using namespace varkeeper;
+using keeper::ConfigError;
+
+namespace {
+
+const fs::path kSourceDir = VARKEEPER_SOURCE_DIR;
+const fs::path kConfigDir = kSourceDir / "config";
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag)
+      : path_(fs::temp_directory_path() /
+              ("varkeeper-config-test-" + tag + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  REQUIRE(out.good());
+}
+
+// The message of the ConfigError that parsing `toml` as "config.toml" throws.
+std::string error_of(const std::string& toml) {
+  try {
+    (void)keeper::parse_config(toml, "config.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// The message of the ConfigError that loading `file` throws.
+std::string load_error(const fs::path& file) {
+  try {
+    (void)keeper::load_config(file);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// anvil 1.7.1's start-up listing (mnemonic "test test ... junk", accounts 0..9): the addresses of
+// its development keys.
+const std::vector<std::string> kAnvilAddresses = {
+    "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+    "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
+    "0x976EA74026E726554dB657fA54763abd0C3a0aa9", "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955",
+    "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f", "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
+};
+
+// geth's very-light scrypt parameters (accounts/keystore testdata): fast keystores for tests.
+const chain::KdfParams kTestKdf = chain::ScryptParams{2, 8, 1};
+
+void write_keystore(const fs::path& path, unsigned dev_index, const std::string& password) {
+  auto json = chain::encrypt_keystore(keeper::dev_key(dev_index), password, kTestKdf);
+  REQUIRE(json);
+  write_file(path, *json);
+}
+
+// Copies config/mainnet.example.toml into `dir` with the keystores and password file it names
+// (anvil keys 3, 4, 5 under made-up passwords), as an operator would lay them out.
+void lay_out_mainnet_example(const TempDir& dir) {
+  fs::copy_file(kConfigDir / "mainnet.example.toml", dir / "mainnet.toml");
+  write_keystore(dir / "keystore/signer-1.json", 3, "first signer password");
+  write_file(dir / "keystore/signer-1.password", "first signer password\n");
+  write_keystore(dir / "keystore/signer-2.json", 4, "second signer password");
+  write_keystore(dir / "keystore/sender.json", 5, "sender password");
+}
+
+// A small valid configuration on the embedded chain, assembled from parts a case may replace.
+struct Parts {
+  std::string keeper{};
+  std::string chain = "[chain]\nanvil = true\nchain_id = 31337\n";
+  std::string keys =
+      "[keys]\nsigners = [{ dev_key = \"anvil1\" }]\nsender = { dev_key = \"anvil0\" }\n";
+  std::string contracts{};
+  std::string assets = "[[assets]]\nsymbol = \"ETH\"\n\n[[assets]]\nsymbol = \"BTC\"\n";
+  std::string portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1.5 }\n";
+  std::string extra{};
+};
+
+std::string text(const Parts& p) {
+  return p.keeper + "\n" + p.chain + "\n" + p.keys + "\n" + p.contracts + "\n" + p.assets + "\n" +
+         p.portfolios + "\n" + p.extra;
+}
+
+// A chain reached over RPC; it then needs contracts and price sources.
+const std::string kRemoteChain = "[chain]\nchain_id = 1\nrpc = [\"https://node.example/v1/KEY\"]\n";
+const std::string kRemoteContracts =
+    "[contracts]\nrisk_oracle = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\n";
+const std::string kRemoteAssets =
+    "[[assets]]\nsymbol = \"ETH\"\n[[assets.sources]]\nname = \"chainlink\"\n"
+    "aggregator = \"0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419\"\n";
+const std::string kKeystoreKeys =
+    "[keys]\nsigners = [{ keystore = \"/nonexistent/varkeeper/signer.json\", password_env = \"PW\" "
+    "}]\nsender = { dev_key = \"anvil0\" }\n";
+
+}  // namespace
+
+TEST_CASE("config/local.toml loads: embedded anvil, dev keys, bundled histories, two portfolios") {
+  const auto config = keeper::load_config(kConfigDir / "local.toml");
+  CHECK(config.chain.anvil);
+  CHECK(config.chain.chain_id == 31337);
+  CHECK(config.chain.rpc.empty());
+  REQUIRE(config.assets.size() == 2);
+  CHECK(config.assets[0].symbol == "ETH");
+  CHECK(config.assets[0].history_csv == kConfigDir / "data/eth_usd_daily.csv");
+  REQUIRE(config.portfolios.size() == 2);
+  CHECK(config.portfolios[0].method == risk::RiskMethod::kFilteredHistorical);
+  CHECK(config.portfolios[1].method == risk::RiskMethod::kMcT);
+  CHECK(config.keeper.store == kConfigDir / "varkeeper-local.db");
+  const auto keys = keeper::load_keys(config);
+  REQUIRE(keys.signers.size() == 2);
+  CHECK(chain::to_checksum_address(chain::address_of(keys.signers[0])) == kAnvilAddresses[1]);
+  CHECK(chain::to_checksum_address(chain::address_of(*keys.sender)) == kAnvilAddresses[0]);
+}
+
+TEST_CASE("config/mainnet.example.toml loads once its keystores exist, with the Chainlink feeds") {
+  TempDir dir("mainnet");
+  lay_out_mainnet_example(dir);
+  const auto config = keeper::load_config(dir / "mainnet.toml");
+  CHECK(config.chain.chain_id == 1);
+  REQUIRE(config.chain.rpc.size() == 2);
+  CHECK(config.chain.ws.has_value());
+  CHECK(config.chain.agree_reads);
+  REQUIRE(config.assets.size() == 2);
+  // EIP-55 checksummed text as Chainlink publishes it: parse_address checked the checksum.
+  CHECK(chain::to_checksum_address(config.assets[0].sources.at(0).aggregator) ==
+        "0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419");
+  CHECK(chain::to_checksum_address(config.assets[1].sources.at(0).aggregator) ==
+        "0xF4030086522a5bEEa4988F8cA5B36dbC97BeE88c");
+  CHECK_FALSE(config.assets[0].decimals.has_value());
+  CHECK(config.contracts.deployment == dir / "deployment.json");
+  CHECK_FALSE(config.contracts.deployment_present);
+  CHECK(config.keys.signers.at(0).keystore == dir / "keystore/signer-1.json");
+  CHECK(config.keys.signers.at(1).password_env == "VARKEEPER_SIGNER2_PASSWORD");
+}
+
+TEST_CASE("config/mainnet.example.toml in place names the keystore file it lacks") {
+  const fs::path file = kConfigDir / "mainnet.example.toml";
+  CHECK(load_error(file) == file.string() + ": keys.signers[0].keystore: keystore file " +
+                                (kConfigDir / "keystore/signer-1.json").string() +
+                                " does not exist");
+}
+
+TEST_CASE("config/oprisk.example.toml loads and reproduces the worked hybrid ARO example") {
+  const auto config = keeper::load_config(kConfigDir / "oprisk.example.toml");
+  REQUIRE(config.oprisk.has_value());
+  const auto& cats = config.oprisk->categories;
+  REQUIRE(cats.size() == 7);
+  auto hybrid = [&](std::size_t i) {
+    std::vector<risk::oprisk::AroSource> sources;
+    for (const auto& s : cats[i].sources)
+      sources.push_back({s.name, s.aro.value_or(0.0), s.weight});
+    return risk::oprisk::hybrid_aro(sources).total;
+  };
+  // Issue 9: 0.5/1.2/1.5/0.8 with weights 0.50/0.30/0.15/0.05 -> 0.875; 0.0/0.1/0.2/0.05 -> 0.0625.
+  CHECK(cats[0].name == "oracle_manipulation");
+  CHECK(cats[0].builtin);
+  CHECK(hybrid(0) == doctest::Approx(0.875).epsilon(1e-15));
+  CHECK(cats[1].name == "denial_of_service");
+  CHECK(hybrid(1) == doctest::Approx(0.0625).epsilon(1e-15));
+  // mean 250000, cv 2: the lognormal's mean is the configured one.
+  REQUIRE(cats[0].severity.has_value());
+  CHECK(cats[0].severity->mean() == doctest::Approx(250000.0).epsilon(1e-12));
+  CHECK(cats[2].severity->mu == 13.0);
+  CHECK(cats[2].severity->sigma == 1.5);
+  CHECK_FALSE(cats[4].sources[0].aro.has_value());  // stale_feed: internal ARO from the log
+  CHECK(cats[6].name == "rpc_provider_outage");
+  CHECK_FALSE(cats[6].builtin);
+  CHECK(config.oprisk->observed_years == 0.5);
+  CHECK(config.oprisk->prior_years == 2.0);
+}
+
+TEST_CASE("the base configuration of the misconfiguration table is itself valid") {
+  CHECK(error_of(text({})) == "(no error)");
+}
+
+TEST_CASE("every misconfiguration is one sentence naming the file, the key and the problem") {
+  struct Case {
+    std::string what;
+    std::string toml;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"unknown top-level key, with a suggestion", text({.extra = "[[portfoilos]]\nid = 2\n"}),
+       "config.toml: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)"},
+      {"unknown nested key, with a suggestion", text({.keeper = "[keeper]\ntick_intervl_s = 5\n"}),
+       "config.toml: unknown key 'tick_intervl_s' in keeper (did you mean 'tick_interval_s'?)"},
+      {"unknown key in an array of tables, nothing close",
+       text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nleverage = 3\n"}),
+       "config.toml: unknown key 'leverage' in portfolios[0]"},
+      {"string where an integer belongs", text({.keeper = "[keeper]\ntick_interval_s = \"12\"\n"}),
+       "config.toml: keeper.tick_interval_s: must be an integer, got a string (\"12\")"},
+      {"float where an integer belongs", text({.keeper = "[keeper]\ntick_interval_s = 1.5\n"}),
+       "config.toml: keeper.tick_interval_s: must be an integer, got a float (1.5)"},
+      {"integer where a boolean belongs", text({.chain = "[chain]\nanvil = 1\nchain_id = 31337\n"}),
+       "config.toml: chain.anvil: must be true or false, got an integer (1)"},
+      {"string where a number belongs",
+       text({.portfolios =
+                 "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nconfidence = \"high\"\n"}),
+       "config.toml: portfolios[0].confidence: must be a number, got a string (\"high\")"},
+      {"a table where an array of tables belongs", text({.assets = "[assets]\nsymbol = \"ETH\"\n"}),
+       "config.toml: assets: must be an array, got a table"},
+      {"confidence out of range",
+       text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nconfidence = 1.5\n"}),
+       "config.toml: portfolios[0].confidence: must be in (0, 1), got 1.5"},
+      {"tick interval zero", text({.keeper = "[keeper]\ntick_interval_s = 0\n"}),
+       "config.toml: keeper.tick_interval_s: must be in [1, 86400], got 0"},
+      {"negative id", text({.portfolios = "[[portfolios]]\nid = -1\npositions = { ETH = 1 }\n"}),
+       "config.toml: portfolios[0].id: must be >= 0, got -1"},
+      {"fee bump below geth's 10 % replacement rule",
+       text({.chain = "[chain]\nanvil = true\nchain_id = 31337\n[chain.fees]\nbump_percent = 5\n"}),
+       "config.toml: chain.fees.bump_percent: must be in [10, 1000], got 5"},
+      {"NaN",
+       text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\newma_lambda = nan\n"}),
+       "config.toml: portfolios[0].ewma_lambda: must be a finite number, got nan"},
+      {"duplicate portfolio id",
+       text({.portfolios = "[[portfolios]]\nid = 7\npositions = { ETH = 1 }\n"
+                           "[[portfolios]]\nid = 7\npositions = { BTC = 1 }\n"}),
+       "config.toml: portfolios[1].id: 7 is already used by portfolios[0]"},
+      {"position on an undeclared asset",
+       text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1, DOGE = 1000 }\n"}),
+       "config.toml: portfolios[0].positions.DOGE: no asset \"DOGE\" is declared in [[assets]]"},
+      {"zero position", text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 0 }\n"}),
+       "config.toml: portfolios[0].positions.ETH: must be a finite, non-zero quantity, got 0"},
+      {"unknown risk method",
+       text(
+           {.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nmethod = \"garch\"\n"}),
+       "config.toml: portfolios[0].method: unknown risk method \"garch\" (one of "
+       "parametric-normal, "
+       "parametric-t, cornish-fisher, historical, historical-age, filtered-historical, mc-normal, "
+       "mc-t, mc-jump)"},
+      {"missing required section", "[chain]\nanvil = true\n", "config.toml: keys: is required"},
+      {"missing portfolio id", text({.portfolios = "[[portfolios]]\npositions = { ETH = 1 }\n"}),
+       "config.toml: portfolios[0].id: is required"},
+      {"duplicate asset symbol",
+       text({.assets = "[[assets]]\nsymbol = \"ETH\"\n[[assets]]\nsymbol = \"ETH\"\n"}),
+       "config.toml: assets[1].symbol: \"ETH\" is already declared by assets[0]"},
+      {"bad EIP-55 checksum on an aggregator",
+       text({.assets = "[[assets]]\nsymbol = \"ETH\"\n[[assets.sources]]\nname = \"chainlink\"\n"
+                       "aggregator = \"0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8418\"\n"}),
+       "config.toml: assets[0].sources[0].aggregator: '0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8418' "
+       "is not a valid address (address has mixed case that is not its EIP-55 checksum)"},
+      {"bad EIP-55 checksum on a contract",
+       text({.contracts =
+                 "[contracts]\nrisk_oracle = \"0x5fbDB2315678afecb367f032d93F642f64180aa3\"\n"}),
+       "config.toml: contracts.risk_oracle: '0x5fbDB2315678afecb367f032d93F642f64180aa3' is not a "
+       "valid address (address has mixed case that is not its EIP-55 checksum)"},
+      {"short address",
+       text({.contracts =
+                 "[contracts]\nrisk_oracle = \"0x5FbDB2315678afecb367f032d93F642f64180a\"\n"}),
+       "config.toml: contracts.risk_oracle: '0x5FbDB2315678afecb367f032d93F642f64180a' is not a "
+       "valid address (address is not 20 bytes (40 hex digits))"},
+      {"bad URL scheme",
+       text({.chain = "[chain]\nchain_id = 5\nrpc = [\"https://a.example\", \"ftp://b.example\"]\n",
+             .contracts = kRemoteContracts,
+             .assets = kRemoteAssets}),
+       "config.toml: chain.rpc[1]: not a valid URL (URL scheme must be http, https, ws or wss)"},
+      {"URL with credentials",
+       text({.chain = "[chain]\nchain_id = 5\nrpc = [\"https://user:secret@a.example\"]\n",
+             .contracts = kRemoteContracts,
+             .assets = kRemoteAssets}),
+       "config.toml: chain.rpc[0]: not a valid URL (URL must not embed user:password@)"},
+      {"websocket URL as an RPC endpoint",
+       text({.chain = "[chain]\nchain_id = 5\nrpc = [\"wss://a.example\"]\n",
+             .contracts = kRemoteContracts,
+             .assets = kRemoteAssets}),
+       "config.toml: chain.rpc[0]: must be an http:// or https:// URL"},
+      {"no RPC endpoint without the embedded chain", "[chain]\nchain_id = 5\n",
+       "config.toml: chain.rpc: is required"},
+      {"agree_reads with a single endpoint",
+       text({.chain = kRemoteChain + "agree_reads = true\n", .keys = kKeystoreKeys}),
+       "config.toml: chain.agree_reads: needs at least two chain.rpc endpoints to compare"},
+      {"dev key on chain 1", text({.chain = kRemoteChain}),
+       "config.toml: keys.signers[0].dev_key: anvil's publicly known development keys are refused "
+       "on chain 1 (Ethereum mainnet)"},
+      {"dev key on chain 1 even with allow_dev_keys",
+       text({.chain = kRemoteChain,
+             .keys = "[keys]\nallow_dev_keys = true\nsigners = [{ dev_key = \"anvil1\" }]\n"
+                     "sender = { dev_key = \"anvil0\" }\n"}),
+       "config.toml: keys.signers[0].dev_key: anvil's publicly known development keys are refused "
+       "on chain 1 (Ethereum mainnet)"},
+      {"dev key on another chain without allow_dev_keys",
+       text({.chain = "[chain]\nchain_id = 11155111\nrpc = [\"https://a.example\"]\n"}),
+       "config.toml: keys.signers[0].dev_key: development keys are for the local chain 31337 only, "
+       "not chain 11155111 (set keys.allow_dev_keys = true to use one anyway)"},
+      {"unknown dev key",
+       text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil10\" }]\nsender = { dev_key = "
+                     "\"anvil0\" }\n"}),
+       "config.toml: keys.signers[0].dev_key: must be one of anvil0 ... anvil9, got \"anvil10\""},
+      {"the same signer twice",
+       text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil1\" }, { dev_key = \"anvil1\" }]\n"
+                     "sender = { dev_key = \"anvil0\" }\n"}),
+       "config.toml: keys.signers[1]: is the same key as keys.signers[0]"},
+      {"missing keystore file", text({.keys = kKeystoreKeys}),
+       "config.toml: keys.signers[0].keystore: keystore file /nonexistent/varkeeper/signer.json "
+       "does "
+       "not exist"},
+      {"keystore and dev key together",
+       text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil1\", keystore = \"k.json\" }]\n"
+                     "sender = { dev_key = \"anvil0\" }\n"}),
+       "config.toml: keys.signers[0]: needs exactly one of keystore (a keystore v3 file) or "
+       "dev_key "
+       "(anvil0 ... anvil9)"},
+      {"no sender", text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil1\" }]\n"}),
+       "config.toml: keys.sender: is required"},
+      {"non-loopback metrics without metrics_public",
+       text({.keeper = "[keeper]\nmetrics_address = \"0.0.0.0:9464\"\n"}),
+       "config.toml: keeper.metrics_address: 0.0.0.0 is not a loopback address; set "
+       "keeper.metrics_public = true to serve metrics beyond this machine"},
+      {"metrics address without a port",
+       text({.keeper = "[keeper]\nmetrics_address = \"127.0.0.1\"\n"}),
+       "config.toml: keeper.metrics_address: '127.0.0.1' is not host:port"},
+      {"bad log format", text({.keeper = "[keeper]\nlog_format = \"xml\"\n"}),
+       "config.toml: keeper.log_format: must be \"text\" or \"json\", got \"xml\""},
+      {"RPC chain without contracts",
+       text({.chain = "[chain]\nchain_id = 5\nrpc = [\"https://a.example\"]\n",
+             .keys = "[keys]\nallow_dev_keys = true\nsigners = [{ dev_key = \"anvil1\" }]\n"
+                     "sender = { dev_key = \"anvil0\" }\n"}),
+       "config.toml: contracts: is required unless chain.anvil = true (give risk_oracle or a "
+       "deployment file)"},
+      {"price source missing on an RPC chain",
+       text({.chain = "[chain]\nchain_id = 31337\nrpc = [\"http://127.0.0.1:8545\"]\n",
+             .contracts = kRemoteContracts}),
+       "config.toml: assets[0].sources: must list at least one price source (mock feeds exist only "
+       "with chain.anvil = true)"},
+      {"missing history file",
+       text({.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"/nonexistent/eth.csv\"\n"}),
+       "config.toml: assets[0].history_csv: history file /nonexistent/eth.csv does not exist"},
+      {"breaker parameters refused by risk::validate",
+       text({.extra = "[breaker.breaker]\nvar_jump_factor = 0.5\n"}),
+       "config.toml: breaker.breaker.var_jump_factor must be > 1"},
+      {"hysteresis band upside down",
+       text({.extra = "[breaker.actions.rebalance]\nupper = 0.05\nlower = 0.10\n"}),
+       "config.toml: breaker.actions.rebalance.lower must be >= 0 and <= actions.rebalance.upper"},
+      {"unknown trip policy", text({.extra = "[breaker.breaker]\npolicy = \"panic\"\n"}),
+       "config.toml: breaker.breaker.policy: must be \"freeze\", \"conservative\" or "
+       "\"pass-through\", got \"panic\""},
+      {"oprisk weights all zero",
+       text({.extra = "[oprisk.categories.stale_feed]\nsources = [{ name = \"industry\", aro = 1, "
+                      "weight = 0 }]\nsle = 1\n"}),
+       "config.toml: oprisk.categories.stale_feed.sources: needs at least one source with a weight "
+       "> 0"},
+      {"oprisk external source without an ARO",
+       text({.extra =
+                 "[oprisk.categories.stale_feed]\nsources = [{ name = \"industry\", weight = 1 }]\n"
+                 "sle = 1\n"}),
+       "config.toml: oprisk.categories.stale_feed.sources[0].aro: is required"},
+      {"oprisk severity with both parameterisations",
+       text({.extra =
+                 "[oprisk.categories.stale_feed]\nsources = [{ name = \"expert\", aro = 1, weight "
+                 "= 1 }]\nseverity = { mean = 10, mu = 1 }\n"}),
+       "config.toml: oprisk.categories.stale_feed.severity: needs either mean and cv, or mu and "
+       "sigma "
+       "(of ln X)"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    CHECK(error_of(c.toml) == c.expected);
+  }
+}
+
+TEST_CASE("TOML syntax errors carry toml++'s line and column") {
+  const std::string bad = "[keeper]\ntick_interval_s = = 5\n";
+  const std::string message = error_of(bad);
+  CHECK(message.rfind("config.toml:2:", 0) == 0);
+  CHECK(message.find(": parse error: ") != std::string::npos);
+  CHECK(message.find('\n') == std::string::npos);
+  // A key defined twice is a TOML error (toml.io v1.0.0: "Defining a key multiple times is
+  // invalid").
+  const std::string twice = error_of("[keeper]\ntick_interval_s = 5\ntick_interval_s = 6\n");
+  CHECK(twice.rfind("config.toml:3:", 0) == 0);
+}
+
+TEST_CASE("a missing or unreadable config file is one sentence naming it") {
+  CHECK(load_error("/nonexistent/varkeeper/config.toml") ==
+        "/nonexistent/varkeeper/config.toml: config file does not exist");
+  TempDir dir("dir");
+  CHECK(load_error(dir.path()) == dir.path().string() + ": config file is not a regular file");
+}
+
+TEST_CASE("relative paths resolve against the config file's directory") {
+  TempDir dir("relative");
+  write_file(dir / "data/h.csv", "date,close\n2024-01-01,1\n");
+  Parts parts;
+  parts.keeper = "[keeper]\nstore = \"state/keeper.db\"\n";
+  parts.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"data/h.csv\"\n";
+  write_file(dir / "config.toml", text(parts));
+  const auto config = keeper::load_config(dir / "config.toml");
+  CHECK(config.keeper.store == dir / "state/keeper.db");
+  CHECK(config.assets.at(0).history_csv == dir / "data/h.csv");
+}
+
+TEST_CASE("defaults apply to keys left out") {
+  const auto config = keeper::parse_config(text({}), "config.toml");
+  CHECK(config.keeper.tick_interval_s == 12);
+  CHECK(config.keeper.metrics_host == "127.0.0.1");
+  CHECK(config.keeper.metrics_port == 9464);
+  CHECK(config.keeper.store == fs::path("varkeeper.db"));
+  const auto& p = config.portfolios.at(0);
+  CHECK(p.name == "portfolio-1");
+  CHECK(p.confidence == 0.99);
+  CHECK(p.publish.deviation == 0.05);
+  CHECK(p.publish.heartbeat_s == 3600);
+  CHECK(p.positions.at("ETH") == 1.5);
+  const risk::BreakerConfig defaults;
+  CHECK(config.breaker.breaker.var_jump_factor == defaults.breaker.var_jump_factor);
+  CHECK_FALSE(config.oprisk.has_value());
+}
+
+TEST_CASE("metrics on a public address need metrics_public; IPv6 loopback is loopback") {
+  auto public_ok = keeper::parse_config(
+      text({.keeper = "[keeper]\nmetrics_address = \"0.0.0.0:9100\"\nmetrics_public = true\n"}),
+      "config.toml");
+  CHECK(public_ok.keeper.metrics_host == "0.0.0.0");
+  CHECK(public_ok.keeper.metrics_port == 9100);
+  auto v6 = keeper::parse_config(text({.keeper = "[keeper]\nmetrics_address = \"[::1]:9464\"\n"}),
+                                 "config.toml");
+  CHECK(v6.keeper.metrics_host == "::1");
+}
+
+TEST_CASE("dev keys are accepted off chain 31337 only with allow_dev_keys") {
+  const auto config = keeper::parse_config(
+      text({.chain = "[chain]\nchain_id = 11155111\nrpc = [\"https://a.example\"]\n",
+            .keys = "[keys]\nallow_dev_keys = true\nsigners = [{ dev_key = \"anvil1\" }]\n"
+                    "sender = { dev_key = \"anvil0\" }\n",
+            .contracts = kRemoteContracts,
+            .assets = kRemoteAssets,
+            .portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\n"}),
+      "config.toml");
+  CHECK(config.keys.signers.at(0).dev_key == 1u);
+}
+
+TEST_CASE("dev keys anvil0..anvil9 are anvil's accounts 0..9") {
+  for (unsigned i = 0; i < 10; ++i) {
+    CAPTURE(i);
+    CHECK(chain::to_checksum_address(chain::address_of(keeper::dev_key(i))) == kAnvilAddresses[i]);
+  }
+}
+
+TEST_CASE("[chain.fees] maps onto the transaction manager's options in wei") {
+  const auto config = keeper::parse_config(
+      text({.chain = "[chain]\nanvil = true\nchain_id = 31337\nconfirmations = 4\n[chain.fees]\n"
+                     "max_fee_gwei = 150\nmin_priority_fee_gwei = 0.05\nbump_min_gwei = 2\n"
+                     "bump_percent = 12.5\nbump_after_blocks = 6\nreward_percentile = 60\n"}),
+      "config.toml");
+  const chain::TxManagerOptions o = keeper::tx_manager_options(config.chain);
+  CHECK(o.fees.max_fee_cap == chain::U256(150'000'000'000ULL));  // 150 x 10^9 wei
+  CHECK(o.fees.min_priority_fee == chain::U256(50'000'000ULL));  // 0.05 x 10^9 wei
+  CHECK(o.bump_min == chain::U256(2'000'000'000ULL));
+  CHECK(o.bump_percent == 12.5);
+  CHECK(o.bump_after_blocks == 6);
+  CHECK(o.confirmations == 4);
+  CHECK(o.fees.reward_percentile == 60.0);
+  const chain::TxManagerOptions defaults;
+  CHECK(o.gas_limit_multiplier == defaults.gas_limit_multiplier);
+  CHECK(o.fees.history_blocks == defaults.fees.history_blocks);
+}
+
+TEST_CASE("a deployment file supplies the contract addresses and must match the chain") {
+  TempDir dir("deployment");
+  Parts parts;
+  parts.contracts = "[contracts]\ndeployment = \"deployment.json\"\n";
+  write_file(dir / "config.toml", text(parts));
+  // Not written yet: accepted (varkeeper deploy writes it).
+  CHECK_FALSE(keeper::load_config(dir / "config.toml").contracts.deployment_present);
+  write_file(dir / "deployment.json",
+             R"({"chain_id": 31337, "contracts": {)"
+             R"("RiskOracle": {"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3"},)"
+             R"("RiskRebalancer": {"address": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"}}})");
+  const auto config = keeper::load_config(dir / "config.toml");
+  CHECK(config.contracts.deployment_present);
+  CHECK(chain::to_checksum_address(*config.contracts.risk_oracle) ==
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+  CHECK(chain::to_checksum_address(*config.contracts.rebalancer) ==
+        "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512");
+  CHECK_FALSE(config.contracts.protection.has_value());
+  write_file(
+      dir / "deployment.json",
+      R"({"chain_id": 1, "contracts": {"RiskOracle": {"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}}})");
+  CHECK(load_error(dir / "config.toml") ==
+        (dir / "config.toml").string() + ": contracts.deployment: deployment file " +
+            (dir / "deployment.json").string() + " is for chain 1, not chain 31337");
+}
+
+TEST_CASE("load_keys decrypts every keystore and names the keystore on a wrong password") {
+  TempDir dir("keys");
+  lay_out_mainnet_example(dir);
+  ::setenv("VARKEEPER_SIGNER2_PASSWORD", "second signer password", 1);
+  ::setenv("VARKEEPER_SENDER_PASSWORD", "sender password", 1);
+  const auto config = keeper::load_config(dir / "mainnet.toml");
+  const auto keys = keeper::load_keys(config);
+  REQUIRE(keys.signers.size() == 2);
+  CHECK(chain::to_checksum_address(chain::address_of(keys.signers[0])) == kAnvilAddresses[3]);
+  CHECK(chain::to_checksum_address(chain::address_of(keys.signers[1])) == kAnvilAddresses[4]);
+  CHECK(chain::to_checksum_address(chain::address_of(*keys.sender)) == kAnvilAddresses[5]);
+
+  const std::string prefix = (dir / "mainnet.toml").string() + ": ";
+  auto keys_error = [&] {
+    try {
+      (void)keeper::load_keys(config);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  ::setenv("VARKEEPER_SIGNER2_PASSWORD", "not the password", 1);
+  CHECK(keys_error() == prefix + "keys.signers[1]: wrong password for keystore file " +
+                            (dir / "keystore/signer-2.json").string());
+  ::unsetenv("VARKEEPER_SIGNER2_PASSWORD");
+  CHECK(keys_error() == prefix +
+                            "keys.signers[1]: environment variable VARKEEPER_SIGNER2_PASSWORD (the "
+                            "password for keystore file " +
+                            (dir / "keystore/signer-2.json").string() + ") is not set");
+  ::unsetenv("VARKEEPER_SENDER_PASSWORD");
+  write_file(dir / "keystore/signer-1.password", "wrong\n");
+  CHECK(keys_error() == prefix + "keys.signers[0]: wrong password for keystore file " +
+                            (dir / "keystore/signer-1.json").string());
+}
+
+TEST_CASE("a keystore that is not a keystore is refused at load, before any password") {
+  TempDir dir("badkeystore");
+  write_file(dir / "k.json", "{\"version\": 3}");
+  write_file(dir / "pw", "x\n");
+  Parts parts;
+  parts.keys =
+      "[keys]\nsigners = [{ keystore = \"k.json\", password_file = \"pw\" }]\n"
+      "sender = { dev_key = \"anvil0\" }\n";
+  write_file(dir / "config.toml", text(parts));
+  try {
+    (void)keeper::load_config(dir / "config.toml");
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    CHECK(message.rfind((dir / "config.toml").string() +
+                            ": keys.signers[0].keystore: keystore file " +
+                            (dir / "k.json").string(),
+                        0) == 0);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+}

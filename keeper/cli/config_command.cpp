@@ -3,6 +3,7 @@
 // code 2).
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "chain/secp256k1.hpp"
@@ -20,15 +21,17 @@ struct ConfigOptions {
 void run_check(const ConfigOptions& options) {
   try {
     const Config config = load_config(options.file);
+    // Decrypting proves every password; only the (public) addresses are printed. Keys are loaded
+    // before anything is printed, so a failure prints nothing but its sentence.
+    std::optional<LoadedKeys> keys;
+    if (options.keys) keys = load_keys(config);
     std::cout << "config: " << options.file << '\n' << summarize(config);
-    if (options.keys) {
-      // Decrypting proves every password; only the (public) addresses are printed.
-      const LoadedKeys keys = load_keys(config);
-      for (std::size_t i = 0; i < keys.signers.size(); ++i) {
+    if (keys) {
+      for (std::size_t i = 0; i < keys->signers.size(); ++i) {
         std::cout << "signer " << i << ": "
-                  << chain::to_checksum_address(chain::address_of(keys.signers[i])) << '\n';
+                  << chain::to_checksum_address(chain::address_of(keys->signers[i])) << '\n';
       }
-      std::cout << "sender: " << chain::to_checksum_address(chain::address_of(*keys.sender))
+      std::cout << "sender: " << chain::to_checksum_address(chain::address_of(*keys->sender))
                 << '\n';
     }
     std::cout << "config ok\n";

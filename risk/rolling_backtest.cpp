@@ -1,8 +1,11 @@
 #include "risk/rolling_backtest.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace varkeeper::risk {
 
@@ -58,21 +61,50 @@ RollingBacktestResult rolling_backtest(const ReturnWindow& history, std::span<co
   risk.horizon = 1;
   risk.components = false;  // not needed for a backtest; saves the Euler allocation
 
-  RollingBacktestResult result;
-  auto& f = result.forecasts;
+  // The fits are independent (each sees only its window and its own seed), so they run in
+  // parallel, refit j on thread j mod T; every fit lands in its own slot, so the series does not
+  // depend on T. Inside a fit Monte Carlo then runs on one thread (its result does not depend on
+  // its thread count either, risk/risk_method.hpp).
   const std::size_t n_forecasts = t_obs - w;
+  const std::size_t n_fits = (n_forecasts + options.refit_every - 1) / options.refit_every;
+  unsigned n_threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+  n_threads = static_cast<unsigned>(std::clamp<std::size_t>(n_threads, 1, n_fits));
+  if (n_threads > 1) risk.threads = 1;
+  std::vector<RiskEstimate> fits(n_fits);
+  std::vector<std::exception_ptr> errors(n_fits);
+  auto work = [&](unsigned first) {
+    RiskOptions mine = risk;
+    for (std::size_t j = first; j < n_fits; j += n_threads) {
+      try {
+        const std::size_t start = j * options.refit_every;  // window [start, start + w)
+        mine.seed = options.risk.seed + j;
+        const ReturnWindow slice{history.returns.subspan(start * n_assets, w * n_assets), n_assets};
+        fits[j] = estimate_risk(options.method, slice, weights, mine);
+      } catch (...) {
+        errors[j] = std::current_exception();
+      }
+    }
+  };
+  if (n_threads == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (unsigned k = 0; k < n_threads; ++k) pool.emplace_back(work, k);
+    for (auto& th : pool) th.join();
+  }
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);  // the earliest failing fit, whatever the thread count
+  }
+
+  RollingBacktestResult result;
+  result.refits = n_fits;
+  auto& f = result.forecasts;
   f.row.reserve(n_forecasts);
   f.var.reserve(n_forecasts);
   f.cvar.reserve(n_forecasts);
   f.realized.reserve(n_forecasts);
-  RiskEstimate current;
   for (std::size_t t = w; t < t_obs; ++t) {
-    if ((t - w) % options.refit_every == 0) {
-      risk.seed = options.risk.seed + result.refits;
-      const ReturnWindow slice{history.returns.subspan((t - w) * n_assets, w * n_assets), n_assets};
-      current = estimate_risk(options.method, slice, weights, risk);
-      ++result.refits;
-    }
+    const RiskEstimate& current = fits[(t - w) / options.refit_every];
     f.row.push_back(t);
     f.var.push_back(current.var);
     f.cvar.push_back(current.cvar);

@@ -6,7 +6,7 @@
 // rows [t - W, t) only. The method is refitted every `refit_every` = k periods (rows W, W + k,
 // W + 2k, ...); between refits the last forecast is held. Monte Carlo methods use seed
 // `risk.seed + j` at the j-th refit (0-based), so the series is reproducible and refits do not
-// share random numbers.
+// share random numbers. Fits run in parallel (`threads`); the series is identical for any count.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +24,7 @@ struct RollingBacktestOptions {
   std::size_t refit_every = 1;  // k
   RiskOptions risk;             // confidence and horizon are overridden (backtest.confidence, 1)
   BacktestOptions backtest;
+  unsigned threads = 0;  // parallel fits; 0 = hardware concurrency; results do not depend on it
 };
 
 struct ForecastSeries {

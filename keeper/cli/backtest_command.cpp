@@ -150,6 +150,7 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
   ro.risk.seed = o.seed;
   ro.risk.ewma_lambda = o.ewma;
   ro.risk.threads = o.threads;
+  ro.threads = o.threads;
   ro.backtest.confidence = o.confidence;
   ro.backtest.shortfall.simulations =
       1;  // the report is recomputed by run() with the user's options
@@ -399,7 +400,9 @@ const RegisterCommand kRegister{
           ->capture_default_str();
       cmd->add_option("--ewma", opts->ewma, "EWMA lambda (filtered historical)")
           ->capture_default_str();
-      cmd->add_option("--threads", opts->threads, "Monte Carlo threads (0 = all cores)")
+      cmd->add_option("--threads", opts->threads,
+                      "Threads for the rolling fits and Monte Carlo (0 = all cores); results do "
+                      "not depend on it")
           ->capture_default_str();
       cmd->add_option("--es-simulations", opts->es_simulations,
                       "Simulations for the Z2 critical value")

@@ -125,3 +125,27 @@ TEST_CASE("the rolling driver refuses a history no longer than its window") {
   CHECK_THROWS_AS((void)rolling_backtest(ReturnWindow{returns, 1}, std::vector<double>{1.0}, {}, o),
                   std::invalid_argument);
 }
+
+TEST_CASE("the rolling forecast series does not depend on the thread count") {
+  const auto returns = normal_history(400, 2, varkeeper::test::test_seed(14), [](std::size_t t) {
+    return 0.01 + 0.00002 * static_cast<double>(t);
+  });
+  RollingBacktestOptions o;
+  o.method = RiskMethod::kMcNormal;
+  o.window = 250;
+  o.refit_every = 3;
+  o.risk.paths = 2000;
+  o.backtest.shortfall.simulations = 100;
+  const std::vector<double> weights{0.3, 0.7};
+  o.threads = 1;
+  const auto one = rolling_backtest(ReturnWindow{returns, 2}, weights, {}, o);
+  for (unsigned threads : {2u, 3u, 0u}) {
+    CAPTURE(threads);
+    o.threads = threads;
+    const auto many = rolling_backtest(ReturnWindow{returns, 2}, weights, {}, o);
+    CHECK(many.refits == one.refits);
+    CHECK(many.forecasts.var == one.forecasts.var);  // bit for bit
+    CHECK(many.forecasts.cvar == one.forecasts.cvar);
+  }
+  CHECK(one.refits == 50);  // ceil(150 / 3)
+}

@@ -35,32 +35,29 @@ std::size_t var_rank(std::size_t n, double alpha) {
   return std::clamp<std::size_t>(k, 1, std::max<std::size_t>(n, 1));
 }
 
-EmpiricalTail empirical_tail(std::span<const double> losses, double alpha,
-                             std::size_t extra_ranks) {
+std::size_t tail_ranks_needed(std::size_t n, double alpha, std::size_t extra_ranks) {
+  const double p = tail_mass(n, alpha);
+  const std::size_t k = var_rank(n, alpha);
+  const auto m = std::min(static_cast<std::size_t>(std::floor(p)), n);
+  return std::min(n, std::max(k, m + 1) + extra_ranks);
+}
+
+EmpiricalTail tail_from_candidates(std::span<const double> losses, double alpha,
+                                   std::size_t extra_ranks, std::vector<std::size_t> candidates) {
   check_alpha(alpha);
   const std::size_t n = losses.size();
   if (n == 0) throw std::invalid_argument("no scenarios to take VaR from.");
   const double p = tail_mass(n, alpha);
   const std::size_t k = var_rank(n, alpha);
   const auto m = std::min(static_cast<std::size_t>(std::floor(p)), n);
-  const std::size_t need = std::min(n, std::max(k, m + 1) + extra_ranks);
-
-  // Worst first, ties by index: a strict weak order, so the result is unique. The threshold is
-  // found on a copy of the values (contiguous, fast), then only the scenarios at or above it are
-  // sorted.
-  for (double v : losses)
-    if (std::isnan(v)) throw std::invalid_argument("a scenario loss is not a number.");
+  const std::size_t need = tail_ranks_needed(n, alpha, extra_ranks);
+  if (candidates.size() < need)
+    throw std::invalid_argument("fewer tail candidates than the ranks needed.");
+  // Worst first, ties by index: a strict weak order, so the result is unique.
   const auto worse = [&losses](std::size_t a, std::size_t b) {
     return losses[a] > losses[b] || (losses[a] == losses[b] && a < b);
   };
-  std::vector<double> values(losses.begin(), losses.end());
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(need - 1),
-                   values.end(), std::greater<>{});
-  const double threshold = values[need - 1];
-  std::vector<std::size_t> idx;
-  idx.reserve(need + 16);
-  for (std::size_t j = 0; j < n; ++j)
-    if (losses[j] >= threshold) idx.push_back(j);
+  auto& idx = candidates;
   std::sort(idx.begin(), idx.end(), worse);
   idx.resize(need);
 
@@ -80,6 +77,27 @@ EmpiricalTail empirical_tail(std::span<const double> losses, double alpha,
   out.cvar = std::max(sum / p, out.var);  // equal in exact arithmetic when the tail is flat
   out.ranked = std::move(idx);
   return out;
+}
+
+EmpiricalTail empirical_tail(std::span<const double> losses, double alpha,
+                             std::size_t extra_ranks) {
+  check_alpha(alpha);
+  const std::size_t n = losses.size();
+  if (n == 0) throw std::invalid_argument("no scenarios to take VaR from.");
+  const std::size_t need = tail_ranks_needed(n, alpha, extra_ranks);
+  // The threshold is found on a copy of the values (contiguous, fast), then only the scenarios at
+  // or above it are sorted.
+  for (double v : losses)
+    if (std::isnan(v)) throw std::invalid_argument("a scenario loss is not a number.");
+  std::vector<double> values(losses.begin(), losses.end());
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(need - 1),
+                   values.end(), std::greater<>{});
+  const double threshold = values[need - 1];
+  std::vector<std::size_t> idx;
+  idx.reserve(need + 16);
+  for (std::size_t j = 0; j < n; ++j)
+    if (losses[j] >= threshold) idx.push_back(j);
+  return tail_from_candidates(losses, alpha, extra_ranks, std::move(idx));
 }
 
 EmpiricalTail weighted_empirical_tail(std::span<const double> losses,

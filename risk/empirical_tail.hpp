@@ -44,6 +44,17 @@ struct EmpiricalTail {
 [[nodiscard]] EmpiricalTail empirical_tail(std::span<const double> losses, double alpha,
                                            std::size_t extra_ranks = 0);
 
+// How many of the worst scenarios empirical_tail ranks: max(k, floor(n(1 - alpha)) + 1) plus
+// `extra_ranks`, at most n.
+[[nodiscard]] std::size_t tail_ranks_needed(std::size_t n, double alpha, std::size_t extra_ranks);
+
+// empirical_tail from a candidate set: the indices (any order) of every scenario whose loss is at
+// or above some threshold, at least tail_ranks_needed(...) of them. The result is identical to
+// empirical_tail's; callers that can find candidates faster (in parallel) use this.
+[[nodiscard]] EmpiricalTail tail_from_candidates(std::span<const double> losses, double alpha,
+                                                 std::size_t extra_ranks,
+                                                 std::vector<std::size_t> candidates);
+
 // Scenario probabilities (non-negative, summing to 1).
 [[nodiscard]] EmpiricalTail weighted_empirical_tail(std::span<const double> losses,
                                                     std::span<const double> probabilities,

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -245,10 +247,7 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
         // covariance L L' (unit-variance scaling).
         g[j] = t_dist ? std::sqrt(p.nu_minus_2 / (2.0 * rng.gamma(p.half_nu))) : 1.0;
       }
-      if constexpr (!kPrice) {
-        for (std::size_t k = 0; k < n * kBatchSize; ++k) checksum += z[k];
-        for (std::size_t j = 0; j < nb; ++j) checksum += g[j];
-      }
+      if constexpr (!kPrice) checksum += z[0] + g[nb - 1];  // keeps the draws observable
       if constexpr (kPrice) {
         // anti_i += (L (g z))_i, row by row, vectorised over the batch.
         if (t_dist) {
@@ -332,17 +331,6 @@ void for_each_block(std::size_t blocks, unsigned threads, F&& f) {
     });
 }
 
-double sample_sd_of_mean(const std::vector<double>& unit_values) {
-  const std::size_t m = unit_values.size();
-  if (m < 2) return 0.0;
-  double mean = 0.0;
-  for (double v : unit_values) mean += v;
-  mean /= static_cast<double>(m);
-  double ss = 0.0;
-  for (double v : unit_values) ss += (v - mean) * (v - mean);
-  return std::sqrt(ss / static_cast<double>(m - 1) / static_cast<double>(m));
-}
-
 }  // namespace
 
 McResult monte_carlo_risk(const McModel& model, std::span<const double> weights, double alpha,
@@ -355,35 +343,94 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   const std::size_t n_paths = p.paths;
   const std::size_t blocks = block_count(p);
 
-  std::vector<double> losses(n_paths);
+  // Every step after the simulation also runs per block in parallel, with per-block results
+  // combined in block order, so nothing depends on the thread count.
+  const auto losses_buffer = std::make_unique_for_overwrite<double[]>(n_paths);
+  const std::span<const double> losses(losses_buffer.get(), n_paths);
   for_each_block(blocks, settings.threads, [&](std::size_t b) {
-    (void)run_block<true>(p, b, losses.data() + b * kMcBlockPaths, nullptr, nullptr);
+    (void)run_block<true>(p, b, losses_buffer.get() + b * kMcBlockPaths, nullptr, nullptr);
   });
+  const auto block_range = [&](std::size_t b) {
+    return std::pair{b * kMcBlockPaths, std::min(n_paths, (b + 1) * kMcBlockPaths)};
+  };
 
   const std::size_t k = var_rank(n_paths, alpha);
   const auto d = std::max<std::size_t>(
       1, static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(k)))));
-  const EmpiricalTail tail = empirical_tail(losses, alpha, d);
+  const std::size_t need = tail_ranks_needed(n_paths, alpha, d);
+  // Tail candidates: a threshold from every 32nd loss, set so about 1.5x the needed ranks (plus
+  // a margin) lie above it, then one parallel scan. Too few candidates (improbable) falls back to
+  // the full selection; both give the same result.
+  constexpr std::size_t kSampleStride = 32;
+  std::vector<double> sample;
+  sample.reserve(n_paths / kSampleStride + 1);
+  for (std::size_t j = 0; j < n_paths; j += kSampleStride) sample.push_back(losses[j]);
+  const std::size_t sample_rank = std::min(sample.size(), (3 * need) / (2 * kSampleStride) + 32);
+  std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(sample_rank - 1),
+                   sample.end(), std::greater<>{});
+  const double threshold = sample[sample_rank - 1];
+  std::vector<std::vector<std::size_t>> block_candidates(blocks);
+  std::vector<char> block_nan(blocks, 0);
+  for_each_block(blocks, settings.threads, [&](std::size_t b) {
+    const auto [from, to] = block_range(b);
+    for (std::size_t j = from; j < to; ++j) {
+      if (losses[j] >= threshold) block_candidates[b].push_back(j);
+      if (std::isnan(losses[j])) block_nan[b] = 1;
+    }
+  });
+  if (std::find(block_nan.begin(), block_nan.end(), 1) != block_nan.end())
+    throw std::invalid_argument("the Monte Carlo model produced a loss that is not a number.");
+  std::vector<std::size_t> candidates;
+  for (const auto& c : block_candidates) candidates.insert(candidates.end(), c.begin(), c.end());
+  const EmpiricalTail tail = candidates.size() >= need
+                                 ? tail_from_candidates(losses, alpha, d, std::move(candidates))
+                                 : empirical_tail(losses, alpha, d);
 
   McResult r;
   r.var = tail.var;
   r.cvar = tail.cvar;
   r.paths = n_paths;
 
-  // Standard errors with antithetic pairs (or single paths) as the independent units.
+  // Standard errors with antithetic pairs (or single paths) as the independent units: per block
+  // sums of the unit means and their squares.
   const std::size_t unit = p.antithetic ? 2 : 1;
   const std::size_t units = n_paths / unit;
   const double tail_p = 1.0 - alpha;
-  std::vector<double> ind(units), excess(units);
-  for (std::size_t u = 0; u < units; ++u) {
-    double a = 0.0, e = 0.0;
-    for (std::size_t j = u * unit; j < (u + 1) * unit; ++j) {
-      a += losses[j] > r.var ? 1.0 : 0.0;
-      e += std::max(losses[j] - r.var, 0.0) / tail_p;
+  struct Sums {
+    double ind = 0.0, ind2 = 0.0, exc = 0.0, exc2 = 0.0;
+  };
+  std::vector<Sums> block_sums(blocks);
+  for_each_block(blocks, settings.threads, [&](std::size_t b) {
+    const auto [from, to] = block_range(b);
+    Sums s;
+    for (std::size_t j = from; j + unit <= to; j += unit) {
+      double a = 0.0, e = 0.0;
+      for (std::size_t l = j; l < j + unit; ++l) {
+        a += losses[l] > r.var ? 1.0 : 0.0;
+        e += std::max(losses[l] - r.var, 0.0);
+      }
+      a /= static_cast<double>(unit);
+      e /= static_cast<double>(unit) * tail_p;
+      s.ind += a;
+      s.ind2 += a * a;
+      s.exc += e;
+      s.exc2 += e * e;
     }
-    ind[u] = a / static_cast<double>(unit);
-    excess[u] = e / static_cast<double>(unit);
+    block_sums[b] = s;
+  });
+  Sums total;
+  for (const auto& s : block_sums) {
+    total.ind += s.ind;
+    total.ind2 += s.ind2;
+    total.exc += s.exc;
+    total.exc2 += s.exc2;
   }
+  const auto sd_of_mean = [units](double sum, double sum2) {
+    if (units < 2) return 0.0;
+    const double m = static_cast<double>(units);
+    const double var = std::max(0.0, (sum2 - sum * sum / m) / (m - 1.0));
+    return std::sqrt(var / m);
+  };
   const std::size_t lo = k > d ? k - d : 1;
   const std::size_t hi = std::min(tail.ranked.size(), k + d);
   double sparsity = 0.0;
@@ -391,8 +438,8 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
     sparsity = (losses[tail.ranked[lo - 1]] - losses[tail.ranked[hi - 1]]) *
                static_cast<double>(n_paths) / static_cast<double>(hi - lo);
   }
-  r.stderr_var = sample_sd_of_mean(ind) * sparsity;
-  r.stderr_cvar = sample_sd_of_mean(excess);
+  r.stderr_var = sd_of_mean(total.ind, total.ind2) * sparsity;
+  r.stderr_cvar = sd_of_mean(total.exc, total.exc2);
 
   if (settings.components) {
     const std::size_t n = p.n;

@@ -96,10 +96,28 @@ class Context {
       : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw ConfigError(file_ + ": " + key + ": " + what);
+    throw ConfigError(file_ + ": " + printable(key + ": " + what));
   }
   [[noreturn]] void fail_sentence(const std::string& sentence) const {
-    throw ConfigError(file_ + ": " + sentence);
+    throw ConfigError(file_ + ": " + printable(sentence));
+  }
+
+  // Keys and values from the file are echoed in messages; TOML allows control characters in
+  // quoted keys and strings, so escape them to keep every message on one line.
+  static std::string printable(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u == 0x7f) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", u);
+        out += buf;
+      } else {
+        out += ch;
+      }
+    }
+    return out;
   }
 
   [[nodiscard]] fs::path resolve(const std::string& text) const {

@@ -218,6 +218,8 @@ TEST_CASE("every misconfiguration is one sentence naming the file, the key and t
   const std::vector<Case> cases = {
       {"unknown top-level key, with a suggestion", text({.extra = "[[portfoilos]]\nid = 2\n"}),
        "config.toml: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)"},
+      {"unknown key with a control character, escaped to keep one line",
+       text({.keeper = "\"a\\nb\" = 1\n"}), "config.toml: unknown key 'a\\x0ab' at the top level"},
       {"unknown nested key, with a suggestion", text({.keeper = "[keeper]\ntick_intervl_s = 5\n"}),
        "config.toml: unknown key 'tick_intervl_s' in keeper (did you mean 'tick_interval_s'?)"},
       {"unknown key in an array of tables, nothing close",

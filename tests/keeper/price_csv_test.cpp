@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 
 using namespace varkeeper::keeper;
@@ -136,4 +137,22 @@ TEST_CASE("alignment refuses a repeated asset and disjoint files") {
   r = align_on_common_dates({*a, *c});
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().error == PriceCsvError::kNoCommonDates);
+}
+
+TEST_CASE("the bundled BTC and ETH histories align on their common dates, skipping ETH's gaps") {
+  const std::string dir = std::string(VARKEEPER_SOURCE_DIR) + "/config/data/";
+  const auto btc = read_price_csv(dir + "btc_usd_daily.csv", CsvValues::kPrices);
+  const auto eth = read_price_csv(dir + "eth_usd_daily.csv", CsvValues::kPrices);
+  REQUIRE(btc.has_value());
+  REQUIRE(eth.has_value());
+  CHECK(btc->dates.size() == 5152);  // config/data README: rows per file
+  CHECK(eth->dates.size() == 3804);
+  const auto t = align_on_common_dates({*btc, *eth});
+  REQUIRE(t.has_value());
+  CHECK(t->dates.front() == "2015-08-07");
+  CHECK(t->dates.back() == "2025-09-24");
+  // 2015-08-09 is missing from the ETH file (08-08 is followed by 08-10).
+  CHECK(std::find(t->dates.begin(), t->dates.end(), "2015-08-09") == t->dates.end());
+  CHECK(std::find(t->dates.begin(), t->dates.end(), "2015-08-10") != t->dates.end());
+  CHECK(t->dates.size() < eth->dates.size());
 }

@@ -154,19 +154,28 @@ void pair_arguments(double drift, const double* __restrict a, const double* __re
 
 // Adds one asset's losses to the batch's pair losses (vectorised over the batch; AVX2 clone
 // as for accumulate_shocks).
-[[gnu::target_clones("avx2", "default")]] void price_asset(double drift, double w,
-                                                           const double* __restrict a,
-                                                           const double* __restrict s,
-                                                           double* __restrict la,
-                                                           double* __restrict lb, bool full) {
+[[gnu::target_clones("avx2", "default")]] void price_asset(
+    double drift, double w, const double* __restrict a, const double* __restrict s,
+    double* __restrict la, double* __restrict lb, bool full, bool no_jumps) {
   if (full) {
     // Loss of a unit held: 1 - exp(r), summed as w - w exp(r) (absolute error ~1e-16).
     alignas(16) double ra[kBatchSize];
     alignas(16) double rb[kBatchSize];
     pair_arguments(drift, a, s, ra, rb);
-    for (std::size_t j = 0; j < kBatchSize; ++j) {
-      la[j] += w - w * exp_kernel(ra[j]);
-      lb[j] += w - w * exp_kernel(rb[j]);
+    if (no_jumps) {
+      // Without jumps the pair's centre is the drift alone: exp(c - a) = exp(2c) / exp(c + a),
+      // a division instead of a second exponential.
+      const double e2c = std::exp(2.0 * drift);
+      for (std::size_t j = 0; j < kBatchSize; ++j) {
+        const double ea = exp_kernel(ra[j]);
+        la[j] += w - w * ea;
+        lb[j] += w - w * (e2c / ea);
+      }
+    } else {
+      for (std::size_t j = 0; j < kBatchSize; ++j) {
+        la[j] += w - w * exp_kernel(ra[j]);
+        lb[j] += w - w * exp_kernel(rb[j]);
+      }
     }
   } else {
     for (std::size_t j = 0; j < kBatchSize; ++j) {
@@ -291,7 +300,7 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
       const bool full = p.revaluation == Revaluation::kFull;
       for (std::size_t i = 0; i < n; ++i) {
         price_asset(h * p.drift[i], p.weights[i], anti + i * kBatchSize, sym + i * kBatchSize, la,
-                    lb, full);
+                    lb, full, !p.jumps);
       }
       for (std::size_t j = 0; j < nb; ++j) {
         for (std::size_t half = 0; half < stride; ++half) {

@@ -1133,6 +1133,11 @@ risk::RiskOptions risk_options(const PortfolioSettings& portfolio) {
   return options;
 }
 
+double single_loss_expectancy(const OpriskCategorySettings& category) {
+  if (category.sle) return *category.sle;
+  return category.severity ? category.severity->mean() : 0.0;
+}
+
 namespace {
 
 std::string describe_key(const KeySpec& spec) {

@@ -208,6 +208,9 @@ struct LoadedKeys {
 // The risk engine's options for a portfolio.
 [[nodiscard]] risk::RiskOptions risk_options(const PortfolioSettings& portfolio);
 
+// A category's SLE for ALE = ARO x SLE: `sle` when given, else the severity's mean.
+[[nodiscard]] double single_loss_expectancy(const OpriskCategorySettings& category);
+
 // Short multi-line description for `varkeeper config check`.
 [[nodiscard]] std::string summarize(const Config& config);
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -196,6 +197,10 @@ TEST_CASE("config/oprisk.example.toml loads and reproduces the worked hybrid ARO
   // mean 250000, cv 2: the lognormal's mean is the configured one.
   REQUIRE(cats[0].severity.has_value());
   CHECK(cats[0].severity->mean() == doctest::Approx(250000.0).epsilon(1e-12));
+  CHECK(keeper::single_loss_expectancy(cats[0]) == 250000.0);  // sle given
+  // No sle: the lognormal mean exp(mu + sigma^2 / 2) = exp(13 + 1.125).
+  CHECK(keeper::single_loss_expectancy(cats[2]) ==
+        doctest::Approx(std::exp(14.125)).epsilon(1e-12));
   CHECK(cats[2].severity->mu == 13.0);
   CHECK(cats[2].severity->sigma == 1.5);
   CHECK_FALSE(cats[4].sources[0].aro.has_value());  // stale_feed: internal ARO from the log

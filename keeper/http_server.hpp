@@ -1,0 +1,76 @@
+// The operations endpoint: a tiny HTTP/1.1 server (RFC 9112) on its own thread serving
+//   GET /metrics  200, Content-Type: text/plain; version=0.0.4 (Prometheus text format)
+//   GET /healthz  200 "ok" while the process runs (liveness)
+//   GET /readyz   200 "ready" when the readiness callback says so, else 503 with its reason
+//   other paths   404;  other methods 405 with "Allow: GET"
+// Binds 127.0.0.1 by default and refuses a non-loopback address unless allowed explicitly: the
+// metrics say which portfolios a team runs and when it publishes. Hardened against slow or greedy
+// clients: a bounded number of connections, a bounded request size, and a deadline for each
+// request to arrive in full (a slowloris client is cut when it passes).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "chain/expected.hpp"
+
+namespace varkeeper::keeper {
+
+struct Readiness {
+  bool ready = false;
+  std::string reason;  // why not ready (e.g. "prices stale for 95 s: ETH/USD"); in the 503 body
+};
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1:9464";    // "host:port", "[v6]:port"; port 0 = any free port
+  bool allow_non_loopback = false;           // the config's metrics_public
+  std::size_t max_connections = 64;          // beyond this, new connections are closed at once
+  std::size_t max_request_bytes = 8 * 1024;  // request line + headers + body
+  std::chrono::milliseconds request_timeout{5'000};  // a whole request must arrive within
+  std::chrono::milliseconds write_timeout{10'000};   // a response must be taken within
+};
+
+struct HttpServerHandlers {
+  // Both run on the server thread, so must be thread-safe; an exception becomes a 500.
+  std::function<std::string()> metrics;  // the exposition text
+  std::function<Readiness()> readiness;  // unset: always ready
+};
+
+enum class HttpServerErrorKind {
+  kBadAddress,   // not "host:port" with a numeric IP (or localhost) and a port in 0..65535
+  kNotLoopback,  // a non-loopback address without allow_non_loopback
+  kBind,         // the address is in use, not local, or not permitted
+};
+
+struct HttpServerError {
+  HttpServerErrorKind kind = HttpServerErrorKind::kBadAddress;
+  std::string message;  // one sentence naming the address
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and starts the server thread; returns once it accepts connections.
+  [[nodiscard]] static chain::Expected<HttpServer, HttpServerError> start(
+      HttpServerOptions options, HttpServerHandlers handlers);
+
+  HttpServer(HttpServer&&) noexcept;
+  HttpServer& operator=(HttpServer&&) noexcept;
+  ~HttpServer();  // stop()
+
+  // Closes the listener and every connection, and joins the thread. Idempotent.
+  void stop();
+
+  [[nodiscard]] std::uint16_t port() const noexcept;  // the bound port (useful with port 0)
+  [[nodiscard]] std::string url() const;              // "http://127.0.0.1:PORT"
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace varkeeper::keeper

@@ -650,6 +650,15 @@ bool KeeperStore::add_price(const PriceObservation& p) {
   return db_->changes() > 0;
 }
 
+std::size_t KeeperStore::add_prices(std::span<const PriceObservation> observations) {
+  std::lock_guard lock(mu_);
+  std::size_t added = 0;
+  transaction([&] {
+    for (const auto& p : observations) added += add_price(p) ? 1 : 0;
+  });
+  return added;
+}
+
 std::vector<PriceObservation> KeeperStore::prices(std::string_view asset, std::int64_t from,
                                                   std::int64_t to) const {
   std::lock_guard lock(mu_);
@@ -856,6 +865,32 @@ std::optional<KeeperStore::TimeSpan> KeeperStore::incident_span() const {
   auto q = db_->query("SELECT min(time), max(time) FROM incident");
   if (!q.step() || q.is_null(0)) return std::nullopt;
   return TimeSpan{q.int64(0), q.int64(1)};
+}
+
+// ---- summary -----------------------------------------------------------------------------------
+
+KeeperStore::Summary KeeperStore::summary() const {
+  std::lock_guard lock(mu_);
+  Doing doing(*db_, "count its rows");
+  Summary out;
+  out.schema_version = std::stoi(db_->query_text("PRAGMA user_version").value_or("0"));
+  auto count = [&](const char* sql) {
+    auto q = db_->query(sql);
+    return q.step() ? q.uint64(0) : 0;
+  };
+  out.transactions = count("SELECT count(*) FROM tx");
+  out.open_transactions =
+      count("SELECT count(*) FROM tx WHERE state NOT IN ('finalized', 'fatal')");
+  out.price_observations = count("SELECT count(*) FROM price_observation");
+  out.closes = count("SELECT count(*) FROM price_close");
+  out.incidents = count("SELECT count(*) FROM incident");
+  out.meta_entries = count("SELECT count(*) FROM meta");
+  for (const auto st : {ReportState::kPending, ReportState::kAccepted, ReportState::kRefused}) {
+    out.reports_by_state[std::string(to_string(st))] = 0;
+  }
+  auto q = db_->query("SELECT state, count(*) FROM report GROUP BY state");
+  while (q.step()) out.reports_by_state[q.text(0)] = q.uint64(1);
+  return out;
 }
 
 // ---- meta --------------------------------------------------------------------------------------

@@ -126,6 +126,9 @@ class KeeperStore final : public chain::TxStore {
   // Returns true if stored, false if (asset, source, round_id) was already there (unchanged).
   // Throws StoreError kInvalidValue if round_id/answer are not canonical decimal integers.
   bool add_price(const PriceObservation& observation);
+  // Several observations in one transaction (one fsync, for bootstrapping history); returns how
+  // many were new.
+  std::size_t add_prices(std::span<const PriceObservation> observations);
   // Observations of `asset` (every source) with from <= updated_at <= to, by updated_at, then
   // source, then round.
   [[nodiscard]] std::vector<PriceObservation> prices(std::string_view asset, std::int64_t from,
@@ -177,6 +180,19 @@ class KeeperStore final : public chain::TxStore {
     std::int64_t last = 0;
   };
   [[nodiscard]] std::optional<TimeSpan> incident_span() const;
+
+  // ---- what the store holds (for `varkeeper store info` and logs) ----
+  struct Summary {
+    int schema_version = 0;
+    std::uint64_t transactions = 0;
+    std::uint64_t open_transactions = 0;  // neither finalized nor fatal
+    std::uint64_t price_observations = 0;
+    std::uint64_t closes = 0;
+    std::map<std::string, std::uint64_t> reports_by_state;  // "pending", "accepted", "refused"
+    std::uint64_t incidents = 0;
+    std::uint64_t meta_entries = 0;
+  };
+  [[nodiscard]] Summary summary() const;
 
   // ---- key-value meta (e.g. "last_block:<chain id>") ----
   void set_meta(std::string_view key, std::string_view value);

@@ -807,3 +807,52 @@ TEST_CASE("Two threads and a second connection share a store without losing writ
   CHECK(reader->incident_counts(0, 1000) ==
         std::map<std::string, std::uint64_t>{{"t1", 100}, {"t2", 100}});
 }
+
+TEST_CASE("A batch of price observations is stored in one transaction and counts only new ones") {
+  TempDir dir;
+  auto store = KeeperStore::open(dir.file("batch.db"));
+  std::vector<PriceObservation> batch;
+  for (int i = 1; i <= 50; ++i) {
+    batch.push_back({"BTC/USD", "0xfeed", std::to_string(i), std::to_string(i * 100), 8, i, i});
+  }
+  CHECK(store->add_prices(batch) == 50);
+  batch.push_back({"BTC/USD", "0xfeed", "51", "5100", 8, 51, 51});
+  CHECK(store->add_prices(batch) == 1);  // the first 50 were there already
+  // One bad row refuses the whole batch.
+  batch.push_back({"BTC/USD", "0xfeed", "052", "5200", 8, 52, 52});
+  batch.insert(batch.begin(), {"BTC/USD", "0xfeed", "53", "5300", 8, 53, 53});
+  CHECK_THROWS_AS((void)store->add_prices(batch), StoreError);
+  CHECK(store->prices("BTC/USD", 0, 100).size() == 51);
+  CHECK_FALSE(store->latest_price("BTC/USD", "0xfeed")->round_id == "53");
+}
+
+TEST_CASE("The summary counts what the store holds") {
+  TempDir dir;
+  auto store = KeeperStore::open(dir.file("summary.db"));
+  auto s = store->summary();
+  CHECK(s.schema_version == keeper::kStoreSchemaVersion);
+  CHECK(s.transactions == 0);
+  CHECK(s.reports_by_state ==
+        std::map<std::string, std::uint64_t>{{"accepted", 0}, {"pending", 0}, {"refused", 0}});
+  const auto id = store->insert(TxRequest{"k", std::nullopt, {}, 0, 0, "x"}, address_of_byte(1));
+  (void)store->insert(TxRequest{"l", std::nullopt, {}, 0, 0, "x"}, address_of_byte(1));
+  TxRecord rec = *store->get(id);
+  rec.state = TxState::kFatal;
+  store->save(rec);
+  store->add_report(sample_report(1, 1));
+  store->set_report_state(1, 1, ReportState::kRefused);
+  (void)store->add_price({"A", "s", "1", "1", 0, 1, 1});
+  store->upsert_close("A", 60, {0, 1.0});
+  store->upsert_close("A", 60, {60, 1.0});
+  (void)store->add_incident({0, 1, "c", "s", "{}"});
+  store->set_meta("m", "v");
+  s = store->summary();
+  CHECK(s.transactions == 2);
+  CHECK(s.open_transactions == 1);
+  CHECK(s.reports_by_state.at("refused") == 1);
+  CHECK(s.reports_by_state.at("pending") == 0);
+  CHECK(s.price_observations == 1);
+  CHECK(s.closes == 2);
+  CHECK(s.incidents == 1);
+  CHECK(s.meta_entries == 1);
+}

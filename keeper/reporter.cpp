@@ -54,6 +54,7 @@ void Reporter::resume() {
     if (!data) continue;  // NoReport(pid) reverts: no round yet
     if (const auto r = decode_accepted_report(*data)) {
       last_round_[pid] = std::max(last_round_[pid], r->round);
+      last_observed_[pid] = std::max(last_observed_[pid], r->observed_at);
     }
   }
 }
@@ -86,6 +87,12 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
   for (const auto& u : updates) {
     if (u.publish == PublishReason::kNone || !u.has_estimate) continue;
     auto report = build(u);
+    // RiskOracle refuses a round whose observation is not newer than the last (TooSoon): wait
+    // for fresher prices instead of paying for a refusal.
+    if (const auto it = last_observed_.find(u.portfolio_id);
+        it != last_observed_.end() && report.observed_at <= it->second) {
+      continue;
+    }
     std::vector<chain::Signature> per;
     for (const auto& key : signers_) per.push_back(sign_report(domain_, report, key));
     out.reports.push_back(report);
@@ -113,7 +120,10 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
   req.gas_limit = options_.gas_per_report == 0 ? 0 : options_.gas_per_report * out.reports.size();
   req.label = "report";
   out.tx_id = tx_.enqueue(req);
-  for (const auto& r : out.reports) last_round_[r.portfolio_id] = r.round;
+  for (const auto& r : out.reports) {
+    last_round_[r.portfolio_id] = r.round;
+    last_observed_[r.portfolio_id] = r.observed_at;
+  }
   return out;
 }
 

@@ -56,6 +56,8 @@ class Reporter {
   ReporterOptions options_;
   OracleDomain domain_;
   std::map<std::uint64_t, std::uint64_t> last_round_;
+  // observedAt of the last report per portfolio: the oracle refuses one that is not newer.
+  std::map<std::uint64_t, std::uint64_t> last_observed_;
 };
 
 // RiskOracle.latest(uint64) calldata, and the decoding of its AcceptedReport answer.

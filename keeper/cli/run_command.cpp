@@ -1,0 +1,83 @@
+// `varkeeper run`: the keeper daemon. Without --config it runs the embedded default: a local
+// anvil chain it starts, the bundled contracts and mocks, a simulated market with a crash.
+#include <csignal>
+#include <iostream>
+
+#include "keeper/cli/command.hpp"
+#include "keeper/config.hpp"
+#include "keeper/daemon.hpp"
+#include "keeper/deploy.hpp"
+#include "keeper/local_chain.hpp"
+#include "keeper/store_error.hpp"
+
+namespace varkeeper::keeper::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signals{0};
+
+void on_signal(int) {
+  // First signal: stop after the current tick (in-flight transactions stay in the store).
+  // Second: leave now.
+  if (g_signals.fetch_add(1) > 0) std::_Exit(130);
+  g_stop.store(true);
+}
+
+struct RunOptions {
+  std::string config;
+  std::uint64_t ticks = 0;
+  LocalRunOptions local;
+};
+
+const RegisterCommand kRegister{
+    10, [](CLI::App& app) {
+      auto opts = std::make_shared<RunOptions>();
+      auto* cmd = app.add_subcommand(
+          "run",
+          "Run the keeper. Without --config: the embedded local chain (anvil, bundled contracts, "
+          "simulated market with a crash a minute in)");
+      cmd->add_option("--config", opts->config, "Keeper configuration (TOML); see docs/config.md");
+      cmd->add_option("--ticks", opts->ticks, "Stop after this many ticks (0 = until Ctrl-C)");
+      cmd->add_option("--seed", opts->local.seed, "Local mode: market simulator seed")
+          ->capture_default_str();
+      cmd->add_option("--tick-ms", opts->local.tick_ms, "Local mode: milliseconds per tick")
+          ->capture_default_str();
+      cmd->add_option("--crash-at", opts->local.crash_at_tick,
+                      "Local mode: tick of the scripted crash")
+          ->capture_default_str();
+      cmd->add_option("--crash-drop", opts->local.crash_drop,
+                      "Local mode: size of the crash (fraction)")
+          ->capture_default_str();
+      cmd->add_option("--store", opts->local.store_path,
+                      "Local mode: store file (default: a temp file)");
+      cmd->add_option("--artifacts", opts->local.artifacts_dir,
+                      "Contract artifacts directory (default: next to the binary)");
+      cmd->callback([opts] {
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        try {
+          if (opts->config.empty()) {
+            if (opts->ticks > 0) opts->local.max_ticks = opts->ticks;
+            const int rc = run_local(opts->local, g_stop, std::cout);
+            if (rc != 0) throw UserError("the local run failed", rc);
+            return;
+          }
+          const Config config = load_config(opts->config);
+          DaemonOptions d;
+          if (opts->ticks > 0) d.max_ticks = opts->ticks;
+          const int rc = run_daemon(config, g_stop, std::cout, d);
+          if (rc != 0) throw UserError("the keeper stopped with an error", rc);
+        } catch (const ConfigError& e) {
+          throw UserError(e.what(), 2);
+        } catch (const StartupError& e) {
+          throw UserError(e.what(), 3);
+        } catch (const DeployError& e) {
+          throw UserError(e.what(), 3);
+        } catch (const StoreError& e) {
+          throw UserError(e.what(), 4);
+        }
+      });
+    }};
+
+}  // namespace
+}  // namespace varkeeper::keeper::cli

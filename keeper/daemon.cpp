@@ -1,0 +1,198 @@
+#include "keeper/daemon.hpp"
+
+#include <cmath>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "chain/endpoint_pool.hpp"
+#include "chain/eth_client.hpp"
+#include "chain/keccak.hpp"
+#include "chain/tx_manager.hpp"
+#include "keeper/chainlink_source.hpp"
+#include "keeper/deploy.hpp"
+#include "keeper/keeper_loop.hpp"
+#include "keeper/price_csv.hpp"
+#include "keeper/reporter.hpp"
+#include "keeper/store.hpp"
+
+namespace varkeeper::keeper {
+
+chain::Hash32 methodology_hash(const PortfolioSettings& p, const risk::BreakerConfig& b) {
+  nlohmann::json j;
+  j["method"] = std::string(risk::to_string(p.method));
+  j["confidence"] = p.confidence;
+  j["horizon"] = p.horizon;
+  j["period_s"] = p.period_s;
+  j["window"] = p.window;
+  j["paths"] = p.paths;
+  j["seed"] = p.seed;
+  j["ewma_lambda"] = p.ewma_lambda;
+  j["age_lambda"] = p.age_lambda;
+  j["positions"] = p.positions;  // std::map: sorted keys, canonical
+  j["breaker"] = {{"enabled", b.enabled},
+                  {"policy", risk::to_string(b.breaker.policy)},
+                  {"var_jump_factor", b.breaker.var_jump_factor},
+                  {"ema_half_life_s", b.smoothing.ema_half_life_s},
+                  {"max_rise_per_update", b.smoothing.max_rise_per_update},
+                  {"max_fall_per_update", b.smoothing.max_fall_per_update}};
+  return chain::keccak256(std::string_view(j.dump()));
+}
+
+PipelineConfig pipeline_config(const Config& config) {
+  PipelineConfig out;
+  out.breaker = config.breaker;
+  for (const auto& a : config.assets) {
+    AssetSpec spec{a.symbol, {}};
+    for (const auto& s : a.sources) {
+      spec.sources.push_back({s.name, static_cast<std::int64_t>(s.heartbeat_s)});
+    }
+    out.assets.push_back(std::move(spec));
+  }
+  for (const auto& p : config.portfolios) {
+    PortfolioSpec spec;
+    spec.id = p.id;
+    spec.name = p.name;
+    for (const auto& [sym, qty] : p.positions) spec.positions.emplace_back(sym, qty);
+    spec.method = p.method;
+    spec.risk = risk_options(p);
+    spec.period_s = static_cast<std::int64_t>(p.period_s);
+    spec.window = p.window;
+    spec.min_obs = std::min<std::size_t>(p.window, 30);
+    spec.publish.deviation = p.publish.deviation;
+    spec.publish.heartbeat_s = static_cast<std::int64_t>(p.publish.heartbeat_s);
+    spec.config_hash = methodology_hash(p, config.breaker);
+    out.portfolios.push_back(std::move(spec));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, double>> closes_from_csv(const std::string& path) {
+  auto table = read_price_csv(path, CsvValues::kPrices);
+  if (!table) throw StartupError(table.error().message);
+  std::vector<std::pair<std::int64_t, double>> out;
+  for (std::size_t row = 0; row < table->dates.size(); ++row) {
+    const std::string& d = table->dates[row];  // YYYY-MM-DD, validated by the reader
+    std::tm tm{};
+    tm.tm_year = std::stoi(d.substr(0, 4)) - 1900;
+    tm.tm_mon = std::stoi(d.substr(5, 2)) - 1;
+    tm.tm_mday = std::stoi(d.substr(8, 2));
+    out.emplace_back(static_cast<std::int64_t>(timegm(&tm)), table->at(row, 0));
+  }
+  return out;
+}
+
+namespace {
+
+std::unique_ptr<chain::EndpointPool> make_pool(const ChainSettings& chain) {
+  std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
+  chain::HttpOptions http;
+  http.timeout = std::chrono::milliseconds(chain.request_timeout_ms);
+  if (chain.ca_file) http.ca_file = chain.ca_file->string();
+  for (const auto& url : chain.rpc) {
+    clients.push_back(
+        std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(url, http)));
+  }
+  return std::make_unique<chain::EndpointPool>(std::move(clients));
+}
+
+}  // namespace
+
+int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream& out,
+               const DaemonOptions& options) {
+  if (config.chain.rpc.empty()) {
+    throw StartupError(config.file.string() + ": chain.rpc: no endpoint to connect to");
+  }
+  auto pool = make_pool(config.chain);
+  auto connected = pool->connect(config.chain.chain_id);
+  if (!connected) {
+    throw StartupError("cannot use chain " + std::to_string(config.chain.chain_id) + ": " +
+                       connected.error().describe());
+  }
+  chain::EthClient eth(*pool);
+
+  // Contract addresses: explicit, or from the deployment file.
+  std::optional<chain::Address> oracle = config.contracts.risk_oracle;
+  ActionTargets actions{config.contracts.rebalancer, config.contracts.protection};
+  if (config.contracts.deployment) {
+    const auto deployment = read_deployment_file(*config.contracts.deployment);
+    if (!deployment) {
+      throw StartupError(config.contracts.deployment->string() + ": deployment file not found");
+    }
+    if (deployment->chain_id != config.chain.chain_id) {
+      throw StartupError(config.contracts.deployment->string() + " is for chain " +
+                         std::to_string(deployment->chain_id) + ", not " +
+                         std::to_string(config.chain.chain_id));
+    }
+    if (!oracle) oracle = deployment->address_of("RiskOracle");
+    if (!actions.rebalancer && deployment->find("RiskRebalancer")) {
+      actions.rebalancer = deployment->address_of("RiskRebalancer");
+    }
+    if (!actions.protection && deployment->find("VaRProtection")) {
+      actions.protection = deployment->address_of("VaRProtection");
+    }
+  }
+  if (!oracle) {
+    throw StartupError(config.file.string() +
+                       ": contracts: no risk_oracle address and no deployment file");
+  }
+  auto code = eth.code(*oracle);
+  if (!code || code->empty()) {
+    throw StartupError("RiskOracle " + chain::to_checksum_address(*oracle) +
+                       " has no contract code on chain " + std::to_string(config.chain.chain_id));
+  }
+
+  auto keys = load_keys(config);  // ConfigError names the key and file
+  auto store = KeeperStore::open(config.keeper.store.string());
+  chain::TxManager tx(eth, *store, *keys.sender, config.chain.chain_id,
+                      tx_manager_options(config.chain));
+  if (auto started = tx.start(); !started) {
+    throw StartupError("transaction manager: " + started.error().describe());
+  }
+
+  std::vector<FeedRef> feeds;
+  for (const auto& a : config.assets) {
+    for (const auto& s : a.sources) feeds.push_back({a.symbol, s.name, s.aggregator});
+  }
+  ChainlinkSource source(eth, feeds);
+  try {
+    source.init();
+  } catch (const std::runtime_error& e) {
+    throw StartupError(e.what());
+  }
+
+  Pipeline pipeline(pipeline_config(config));
+  for (std::size_t i = 0; i < config.assets.size(); ++i) {
+    const auto& a = config.assets[i];
+    if (a.history_csv) {
+      pipeline.seed_history(a.symbol, closes_from_csv(a.history_csv->string()));
+    } else {
+      // Walk the first source's rounds backwards.
+      std::size_t feed = 0;
+      for (std::size_t k = 0; k < feeds.size(); ++k) {
+        if (feeds[k].asset == a.symbol) {
+          feed = k;
+          break;
+        }
+      }
+      pipeline.seed_history(a.symbol, source.walk_back(feed, 2'000));
+    }
+  }
+
+  std::map<std::uint64_t, PortfolioSpec> specs;
+  for (const auto& p : pipeline.config().portfolios) specs.emplace(p.id, p);
+  Reporter reporter(eth, tx, keys.signers, specs, {*oracle, config.chain.chain_id, 0});
+  reporter.resume();
+  KeeperLoop loop(eth, tx, source, pipeline, reporter, actions, store.get());
+  out << "varkeeper: chain " << config.chain.chain_id << " via " << pool->health()[0].endpoint
+      << ", RiskOracle " << chain::to_checksum_address(*oracle) << ", sender "
+      << chain::to_checksum_address(tx.sender()) << ", store " << config.keeper.store.string()
+      << std::endl;
+  run_keeper(loop, std::chrono::seconds(config.keeper.tick_interval_s), stop, out,
+             options.max_ticks);
+  out << "varkeeper: stopped after " << loop.ticks() << " ticks; open transactions stay tracked in "
+      << config.keeper.store.string() << std::endl;
+  return 0;
+}
+
+}  // namespace varkeeper::keeper

@@ -22,6 +22,7 @@
 #include "chain/tx_manager.hpp"
 #include "keeper/keystore_file.hpp"
 #include "keeper/password.hpp"
+#include "keeper/price_csv.hpp"
 
 namespace varkeeper::keeper {
 namespace {
@@ -701,6 +702,23 @@ bool is_symbol(const std::string& s) {
   });
 }
 
+// The bootstrap history must parse (keeper/price_csv.hpp) and hold a column for the asset:
+// `date,close`, or a wide file with a column named after the symbol.
+void check_history_csv(const Table& a, const AssetSettings& asset) {
+  const auto table = read_price_csv(asset.history_csv->string(), CsvValues::kPrices);
+  if (!table) {
+    std::string message = table.error().message;
+    while (!message.empty() && message.back() == '.') message.pop_back();
+    a.fail("history_csv", message);
+  }
+  const auto& names = table->assets;
+  if (names.size() != 1 && std::find(names.begin(), names.end(), asset.symbol) == names.end()) {
+    a.fail("history_csv", "history file " + asset.history_csv->string() + " has no column " +
+                              asset.symbol + " (expected date,close or a column named " +
+                              asset.symbol + ")");
+  }
+}
+
 void read_assets(const Table& top, Config& config) {
   top.require("assets");
   const auto assets = top.tables("assets");
@@ -722,6 +740,7 @@ void read_assets(const Table& top, Config& config) {
     // Chainlink feeds use 8 or 18 decimals; 36 keeps 10^decimals well inside a uint256.
     if (auto d = a.opt_int_in("decimals", 0, 36)) asset.decimals = static_cast<unsigned>(*d);
     asset.history_csv = a.opt_readable_path("history_csv", "history file");
+    if (asset.history_csv) check_history_csv(a, asset);
     for (const auto& [spath, stable] : a.tables("sources")) {
       const Table src(top.ctx(), *stable, spath, {"name", "aggregator", "heartbeat_s"});
       PriceSourceSettings source;

@@ -14,6 +14,7 @@
 #include "chain/keystore.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
+#include "keeper/price_csv.hpp"
 
 namespace fs = std::filesystem;
 using namespace varkeeper;
@@ -70,6 +71,15 @@ std::string load_error(const fs::path& file) {
     return e.what();
   }
   return "(no error)";
+}
+
+// What keeper/price_csv says about a file, without its final period.
+std::string history_csv_message(const fs::path& file) {
+  auto r = keeper::read_price_csv(file.string(), keeper::CsvValues::kPrices);
+  REQUIRE_FALSE(r.has_value());
+  std::string message = r.error().message;
+  while (!message.empty() && message.back() == '.') message.pop_back();
+  return message;
 }
 
 // anvil 1.7.1's start-up listing (mnemonic "test test ... junk", accounts 0..9): the addresses of
@@ -368,6 +378,10 @@ TEST_CASE("every misconfiguration is one sentence naming the file, the key and t
       {"missing history file",
        text({.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"/nonexistent/eth.csv\"\n"}),
        "config.toml: assets[0].history_csv: history file /nonexistent/eth.csv does not exist"},
+      {"history file that is not a price CSV",
+       text({.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"" +
+                       (kConfigDir / "local.toml").string() + "\"\n"}),
+       "config.toml: assets[0].history_csv: " + history_csv_message(kConfigDir / "local.toml")},
       {"breaker parameters refused by risk::validate",
        text({.extra = "[breaker.breaker]\nvar_jump_factor = 0.5\n"}),
        "config.toml: breaker.breaker.var_jump_factor must be > 1"},
@@ -579,4 +593,20 @@ TEST_CASE("a keystore that is not a keystore is refused at load, before any pass
                         0) == 0);
     CHECK(message.find('\n') == std::string::npos);
   }
+}
+
+TEST_CASE("a history CSV must parse and hold the asset's column") {
+  TempDir dir("history");
+  write_file(dir / "wide.csv", "date,BTC,SOL\n2024-01-01,42000,100\n2024-01-02,42100,101\n");
+  write_file(dir / "both.csv", "date,BTC,ETH\n2024-01-01,42000,2300\n2024-01-02,42100,2310\n");
+  Parts parts;
+  parts.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"wide.csv\"\n";
+  write_file(dir / "config.toml", text(parts));
+  CHECK(load_error(dir / "config.toml") ==
+        (dir / "config.toml").string() + ": assets[0].history_csv: history file " +
+            (dir / "wide.csv").string() +
+            " has no column ETH (expected date,close or a column named ETH)");
+  parts.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"both.csv\"\n";
+  write_file(dir / "config.toml", text(parts));
+  CHECK(load_error(dir / "config.toml") == "(no error)");
 }

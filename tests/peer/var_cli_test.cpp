@@ -91,3 +91,18 @@ TEST_CASE("varkeeper var --sensitivities adds marginal and volatility sensitivit
     CHECK(c["vega_cvar"].get<double>() > 0.0);
   }
 }
+
+TEST_CASE("varkeeper var --returns revalues simple returns exactly") {
+  const std::string file = "/tmp/varkeeper_var_cli_test_returns.csv";
+  std::ofstream(file) << "date,A,B\n2024-01-01,0.01,-0.02\n2024-01-02,-0.03,0.01\n"
+                         "2024-01-03,0.02,0.00\n2024-01-04,-0.05,-0.04\n2024-01-05,0.01,0.02\n";
+  const auto r = run_process({VARKEEPER_BINARY, "var", "--returns", file, "--method", "historical",
+                              "--window", "5", "--confidence", "0.8", "--json"});
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  // n(1 - alpha) = 1: VaR = CVaR = the worst day's loss, 0.5 x 5 % + 0.5 x 4 %.
+  CHECK(j["var"].get<double>() == doctest::Approx(0.045).epsilon(1e-14));
+  CHECK(j["cvar"].get<double>() == doctest::Approx(0.045).epsilon(1e-14));
+  CHECK(j["n_obs"] == 5);
+  std::remove(file.c_str());
+}

@@ -5,10 +5,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "chain/secp256k1.hpp"
 #include "keeper/cli/command.hpp"
 #include "keeper/config.hpp"
+#include "keeper/config_online.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {
@@ -16,6 +18,7 @@ namespace {
 struct ConfigOptions {
   std::string file;
   bool keys = false;
+  bool online = false;
 };
 
 void run_check(const ConfigOptions& options) {
@@ -25,6 +28,8 @@ void run_check(const ConfigOptions& options) {
     // before anything is printed, so a failure prints nothing but its sentence.
     std::optional<LoadedKeys> keys;
     if (options.keys) keys = load_keys(config);
+    std::vector<std::string> online;
+    if (options.online) online = check_online(config);
     std::cout << "config: " << options.file << '\n' << summarize(config);
     if (keys) {
       for (std::size_t i = 0; i < keys->signers.size(); ++i) {
@@ -34,6 +39,7 @@ void run_check(const ConfigOptions& options) {
       std::cout << "sender: " << chain::to_checksum_address(chain::address_of(*keys->sender))
                 << '\n';
     }
+    for (const auto& line : online) std::cout << line << '\n';
     std::cout << "config ok\n";
   } catch (const ConfigError& e) {
     throw UserError(e.what());
@@ -56,6 +62,9 @@ const RegisterCommand kRegister{
       check->add_flag("--keys", options->keys,
                       "Also decrypt every keystore with its configured password_file or "
                       "password_env, and print the signer and sender addresses");
+      check->add_flag("--online", options->online,
+                      "Also ask every RPC endpoint for its chain id, and the chain for code at "
+                      "every contract and aggregator address and for each feed's decimals()");
       check->callback([options] { run_check(*options); });
     }};
 

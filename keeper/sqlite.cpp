@@ -25,6 +25,24 @@ StoreErrorKind kind_of(int rc) noexcept {
 
 }  // namespace
 
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_break = false;
+  for (const char c : text) {
+    if (c == '\n' || c == '\r') {
+      pending_break = !out.empty();
+      continue;
+    }
+    if (pending_break) {
+      out += "; ";
+      pending_break = false;
+    }
+    out += c == '\t' ? ' ' : c;
+  }
+  return out;
+}
+
 // ---- Statement -------------------------------------------------------------------------------
 
 Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
@@ -131,7 +149,7 @@ Database::Database(std::string path) : path_(std::move(path)) {
       sqlite3_open_v2(path_.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    std::string why = one_line(db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw StoreError(StoreErrorKind::kCannotOpen, "cannot open store file " + path_ + ": " + why);
@@ -174,8 +192,8 @@ bool Database::in_transaction() const noexcept { return sqlite3_get_autocommit(d
 
 void Database::fail(int rc, std::string_view doing) const {
   const StoreErrorKind kind = kind_of(rc);
-  const std::string why =
-      db_ != nullptr && sqlite3_errcode(db_) == rc ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  const std::string why = one_line(
+      db_ != nullptr && sqlite3_errcode(db_) == rc ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
   switch (kind) {
     case StoreErrorKind::kNotADatabase:
       throw StoreError(kind, "store file " + path_ +

@@ -128,6 +128,10 @@ class Query {
   Statement* s_;
 };
 
+// `text` with every run of line breaks and tabs replaced by "; " or a space, so SQLite's
+// multi-line diagnostics (integrity_check) fit the one-sentence error convention.
+[[nodiscard]] std::string one_line(std::string_view text);
+
 // One connection (sqlite3*), closed on destruction after its cached statements are finalized.
 class Database {
  public:

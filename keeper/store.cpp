@@ -141,6 +141,29 @@ class Doing {
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// `text` in double quotes for an error message: printable ASCII kept, other bytes as \xNN, at
+// most 64 characters (stored text or caller input must not break the one-line message).
+std::string quote_text(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  std::size_t shown = 0;
+  for (const char ch : text) {
+    if (shown++ == 64) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out + "\"";
+}
+
 [[noreturn]] void corrupt(const std::string& path, const std::string& what) {
   throw StoreError(StoreErrorKind::kCorrupt, "store file " + path + " holds " + what);
 }
@@ -149,13 +172,13 @@ template <std::size_t N>
 chain::FixedBytes<N> parse_fixed(const std::string& path, const std::string& text,
                                  const char* column) {
   auto v = chain::from_hex_fixed<N>(text, chain::HexPrefix::kRequired);
-  if (!v) corrupt(path, "a malformed " + std::string(column) + " \"" + text + "\"");
+  if (!v) corrupt(path, "a malformed " + std::string(column) + " " + quote_text(text));
   return *v;
 }
 
 chain::U256 parse_u256(const std::string& path, const std::string& text, const char* column) {
   auto v = chain::u256_from_string(text);
-  if (!v) corrupt(path, "a malformed " + std::string(column) + " \"" + text + "\"");
+  if (!v) corrupt(path, "a malformed " + std::string(column) + " " + quote_text(text));
   return *v;
 }
 
@@ -190,7 +213,7 @@ chain::TxRecord record_from_row(const std::string& path, const sqlite::Query& q)
   r.request.gas_limit = q.uint64(6);
   r.request.label = q.text(7);
   const auto state = chain::parse_tx_state(q.text(8));
-  if (!state) corrupt(path, "an unknown transaction state \"" + q.text(8) + "\"");
+  if (!state) corrupt(path, "an unknown transaction state " + quote_text(q.text(8)));
   r.state = *state;
   if (!q.is_null(9)) r.nonce = q.uint64(9);
   if (!q.is_null(10)) r.mined_hash = parse_fixed<32>(path, q.text(10), "mined_hash");
@@ -215,11 +238,14 @@ PublishedReport report_from_row(const std::string& path, const sqlite::Query& q)
   r.var = q.real(3);
   r.cvar = q.real(4);
   r.published_var = q.real(5);
-  r.breaker_status = static_cast<risk::BreakerStatus>(q.int64(6));  // CHECK: 0, 1 or 2
+  const std::int64_t status = q.int64(6);
+  if (status < 0 || status > 2)
+    corrupt(path, "an unknown breaker status " + std::to_string(status));
+  r.breaker_status = static_cast<risk::BreakerStatus>(status);
   r.digest = parse_fixed<32>(path, q.text(7), "report digest");
   if (!q.is_null(8)) r.tx_id = q.uint64(8);
   const auto state = parse_report_state(q.text(9));
-  if (!state) corrupt(path, "an unknown report state \"" + q.text(9) + "\"");
+  if (!state) corrupt(path, "an unknown report state " + quote_text(q.text(9)));
   r.state = *state;
   r.created_at = q.int64(10);
   return r;
@@ -349,8 +375,8 @@ std::unique_ptr<KeeperStore> KeeperStore::open(const std::string& path,
     const auto result = d.query_text("PRAGMA quick_check");
     if (!result || *result != "ok") {
       throw StoreError(StoreErrorKind::kCorrupt,
-                       "store file " + path +
-                           " is corrupt (quick_check: " + result.value_or("no answer") +
+                       "store file " + path + " is corrupt (quick_check: " +
+                           sqlite::one_line(result.value_or("no answer")) +
                            "); restore it from a backup or move it away to start afresh");
     }
   }
@@ -388,7 +414,7 @@ std::string KeeperStore::integrity_check() const {
   std::string out;
   while (st.step()) {
     if (!out.empty()) out += "; ";
-    out += st.text(0);
+    out += sqlite::one_line(st.text(0));
   }
   return out;
 }
@@ -439,7 +465,7 @@ void KeeperStore::transaction(const std::function<void()>& fn) {
 
 std::uint64_t KeeperStore::insert(const chain::TxRequest& request, const chain::Address& from) {
   std::lock_guard lock(mu_);
-  Doing doing(*db_, "insert transaction \"" + request.key + "\"");
+  Doing doing(*db_, "insert transaction " + quote_text(request.key));
   std::uint64_t id = 0;
   transaction([&] {
     if (!request.key.empty()) {
@@ -563,7 +589,7 @@ std::vector<chain::TxAttempt> KeeperStore::attempts_of(std::uint64_t id) const {
     } else if (state == "broadcast") {
       a.state = chain::AttemptState::kBroadcast;
     } else {
-      corrupt(path_, "an unknown attempt state \"" + state + "\"");
+      corrupt(path_, "an unknown attempt state " + quote_text(state));
     }
     a.broadcast_block = q.uint64(5);
     out.push_back(std::move(a));
@@ -588,7 +614,7 @@ std::optional<chain::TxRecord> KeeperStore::get(std::uint64_t id) const {
 
 std::optional<chain::TxRecord> KeeperStore::find_by_key(std::string_view key) const {
   std::lock_guard lock(mu_);
-  Doing doing(*db_, "find transaction \"" + std::string(key) + "\"");
+  Doing doing(*db_, "find transaction " + quote_text(key));
   std::optional<chain::TxRecord> rec;
   {
     auto q = db_->query(std::string("SELECT ") + kTxColumns +
@@ -628,12 +654,13 @@ std::optional<std::uint64_t> KeeperStore::highest_nonce(const chain::Address& fr
 
 bool KeeperStore::add_price(const PriceObservation& p) {
   std::lock_guard lock(mu_);
-  const std::string what = "add price round " + p.round_id + " of " + p.asset + " from " + p.source;
+  const std::string what =
+      "add price round " + quote_text(p.round_id) + " of " + p.asset + " from " + p.source;
   if (!is_canonical_decimal(p.round_id, false) || !is_canonical_decimal(p.answer, true)) {
     throw StoreError(StoreErrorKind::kInvalidValue,
-                     "cannot " + what + " in store file " + path_ + ": the round id \"" +
-                         p.round_id + "\" and the answer \"" + p.answer +
-                         "\" must be decimal integers without leading zeros");
+                     "cannot " + what + " in store file " + path_ +
+                         ": the round id and the answer " + quote_text(p.answer) +
+                         " must be decimal integers without leading zeros");
   }
   Doing doing(*db_, what);
   auto q = db_->query(
@@ -826,7 +853,7 @@ std::vector<PublishedReport> KeeperStore::reports_in_state(ReportState state) co
 
 std::uint64_t KeeperStore::add_incident(const Incident& i) {
   std::lock_guard lock(mu_);
-  Doing doing(*db_, "add a " + i.category + " incident");
+  Doing doing(*db_, "add a " + quote_text(i.category) + " incident");
   auto q = db_->query(
       "INSERT INTO incident (time, category, subject, evidence) VALUES (?1, ?2, ?3, ?4)");
   q.bind(1, i.time).bind(2, i.category).bind(3, i.subject).bind(4, i.evidence);
@@ -897,7 +924,7 @@ KeeperStore::Summary KeeperStore::summary() const {
 
 void KeeperStore::set_meta(std::string_view key, std::string_view value) {
   std::lock_guard lock(mu_);
-  Doing doing(*db_, "set meta " + std::string(key));
+  Doing doing(*db_, "set meta " + quote_text(key));
   auto q = db_->query(
       "INSERT INTO meta (name, value) VALUES (?1, ?2) "
       "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
@@ -907,7 +934,7 @@ void KeeperStore::set_meta(std::string_view key, std::string_view value) {
 
 std::optional<std::string> KeeperStore::meta(std::string_view key) const {
   std::lock_guard lock(mu_);
-  Doing doing(*db_, "read meta " + std::string(key));
+  Doing doing(*db_, "read meta " + quote_text(key));
   auto q = db_->query("SELECT value FROM meta WHERE name = ?1");
   q.bind(1, key);
   if (!q.step()) return std::nullopt;
@@ -916,7 +943,7 @@ std::optional<std::string> KeeperStore::meta(std::string_view key) const {
 
 void KeeperStore::erase_meta(std::string_view key) {
   std::lock_guard lock(mu_);
-  Doing doing(*db_, "erase meta " + std::string(key));
+  Doing doing(*db_, "erase meta " + quote_text(key));
   auto q = db_->query("DELETE FROM meta WHERE name = ?1");
   q.bind(1, key);
   q.run();

@@ -68,7 +68,17 @@ void KeeperLoop::try_action(const chain::Address& target, const char* signature,
   const chain::Bytes data = selector_bytes(signature);
   // The contract decides (it reads the oracle itself); we only avoid paying for a revert.
   auto sim = eth_.call({tx_.sender(), target, data, {}, {}});
-  if (!sim) return;
+  if (!sim) {
+    // Shown once per distinct reason, so an operator sees why an action is not taken.
+    std::string why = sim.error().describe();
+    if (sim.error().data.is_string()) why += " " + sim.error().data.get<std::string>();
+    if (last_refusal_[label] != why) {
+      summary.actions.push_back(label + " not possible: " + why);
+      last_refusal_[label] = why;
+    }
+    return;
+  }
+  last_refusal_.erase(label);
   chain::TxRequest req;
   req.key = label + ":" + std::to_string(summary.block);
   req.to = target;

@@ -74,6 +74,7 @@ class KeeperLoop {
   // Open report transactions: tx record id -> the reports it carries.
   std::map<std::uint64_t, std::vector<OnchainReport>> in_flight_;
   std::map<std::string, std::uint64_t> open_actions_;  // label -> tx record id
+  std::map<std::string, std::string> last_refusal_;    // label -> why the last simulation failed
 };
 
 // Runs `loop` every `interval` until `stop` is set (or `max_ticks` ticks), printing one status

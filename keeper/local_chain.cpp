@@ -379,9 +379,12 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   // feeds; the protection buyer buys at each new epoch.
   MarketOptions mo;
   mo.seed = options.seed;
+  mo.jump_probability = 0.01;
+  mo.jump_mean = 0.0;
+  mo.jump_sd = 0.04;
   mo.crash = {options.crash_at_tick, 3, options.crash_drop};
   LocalMarket market(eth, operator_,
-                     {{"ETH", eth0, 0.045, 8, feeds["ETH"]}, {"BTC", btc0, 0.035, 8, feeds["BTC"]}},
+                     {{"ETH", eth0, 0.03, 8, feeds["ETH"]}, {"BTC", btc0, 0.025, 8, feeds["BTC"]}},
                      mo);
   std::uint64_t bought_epoch = 0;
   const auto participants = [&](std::uint64_t t) {

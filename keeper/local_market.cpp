@@ -49,8 +49,11 @@ std::size_t LocalMarket::step(std::uint64_t tick) {
                                                        {"data", chain::to_hex(*data)}}})});
     }
   }
+  // One by one: the node assigns the operator's nonces, and items of one batch may be handled
+  // concurrently (two updates could then race for the same nonce).
   std::vector<chain::Hash32> sent;
-  for (const auto& r : eth_.pool().batch(calls)) {
+  for (const auto& c : calls) {
+    auto r = eth_.pool().call(c.method, c.params);
     if (!r) continue;
     if (auto h = chain::decode_hash(*r, "eth_sendTransaction")) sent.push_back(*h);
   }

@@ -169,10 +169,12 @@ TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& rea
         (prev_asset == st.last_asset_check.end() || prev_asset->second != verdict.check)) {
       // Unusable because feeds went quiet is a stale feed; because they disagree, candidate
       // manipulation.
-      const bool all_quiet = std::all_of(
-          verdict.sources.begin(), verdict.sources.end(), [](const risk::SourceVerdict& v) {
-            return v.ok() || category_of(v.check) == risk::oprisk::kStaleFeed;
-          });
+      const bool all_quiet =
+          verdict.check == risk::AssetCheck::kNoMajority &&
+          std::all_of(verdict.sources.begin(), verdict.sources.end(),
+                      [](const risk::SourceVerdict& v) {
+                        return v.ok() || category_of(v.check) == risk::oprisk::kStaleFeed;
+                      });
       Incident inc;
       inc.time = now;
       inc.category =

@@ -84,6 +84,8 @@ StopSignals::~StopSignals() {
 
 bool StopSignals::stop_requested() const noexcept { return g_stop.load(); }
 
+const std::atomic<bool>& StopSignals::flag() const noexcept { return g_stop; }
+
 int StopSignals::signal_number() const noexcept { return g_last_signal.load(); }
 
 void StopSignals::request_stop() noexcept {
@@ -96,9 +98,10 @@ bool StopSignals::wait_for_stop(std::chrono::milliseconds timeout) const {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     if (g_stop.load()) return true;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return g_stop.load();
+    const auto remaining = deadline - Clock::now();
+    if (remaining <= Clock::duration::zero()) return g_stop.load();
+    // Rounded up, so the wait never ends before the deadline.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(remaining).count();
     pollfd p{};
     p.fd = g_event_fd.load();
     p.events = POLLIN;

@@ -5,6 +5,7 @@
 // convention), leaving in-flight transactions to the store's recovery at the next start.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 
 namespace varkeeper::keeper {
@@ -21,6 +22,8 @@ class StopSignals {
 
   // True once SIGINT or SIGTERM arrived or request_stop() was called.
   [[nodiscard]] bool stop_requested() const noexcept;
+  // The flag itself, for loops that poll an std::atomic<bool> (run_keeper's `stop`).
+  [[nodiscard]] const std::atomic<bool>& flag() const noexcept;
   // The signal that asked to stop (SIGINT, SIGTERM), or 0 (none yet, or request_stop()).
   [[nodiscard]] int signal_number() const noexcept;
   // Sleeps until a stop is requested or `timeout` passes; true if a stop is requested. Returns at

@@ -14,12 +14,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "keeper/metrics.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace std::chrono_literals;
 using varkeeper::keeper::HttpServer;
@@ -348,4 +350,40 @@ TEST_CASE("stop closes idle connections, joins promptly, frees the port and is i
   o.address = "127.0.0.1:" + std::to_string(port);
   auto again = HttpServer::start(o, {});
   CHECK(again);
+}
+
+TEST_CASE("malformed requests and random bytes never stop the server from serving") {
+  auto options = any_port();
+  options.request_timeout = 200ms;
+  options.max_request_bytes = 2048;
+  auto server = start(options);
+  const std::vector<std::string> malformed = {
+      "\r\n\r\n",
+      "GET\r\n\r\n",
+      "GET /healthz HTTP/9.9\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nNoColonHere\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nContent-Length: 100000\r\n\r\nabc",
+      "POST /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+      std::string("GET /\0metrics HTTP/1.1\r\n\r\n", 26),
+  };
+  for (const auto& m : malformed) {
+    CAPTURE(m);
+    Client c(server.port(), 2s);
+    REQUIRE(c.connected());
+    c.send(m);
+    (void)c.read_all();  // any answer, or a close; never a hang past the timeouts
+  }
+  const std::uint64_t seed = varkeeper::test::test_seed(0x0b5e7e11);
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 200; ++i) {
+    std::string bytes(rng() % 3000, '\0');
+    for (char& b : bytes) b = static_cast<char>(rng());
+    if (i % 2 == 0) bytes = "GET /metrics HTTP/1.1\r\n" + bytes;
+    Client c(server.port(), 2s);
+    REQUIRE(c.connected());
+    c.send(bytes);
+  }
+  CHECK(request(server.port(), "GET", "/healthz").status == 200);
 }

@@ -35,6 +35,7 @@ TEST_CASE("SIGTERM sets the stop flag and wait_for_stop returns true at once") {
   StopSignals signals;
   REQUIRE(std::raise(SIGTERM) == 0);
   CHECK(signals.stop_requested());
+  CHECK(signals.flag().load());
   CHECK(signals.signal_number() == SIGTERM);
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(signals.wait_for_stop(10s));

@@ -856,3 +856,18 @@ TEST_CASE("The summary counts what the store holds") {
   CHECK(s.incidents == 1);
   CHECK(s.meta_entries == 1);
 }
+
+TEST_CASE("Two transactions never share an idempotency key, even through save") {
+  TempDir dir;
+  const std::string path = dir.file("keys.db");
+  auto store = KeeperStore::open(path);
+  const Address from = address_of_byte(1);
+  (void)store->insert(TxRequest{"a", std::nullopt, {}, 0, 0, "x"}, from);
+  const auto b = store->insert(TxRequest{"b", std::nullopt, {}, 0, 0, "x"}, from);
+  TxRecord rec = *store->get(b);
+  rec.request.key = "a";
+  check_one_sentence_naming(store_error_of([&] { store->save(rec); }, StoreErrorKind::kConstraint),
+                            path);
+  CHECK(store->get(b)->request.key == "b");
+  CHECK(store->find_by_key("a")->id == 1);
+}

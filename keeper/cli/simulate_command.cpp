@@ -1,0 +1,187 @@
+// `varkeeper simulate`: a dry run of the keeper's Pipeline over a scenario (a replay of daily
+// closes, or a synthetic market with events), reports checked by an in-memory RiskOracle; prints a
+// summary table per portfolio and, with --out, writes timeseries.csv, summary.json and
+// report.html (keeper/simulator.hpp, keeper/simulation_output.hpp, docs/simulate.md).
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keeper/cli/command.hpp"
+#include "keeper/config.hpp"
+#include "keeper/scenario.hpp"
+#include "keeper/simulation_output.hpp"
+#include "keeper/simulator.hpp"
+
+namespace varkeeper::keeper::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SimulateOptions {
+  std::string config;
+  std::string scenario;
+  std::vector<std::string> prices;
+  std::string from;
+  std::string to;
+  std::optional<std::uint64_t> seed;
+  std::string out;
+  std::string chain;
+};
+
+// NAME: config/scenarios/NAME.toml under the working directory, then under the source tree;
+// anything with a '/' or ending in .toml is a file path.
+fs::path resolve_scenario(const std::string& name) {
+  const bool is_path = name.find('/') != std::string::npos ||
+                       (name.size() > 5 && name.substr(name.size() - 5) == ".toml");
+  if (is_path) {
+    if (!fs::is_regular_file(name)) throw UserError("--scenario: no scenario file " + name + ".");
+    return name;
+  }
+  for (const fs::path& dir :
+       {fs::path("config/scenarios"), fs::path(VARKEEPER_SOURCE_DIR) / "config" / "scenarios"}) {
+    const fs::path f = dir / (name + ".toml");
+    if (fs::is_regular_file(f)) return f;
+  }
+  throw UserError("--scenario: no scenario named '" + name +
+                  "' in config/scenarios (give a file path, or one of the names listed in "
+                  "docs/simulate.md).");
+}
+
+// The [[portfolios]] of a keeper config as the pipeline's specs (as the daemon reads them).
+std::vector<PortfolioSpec> config_portfolios(const Config& config) {
+  std::vector<PortfolioSpec> out;
+  for (const auto& p : config.portfolios) {
+    PortfolioSpec spec;
+    spec.id = p.id;
+    spec.name = p.name;
+    for (const auto& [sym, qty] : p.positions) spec.positions.emplace_back(sym, qty);
+    spec.method = p.method;
+    spec.risk = risk_options(p);
+    spec.period_s = static_cast<std::int64_t>(p.period_s);
+    spec.window = p.window;
+    spec.min_obs = std::min<std::size_t>(p.window, 30);
+    spec.publish.deviation = p.publish.deviation;
+    spec.publish.heartbeat_s = static_cast<std::int64_t>(p.publish.heartbeat_s);
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw UserError("cannot write " + path.string() + ".");
+}
+
+void run(const SimulateOptions& o) {
+  if (!o.chain.empty()) {
+    if (o.chain != "local") {
+      throw UserError("--chain: only 'local' is defined, got '" + o.chain + "'.");
+    }
+    throw UserError(
+        "--chain local is not yet supported: simulate checks reports with the in-memory "
+        "RiskOracle sink only (run without --chain).");
+  }
+  if (o.scenario.empty() == o.prices.empty()) {
+    throw UserError("give either --scenario NAME|FILE or --prices FILE... (exactly one).");
+  }
+  for (const auto* d : {&o.from, &o.to}) {
+    if (!d->empty() && !parse_iso_date(*d)) {
+      throw UserError("--from/--to: '" + *d + "' is not a date YYYY-MM-DD.");
+    }
+  }
+  if (!o.from.empty() && !o.to.empty() && *parse_iso_date(o.to) < *parse_iso_date(o.from)) {
+    throw UserError("--to " + o.to + " is before --from " + o.from + ".");
+  }
+  ScenarioSpec scenario;
+  try {
+    if (!o.scenario.empty()) {
+      scenario = load_scenario(resolve_scenario(o.scenario));
+    } else {
+      std::vector<fs::path> files(o.prices.begin(), o.prices.end());
+      scenario = replay_scenario(files);
+    }
+  } catch (const ScenarioError& e) {
+    throw UserError(e.what());
+  }
+  SimulationOptions so;
+  so.seed = o.seed;
+  if (!o.from.empty()) so.from = o.from;
+  if (!o.to.empty()) so.to = o.to;
+  if (!o.config.empty()) {
+    try {
+      const Config config = load_config(o.config);
+      so.portfolios = config_portfolios(config);
+      so.breaker = config.breaker;
+    } catch (const ConfigError& e) {
+      throw UserError(e.what());
+    }
+  }
+  if (isatty(STDERR_FILENO) == 1) {
+    so.progress = [](std::size_t done, std::size_t total) {
+      const std::size_t width = 40;
+      const std::size_t filled = total == 0 ? width : done * width / total;
+      std::fprintf(stderr, "\r[%s%s] %zu/%zu ticks", std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), done, total);
+      if (done == total) std::fputc('\n', stderr);
+      std::fflush(stderr);
+    };
+  }
+  SimulationResult result;
+  try {
+    result = run_simulation(scenario, so);
+  } catch (const ScenarioError& e) {
+    throw UserError(e.what());
+  } catch (const std::invalid_argument& e) {
+    throw UserError(std::string("the scenario cannot run: ") + e.what());
+  }
+  std::cout << summary_table(result);
+  if (!o.out.empty()) {
+    std::error_code ec;
+    fs::create_directories(o.out, ec);
+    if (ec || !fs::is_directory(o.out)) {
+      throw UserError("--out: cannot create the directory " + o.out + ".");
+    }
+    write_file(fs::path(o.out) / "timeseries.csv", timeseries_csv(result));
+    write_file(fs::path(o.out) / "summary.json", summary_json(result));
+    write_file(fs::path(o.out) / "report.html", report_html(result));
+    std::cout << "wrote " << (fs::path(o.out) / "timeseries.csv").string() << ", summary.json, "
+              << "report.html\n";
+  }
+}
+
+const RegisterCommand kRegister{
+    60, [](CLI::App& app) {
+      auto opts = std::make_shared<SimulateOptions>();
+      auto* cmd = app.add_subcommand(
+          "simulate",
+          "Dry-run the keeper over a historical replay or a synthetic scenario: every report it "
+          "would publish (checked by an in-memory RiskOracle), breaker trips, rebalances, "
+          "protection payouts, VaR backtest and estimated gas");
+      cmd->add_option("--config", opts->config,
+                      "keeper config (TOML): use its [[portfolios]] and [breaker] instead of the "
+                      "scenario's")
+          ->check(CLI::ExistingFile);
+      cmd->add_option("--scenario", opts->scenario,
+                      "a library scenario NAME (config/scenarios/NAME.toml) or a scenario FILE");
+      cmd->add_option("--prices", opts->prices,
+                      "replay date,close CSV FILE(s) (asset = file stem), three sources per asset");
+      cmd->add_option("--from", opts->from, "first day of a replay, YYYY-MM-DD");
+      cmd->add_option("--to", opts->to, "last day of a replay, YYYY-MM-DD");
+      cmd->add_option("--seed", opts->seed, "seed of the synthetic market and source noise");
+      cmd->add_option("--out", opts->out,
+                      "write DIR/timeseries.csv, DIR/summary.json and DIR/report.html");
+      cmd->add_option("--chain", opts->chain,
+                      "'local': real contracts on anvil (not yet supported)");
+      cmd->callback([opts] { run(*opts); });
+    }};
+
+}  // namespace
+}  // namespace varkeeper::keeper::cli

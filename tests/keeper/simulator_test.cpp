@@ -1,0 +1,271 @@
+// The dry-run simulator (issue 8): the in-memory RiskOracle sink against the contract's rules
+// (docs/contracts.md, RiskOracle._checkReport/_checkHistory), and key outcomes of the synthetic
+// library scenarios driven through the real Pipeline.
+#include "keeper/simulator.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "keeper/simulation_output.hpp"
+#include "keeper/units.hpp"
+#include "risk/oprisk.hpp"
+
+using namespace varkeeper;
+using namespace varkeeper::keeper;
+
+namespace {
+
+const std::string kScenarios = std::string(VARKEEPER_SOURCE_DIR) + "/config/scenarios/";
+
+ScenarioSpec library(const std::string& name) { return load_scenario(kScenarios + name + ".toml"); }
+
+constexpr std::int64_t kNow = 1'700'000'000;
+
+OnchainReport report(std::uint64_t round, std::int64_t observed, double var, double cvar,
+                     std::uint8_t status = 0) {
+  OnchainReport r;
+  r.portfolio_id = 1;
+  r.round = round;
+  r.observed_at = static_cast<std::uint64_t>(observed);
+  r.horizon = 86'400;
+  r.confidence = to_wad(0.99);
+  r.breaker_status = status;
+  r.portfolio_value = to_fixed(1'000'000.0, 8);
+  r.value_at_risk = to_wad(var);
+  r.expected_shortfall = to_wad(cvar);
+  return r;
+}
+
+std::size_t trips_between(const SimulationResult& r, double from_day, double to_day) {
+  std::size_t n = 0;
+  const std::int64_t t0 = r.times.front();
+  for (std::size_t k = 1; k < r.times.size(); ++k) {
+    const double day = static_cast<double>(r.times[k] - t0) / 86'400.0;
+    if (day < from_day || day >= to_day) continue;
+    if (r.points[0][k].status == risk::BreakerStatus::kTripped &&
+        r.points[0][k - 1].status != risk::BreakerStatus::kTripped) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the in-memory sink refuses what RiskOracle refuses, with the contract's error") {
+  OracleLimits limits;
+  limits.max_age_s = 3600;
+  limits.min_interval_s = 60;
+  limits.max_var_change = 0.5;  // 50 %
+  struct Row {
+    const char* what;
+    OnchainReport r;
+    std::int64_t now;
+    OracleRefusal expected;
+  };
+  auto zero_confidence = report(2, kNow, 0.05, 0.07);
+  zero_confidence.confidence = 0;
+  auto full_confidence = report(2, kNow, 0.05, 0.07);
+  full_confidence.confidence = kWad;
+  auto one_wei_more = report(2, kNow, 0.06, 0.07);
+  one_wei_more.value_at_risk += 1;
+  auto no_horizon = report(2, kNow, 0.05, 0.07);
+  no_horizon.horizon = 0;
+  const Row rows[] = {
+      {"confidence 0", zero_confidence, kNow, OracleRefusal::kInvalidConfidence},
+      {"confidence 1", full_confidence, kNow, OracleRefusal::kInvalidConfidence},
+      {"horizon 0", no_horizon, kNow, OracleRefusal::kInvalidHorizon},
+      {"status 3", report(2, kNow, 0.05, 0.07, 3), kNow, OracleRefusal::kInvalidBreakerStatus},
+      {"VaR above CVaR", report(2, kNow, 0.08, 0.07), kNow, OracleRefusal::kInvalidFigures},
+      {"16 s in the future", report(2, kNow + 16, 0.05, 0.07), kNow, OracleRefusal::kFutureReport},
+      {"15 s in the future", report(2, kNow + 15, 0.05, 0.07), kNow, OracleRefusal::kNone},
+      {"maxAge + 1 old", report(2, kNow - 3601, 0.05, 0.07), kNow, OracleRefusal::kStaleReport},
+      {"maxAge old", report(2, kNow - 3600 + 60, 0.05, 0.07), kNow + 60, OracleRefusal::kNone},
+      {"same round", report(1, kNow + 60, 0.05, 0.07), kNow + 60,
+       OracleRefusal::kRoundNotIncreasing},
+      {"same observedAt", report(2, kNow - 3600, 0.05, 0.07), kNow, OracleRefusal::kTooSoon},
+      {"observedAt < previous + minInterval", report(2, kNow - 3600 + 59, 0.05, 0.07), kNow,
+       OracleRefusal::kTooSoon},
+      {"VaR +50 % exactly", report(2, kNow, 0.06, 0.07), kNow, OracleRefusal::kNone},
+      {"VaR +50 % and 1 wei", one_wei_more, kNow, OracleRefusal::kVaRChangeTooLarge},
+      {"VaR x3 while tripped", report(2, kNow, 0.12, 0.15, 1), kNow, OracleRefusal::kNone},
+      {"VaR x3 in cooldown", report(2, kNow, 0.12, 0.15, 2), kNow, OracleRefusal::kNone},
+      {"VaR x3 in normal", report(2, kNow, 0.12, 0.15, 0), kNow, OracleRefusal::kVaRChangeTooLarge},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.what);
+    OracleSink sink(limits);
+    // The stored report: round 1, observed an hour before, VaR 4 %.
+    REQUIRE(sink.submit(report(1, kNow - 3600, 0.04, 0.06), kNow - 3590) == OracleRefusal::kNone);
+    CHECK(sink.submit(row.r, row.now) == row.expected);
+    const auto* latest = sink.latest(1);
+    REQUIRE(latest != nullptr);
+    CHECK(latest->round == (row.expected == OracleRefusal::kNone ? row.r.round : 1));
+  }
+}
+
+TEST_CASE("the breaker trips in the manipulation scenario when no trusted majority remains") {
+  const auto r = run_simulation(library("manipulated-source"));
+  REQUIRE(r.summaries.size() == 1);
+  // Day 30: one source of three at +15 % is outvoted by the median: an incident, no trip.
+  CHECK(trips_between(r, 29.9, 30.5) == 0);
+  const auto first = std::find_if(r.incidents.begin(), r.incidents.end(), [](const Incident& i) {
+    return i.category == risk::oprisk::kOracleManipulation && i.subject == "ETH/s2";
+  });
+  REQUIRE(first != r.incidents.end());
+  CHECK(first->time == r.times.front() + 30 * 86'400);
+  // Day 60: s3 frozen, s2 manipulated: the two remaining sources disagree; the breaker trips.
+  CHECK(trips_between(r, 60.0, 60.2) == 1);
+  CHECK(r.summaries[0].breaker_trips == 1);
+}
+
+TEST_CASE("the breaker never trips in the calm GBM control") {
+  const auto r = run_simulation(library("calm-gbm"));
+  CHECK(r.summaries[0].breaker_trips == 0);
+  CHECK(r.incidents.empty());
+  CHECK(r.summaries[0].reports_refused == 0);
+}
+
+TEST_CASE("a frozen feed is an incident; all feeds frozen trips the breaker") {
+  const auto r = run_simulation(library("stale-source"));
+  const auto stale = std::find_if(r.incidents.begin(), r.incidents.end(), [](const Incident& i) {
+    return i.category == risk::oprisk::kStaleFeed && i.subject == "ETH/s3";
+  });
+  REQUIRE(stale != r.incidents.end());
+  // s3's last round is at day 30 (or up to an hour before); stale once heartbeat + grace passed.
+  CHECK(stale->time > r.times.front() + 30 * 86'400);
+  CHECK(stale->time <= r.times.front() + 30 * 86'400 + 3600 + 300 + 3600);
+  CHECK(trips_between(r, 30.0, 59.9) == 0);
+  CHECK(trips_between(r, 60.0, 60.3) == 1);
+}
+
+TEST_CASE("an RPC outage trips the breaker once per outage") {
+  const auto r = run_simulation(library("rpc-outage"));
+  CHECK(trips_between(r, 30.0, 30.1) == 1);
+  CHECK(trips_between(r, 60.0, 60.34) == 1);
+  CHECK(r.summaries[0].breaker_trips == 2);
+}
+
+TEST_CASE("a jump crash trips the breaker and pays out the protection epoch it falls in") {
+  const auto r = run_simulation(library("jump-crash"));
+  CHECK(trips_between(r, 45.5, 45.6) == 1);
+  CHECK(r.summaries[0].payouts >= 1);
+  // The epoch spanning the jump: the realised loss of at least 35 % minus the VaR at its start.
+  CHECK(r.summaries[0].payout_per_unit > 0.35 - r.summaries[0].peak_var);
+}
+
+TEST_CASE("with the breaker disabled every accepted report carries the computed figures") {
+  auto s = library("vol-regime");
+  s.breaker.enabled = false;
+  const auto r = run_simulation(s);
+  std::size_t accepted = 0;
+  for (const auto& p : r.points[0]) {
+    CHECK(p.status == risk::BreakerStatus::kNormal);
+    if (!p.accepted) continue;
+    ++accepted;
+    CHECK(p.onchain_var == doctest::Approx(p.computed_var).epsilon(1e-15));
+  }
+  CHECK(accepted == r.summaries[0].reports_published);
+  CHECK(r.summaries[0].breaker_trips == 0);
+}
+
+TEST_CASE("report gas follows docs/benchmarks.md: 108,941 for the first, 55,586 after") {
+  auto s = library("calm-gbm");
+  s.protection.enabled = false;
+  const auto r = run_simulation(s);
+  const auto& sum = r.summaries[0];
+  REQUIRE(sum.reports_published > 1);
+  CHECK(sum.gas_reports ==
+        doctest::Approx(108'941.0 + 55'586.0 * static_cast<double>(sum.reports_published - 1)));
+  CHECK(sum.gas_rebalances == 152'700.0 * static_cast<double>(sum.rebalances));
+  CHECK(sum.gas_protection == 0.0);
+  CHECK(sum.cost_eth == doctest::Approx(sum.gas * 20e-9));
+}
+
+TEST_CASE("exceptions count realised next-period losses above the VaR on chain") {
+  const auto r = run_simulation(library("vol-regime"));
+  const auto& sum = r.summaries[0];
+  std::size_t samples = 0, exceptions = 0;
+  for (const auto& p : r.points[0]) {
+    if (!p.sample) continue;
+    ++samples;
+    CHECK(p.exception == (p.realised_loss > p.onchain_var));
+    if (p.exception) ++exceptions;
+  }
+  CHECK(samples == sum.backtest_obs);
+  CHECK(exceptions == sum.exceptions);
+  CHECK(sum.expected_exceptions == doctest::Approx(0.01 * static_cast<double>(samples)));
+  // Kupiec (1995) LR_pof closed form for the observed count.
+  const double n = static_cast<double>(samples), x = static_cast<double>(exceptions);
+  const double p = 0.01, phat = x / n;
+  const double lr = -2.0 * ((n - x) * std::log(1 - p) + (x > 0 ? x * std::log(p) : 0.0)) +
+                    2.0 * ((n - x) * std::log(1 - phat) + (x > 0 ? x * std::log(phat) : 0.0));
+  CHECK(sum.kupiec_p == doctest::Approx(std::erfc(std::sqrt(lr / 2.0))).epsilon(1e-9));
+}
+
+TEST_CASE("the same scenario and seed give byte-identical outputs; another seed does not") {
+  const auto s = library("feedback-loop");
+  const auto a = run_simulation(s);
+  const auto b = run_simulation(s);
+  CHECK(timeseries_csv(a) == timeseries_csv(b));
+  CHECK(summary_json(a) == summary_json(b));
+  CHECK(report_html(a) == report_html(b));
+  SimulationOptions other;
+  other.seed = 8;
+  CHECK(timeseries_csv(run_simulation(s, other)) != timeseries_csv(a));
+}
+
+TEST_CASE("the feedback loop's vault sells into the AMM the oracle reads") {
+  const auto r = run_simulation(library("feedback-loop"));
+  REQUIRE(r.feedback.enabled);
+  CHECK(r.summaries[0].rebalances >= 1);
+  CHECK(r.feedback.risky_sold == doctest::Approx(1500.0));  // half of 3000 ETH
+  CHECK(r.feedback.max_discount > 0.0);  // the sales pushed the AMM below the market
+}
+
+TEST_CASE("scenario files with a mistake are refused with one sentence naming file and key") {
+  struct Row {
+    bool with_asset;  // prefix one [[assets]] table (ETH, sources s1..s3)
+    const char* toml;
+    const char* message;
+  };
+  const Row rows[] = {
+      {false, "nmae = \"x\"\n[[assets]]\nsymbol = \"ETH\"\n",
+       "s.toml: unknown key 'nmae' at the top level."},
+      {false, "name = \"x\"\n", "s.toml: assets: is required (at least one [[assets]] table)."},
+      {false, "[[events]]\nkind = \"jump\"\n",
+       "s.toml: assets: is required (at least one [[assets]] table)."},
+      {true, "[clock]\nfrom = \"2024-02-30\"\n",
+       "s.toml: clock.from: must be a date YYYY-MM-DD, got '2024-02-30'."},
+      {true, "[[events]]\nkind = \"quake\"\n",
+       "s.toml: events[0].kind: must be vol-regime, jump, depeg, manipulate, freeze or outage, got "
+       "'quake'."},
+      {true,
+       "[[events]]\nkind = \"manipulate\"\nasset = \"ETH\"\nsource = \"s9\"\nfrom_day = 1\nfactor "
+       "= 2\n",
+       "s.toml: events[0].source: asset ETH has no source 's9'."},
+      {true, "[[events]]\nkind = \"jump\"\nasset = \"BTC\"\nat_day = 1\nsize = -0.1\n",
+       "s.toml: events[0].asset: names no asset of this scenario ('BTC')."},
+      {true, "[[portfolios]]\npositions = { BTC = 1.0 }\n",
+       "s.toml: portfolios[0].positions: holds BTC, which is not an asset of the scenario."},
+      {true, "[[portfolios]]\npositions = { ETH = 1.0 }\nconfidence = 1.5\n",
+       "s.toml: portfolios[0].confidence: must be in [0.5, 0.9999], got 1.5."},
+      {true, "[breaker]\npolicy = \"panic\"\n",
+       "s.toml: breaker.policy: must be freeze, conservative or pass-through, got 'panic'."},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.toml);
+    const std::string text =
+        std::string(row.with_asset ? "[[assets]]\nsymbol = \"ETH\"\n" : "") + row.toml;
+    std::string got;
+    try {
+      (void)parse_scenario(text, "s.toml");
+    } catch (const ScenarioError& e) {
+      got = e.what();
+    }
+    CHECK(got == row.message);
+  }
+}

@@ -12,6 +12,11 @@
 // Integers the store keeps (rounds, nonces, blocks, ids) are SQLite's signed 64-bit integers: an
 // unsigned value above 2^63-1 is refused with StoreErrorKind::kInvalidValue. Timestamps are Unix
 // seconds. Every method is safe to call from several threads (one connection, one mutex).
+//
+// Cost: each call outside transaction() is its own commit, i.e. one fsync of the WAL (2-9 ms a row
+// measured on the 2-core dev machine, against 2.5 us a row inside one transaction); write many rows
+// (a tick's incidents, a history bootstrap) inside one transaction() or with
+// add_prices/upsert_closes, which commit once.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 // `varkeeper deploy`: deploys the bundled contracts (and, with --mocks, the local mocks) to a chain
 // through the transaction manager and writes the deployment file; idempotent (keeper/deploy.hpp).
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "chain/url.hpp"
 #include "keeper/anvil_node.hpp"
 #include "keeper/cli/command.hpp"
+#include "keeper/config.hpp"
 #include "keeper/deploy.hpp"
 #include "keeper/keystore_file.hpp"
 #include "keeper/password.hpp"
@@ -28,6 +31,7 @@ namespace {
 constexpr std::uint64_t kDevChainId = 31337;
 
 struct DeployCliOptions {
+  std::string config;
   std::vector<std::string> rpc;
   std::uint64_t chain_id = 0;
   std::string dev_key;
@@ -45,6 +49,7 @@ struct DeployCliOptions {
   std::string risky_token;
   std::string amm;
   std::uint64_t confirmations = 1;
+  bool confirmations_given = false;
   std::uint64_t timeout_s = 300;
   std::uint64_t request_timeout_ms = 10'000;
 };
@@ -109,13 +114,11 @@ chain::SecretKey sender_key(const DeployCliOptions& o) {
           "chain 31337 (anvil), not chain " +
           std::to_string(o.chain_id));
     }
-    const char* hex = o.dev_key == "anvil0"   ? kAnvilKey0
-                      : o.dev_key == "anvil1" ? kAnvilKey1
-                                              : nullptr;
-    if (hex == nullptr) {
-      throw UserError("--private-key-dev '" + o.dev_key + "' is not anvil0 or anvil1");
+    if (o.dev_key.size() != 6 || o.dev_key.rfind("anvil", 0) != 0 || o.dev_key[5] < '0' ||
+        o.dev_key[5] > '9') {
+      throw UserError("--private-key-dev '" + o.dev_key + "' is not one of anvil0 ... anvil9");
     }
-    return *chain::SecretKey::from_hex(hex);
+    return dev_key(static_cast<unsigned>(o.dev_key[5] - '0'));
   }
   if (o.keystore.empty()) {
     throw UserError("no sender key: give --keystore FILE (or --private-key-dev anvil0 on anvil)");
@@ -131,16 +134,101 @@ chain::SecretKey sender_key(const DeployCliOptions& o) {
   }
 }
 
+// Where to deploy and with which keys: from the flags, or from a config file.
+struct Target {
+  std::vector<chain::Url> rpc;
+  std::uint64_t chain_id = 0;
+  std::optional<std::filesystem::path> ca_file;
+  std::uint64_t request_timeout_ms = 10'000;
+  chain::TxManagerOptions tx_options;
+  std::vector<chain::Address> signers;
+  std::string out;
+  std::function<chain::SecretKey()> sender;  // decrypted last, after every other check
+};
+
+Target target_from_flags(const DeployCliOptions& o) {
+  if (o.rpc.empty()) throw UserError("--rpc URL is required (or --config FILE)");
+  if (o.chain_id == 0) throw UserError("--chain-id must be the chain's id (above 0)");
+  if (o.out.empty()) throw UserError("--out FILE is required (or --config FILE)");
+  Target t;
+  for (const auto& text : o.rpc) {
+    auto url = chain::parse_url(text);
+    if (!url || url->scheme == chain::UrlScheme::kWs || url->scheme == chain::UrlScheme::kWss) {
+      throw UserError(
+          "--rpc '" + text + "' is not an http(s) URL" +
+          (url ? std::string() : " (" + std::string(chain::to_string(url.error())) + ")"));
+    }
+    t.rpc.push_back(*url);
+  }
+  t.chain_id = o.chain_id;
+  t.request_timeout_ms = o.request_timeout_ms;
+  for (const auto& s : o.signers) t.signers.push_back(parse_address_option("--signers", s));
+  t.out = o.out;
+  t.sender = [&o] { return sender_key(o); };
+  return t;
+}
+
+// The address of a configured signer key without asking for its password when the keystore
+// names it.
+chain::Address signer_address(const Config& config, const KeySpec& spec) {
+  if (spec.dev_key) return chain::address_of(dev_key(*spec.dev_key));
+  if (spec.keystore_address) return *spec.keystore_address;
+  return chain::address_of(load_key(config, spec));
+}
+
+Target target_from_config(const DeployCliOptions& o, std::shared_ptr<Config>& keep) {
+  if (!o.rpc.empty() || o.chain_id != 0 || !o.dev_key.empty() || !o.keystore.empty() ||
+      !o.password_file.empty() || !o.signers.empty()) {
+    throw UserError(
+        "--config takes the chain, the keys and the signers from the file; drop "
+        "--rpc, --chain-id, --private-key-dev, --keystore, --password-file and "
+        "--signers");
+  }
+  try {
+    keep = std::make_shared<Config>(load_config(o.config));
+    const Config& config = *keep;
+    if (config.chain.rpc.empty()) {
+      throw UserError(o.config +
+                      ": chain.rpc: is empty; varkeeper deploy needs a node to deploy "
+                      "to (chain.anvil = true is deployed by varkeeper run itself)");
+    }
+    Target t;
+    t.rpc = config.chain.rpc;
+    t.chain_id = config.chain.chain_id;
+    t.ca_file = config.chain.ca_file;
+    t.request_timeout_ms = config.chain.request_timeout_ms;
+    t.tx_options = tx_manager_options(config.chain);
+    for (const auto& spec : config.keys.signers) t.signers.push_back(signer_address(config, spec));
+    if (!o.out.empty()) {
+      t.out = o.out;
+    } else if (config.contracts.deployment) {
+      t.out = config.contracts.deployment->string();
+    } else {
+      throw UserError(o.config + ": contracts.deployment: is not set; give --out FILE or set it");
+    }
+    t.sender = [keep] {
+      try {
+        return load_key(*keep, keep->keys.sender);
+      } catch (const ConfigError& e) {
+        throw UserError(e.what());
+      }
+    };
+    return t;
+  } catch (const ConfigError& e) {
+    throw UserError(e.what());
+  }
+}
+
 void run_deploy(const DeployCliOptions& o) {
   // Everything the user can get wrong is checked before the first network request.
-  if (o.rpc.empty()) throw UserError("--rpc URL is required");
-  if (o.chain_id == 0) throw UserError("--chain-id must be the chain's id (above 0)");
+  std::shared_ptr<Config> config;
+  Target target = o.config.empty() ? target_from_flags(o) : target_from_config(o, config);
   if (o.quorum < 0 || o.quorum > 255) throw UserError("--quorum must be between 1 and 255");
   DeployOptions options;
   options.mocks = o.mocks;
   options.portfolio_id = o.portfolio;
   options.feed_description = "varkeeper portfolio " + std::to_string(o.portfolio) + " VaR (WAD)";
-  for (const auto& s : o.signers) options.signers.push_back(parse_address_option("--signers", s));
+  options.signers = target.signers;
   if (o.quorum > 0) options.quorum = static_cast<std::uint8_t>(o.quorum);
   if (options.quorum && *options.quorum > std::max<std::size_t>(options.signers.size(), 1)) {
     throw UserError("--quorum " + std::to_string(o.quorum) + " is more than the " +
@@ -164,44 +252,41 @@ void run_deploy(const DeployCliOptions& o) {
     options.artifacts_dir = find_artifacts_dir(
         o.artifacts.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.artifacts));
     (void)load_artifacts(options.artifacts_dir);  // a bad artifact fails before any transaction
-    const std::optional<Deployment> previous = read_deployment_file(o.out);
-    const chain::SecretKey key = sender_key(o);
+    const std::optional<Deployment> previous = read_deployment_file(target.out);
+    const chain::SecretKey key = target.sender();
 
     std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
-    for (const auto& text : o.rpc) {
-      auto url = chain::parse_url(text);
-      if (!url) {
-        throw UserError("--rpc '" + text + "' is not an http(s) URL (" +
-                        std::string(chain::to_string(url.error())) + ")");
-      }
+    for (const auto& url : target.rpc) {
       chain::HttpOptions http;
-      http.timeout = std::chrono::milliseconds(o.request_timeout_ms);
+      http.timeout = std::chrono::milliseconds(target.request_timeout_ms);
+      if (target.ca_file) http.ca_file = target.ca_file->string();
       clients.push_back(
-          std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(*url, http)));
+          std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(url, http)));
     }
     chain::EndpointPool pool(std::move(clients));
-    if (auto connected = pool.connect(o.chain_id); !connected) {
-      throw UserError("cannot use the RPC endpoint for chain " + std::to_string(o.chain_id) + ": " +
-                      connected.error().describe());
+    if (auto connected = pool.connect(target.chain_id); !connected) {
+      throw UserError("cannot use the RPC endpoint for chain " + std::to_string(target.chain_id) +
+                      ": " + connected.error().describe());
     }
     chain::EthClient eth(pool);
     chain::InMemoryTxStore store;
-    chain::TxManagerOptions tx_options;
-    tx_options.confirmations = o.confirmations;
-    chain::TxManager manager(eth, store, key, o.chain_id, tx_options);
+    chain::TxManagerOptions tx_options = target.tx_options;
+    if (o.confirmations_given || o.config.empty()) tx_options.confirmations = o.confirmations;
+    chain::TxManager manager(eth, store, key, target.chain_id, tx_options);
     if (auto started = manager.start(); !started) {
       throw UserError("cannot read the sender's account from the node: " +
                       started.error().describe());
     }
     std::cout << "deploying from " << chain::to_checksum_address(manager.sender()) << " on chain "
-              << o.chain_id << (previous ? " (reusing " + o.out + ")" : std::string()) << '\n';
+              << target.chain_id << (previous ? " (reusing " + target.out + ")" : std::string())
+              << '\n';
     const Deployment deployment = deploy_all(eth, manager, options, previous);
-    write_deployment_file(o.out, deployment);
+    write_deployment_file(target.out, deployment);
     std::size_t reused = 0;
     for (const auto& [name, c] : deployment.contracts) reused += c.reused ? 1 : 0;
     std::cout << deployment.contracts.size() << " contracts (" << reused << " reused), "
-              << deployment.transactions_sent << " transactions; deployment written to " << o.out
-              << '\n';
+              << deployment.transactions_sent << " transactions; deployment written to "
+              << target.out << '\n';
   } catch (const DeployError& e) {
     throw UserError(e.what(), 4);
   }
@@ -215,12 +300,13 @@ const RegisterCommand kRegister{
           "Deploy the bundled contracts (RiskOracle, RiskOracleFeed, VaRProtection, "
           "RiskRebalancer; with --mocks also feeds, tokens and an AMM) and write a deployment "
           "file; rerunning reuses what is already deployed");
-      cmd->add_option("--rpc", o->rpc, "JSON-RPC endpoint (http or https); repeat for failover")
-          ->required();
-      cmd->add_option("--chain-id", o->chain_id, "The chain's id (checked against the node)")
-          ->required();
+      cmd->add_option("--config", o->config,
+                      "Keeper config (TOML): chain, sender and signer keys, and the deployment "
+                      "file (contracts.deployment) instead of the flags below");
+      cmd->add_option("--rpc", o->rpc, "JSON-RPC endpoint (http or https); repeat for failover");
+      cmd->add_option("--chain-id", o->chain_id, "The chain's id (checked against the node)");
       cmd->add_option("--private-key-dev", o->dev_key,
-                      "anvil0 or anvil1: a well-known anvil key (chain 31337 only)");
+                      "anvil0 ... anvil9: a well-known anvil key (chain 31337 only)");
       cmd->add_option("--keystore", o->keystore,
                       "Keystore v3 file of the sender (pays gas, owns "
                       "the RiskOracle and RiskRebalancer)");
@@ -246,16 +332,21 @@ const RegisterCommand kRegister{
                       "Existing stable ERC-20, the protection collateral (without --mocks)");
       cmd->add_option("--risky-token", o->risky_token, "Existing risky ERC-20 (without --mocks)");
       cmd->add_option("--amm", o->amm, "Existing IAmmAdapter (without --mocks)");
-      cmd->add_option("--out", o->out, "Deployment file to write (and to reuse if it exists)")
-          ->required();
+      cmd->add_option("--out", o->out,
+                      "Deployment file to write (and to reuse if it exists); default with "
+                      "--config: contracts.deployment");
       cmd->add_option("--artifacts", o->artifacts,
                       "Directory of the contract artifacts (default: contracts/ next to the "
                       "binary, else ../share/varkeeper/contracts)");
-      cmd->add_option("--confirmations", o->confirmations, "Blocks deep before a step is final")
-          ->capture_default_str();
+      auto* confirmations = cmd->add_option("--confirmations", o->confirmations,
+                                            "Blocks deep before a step is final (default: 1, or "
+                                            "chain.confirmations with --config)");
       cmd->add_option("--timeout", o->timeout_s, "Seconds to wait for each group of transactions")
           ->capture_default_str();
-      cmd->callback([o] { run_deploy(*o); });
+      cmd->callback([o, confirmations] {
+        o->confirmations_given = confirmations->count() > 0;
+        run_deploy(*o);
+      });
     }};
 
 }  // namespace

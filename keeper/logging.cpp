@@ -49,6 +49,18 @@ constexpr std::array<std::string_view, 9> kSecretWords = {
     "password",   "passwd",      "passphrase", "secret",     "private_key",
     "privatekey", "private-key", "mnemonic",   "seed_phrase"};
 
+// A name that says where a secret is kept (password_file, password_env, key_path, secret_dir)
+// names a path or a variable, not the secret: its value stays readable in errors.
+bool names_secret_location(std::string_view ident) {
+  for (std::string_view suffix : {"_file", "_env", "_path", "_dir", "-file", "-env", "-path"}) {
+    if (ident.size() >= suffix.size() &&
+        iequals(ident.substr(ident.size() - suffix.size()), suffix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // 64 hex digits (optionally after 0x) starting at `i` and not part of a longer alphanumeric run;
 // returns the token's length or 0.
 std::size_t hex32_at(std::string_view s, std::size_t i) {
@@ -351,6 +363,7 @@ std::string_view to_string(LogLevel level) noexcept {
 }
 
 bool is_secret_field_name(std::string_view name) noexcept {
+  if (names_secret_location(name)) return false;
   return std::any_of(kSecretWords.begin(), kSecretWords.end(), [&](std::string_view w) {
     return ifind(name, w, 0) != std::string_view::npos;
   });
@@ -367,6 +380,7 @@ std::string redact(std::string_view s) {
       if (i + w.size() > s.size() || !iequals(s.substr(i, w.size()), w)) continue;
       std::size_t j = i + w.size();
       while (j < s.size() && is_ident(s[j])) ++j;
+      if (names_secret_location(s.substr(i, j - i))) continue;
       std::size_t k = j;
       if (k < s.size() && (s[k] == '"' || s[k] == '\'')) ++k;
       while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) ++k;

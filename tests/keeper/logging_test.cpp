@@ -181,6 +181,12 @@ TEST_CASE("redact masks values after secret-naming fields and keeps hashes and a
       {"https://alice:pw@rpc.example.org/v1", "https://alice:[redacted]@rpc.example.org/v1"},
       {"http://127.0.0.1:8545", "http://127.0.0.1:8545"},
       {"wrong password for keystore a.json", "wrong password for keystore a.json"},
+      {"wrong password (the keystore MAC does not match)",
+       "wrong password (the keystore MAC does not match)"},
+      // Where a secret is kept is not the secret: config errors stay clear.
+      {"signers[0].password_env: \"KEEPER_PW\" is not set",
+       "signers[0].password_env: \"KEEPER_PW\" is not set"},
+      {"password_file=/etc/varkeeper/pw", "password_file=/etc/varkeeper/pw"},
       {std::string("signer ") + kAnvilAddress0, std::string("signer ") + kAnvilAddress0},
   };
   for (const auto& row : rows) {
@@ -195,7 +201,8 @@ TEST_CASE("structured fields named like secrets are masked whatever their value"
     CAPTURE(name);
     CHECK(is_secret_field_name(name));
   }
-  for (const char* name : {"tx", "hash", "digest", "address", "signer", "key_id", "portfolio"}) {
+  for (const char* name : {"tx", "hash", "digest", "address", "signer", "key_id", "portfolio",
+                           "password_file", "password_env", "keystore"}) {
     CAPTURE(name);
     CHECK_FALSE(is_secret_field_name(name));
   }

@@ -218,7 +218,7 @@ struct Scratch {
       : z(n * kBatchSize),
         anti(n * kBatchSize),
         sym(n * kBatchSize),
-        g(kBatchSize),
+        g(kBatchSize, 1.0),
         loss_a(kBatchSize),
         loss_b(kBatchSize) {}
 };
@@ -243,6 +243,8 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
   double* sym = sc.sym.data();
   double* g = sc.g.data();
   const bool t_dist = p.distribution == McDistribution::kStudentT;
+  const double gamma_d = p.half_nu - 1.0 / 3.0;
+  const double gamma_c = t_dist ? 1.0 / std::sqrt(9.0 * gamma_d) : 0.0;
   const double h = static_cast<double>(p.horizon);
   double checksum = 0.0;
   for (std::size_t u0 = 0; u0 < units; u0 += kBatchSize) {
@@ -252,9 +254,13 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
     for (int step = 0; step < p.horizon; ++step) {
       for (std::size_t j = 0; j < nb; ++j) {
         for (std::size_t i = 0; i < n; ++i) z[i * kBatchSize + j] = rng.normal();
-        // W ~ chi-square(nu) = 2 Gamma(nu / 2); the t shock sqrt((nu - 2) / W) L z has
-        // covariance L L' (unit-variance scaling).
-        g[j] = t_dist ? std::sqrt(p.nu_minus_2 / (2.0 * rng.gamma(p.half_nu))) : 1.0;
+        // W ~ chi-square(nu) = 2 Gamma(nu / 2), stored in g for the pass below.
+        g[j] = t_dist ? 2.0 * rng.gamma(gamma_d, gamma_c) : 1.0;
+      }
+      // The t shock sqrt((nu - 2) / W) L z has covariance L L' (unit-variance scaling);
+      // computed over the batch so the square roots and divisions vectorise.
+      if (t_dist) {
+        for (std::size_t j = 0; j < kBatchSize; ++j) g[j] = std::sqrt(p.nu_minus_2 / g[j]);
       }
       if constexpr (!kPrice) checksum += z[0] + g[nb - 1];  // keeps the draws observable
       if constexpr (kPrice) {

@@ -87,6 +87,22 @@ std::string iso_time(std::int64_t unix_s) {
 
 namespace {
 
+// One line of printable text: control characters and DEL echoed from the file become \xNN.
+ScenarioError scenario_error(const std::string& message) {
+  std::string out;
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return ScenarioError(out);
+}
+
 // A TOML table with the key path it was read from; every accessor names file and key on error.
 class Table {
  public:
@@ -94,7 +110,7 @@ class Table {
       : t_(t), path_(std::move(path)), file_(file) {}
 
   [[noreturn]] void fail(std::string_view key, const std::string& what) const {
-    throw ScenarioError(file_.string() + ": " + this->key(key) + ": " + what + ".");
+    throw scenario_error(file_.string() + ": " + this->key(key) + ": " + what + ".");
   }
   [[nodiscard]] std::string key(std::string_view k) const {
     return path_.empty() ? std::string(k) : path_ + "." + std::string(k);
@@ -102,9 +118,9 @@ class Table {
   void allow(std::initializer_list<std::string_view> keys) const {
     for (const auto& [k, v] : t_) {
       if (std::find(keys.begin(), keys.end(), k.str()) == keys.end()) {
-        throw ScenarioError(file_.string() + ": unknown key '" + std::string(k.str()) + "' " +
-                            (path_.empty() ? std::string("at the top level") : "in " + path_) +
-                            ".");
+        throw scenario_error(file_.string() + ": unknown key '" + std::string(k.str()) + "' " +
+                             (path_.empty() ? std::string("at the top level") : "in " + path_) +
+                             ".");
       }
     }
   }
@@ -229,7 +245,7 @@ void read_breaker(const Table& t, risk::BreakerConfig& b) {
   if (auto r = t.sub("rebalance")) read_hysteresis(*r, b.actions.rebalance);
   if (auto p = t.sub("payout")) read_hysteresis(*p, b.actions.payout);
   if (auto err = risk::validate(b)) {
-    throw ScenarioError(t.key("") + " " + *err + ".");
+    throw scenario_error(t.key("") + " " + *err + ".");
   }
 }
 
@@ -406,9 +422,9 @@ ScenarioSpec parse_scenario(std::string_view text, const std::filesystem::path& 
     root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
-    throw ScenarioError(file.string() + ":" + std::to_string(where.line) + ":" +
-                        std::to_string(where.column) +
-                        ": parse error: " + std::string(e.description()) + ".");
+    throw scenario_error(file.string() + ":" + std::to_string(where.line) + ":" +
+                         std::to_string(where.column) +
+                         ": parse error: " + std::string(e.description()) + ".");
   }
   const Table top(root, "", file);
   top.allow({"name", "description", "seed", "clock", "assets", "events", "portfolios", "breaker",
@@ -507,7 +523,7 @@ ScenarioSpec parse_scenario(std::string_view text, const std::filesystem::path& 
 
 ScenarioSpec load_scenario(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw ScenarioError("cannot read the scenario file " + file.string() + ".");
+  if (!in) throw scenario_error("cannot read the scenario file " + file.string() + ".");
   std::ostringstream os;
   os << in.rdbuf();
   return parse_scenario(os.str(), file);
@@ -523,7 +539,7 @@ ScenarioSpec replay_scenario(const std::vector<std::filesystem::path>& csv_files
     ScenarioAsset a;
     a.symbol = f.stem().string();
     if (!symbols.insert(a.symbol).second) {
-      throw ScenarioError("--prices: two files name the asset " + a.symbol + ".");
+      throw scenario_error("--prices: two files name the asset " + a.symbol + ".");
     }
     a.csv = f;
     a.sources = {"s1", "s2", "s3"};

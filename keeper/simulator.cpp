@@ -222,6 +222,8 @@ SimulationResult run_simulation(const ScenarioSpec& scenario, const SimulationOp
   risk::BreakerConfig breaker = options.breaker.value_or(scenario.breaker);
   std::vector<PortfolioSpec> portfolios =
       options.portfolios.empty() ? scenario.portfolios : options.portfolios;
+  // The simulator reads VaR and CVaR only: skip the engine's per-asset Euler components.
+  for (auto& p : portfolios) p.risk.components = false;
   std::size_t max_window = 250;
   for (const auto& p : portfolios) max_window = std::max(max_window, p.window);
 
@@ -318,6 +320,7 @@ SimulationResult run_simulation(const ScenarioSpec& scenario, const SimulationOp
     p.window = 250;
     p.min_obs = 30;
     p.publish.heartbeat_s = kDay;
+    p.risk.components = false;
     portfolios.push_back(p);
   }
   PipelineConfig pc;

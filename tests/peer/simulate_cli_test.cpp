@@ -190,3 +190,16 @@ TEST_CASE("bad input ends in one sentence and a non-zero exit") {
     CHECK(one_line(r.err) == row.message);
   }
 }
+
+TEST_CASE("--config replaces the scenario's portfolios and breaker with the keeper config's") {
+  const auto r = run_process({VARKEEPER_BINARY, "simulate", "--config",
+                              kSource + "/config/local.toml", "--scenario", "calm-year"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // config/local.toml: portfolio 1 "treasury" (filtered-historical at 99 %) and 2 "eth-tail"
+  // (mc-t at 97.5 %).
+  CHECK(r.out.find("1 treasury") != std::string::npos);
+  CHECK(r.out.find("2 eth-tail") != std::string::npos);
+  CHECK(r.out.find("mc-t @ 97.5 %") != std::string::npos);
+  CHECK(r.out.find("1 btc-eth") == std::string::npos);
+}

@@ -166,11 +166,14 @@ const MetricFamily::Series* MetricFamily::find(const std::vector<std::string>& v
 
 void MetricFamily::render(std::string& out) const {
   if (series_.empty()) return;
-  out += "# HELP ";
-  out += name_;
-  out += ' ';
-  out += escape_help(help_);
-  out += "\n# TYPE ";
+  if (!help_.empty()) {  // an empty HELP line says nothing (the Go client omits it too)
+    out += "# HELP ";
+    out += name_;
+    out += ' ';
+    out += escape_help(help_);
+    out += '\n';
+  }
+  out += "# TYPE ";
   out += name_;
   out += ' ';
   out += type_name(type_);

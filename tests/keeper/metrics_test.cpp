@@ -51,6 +51,7 @@ TEST_CASE("label values escape backslash, double quote and newline as the format
   auto& g = reg.gauge("msdos_file_access_time_seconds", "", {"path", "error"});
   g.set({"C:\\DIR\\FILE.TXT", "Cannot find file:\n\"FILE.TXT\""}, 1.458255915e9);
   const std::string text = reg.render();
+  CHECK(text.rfind("# TYPE msdos_file_access_time_seconds gauge\n", 0) == 0);  // no empty HELP
   CHECK(text.find("msdos_file_access_time_seconds{path=\"C:\\\\DIR\\\\FILE.TXT\",error=\"Cannot "
                   "find file:\\n\\\"FILE.TXT\\\"\"} 1458255915\n") != std::string::npos);
 }

@@ -301,6 +301,40 @@ std::string line_path(const Chart& c, const std::vector<std::int64_t>& t,
   return d;
 }
 
+// The closed area between two step lines (lower forward, upper backward) over the ticks where
+// both are finite; one sub-path per unbroken run.
+std::string band_path(const Chart& c, const std::vector<std::int64_t>& t,
+                      const std::vector<double>& lower, const std::vector<double>& upper) {
+  const std::size_t stride = std::max<std::size_t>(1, t.size() / 2000);
+  std::vector<std::size_t> idx;
+  for (std::size_t k = 0; k < t.size(); k += stride) idx.push_back(k);
+  if (!t.empty() && idx.back() != t.size() - 1) idx.push_back(t.size() - 1);
+  std::string d;
+  std::size_t i = 0;
+  while (i < idx.size()) {
+    if (!std::isfinite(lower[idx[i]]) || !std::isfinite(upper[idx[i]])) {
+      ++i;
+      continue;
+    }
+    std::size_t e = i;
+    while (e + 1 < idx.size() && std::isfinite(lower[idx[e + 1]]) &&
+           std::isfinite(upper[idx[e + 1]])) {
+      ++e;
+    }
+    d += "M" + coord(c.x(t[idx[i]])) + " " + coord(c.y(lower[idx[i]]));
+    for (std::size_t m = i + 1; m <= e; ++m) {
+      d += "H" + coord(c.x(t[idx[m]])) + "V" + coord(c.y(lower[idx[m]]));
+    }
+    d += "V" + coord(c.y(upper[idx[e]]));
+    for (std::size_t m = e; m > i; --m) {
+      d += "H" + coord(c.x(t[idx[m]])) + "V" + coord(c.y(upper[idx[m - 1]]));
+    }
+    d += "H" + coord(c.x(t[idx[i]])) + "Z";
+    i = e + 1;
+  }
+  return d;
+}
+
 std::string shading(const Chart& c, const SimulationResult& r, std::size_t j) {
   std::string out;
   const auto& pts = r.points[j];
@@ -443,7 +477,9 @@ std::string risk_chart(const SimulationResult& r, std::size_t j) {
       "<svg class=\"chart risk\" viewBox=\"0 0 960 240\" width=\"960\" height=\"240\" "
       "xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"VaR and CVaR\">";
   svg += shading(c, r, j) + axes(c, r.times, true);
-  // The VaR-CVaR band, then the lines.
+  // The VaR-CVaR band (the tail beyond VaR), then the lines.
+  svg += "<path class=\"band\" fill=\"#d62728\" fill-opacity=\"0.12\" stroke=\"none\" d=\"" +
+         band_path(c, r.times, var, cvar) + "\"/>";
   svg += "<path class=\"cvar\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.2\" d=\"" +
          line_path(c, r.times, cvar, true) + "\"/>";
   svg += "<path class=\"var\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.6\" d=\"" +

@@ -183,6 +183,8 @@ int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream
   for (const auto& p : pipeline.config().portfolios) specs.emplace(p.id, p);
   Reporter reporter(eth, tx, keys.signers, specs, {*oracle, config.chain.chain_id, 0});
   reporter.resume();
+  for (const auto& [pid, spec] : specs)
+    reporter.skip_rounds_through(pid, store->next_round(pid) - 1);
   KeeperLoop loop(eth, tx, source, pipeline, reporter, actions, store.get());
   out << "varkeeper: chain " << config.chain.chain_id << " via " << pool->health()[0].endpoint
       << ", RiskOracle " << chain::to_checksum_address(*oracle) << ", sender "

@@ -11,6 +11,7 @@
 #include "chain/endpoint_pool.hpp"
 #include "chain/eth_client.hpp"
 #include "chain/hex.hpp"
+#include "chain/keccak.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
 #include "keeper/anvil_node.hpp"
@@ -139,19 +140,26 @@ std::vector<std::pair<std::int64_t, double>> seeded_history(const std::string& c
 }  // namespace
 
 int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std::ostream& out) {
-  AnvilOptions anvil_options;
-  anvil_options.block_time_seconds = 1;
-  AnvilNode anvil(anvil_options);
+  std::optional<AnvilNode> anvil;
+  std::string url = options.rpc_url;
+  if (url.empty()) {
+    AnvilOptions anvil_options;
+    anvil_options.block_time_seconds = 1;
+    anvil.emplace(anvil_options);
+    url = anvil->http_url();
+  }
+  const auto parsed = chain::parse_url(url);
+  if (!parsed) throw StartupError(url + ": " + std::string(chain::to_string(parsed.error())));
   std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
-  clients.push_back(std::make_unique<chain::JsonRpcClient>(
-      chain::make_http_transport(*chain::parse_url(anvil.http_url()))));
+  clients.push_back(std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(*parsed)));
   chain::EndpointPool pool(std::move(clients));
   if (auto ok = pool.connect(kChainId); !ok) {
-    throw StartupError("the local anvil node does not answer: " + ok.error().describe());
+    throw StartupError("the local chain at " + url + " is not usable: " + ok.error().describe());
   }
   chain::EthClient eth(pool);
-  out << "varkeeper: local chain " << anvil.http_url() << " (chain id " << kChainId
-      << ", anvil pid " << anvil.pid() << ")" << std::endl;
+  out << "varkeeper: local chain " << url << " (chain id " << kChainId;
+  if (anvil) out << ", anvil pid " << anvil->pid();
+  out << ")" << std::endl;
 
   const auto artifacts_dir = find_artifacts_dir(
       options.artifacts_dir.empty() ? std::nullopt
@@ -167,8 +175,15 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   const std::int64_t period =
       std::max<std::int64_t>(1, static_cast<std::int64_t>(options.tick_ms / 1000));
 
+  std::optional<Deployment> previous;
+  if (!options.deployment_file.empty()) previous = read_deployment_file(options.deployment_file);
+  const bool resume = previous && previous->find("MockAggregatorEthUsd_c") != nullptr &&
+                      previous->find("MockAggregatorBtcUsd_c") != nullptr;
   Deployment dep;
-  {
+  if (resume) {
+    dep = *previous;
+    out << "varkeeper: resuming on the contracts of " << options.deployment_file << std::endl;
+  } else {
     chain::InMemoryTxStore deploy_store;
     chain::TxManager deployer(eth, deploy_store, owner, kChainId);
     if (auto s = deployer.start(); !s) throw StartupError("deployer: " + s.error().describe());
@@ -196,13 +211,18 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   const Address amm = dep.address_of("MockConstantProductAMM");
   const double eth0 = 3000.0, btc0 = 60000.0;
 
-  // Two more sources per asset, so the pipeline's consensus has three to compare.
+  // Three sources per asset, so the pipeline's consensus has three to compare.
   std::map<std::string, std::vector<Address>> feeds{
       {"ETH", {dep.address_of("MockAggregatorEthUsd")}},
       {"BTC", {dep.address_of("MockAggregatorBtcUsd")}}};
-  {
+  if (resume) {
+    for (const char* src : {"_b", "_c"}) {
+      feeds["ETH"].push_back(dep.address_of(std::string("MockAggregatorEthUsd") + src));
+      feeds["BTC"].push_back(dep.address_of(std::string("MockAggregatorBtcUsd") + src));
+    }
+  } else {
     std::vector<chain::Hash32> pending;
-    std::vector<std::string> which;
+    std::vector<std::pair<std::string, std::string>> which;
     for (const auto& [sym, start] : {std::pair<std::string, double>{"ETH", eth0}, {"BTC", btc0}}) {
       for (const char* src : {"b", "c"}) {
         auto data = who.abi("MockAggregator")
@@ -210,18 +230,26 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
                                       AbiValue::from_string(sym + " / USD (" + src + ")"),
                                       AbiValue::from_int(static_cast<std::int64_t>(start * 1e8))});
         pending.push_back(who.send(operator_, std::nullopt, *data));
-        which.push_back(sym);
+        which.emplace_back(sym, src);
       }
     }
     const auto receipts = who.wait(pending);
     for (std::size_t i = 0; i < receipts.size(); ++i) {
-      feeds[which[i]].push_back(*receipts[i].contract_address);
+      const auto& [sym, src] = which[i];
+      feeds[sym].push_back(*receipts[i].contract_address);
+      DeployedContract c;
+      c.artifact = "MockAggregator";
+      c.address = *receipts[i].contract_address;
+      c.tx_hash = receipts[i].transaction_hash;
+      c.block = receipts[i].block_number;
+      if (auto code = eth.code(c.address)) c.code_hash = chain::keccak256(*code);
+      dep.contracts[(sym == "ETH" ? "MockAggregatorEthUsd_" : "MockAggregatorBtcUsd_") + src] = c;
     }
   }
 
   // Market participants' positions: AMM liquidity at the feed price, the vault's assets and
-  // policy, the underwriters' collateral.
-  {
+  // policy, the underwriters' collateral (once, on a fresh deployment).
+  if (!resume) {
     const U256 max = ~U256(0);
     std::vector<chain::Hash32> tx;
     const U256 amm_risky = U256(10'000) * pow10(18);
@@ -281,6 +309,7 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
     tx.push_back(who.call(underwriter, protection, "VaRProtection", "deposit",
                           {AbiValue::from_uint(U256(1'000'000) * pow10(6))}));
     who.wait(tx);
+    if (!options.deployment_file.empty()) write_deployment_file(options.deployment_file, dep);
   }
 
   out << "varkeeper: RiskOracle " << chain::to_checksum_address(oracle) << ", RiskRebalancer "
@@ -358,21 +387,32 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   }
   pc.portfolios = {vault, treasury};
   Pipeline pipeline(pc);
+  ChainlinkSource source(eth, refs);
+  source.init();
+  // The market continues from where the feeds are (a resumed run does not jump back).
+  const auto opening = source.poll();
+  const auto feed_price = [&](const std::string& sym, double fallback) {
+    for (const auto& r : opening.readings) {
+      if (r.asset == sym && r.round.answer > 0.0) return r.round.answer;
+    }
+    return fallback;
+  };
+  const double eth_now = feed_price("ETH", eth0), btc_now = feed_price("BTC", btc0);
   auto head = eth.get_block(chain::BlockTag::latest());
   const std::int64_t now = head && *head ? static_cast<std::int64_t>((*head)->timestamp) : 0;
   const std::string data_dir = options.data_dir.empty()
                                    ? std::string(VARKEEPER_SOURCE_DIR) + "/config/data"
                                    : options.data_dir;
   pipeline.seed_history("ETH",
-                        seeded_history(data_dir + "/eth_usd_daily.csv", 600, eth0, now, period));
+                        seeded_history(data_dir + "/eth_usd_daily.csv", 600, eth_now, now, period));
   pipeline.seed_history("BTC",
-                        seeded_history(data_dir + "/btc_usd_daily.csv", 600, btc0, now, period));
+                        seeded_history(data_dir + "/btc_usd_daily.csv", 600, btc_now, now, period));
 
-  ChainlinkSource source(eth, refs);
-  source.init();
   std::map<std::uint64_t, PortfolioSpec> specs{{1, vault}, {2, treasury}};
   Reporter reporter(eth, tx, signer_keys, specs, {oracle, kChainId, 0});
   reporter.resume();
+  for (const auto& [pid, spec] : specs)
+    reporter.skip_rounds_through(pid, store->next_round(pid) - 1);
   KeeperLoop loop(eth, tx, source, pipeline, reporter, {rebalancer, protection}, store.get());
 
   // Feed operator and arbitrageur: the feeds follow the simulated market, the AMM follows the
@@ -383,9 +423,9 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   mo.jump_mean = 0.0;
   mo.jump_sd = 0.04;
   mo.crash = {options.crash_at_tick, 3, options.crash_drop};
-  LocalMarket market(eth, operator_,
-                     {{"ETH", eth0, 0.03, 8, feeds["ETH"]}, {"BTC", btc0, 0.025, 8, feeds["BTC"]}},
-                     mo);
+  LocalMarket market(
+      eth, operator_,
+      {{"ETH", eth_now, 0.03, 8, feeds["ETH"]}, {"BTC", btc_now, 0.025, 8, feeds["BTC"]}}, mo);
   std::uint64_t bought_epoch = 0;
   const auto participants = [&](std::uint64_t t) {
     market.step(t);

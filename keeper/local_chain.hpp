@@ -21,6 +21,11 @@ struct LocalRunOptions {
   std::string data_dir;                    // bundled CSVs; default <source>/config/data
   std::string store_path;                  // default: a fresh file in the temp directory
   std::string artifacts_dir;               // default: next to the binary
+  // An anvil node already running (its accounts unlocked) instead of starting one; it is left
+  // running at exit. With `deployment_file`, a run resumes on the contracts a previous run
+  // deployed (and wrote there) instead of deploying new ones.
+  std::string rpc_url;
+  std::string deployment_file;
 };
 
 // Returns the exit code; throws StartupError (keeper/daemon.hpp) if the chain cannot be set up.

@@ -64,6 +64,11 @@ std::uint64_t Reporter::next_round(std::uint64_t portfolio_id) const {
   return it == last_round_.end() ? 1 : it->second + 1;
 }
 
+void Reporter::skip_rounds_through(std::uint64_t portfolio_id, std::uint64_t used) {
+  auto& last = last_round_[portfolio_id];
+  last = std::max(last, used);
+}
+
 OnchainReport Reporter::build(const PortfolioUpdate& u) {
   const auto& spec = portfolios_.at(u.portfolio_id);
   OnchainReport r;

@@ -48,6 +48,10 @@ class Reporter {
 
   [[nodiscard]] std::uint64_t next_round(std::uint64_t portfolio_id) const;
 
+  // Never reuse a round the keeper already used (signed and maybe sent before a crash, even if
+  // not on chain yet): rounds continue after max(on-chain latest, `used`).
+  void skip_rounds_through(std::uint64_t portfolio_id, std::uint64_t used);
+
  private:
   chain::EthClient& eth_;
   chain::TxManager& tx_;

@@ -50,6 +50,11 @@ const RegisterCommand kRegister{
           ->capture_default_str();
       cmd->add_option("--store", opts->local.store_path,
                       "Local mode: store file (default: a temp file)");
+      cmd->add_option("--rpc", opts->local.rpc_url,
+                      "Local mode: use this running anvil node instead of starting one");
+      cmd->add_option(
+          "--deployment", opts->local.deployment_file,
+          "Local mode: deployment file to resume on (written after a fresh deployment)");
       cmd->add_option("--artifacts", opts->local.artifacts_dir,
                       "Contract artifacts directory (default: next to the binary)");
       cmd->callback([opts] {

@@ -149,7 +149,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             false);
       return;
     }
-    if (ec) {  // timeout, end of stream, reset, malformed: just close
+    if (ec && ec.category() == beast::http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      write(text_response(11, http::status::bad_request, "bad request\n"), false);  // malformed
+      return;
+    }
+    if (ec) {  // timeout, end of stream, reset: just close
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
       stream_.close();

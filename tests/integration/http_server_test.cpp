@@ -375,6 +375,12 @@ TEST_CASE("malformed requests and random bytes never stop the server from servin
     c.send(m);
     (void)c.read_all();  // any answer, or a close; never a hang past the timeouts
   }
+  {
+    Client c(server.port(), 2s);
+    REQUIRE(c.connected());
+    c.send("GET /healthz HTTP/1.1\r\nNoColonHere\r\n\r\n");
+    CHECK(parse(c.read_all()).status == 400);
+  }
   const std::uint64_t seed = varkeeper::test::test_seed(0x0b5e7e11);
   std::mt19937_64 rng(seed);
   for (int i = 0; i < 200; ++i) {

@@ -68,6 +68,16 @@ const RegisterCommand kRegister{
             return;
           }
           const Config config = load_config(opts->config);
+          if (config.chain.anvil) {
+            // chain.anvil = true: the embedded local chain, paced and stored as the file says.
+            opts->local.tick_ms = config.keeper.tick_interval_s * 1000;
+            if (opts->local.store_path.empty())
+              opts->local.store_path = config.keeper.store.string();
+            if (opts->ticks > 0) opts->local.max_ticks = opts->ticks;
+            const int rc = run_local(opts->local, g_stop, std::cout);
+            if (rc != 0) throw UserError("the local run failed", rc);
+            return;
+          }
           DaemonOptions d;
           if (opts->ticks > 0) d.max_ticks = opts->ticks;
           const int rc = run_daemon(config, g_stop, std::cout, d);

@@ -114,9 +114,10 @@ std::string escape_help(std::string_view help) {
 std::string format_sample_value(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  // Integral values print as integers (a counter of 1e6 reads "1000000", as Prometheus' Go client
-  // prints it); others as the shortest decimal that reads back to the same double.
-  if (value == std::trunc(value) && std::fabs(value) < 1e15) {
+  // Integers a double holds exactly (|v| <= 2^53) print as integers, so a wei counter reads
+  // "1234567890000000", not "1.23456789e+15"; others as the shortest decimal that reads back to
+  // the same double.
+  if (value == std::trunc(value) && std::fabs(value) <= 9007199254740992.0) {
     std::array<char, 32> buf{};
     const auto r =
         std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);

@@ -107,6 +107,8 @@ TEST_CASE("special sample values are written +Inf, -Inf and NaN") {
   CHECK(format_sample_value(std::nan("")) == "NaN");
   CHECK(format_sample_value(0) == "0");
   CHECK(format_sample_value(1e6) == "1000000");
+  CHECK(format_sample_value(9007199254740992.0) == "9007199254740992");  // 2^53
+  CHECK(format_sample_value(-1234567890000000.0) == "-1234567890000000");
   CHECK(format_sample_value(0.1) == "0.1");  // shortest round trip, not 0.1000000000000000055
   CHECK(std::stod(format_sample_value(1e300)) == 1e300);
 }

@@ -36,7 +36,7 @@ refit_for() {
 
 echo "Settings: window $window days, refit 1 day (closed-form and historical methods) or 5 days"
 echo "(parametric-t and Monte Carlo, $paths paths), ES test $es_sims simulations, seed 1,"
-commit="$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)"
+commit="${VARKEEPER_SOURCE_COMMIT:-$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)}"
 echo "generated $(date -u +%Y-%m-%d) by \`scripts/risk-validation.sh\` with $("$bin" --version) (source $commit)."
 echo
 echo "| asset | conf. | method | refit | days | exceptions | expected | Kupiec p | Chr. ind. p | Chr. cc p | zone | Z2 | Z2 p | mean VaR | mean CVaR | recalibrated: exceptions, zone |"

@@ -186,6 +186,14 @@ int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream
   for (const auto& [pid, spec] : specs)
     reporter.skip_rounds_through(pid, store->next_round(pid) - 1);
   KeeperLoop loop(eth, tx, source, pipeline, reporter, actions, store.get());
+  try {  // name the bundled contracts' custom errors in refusals, when the artifacts are installed
+    std::vector<chain::AbiSignature> errors;
+    for (const auto& [name, abi] : load_artifacts(find_artifacts_dir(std::nullopt))) {
+      errors.insert(errors.end(), abi.error_signatures().begin(), abi.error_signatures().end());
+    }
+    loop.set_known_errors(std::move(errors));
+  } catch (const DeployError&) {
+  }
   out << "varkeeper: chain " << config.chain.chain_id << " via " << pool->health()[0].endpoint
       << ", RiskOracle " << chain::to_checksum_address(*oracle) << ", sender "
       << chain::to_checksum_address(tx.sender()) << ", store " << config.keeper.store.string()

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "chain/abi.hpp"
+#include "chain/contract.hpp"
 #include "chain/hex.hpp"
 #include "keeper/store.hpp"
 #include "keeper/units.hpp"
@@ -70,8 +71,7 @@ void KeeperLoop::try_action(const chain::Address& target, const char* signature,
   auto sim = eth_.call({tx_.sender(), target, data, {}, {}});
   if (!sim) {
     // Shown once per distinct reason, so an operator sees why an action is not taken.
-    std::string why = sim.error().describe();
-    if (sim.error().data.is_string()) why += " " + sim.error().data.get<std::string>();
+    const std::string why = explain(sim.error());
     if (last_refusal_[label] != why) {
       summary.actions.push_back(label + " not possible: " + why);
       last_refusal_[label] = why;
@@ -86,6 +86,15 @@ void KeeperLoop::try_action(const chain::Address& target, const char* signature,
   req.label = label;
   open_actions_[label] = tx_.enqueue(req);
   summary.actions.push_back(label + " sent");
+}
+
+std::string KeeperLoop::explain(const chain::RpcError& error) const {
+  if (const auto data = chain::revert_data_of(error)) {
+    if (const auto reason = chain::decode_revert(*data, known_errors_)) {
+      return "reverted: " + chain::describe(*reason);
+    }
+  }
+  return error.describe();
 }
 
 void KeeperLoop::follow_reports(TickSummary& summary) {

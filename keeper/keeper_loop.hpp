@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "chain/abi_type.hpp"
 #include "chain/eth_client.hpp"
 #include "chain/tx_manager.hpp"
 #include "keeper/chainlink_source.hpp"
@@ -55,6 +56,14 @@ class KeeperLoop {
   [[nodiscard]] static std::string status_line(const TickSummary& s);
 
   [[nodiscard]] std::uint64_t ticks() const noexcept { return ticks_; }
+
+  // Custom errors the bundled contracts may revert with (from their ABI artifacts): refusals are
+  // then shown by name, e.g. "AlreadyAtTarget(600000000000000000, 20000000000000000)".
+  void set_known_errors(std::vector<chain::AbiSignature> errors) {
+    known_errors_ = std::move(errors);
+  }
+  // One sentence for an RPC error, the revert decoded by name where possible.
+  [[nodiscard]] std::string explain(const chain::RpcError& error) const;
   [[nodiscard]] std::int64_t last_publish_time() const noexcept { return last_publish_time_; }
 
  private:
@@ -75,6 +84,7 @@ class KeeperLoop {
   std::map<std::uint64_t, std::vector<OnchainReport>> in_flight_;
   std::map<std::string, std::uint64_t> open_actions_;  // label -> tx record id
   std::map<std::string, std::string> last_refusal_;    // label -> why the last simulation failed
+  std::vector<chain::AbiSignature> known_errors_;
 };
 
 // Runs `loop` every `interval` until `stop` is set (or `max_ticks` ticks), printing one status

@@ -414,6 +414,11 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   for (const auto& [pid, spec] : specs)
     reporter.skip_rounds_through(pid, store->next_round(pid) - 1);
   KeeperLoop loop(eth, tx, source, pipeline, reporter, {rebalancer, protection}, store.get());
+  std::vector<chain::AbiSignature> errors;
+  for (const auto& [name, abi] : artifacts) {
+    errors.insert(errors.end(), abi.error_signatures().begin(), abi.error_signatures().end());
+  }
+  loop.set_known_errors(std::move(errors));
 
   // Feed operator and arbitrageur: the feeds follow the simulated market, the AMM follows the
   // feeds; the protection buyer buys at each new epoch.

@@ -203,12 +203,14 @@ class Table {
 };
 
 constexpr double kMaxDays = 36'600.0;
+constexpr std::int64_t kDayS = 86'400;
+constexpr std::int64_t kYearS = 365 * kDayS;
 
 void read_hysteresis(const Table& t, risk::HysteresisConfig& h) {
   t.allow({"upper", "lower", "min_dwell_s"});
   t.num_in("upper", h.upper, 0.0, 1.0);
   t.num_in("lower", h.lower, 0.0, 1.0);
-  t.int_in("min_dwell_s", h.min_dwell_s, 0, 365 * 86'400);
+  t.int_in("min_dwell_s", h.min_dwell_s, 0, kYearS);
   if (h.lower > h.upper) t.fail("lower", "must not exceed upper");
 }
 
@@ -222,13 +224,13 @@ void read_breaker(const Table& t, risk::BreakerConfig& b) {
     b.breaker.policy = *p;
   }
   t.num_in("var_jump_factor", b.breaker.var_jump_factor, 1.0, 1e6, true);
-  t.int_in("clear_s", b.breaker.clear_s, 0, 365 * 86'400);
-  t.int_in("cooldown_s", b.breaker.cooldown_s, 0, 365 * 86'400);
+  t.int_in("clear_s", b.breaker.clear_s, 0, kYearS);
+  t.int_in("cooldown_s", b.breaker.cooldown_s, 0, kYearS);
   if (auto c = t.sub("checks")) {
     c->allow({"heartbeat_grace_s", "max_step_move", "step_confirm_s", "mad_k", "max_disagreement"});
-    c->int_in("heartbeat_grace_s", b.checks.heartbeat_grace_s, 0, 365 * 86'400);
+    c->int_in("heartbeat_grace_s", b.checks.heartbeat_grace_s, 0, kYearS);
     c->num_in("max_step_move", b.checks.max_step_move, 0.0, 1e6, true);
-    c->int_in("step_confirm_s", b.checks.step_confirm_s, 0, 365 * 86'400);
+    c->int_in("step_confirm_s", b.checks.step_confirm_s, 0, kYearS);
     c->num_in("mad_k", b.checks.mad_k, 0.0, 1e6, true);
     c->num_in("max_disagreement", b.checks.max_disagreement, 0.0, 1.0, true);
   }
@@ -236,7 +238,7 @@ void read_breaker(const Table& t, risk::BreakerConfig& b) {
     s->allow({"enabled", "ema_half_life_s", "max_rise_per_update", "max_fall_per_update",
               "max_rise_per_hour", "max_fall_per_hour"});
     if (auto v = s->boolean("enabled")) b.smoothing.enabled = *v;
-    s->int_in("ema_half_life_s", b.smoothing.ema_half_life_s, 0, 365 * 86'400);
+    s->int_in("ema_half_life_s", b.smoothing.ema_half_life_s, 0, kYearS);
     s->num_in("max_rise_per_update", b.smoothing.max_rise_per_update, 0.0, 1e6);
     s->num_in("max_fall_per_update", b.smoothing.max_fall_per_update, 0.0, 1.0);
     s->num_in("max_rise_per_hour", b.smoothing.max_rise_per_hour, 0.0, 1e6);
@@ -273,7 +275,7 @@ PortfolioSpec read_portfolio(const Table& t, std::size_t index) {
   }
   t.num_in("confidence", p.risk.confidence, 0.5, 0.9999);
   t.int_in("horizon", p.risk.horizon, 1, 250);
-  t.int_in("period_s", p.period_s, 60, 30 * 86'400);
+  t.int_in("period_s", p.period_s, 60, 30 * kDayS);
   t.int_in("window", p.window, 10, 100'000);
   t.int_in("min_obs", p.min_obs, 5, 100'000);
   if (p.min_obs > p.window) t.fail("min_obs", "must not exceed window");
@@ -283,7 +285,7 @@ PortfolioSpec read_portfolio(const Table& t, std::size_t index) {
   if (auto pub = t.sub("publish")) {
     pub->allow({"deviation", "heartbeat_s"});
     pub->num_in("deviation", p.publish.deviation, 0.0, 10.0);
-    pub->int_in("heartbeat_s", p.publish.heartbeat_s, 1, 365 * 86'400);
+    pub->int_in("heartbeat_s", p.publish.heartbeat_s, 1, kYearS);
   }
   return p;
 }
@@ -408,7 +410,7 @@ ScenarioAsset read_asset(const Table& t, bool& replay, std::size_t index) {
   if (a.sources.empty()) {
     for (std::int64_t i = 1; i <= n_sources; ++i) a.sources.push_back("s" + std::to_string(i));
   }
-  t.int_in("heartbeat_s", a.heartbeat_s, 1, 365 * 86'400);
+  t.int_in("heartbeat_s", a.heartbeat_s, 1, kYearS);
   t.num_in("feed_deviation", a.feed_deviation, 0.0, 1.0);
   t.num_in("noise", a.noise, 0.0, 0.5);
   return a;
@@ -482,8 +484,8 @@ ScenarioSpec parse_scenario(std::string_view text, const std::filesystem::path& 
   if (auto b = top.sub("breaker")) read_breaker(*b, s.breaker);
   if (auto o = top.sub("oracle")) {
     o->allow({"max_age_s", "min_interval_s", "max_var_change"});
-    o->int_in("max_age_s", s.oracle.max_age_s, 1, 365 * 86'400);
-    o->int_in("min_interval_s", s.oracle.min_interval_s, 0, 365 * 86'400);
+    o->int_in("max_age_s", s.oracle.max_age_s, 1, kYearS);
+    o->int_in("min_interval_s", s.oracle.min_interval_s, 0, kYearS);
     o->num_in("max_var_change", s.oracle.max_var_change, 0.0, 1e6);
   }
   if (auto g = top.sub("gas")) {

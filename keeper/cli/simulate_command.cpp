@@ -45,7 +45,7 @@ fs::path resolve_scenario(const std::string& name) {
   }
   for (const fs::path& dir :
        {fs::path("config/scenarios"), fs::path(VARKEEPER_SOURCE_DIR) / "config" / "scenarios"}) {
-    const fs::path f = dir / (name + ".toml");
+    fs::path f = dir / (name + ".toml");
     if (fs::is_regular_file(f)) return f;
   }
   throw UserError("--scenario: no scenario named '" + name +

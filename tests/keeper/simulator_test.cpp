@@ -269,3 +269,24 @@ TEST_CASE("scenario files with a mistake are refused with one sentence naming fi
     CHECK(got == row.message);
   }
 }
+
+TEST_CASE("scenario dates convert like GNU date (date -u -d D +%s, date -u -d @S)") {
+  struct Row {
+    const char* date;
+    std::int64_t days;  // date -u -d D +%s, divided by 86400
+  };
+  const Row rows[] = {{"1970-01-01", 0},     {"2000-02-29", 11016}, {"2020-03-12", 18333},
+                      {"2024-01-01", 19723}, {"1969-12-31", -1},    {"2100-03-01", 47541}};
+  for (const auto& row : rows) {
+    CAPTURE(row.date);
+    CHECK(parse_iso_date(row.date) == row.days);
+    CHECK(iso_date(row.days * 86'400) == row.date);
+  }
+  CHECK(iso_time(1'709'251'199) == "2024-02-29T23:59:59Z");
+  CHECK(iso_time(-1) == "1969-12-31T23:59:59Z");
+  for (const char* bad : {"2023-02-29", "2100-02-29", "2024-13-01", "2024-00-10", "2024-1-01",
+                          "2024-01-32", "20240101", "2024-01-01T00:00"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_iso_date(bad).has_value());
+  }
+}

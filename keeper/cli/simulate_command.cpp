@@ -168,18 +168,23 @@ const RegisterCommand kRegister{
       cmd->add_option("--config", opts->config,
                       "keeper config (TOML): use its [[portfolios]] and [breaker] instead of the "
                       "scenario's")
-          ->check(CLI::ExistingFile);
+          ->type_name("FILE");
       cmd->add_option("--scenario", opts->scenario,
-                      "a library scenario NAME (config/scenarios/NAME.toml) or a scenario FILE");
+                      "a library scenario NAME (config/scenarios/NAME.toml) or a scenario FILE")
+          ->type_name("NAME|FILE");
       cmd->add_option("--prices", opts->prices,
-                      "replay date,close CSV FILE(s) (asset = file stem), three sources per asset");
-      cmd->add_option("--from", opts->from, "first day of a replay, YYYY-MM-DD");
-      cmd->add_option("--to", opts->to, "last day of a replay, YYYY-MM-DD");
-      cmd->add_option("--seed", opts->seed, "seed of the synthetic market and source noise");
+                      "replay date,close CSV FILE(s) (asset = file stem), three sources per asset")
+          ->type_name("FILE");
+      cmd->add_option("--from", opts->from, "first day of a replay, YYYY-MM-DD")->type_name("DATE");
+      cmd->add_option("--to", opts->to, "last day of a replay, YYYY-MM-DD")->type_name("DATE");
+      cmd->add_option("--seed", opts->seed, "seed of the synthetic market and source noise")
+          ->type_name("S");
       cmd->add_option("--out", opts->out,
-                      "write DIR/timeseries.csv, DIR/summary.json and DIR/report.html");
+                      "write DIR/timeseries.csv, DIR/summary.json and DIR/report.html")
+          ->type_name("DIR");
       cmd->add_option("--chain", opts->chain,
-                      "'local': real contracts on anvil (not yet supported)");
+                      "'local': real contracts on anvil (not yet supported)")
+          ->type_name("local");
       cmd->callback([opts] { run(*opts); });
     }};
 

@@ -177,6 +177,8 @@ TEST_CASE("bad input ends in one sentence and a non-zero exit") {
       {{"--scenario", "calm-gbm", "--chain", "local"},
        "varkeeper: --chain local is not yet supported: simulate checks reports with the in-memory "
        "RiskOracle sink only (run without --chain)."},
+      {{"--config", "/nonexistent/keeper.toml", "--scenario", "calm-gbm"},
+       "varkeeper: /nonexistent/keeper.toml: config file does not exist"},
       {{"--prices", bad.string()},
        "varkeeper: " + bad.string() +
            " line 1: the header must start with a 'date' column, found '[[assets]]'."},

@@ -327,3 +327,53 @@ TEST_CASE("varkeeper deploy run twice writes the same file and the second run se
   CHECK(too_many.err == "varkeeper: --quorum 3 is more than the 2 signer(s) given\n");
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("varkeeper deploy --config takes chain, keys, signers and the deployment file from it") {
+  Chain c;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("varkeeper-deploy-config-" + std::to_string(c.anvil.port()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto config = (dir / "keeper.toml").string();
+  {
+    std::ofstream f(config);
+    f << "[chain]\nchain_id = 31337\nrpc = [\"" << c.anvil.http_url() << "\"]\n\n"
+      << "[keys]\nsigners = [{ dev_key = \"anvil1\" }, { dev_key = \"anvil2\" }]\n"
+      << "sender = { dev_key = \"anvil0\" }\n\n"
+      << "[contracts]\ndeployment = \"deployment.json\"\n\n"
+      << "[[assets]]\nsymbol = \"ETH\"\ndecimals = 8\n"
+      << "sources = [{ name = \"mock\", aggregator = "
+         "\"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\" }]\n\n"
+      << "[[portfolios]]\nid = 1\nname = \"treasury\"\npositions = { ETH = 100.0 }\n";
+  }
+  const std::vector<std::string> argv{VARKEEPER_BINARY, "deploy", "--config", config,
+                                      "--quorum",       "2",      "--limits", "1:3600"};
+  const auto first = run_process(argv);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  // Without --mocks: RiskOracle and RiskOracleFeed; 2 addSigner, setQuorum, setLimits.
+  CHECK(first.out.find("2 contracts (0 reused), 6 transactions") != std::string::npos);
+  const auto written = varkeeper::keeper::read_deployment_file(dir / "deployment.json");
+  REQUIRE(written);
+  const Address oracle = written->address_of("RiskOracle");
+  CHECK(c.cast_call(oracle, "isSigner(address)(bool)",
+                    {"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"}) == "true");  // anvil #2
+  CHECK(c.cast_call(oracle, "isSigner(address)(bool)", {to_checksum_address(kSigner0)}) ==
+        "false");  // the sender is not a signer unless configured as one
+  CHECK(c.cast_call(oracle, "quorum()(uint8)") == "2");
+  // `config check` reads the file deploy wrote.
+  const auto check = run_process({VARKEEPER_BINARY, "config", "check", config});
+  CHECK_MESSAGE(check.exit_code == 0, check.err);
+  CHECK(check.out.find(to_checksum_address(oracle)) != std::string::npos);
+  const auto second = run_process(argv);
+  REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  CHECK(second.out.find("2 contracts (2 reused), 0 transactions") != std::string::npos);
+  // Flags that the config already sets are refused.
+  auto mixed = argv;
+  mixed.push_back("--chain-id");
+  mixed.push_back("31337");
+  const auto refused = run_process(mixed);
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("--config takes the chain, the keys and the signers from the file") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
+}

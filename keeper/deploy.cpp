@@ -221,8 +221,8 @@ AbiValue text(std::string s) { return AbiValue::from_string(std::move(s)); }
 class Deployer {
  public:
   Deployer(chain::EthClient& eth, chain::TxManager& manager, const DeployOptions& options,
-           const std::optional<Deployment>& previous)
-      : eth_(eth), mgr_(manager), opt_(options), prev_(previous) {}
+           const std::optional<Deployment>& previous, const DeployProgress& progress)
+      : eth_(eth), mgr_(manager), opt_(options), prev_(previous), progress_(progress) {}
 
   Deployment run() {
     artifacts_ = load_artifacts(opt_.artifacts_dir);
@@ -498,7 +498,21 @@ class Deployer {
             " (block " + std::to_string(c.block) + ")");
         out_.contracts[s.name] = std::move(c);
       }
+      report_progress();
     }
+  }
+
+  void report_progress() {
+    if (!progress_) return;
+    Deployment snapshot = out_;
+    // Entries of the previous file not examined yet stay, so a crash now forgets nothing.
+    if (prev_) {
+      for (const auto& [name, c] : prev_->contracts) snapshot.contracts.emplace(name, c);
+    }
+    for (const auto& [name, c] : snapshot.contracts) {
+      snapshot.block = std::max(snapshot.block, c.block);
+    }
+    progress_(snapshot);
   }
 
   std::vector<AbiValue> view(const chain::Contract& c, std::string_view fn,
@@ -591,6 +605,7 @@ class Deployer {
   chain::TxManager& mgr_;
   const DeployOptions& opt_;
   const std::optional<Deployment>& prev_;
+  const DeployProgress& progress_;
   ArtifactSet artifacts_;
   Deployment out_;
   std::string run_tag_;
@@ -599,8 +614,9 @@ class Deployer {
 }  // namespace
 
 Deployment deploy_all(chain::EthClient& eth, chain::TxManager& manager,
-                      const DeployOptions& options, const std::optional<Deployment>& previous) {
-  return Deployer(eth, manager, options, previous).run();
+                      const DeployOptions& options, const std::optional<Deployment>& previous,
+                      const DeployProgress& progress) {
+  return Deployer(eth, manager, options, previous, progress).run();
 }
 
 }  // namespace varkeeper::keeper

@@ -111,6 +111,11 @@ struct DeployOptions {
   std::function<void(const std::string&)> log;
 };
 
+struct Deployment;
+// Called with the deployment so far after each group of contracts is final (the CLI saves the
+// file then, so an interrupted run loses at most the group in flight); optional.
+using DeployProgress = std::function<void(const Deployment&)>;
+
 struct DeployedContract {
   std::string artifact;  // the artifact it was built from ("MockERC20")
   chain::Address address{};
@@ -151,6 +156,7 @@ void write_deployment_file(const std::filesystem::path& file, const Deployment& 
 // else).
 [[nodiscard]] Deployment deploy_all(chain::EthClient& eth, chain::TxManager& manager,
                                     const DeployOptions& options,
-                                    const std::optional<Deployment>& previous = std::nullopt);
+                                    const std::optional<Deployment>& previous = std::nullopt,
+                                    const DeployProgress& progress = {});
 
 }  // namespace varkeeper::keeper

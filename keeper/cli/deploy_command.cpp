@@ -280,7 +280,10 @@ void run_deploy(const DeployCliOptions& o) {
     std::cout << "deploying from " << chain::to_checksum_address(manager.sender()) << " on chain "
               << target.chain_id << (previous ? " (reusing " + target.out + ")" : std::string())
               << '\n';
-    const Deployment deployment = deploy_all(eth, manager, options, previous);
+    // Saved after each group of contracts, so an interrupted run is resumed by the next one.
+    const Deployment deployment =
+        deploy_all(eth, manager, options, previous,
+                   [&](const Deployment& so_far) { write_deployment_file(target.out, so_far); });
     write_deployment_file(target.out, deployment);
     std::size_t reused = 0;
     for (const auto& [name, c] : deployment.contracts) reused += c.reused ? 1 : 0;

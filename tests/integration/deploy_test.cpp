@@ -377,3 +377,35 @@ TEST_CASE("varkeeper deploy --config takes chain, keys, signers and the deployme
         std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a deployment interrupted after its first group resumes from the saved progress") {
+  Chain c;
+  std::optional<Deployment> saved;
+  struct Interrupted {};
+  CHECK_THROWS_AS((void)varkeeper::keeper::deploy_all(c.eth, c.mgr, mock_options(), std::nullopt,
+                                                      [&](const Deployment& so_far) {
+                                                        saved = so_far;
+                                                        throw Interrupted{};
+                                                      }),
+                  Interrupted);
+  REQUIRE(saved);
+  // The first group: the oracle, the two feeds and the two tokens (no dependencies).
+  CHECK(saved->contracts.size() == 5);
+  CHECK(saved->find("RiskOracle") != nullptr);
+  CHECK(saved->find("MockConstantProductAMM") == nullptr);
+  const Deployment resumed = varkeeper::keeper::deploy_all(c.eth, c.mgr, mock_options(), saved);
+  CHECK(resumed.contracts.size() == 9);
+  std::size_t reused = 0;
+  for (const auto& [name, contract] : resumed.contracts) {
+    CAPTURE(name);
+    reused += contract.reused ? 1 : 0;
+    if (saved->find(name) != nullptr) {
+      CHECK(contract.reused);
+      CHECK(contract.address == saved->contracts.at(name).address);
+    }
+  }
+  CHECK(reused == 5);
+  // 4 remaining deployments and the 4 owner settings.
+  CHECK(resumed.transactions_sent == 8);
+  CHECK(*c.eth.transaction_count(kSigner0, BlockTag::latest()) == 13);
+}

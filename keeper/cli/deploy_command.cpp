@@ -248,11 +248,18 @@ void run_deploy(const DeployCliOptions& o) {
   }
   options.timeout = std::chrono::seconds(o.timeout_s);
   options.log = [](const std::string& line) { std::cout << line << '\n' << std::flush; };
+  // Bad artifacts or a malformed deployment file are the user's input (exit 2), found before any
+  // transaction; a failure while deploying is exit 4.
+  std::optional<Deployment> previous;
   try {
     options.artifacts_dir = find_artifacts_dir(
         o.artifacts.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.artifacts));
-    (void)load_artifacts(options.artifacts_dir);  // a bad artifact fails before any transaction
-    const std::optional<Deployment> previous = read_deployment_file(target.out);
+    (void)load_artifacts(options.artifacts_dir);
+    previous = read_deployment_file(target.out);
+  } catch (const DeployError& e) {
+    throw UserError(e.what());
+  }
+  try {
     const chain::SecretKey key = target.sender();
 
     std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;

@@ -409,3 +409,47 @@ TEST_CASE("a deployment interrupted after its first group resumes from the saved
   CHECK(resumed.transactions_sent == 8);
   CHECK(*c.eth.transaction_count(kSigner0, BlockTag::latest()) == 13);
 }
+
+TEST_CASE("varkeeper deploy with a keystore sender and a password file") {
+  Chain c;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("varkeeper-deploy-keystore-" + std::to_string(c.anvil.port()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto password = (dir / "password.txt").string();
+  {
+    std::ofstream f(password);
+    f << "correct horse\n";
+  }
+  const auto created =
+      run_process({VARKEEPER_BINARY, "keys", "new", "--keystore-dir", (dir / "keys").string(),
+                   "--password-file", password, "--light-kdf"});
+  REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+  std::string address = created.out;
+  while (!address.empty() && address.back() == '\n') address.pop_back();
+  const auto keystore = std::filesystem::directory_iterator(dir / "keys")->path().string();
+  // Fund the new account (anvil_setBalance), then deploy from it.
+  auto funded =
+      c.pool.call("anvil_setBalance", Json::array({address, "0x56BC75E2D63100000"}));  // 100 ETH
+  REQUIRE(funded);
+  const std::vector<std::string> argv{VARKEEPER_BINARY,   "deploy",     "--rpc",
+                                      c.anvil.http_url(), "--chain-id", "31337",
+                                      "--keystore",       keystore,     "--password-file",
+                                      password,           "--out",      (dir / "d.json").string()};
+  const auto r = run_process(argv);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("deploying from " + address) != std::string::npos);
+  const auto d = varkeeper::keeper::read_deployment_file(dir / "d.json");
+  REQUIRE(d);
+  CHECK(to_checksum_address(d->deployer) == address);
+  CHECK(c.cast_call(d->address_of("RiskOracle"), "owner()(address)") == address);
+  // The wrong password: exit 3, one sentence, nothing sent.
+  {
+    std::ofstream f(password, std::ios::trunc);
+    f << "wrong\n";
+  }
+  const auto refused = run_process(argv);
+  CHECK(refused.exit_code == 3);
+  CHECK(refused.err.find("password") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}

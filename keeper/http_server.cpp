@@ -50,10 +50,14 @@ chain::Expected<Endpoint, HttpServerError> parse_address(const std::string& text
     port = s.substr(close + 2);
   } else {
     const auto colon = s.rfind(':');
-    if (colon == std::string_view::npos) return bad("has no port");
+    if (colon == std::string_view::npos) {
+      return bad("has no port");
+    }
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return bad("needs brackets around an IPv6 host");
+    if (host.find(':') != std::string_view::npos) {
+      return bad("needs brackets around an IPv6 host");
+    }
   }
   unsigned value = 0;
   const auto r = std::from_chars(port.data(), port.data() + port.size(), value);
@@ -68,7 +72,9 @@ chain::Expected<Endpoint, HttpServerError> parse_address(const std::string& text
   }
   boost::system::error_code ec;
   e.address = net::ip::make_address(std::string(host), ec);
-  if (ec) return bad("has a host that is not a numeric IP address or localhost");
+  if (ec) {
+    return bad("has a host that is not a numeric IP address or localhost");
+  }
   return e;
 }
 
@@ -209,12 +215,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 void HttpServerCore::accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+      return;
+    }
     if (ec) {
       // EMFILE and friends: back off briefly instead of spinning on a failing accept.
       accept_retry.expires_after(std::chrono::milliseconds(100));
       accept_retry.async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec) accept();
+        if (!wait_ec) {
+          accept();
+        }
       });
       return;
     }
@@ -231,20 +241,28 @@ void HttpServerCore::accept() {
 http::response<http::string_body> HttpServerCore::handle(
     const http::request<http::string_body>& req) const {
   std::string_view target(req.target().data(), req.target().size());
-  if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (const auto q = target.find('?'); q != std::string_view::npos) {
+    target = target.substr(0, q);
+  }
   const unsigned v = req.version();
   const bool known = target == "/metrics" || target == "/healthz" || target == "/readyz";
-  if (!known) return text_response(v, http::status::not_found, "not found\n");
+  if (!known) {
+    return text_response(v, http::status::not_found, "not found\n");
+  }
   if (req.method() != http::verb::get) {
     auto res = text_response(v, http::status::method_not_allowed, "method not allowed\n");
     res.set(http::field::allow, "GET");
     return res;
   }
   try {
-    if (target == "/healthz") return text_response(v, http::status::ok, "ok\n");
+    if (target == "/healthz") {
+      return text_response(v, http::status::ok, "ok\n");
+    }
     if (target == "/readyz") {
       const Readiness r = handlers.readiness ? handlers.readiness() : Readiness{true, {}};
-      if (r.ready) return text_response(v, http::status::ok, "ready\n");
+      if (r.ready) {
+        return text_response(v, http::status::ok, "ready\n");
+      }
       return text_response(v, http::status::service_unavailable, "not ready: " + r.reason + "\n");
     }
     std::string body = handlers.metrics ? handlers.metrics() : std::string();
@@ -257,15 +275,21 @@ http::response<http::string_body> HttpServerCore::handle(
 chain::Expected<HttpServer, HttpServerError> HttpServer::start(HttpServerOptions options,
                                                                HttpServerHandlers handlers) {
   auto endpoint = parse_address(options.address);
-  if (!endpoint) return chain::unexpected(endpoint.error());
+  if (!endpoint) {
+    return chain::unexpected(endpoint.error());
+  }
   if (!endpoint->address.is_loopback() && !options.allow_non_loopback) {
     return chain::unexpected(
         HttpServerError{HttpServerErrorKind::kNotLoopback,
                         "metrics address '" + options.address +
                             "' is not a loopback address; set metrics_public = true to expose it"});
   }
-  if (options.max_connections == 0) options.max_connections = 1;
-  if (options.max_request_bytes < 512) options.max_request_bytes = 512;
+  if (options.max_connections == 0) {
+    options.max_connections = 1;
+  }
+  if (options.max_request_bytes < 512) {
+    options.max_request_bytes = 512;
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
@@ -273,9 +297,15 @@ chain::Expected<HttpServer, HttpServerError> HttpServer::start(HttpServerOptions
   const tcp::endpoint ep(endpoint->address, endpoint->port);
   beast::error_code ec;
   impl->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(ep, ec);
-  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) {
+    impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    impl->acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
   if (ec) {
     return chain::unexpected(HttpServerError{
         HttpServerErrorKind::kBind,
@@ -310,7 +340,9 @@ HttpServer& HttpServer::operator=(HttpServer&& other) noexcept {
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::stop() {
-  if (!impl_ || impl_->stopped) return;
+  if (!impl_ || impl_->stopped) {
+    return;
+  }
   impl_->stopped = true;
   Impl* impl = impl_.get();
   // On the server thread: stop listening, close every connection, then stop the loop. Handlers
@@ -319,10 +351,14 @@ void HttpServer::stop() {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
     impl->accept_retry.cancel();
-    for (HttpSession* s : impl->sessions) s->close();
+    for (HttpSession* s : impl->sessions) {
+      s->close();
+    }
     impl->ioc.stop();
   });
-  if (impl->thread.joinable()) impl->thread.join();
+  if (impl->thread.joinable()) {
+    impl->thread.join();
+  }
 }
 
 std::uint16_t HttpServer::port() const noexcept { return impl_ ? impl_->port : 0; }

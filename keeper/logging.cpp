@@ -40,7 +40,9 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::size_t ifind(std::string_view hay, std::string_view needle, std::size_t from) {
   for (std::size_t i = from; i + needle.size() <= hay.size(); ++i) {
-    if (iequals(hay.substr(i, needle.size()), needle)) return i;
+    if (iequals(hay.substr(i, needle.size()), needle)) {
+      return i;
+    }
   }
   return std::string_view::npos;
 }
@@ -64,13 +66,23 @@ bool names_secret_location(std::string_view ident) {
 // 64 hex digits (optionally after 0x) starting at `i` and not part of a longer alphanumeric run;
 // returns the token's length or 0.
 std::size_t hex32_at(std::string_view s, std::size_t i) {
-  if (i > 0 && is_alnum(s[i - 1])) return 0;
+  if (i > 0 && is_alnum(s[i - 1])) {
+    return 0;
+  }
   std::size_t j = i;
-  if (j + 1 < s.size() && s[j] == '0' && (s[j + 1] == 'x' || s[j + 1] == 'X')) j += 2;
+  if (j + 1 < s.size() && s[j] == '0' && (s[j + 1] == 'x' || s[j + 1] == 'X')) {
+    j += 2;
+  }
   std::size_t n = 0;
-  while (j + n < s.size() && is_hex(s[j + n])) ++n;
-  if (n != 64) return 0;
-  if (j + n < s.size() && is_alnum(s[j + n])) return 0;
+  while (j + n < s.size() && is_hex(s[j + n])) {
+    ++n;
+  }
+  if (n != 64) {
+    return 0;
+  }
+  if (j + n < s.size() && is_alnum(s[j + n])) {
+    return 0;
+  }
   return j - i + n;
 }
 
@@ -84,7 +96,9 @@ std::string_view word_before(std::string_view s, std::size_t end) {
     --e;
   }
   std::size_t b = e;
-  while (b > 0 && is_ident(s[b - 1])) --b;
+  while (b > 0 && is_ident(s[b - 1])) {
+    --b;
+  }
   return s.substr(b, e - b);
 }
 
@@ -125,12 +139,20 @@ void append_json_string(std::string& out, std::string_view s) {
         len = 2;
       } else if (c >= 0xE0 && c <= 0xEF) {
         len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
+        if (c == 0xE0) {
+          lo = 0xA0;
+        }
+        if (c == 0xED) {
+          hi = 0x9F;
+        }
       } else if (c >= 0xF0 && c <= 0xF4) {
         len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
+        if (c == 0xF0) {
+          lo = 0x90;
+        }
+        if (c == 0xF4) {
+          hi = 0x8F;
+        }
       }
       bool ok = len > 0 && i + len <= s.size();
       for (std::size_t k = 1; ok && k < len; ++k) {
@@ -178,20 +200,25 @@ void append_text_value(std::string& out, std::string_view s) {
 // The message in text style: one line, whatever it contains (no forged records).
 void append_text_message(std::string& out, std::string_view s) {
   for (char c : s) {
-    if (c == '\n')
+    if (c == '\n') {
       out += "\\n";
-    else if (c == '\r')
+    } else if (c == '\r') {
       out += "\\r";
-    else if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
       out += '?';
-    else
+    } else {
       out += c;
+    }
   }
 }
 
 std::string format_double(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) {
+    return "NaN";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "+Inf" : "-Inf";
+  }
   std::array<char, 32> buf{};
   const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
   return {buf.data(), r.ptr};
@@ -201,9 +228,13 @@ std::string format_double(double v) {
 std::string clean_key(std::string_view key) {
   std::string k(key.empty() ? std::string_view("field") : key);
   for (char& c : k) {
-    if (!is_ident(c) && c != '.') c = '_';
+    if (!is_ident(c) && c != '.') {
+      c = '_';
+    }
   }
-  if (k == "ts" || k == "level" || k == "msg") k += '_';
+  if (k == "ts" || k == "level" || k == "msg") {
+    k += '_';
+  }
   return k;
 }
 
@@ -223,10 +254,11 @@ void append_field(std::string& out, LogStyle style, const LogField& f) {
   const auto* text = std::get_if<std::string>(&f.value());
   if (is_secret_field_name(f.key()) ||
       (text && ends_with_key(f.key()) && looks_like_hex32(*text))) {
-    if (style == LogStyle::kJsonLines)
+    if (style == LogStyle::kJsonLines) {
       append_json_string(out, kRedacted);
-    else
+    } else {
       out += kRedacted;
+    }
     return;
   }
   std::visit(
@@ -234,19 +266,21 @@ void append_field(std::string& out, LogStyle style, const LogField& f) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string>) {
           const std::string safe = redact(v);
-          if (style == LogStyle::kJsonLines)
+          if (style == LogStyle::kJsonLines) {
             append_json_string(out, safe);
-          else
+          } else {
             append_text_value(out, safe);
+          }
         } else if constexpr (std::is_same_v<T, bool>) {
           out += v ? "true" : "false";
         } else if constexpr (std::is_same_v<T, double>) {
           const std::string d = format_double(v);
           // JSON has no NaN or infinities: those are written as strings.
-          if (style == LogStyle::kJsonLines && !std::isfinite(v))
+          if (style == LogStyle::kJsonLines && !std::isfinite(v)) {
             append_json_string(out, d);
-          else
+          } else {
             out += d;
+          }
         } else {
           out += std::to_string(v);
         }
@@ -307,9 +341,13 @@ std::once_flag g_default_once;
 
 // Records logged before setup_logging() still get this format (text, info, stderr).
 void ensure_configured() {
-  if (g_configured.load(std::memory_order_acquire)) return;
+  if (g_configured.load(std::memory_order_acquire)) {
+    return;
+  }
   std::call_once(g_default_once, [] {
-    if (!g_configured.load(std::memory_order_acquire)) setup_logging({});
+    if (!g_configured.load(std::memory_order_acquire)) {
+      setup_logging({});
+    }
   });
 }
 
@@ -333,19 +371,37 @@ class RecordFormatter final : public spdlog::formatter {
 }  // namespace
 
 std::optional<LogStyle> parse_log_style(std::string_view text) noexcept {
-  if (text == "text") return LogStyle::kText;
-  if (text == "json") return LogStyle::kJsonLines;
+  if (text == "text") {
+    return LogStyle::kText;
+  }
+  if (text == "json") {
+    return LogStyle::kJsonLines;
+  }
   return std::nullopt;
 }
 
 std::optional<LogLevel> parse_log_level(std::string_view text) noexcept {
-  if (text == "trace") return LogLevel::kTrace;
-  if (text == "debug") return LogLevel::kDebug;
-  if (text == "info") return LogLevel::kInfo;
-  if (text == "warn" || text == "warning") return LogLevel::kWarn;
-  if (text == "error") return LogLevel::kError;
-  if (text == "critical") return LogLevel::kCritical;
-  if (text == "off") return LogLevel::kOff;
+  if (text == "trace") {
+    return LogLevel::kTrace;
+  }
+  if (text == "debug") {
+    return LogLevel::kDebug;
+  }
+  if (text == "info") {
+    return LogLevel::kInfo;
+  }
+  if (text == "warn" || text == "warning") {
+    return LogLevel::kWarn;
+  }
+  if (text == "error") {
+    return LogLevel::kError;
+  }
+  if (text == "critical") {
+    return LogLevel::kCritical;
+  }
+  if (text == "off") {
+    return LogLevel::kOff;
+  }
   return std::nullopt;
 }
 
@@ -363,7 +419,9 @@ std::string_view to_string(LogLevel level) noexcept {
 }
 
 bool is_secret_field_name(std::string_view name) noexcept {
-  if (names_secret_location(name)) return false;
+  if (names_secret_location(name)) {
+    return false;
+  }
   return std::any_of(kSecretWords.begin(), kSecretWords.end(), [&](std::string_view w) {
     return ifind(name, w, 0) != std::string_view::npos;
   });
@@ -377,22 +435,38 @@ std::string redact(std::string_view s) {
     // 1. A secret-naming field name, the rest of its identifier, a ':' or '=' and the value.
     bool masked = false;
     for (std::string_view w : kSecretWords) {
-      if (i + w.size() > s.size() || !iequals(s.substr(i, w.size()), w)) continue;
+      if (i + w.size() > s.size() || !iequals(s.substr(i, w.size()), w)) {
+        continue;
+      }
       std::size_t j = i + w.size();
-      while (j < s.size() && is_ident(s[j])) ++j;
-      if (names_secret_location(s.substr(i, j - i))) continue;
+      while (j < s.size() && is_ident(s[j])) {
+        ++j;
+      }
+      if (names_secret_location(s.substr(i, j - i))) {
+        continue;
+      }
       std::size_t k = j;
-      if (k < s.size() && (s[k] == '"' || s[k] == '\'')) ++k;
-      while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) ++k;
-      if (k >= s.size() || (s[k] != ':' && s[k] != '=')) continue;
+      if (k < s.size() && (s[k] == '"' || s[k] == '\'')) {
+        ++k;
+      }
+      while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) {
+        ++k;
+      }
+      if (k >= s.size() || (s[k] != ':' && s[k] != '=')) {
+        continue;
+      }
       ++k;
-      while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) ++k;
+      while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) {
+        ++k;
+      }
       std::size_t value_end = k;
       char quote = 0;
       if (k < s.size() && (s[k] == '"' || s[k] == '\'')) {
         quote = s[k];
         value_end = s.find(quote, k + 1);
-        if (value_end == std::string_view::npos) value_end = s.size();
+        if (value_end == std::string_view::npos) {
+          value_end = s.size();
+        }
       } else {
         while (value_end < s.size() && s[value_end] != ' ' && s[value_end] != '\t' &&
                s[value_end] != '\n' && s[value_end] != ',' && s[value_end] != ';' &&
@@ -406,13 +480,16 @@ std::string redact(std::string_view s) {
       masked = true;
       break;
     }
-    if (masked) continue;
+    if (masked) {
+      continue;
+    }
     // 2. 32 bytes of hex right after a name ending in "key".
     if (const std::size_t n = hex32_at(s, i); n > 0) {
-      if (ends_with_key(word_before(s, i)))
+      if (ends_with_key(word_before(s, i))) {
         out += kRedacted;
-      else
+      } else {
         out.append(s.substr(i, n));
+      }
       i += n;
       continue;
     }
@@ -451,7 +528,9 @@ std::string format_log_record(LogStyle style, std::chrono::system_clock::time_po
     out += to_string(level);
     out += "\",\"msg\":";
     append_json_string(out, msg);
-    for (const auto& f : fields) append_field(out, style, f);
+    for (const auto& f : fields) {
+      append_field(out, style, f);
+    }
     out += "}\n";
   } else {
     out += timestamp(time);
@@ -459,7 +538,9 @@ std::string format_log_record(LogStyle style, std::chrono::system_clock::time_po
     out += to_string(level);
     out += ' ';
     append_text_message(out, msg);
-    for (const auto& f : fields) append_field(out, style, f);
+    for (const auto& f : fields) {
+      append_field(out, style, f);
+    }
     out += '\n';
   }
   return out;
@@ -486,7 +567,9 @@ bool log_enabled(LogLevel level) noexcept {
 }
 
 void log(LogLevel level, std::string_view message, LogFields fields) {
-  if (!log_enabled(level)) return;
+  if (!log_enabled(level)) {
+    return;
+  }
   tl_fields = std::span<const LogField>(fields.begin(), fields.size());
   try {
     spdlog::default_logger_raw()->log(to_spdlog(level),

@@ -22,14 +22,18 @@ bool is_name_char(char c, bool colon_ok) {
 // Exposition formats: metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
 // [a-zA-Z_][a-zA-Z0-9_]* (names starting with "__" are reserved for Prometheus' internal use).
 bool valid_name(std::string_view s, bool colon_ok) {
-  if (s.empty() || !is_name_start(s[0], colon_ok)) return false;
+  if (s.empty() || !is_name_start(s[0], colon_ok)) {
+    return false;
+  }
   return std::all_of(s.begin(), s.end(), [&](char c) { return is_name_char(c, colon_ok); });
 }
 
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
   }
   return out;
 }
@@ -49,7 +53,9 @@ bool is_hex(char c) {
 
 // 64 hex digits, with or without 0x: a private key or a hash, neither belongs in a label.
 bool looks_like_32_byte_hex(std::string_view v) {
-  if (v.size() == 66 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) v.remove_prefix(2);
+  if (v.size() == 66 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+    v.remove_prefix(2);
+  }
   return v.size() == 64 && std::all_of(v.begin(), v.end(), is_hex);
 }
 
@@ -64,17 +70,23 @@ std::string_view type_name(MetricType t) {
 
 void append_labels(std::string& out, const std::vector<std::string>& names,
                    const std::vector<std::string>& values, std::string_view le = {}) {
-  if (names.empty() && le.empty()) return;
+  if (names.empty() && le.empty()) {
+    return;
+  }
   out += '{';
   for (std::size_t i = 0; i < names.size(); ++i) {
-    if (i) out += ',';
+    if (i) {
+      out += ',';
+    }
     out += names[i];
     out += "=\"";
     out += escape_label_value(values[i]);
     out += '"';
   }
   if (!le.empty()) {
-    if (!names.empty()) out += ',';
+    if (!names.empty()) {
+      out += ',';
+    }
     out += "le=\"";
     out += le;
     out += '"';
@@ -112,8 +124,12 @@ std::string escape_help(std::string_view help) {
 }
 
 std::string format_sample_value(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(value)) {
+    return "NaN";
+  }
+  if (std::isinf(value)) {
+    return value > 0 ? "+Inf" : "-Inf";
+  }
   // Integers a double holds exactly (|v| <= 2^53) print as integers, so a wei counter reads
   // "1234567890000000", not "1.23456789e+15"; others as the shortest decimal that reads back to
   // the same double.
@@ -149,24 +165,32 @@ MetricFamily::Series& MetricFamily::series(const std::vector<std::string>& value
   }
   std::vector<std::string> key = values;
   for (auto& v : key) {
-    if (looks_like_32_byte_hex(v)) v = "redacted";
+    if (looks_like_32_byte_hex(v)) {
+      v = "redacted";
+    }
   }
   auto [it, inserted] = series_.try_emplace(std::move(key));
-  if (inserted && type_ == MetricType::kHistogram) it->second.counts.assign(bounds_.size() + 1, 0);
+  if (inserted && type_ == MetricType::kHistogram) {
+    it->second.counts.assign(bounds_.size() + 1, 0);
+  }
   return it->second;
 }
 
 const MetricFamily::Series* MetricFamily::find(const std::vector<std::string>& values) const {
   std::vector<std::string> key = values;
   for (auto& v : key) {
-    if (looks_like_32_byte_hex(v)) v = "redacted";
+    if (looks_like_32_byte_hex(v)) {
+      v = "redacted";
+    }
   }
   auto it = series_.find(key);
   return it == series_.end() ? nullptr : &it->second;
 }
 
 void MetricFamily::render(std::string& out) const {
-  if (series_.empty()) return;
+  if (series_.empty()) {
+    return;
+  }
   if (!help_.empty()) {  // an empty HELP line says nothing (the Go client omits it too)
     out += "# HELP ";
     out += name_;
@@ -240,10 +264,14 @@ void Gauge::add(const std::vector<std::string>& labels, double delta) {
 
 void Gauge::remove(const std::vector<std::string>& labels) {
   std::lock_guard lock(mutex_);
-  if (labels_.empty()) return;  // the one unlabelled series always exists
+  if (labels_.empty()) {
+    return;  // the one unlabelled series always exists
+  }
   std::vector<std::string> key = labels;
   for (auto& v : key) {
-    if (looks_like_32_byte_hex(v)) v = "redacted";
+    if (looks_like_32_byte_hex(v)) {
+      v = "redacted";
+    }
   }
   series_.erase(key);
 }
@@ -255,7 +283,9 @@ double Gauge::value(const std::vector<std::string>& labels) const {
 }
 
 void Histogram::observe(const std::vector<std::string>& labels, double value) {
-  if (std::isnan(value)) throw std::invalid_argument(name_ + ": NaN observation");
+  if (std::isnan(value)) {
+    throw std::invalid_argument(name_ + ": NaN observation");
+  }
   std::lock_guard lock(mutex_);
   Series& s = series(labels);
   // The first bound >= value: le is inclusive.
@@ -280,25 +310,36 @@ MetricsRegistry::~MetricsRegistry() = default;
 MetricFamily& MetricsRegistry::add(std::string_view name, std::string_view help, MetricType type,
                                    std::vector<std::string> labels, std::vector<double> bounds) {
   const std::string n(name);
-  if (!valid_name(name, true)) throw std::invalid_argument("invalid metric name '" + n + "'");
+  if (!valid_name(name, true)) {
+    throw std::invalid_argument("invalid metric name '" + n + "'");
+  }
   if (name.substr(0, prefix_.size()) != prefix_) {
     throw std::invalid_argument("metric name '" + n + "' must start with '" + prefix_ + "'");
   }
+  const auto bad_label = [&n](const std::string& label, std::string_view why) {
+    std::string message = n;
+    message.append(": label '").append(label).append("' ").append(why);
+    return std::invalid_argument(message);
+  };
   std::set<std::string> seen;
   for (const auto& l : labels) {
     if (!valid_name(l, false) || l.rfind("__", 0) == 0) {
-      throw std::invalid_argument(n + ": invalid label name '" + l + "'");
+      throw bad_label(l, "is not a valid name");
     }
     if (secret_label_name(l)) {
-      throw std::invalid_argument(n + ": label name '" + l + "' invites a secret into metrics");
+      throw bad_label(l, "invites a secret into metrics");
     }
     if (type == MetricType::kHistogram && l == "le") {
-      throw std::invalid_argument(n + ": 'le' is reserved for histogram buckets");
+      throw bad_label(l, "is reserved for histogram buckets");
     }
-    if (!seen.insert(l).second) throw std::invalid_argument(n + ": duplicate label '" + l + "'");
+    if (!seen.insert(l).second) {
+      throw bad_label(l, "appears twice");
+    }
   }
   if (type == MetricType::kHistogram) {
-    if (bounds.empty()) throw std::invalid_argument(n + ": a histogram needs at least one bucket");
+    if (bounds.empty()) {
+      throw std::invalid_argument(n + ": a histogram needs at least one bucket");
+    }
     for (std::size_t i = 0; i < bounds.size(); ++i) {
       if (!std::isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
         throw std::invalid_argument(n + ": buckets must be finite and strictly increasing");
@@ -330,7 +371,9 @@ MetricFamily& MetricsRegistry::add(std::string_view name, std::string_view help,
                                       std::move(labels), std::move(bounds));
       break;
   }
-  if (unlabelled) (void)f->series({});
+  if (unlabelled) {
+    (void)f->series({});
+  }
   return *families_.emplace(n, std::move(f)).first->second;
 }
 
@@ -354,7 +397,9 @@ Histogram& MetricsRegistry::histogram(std::string_view name, std::string_view he
 std::string MetricsRegistry::render() const {
   std::string out;
   std::lock_guard lock(mutex_);
-  for (const auto& [name, family] : families_) family->render(out);
+  for (const auto& [name, family] : families_) {
+    family->render(out);
+  }
   return out;
 }
 

@@ -18,7 +18,9 @@ Readiness ReadinessTracker::check(std::int64_t now) const {
   std::lock_guard lock(mutex_);
   std::string reason;
   const auto add = [&](const std::string& r) {
-    if (!reason.empty()) reason += "; ";
+    if (!reason.empty()) {
+      reason += "; ";
+    }
     reason += r;
   };
   if (!prices_at_) {

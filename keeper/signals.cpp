@@ -29,7 +29,9 @@ struct sigaction g_old_term {};
 
 void wake() noexcept {
   const int fd = g_event_fd.load();
-  if (fd < 0) return;
+  if (fd < 0) {
+    return;
+  }
   const std::uint64_t one = 1;
   // write(2) is async-signal-safe; a full counter (EAGAIN) is already readable, so nothing is lost.
   [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);
@@ -37,7 +39,9 @@ void wake() noexcept {
 
 extern "C" void on_stop_signal(int sig) {
   const int saved_errno = errno;
-  if (g_signal_count.fetch_add(1) >= 1) ::_exit(StopSignals::kForcedExitCode);
+  if (g_signal_count.fetch_add(1) >= 1) {
+    ::_exit(StopSignals::kForcedExitCode);
+  }
   g_last_signal.store(sig);
   g_stop.store(true);
   wake();
@@ -78,7 +82,9 @@ StopSignals::~StopSignals() {
   ::sigaction(SIGINT, &g_old_int, nullptr);
   ::sigaction(SIGTERM, &g_old_term, nullptr);
   const int fd = g_event_fd.exchange(-1);
-  if (fd >= 0) ::close(fd);
+  if (fd >= 0) {
+    ::close(fd);
+  }
   g_installed.store(false);
 }
 
@@ -97,9 +103,13 @@ bool StopSignals::wait_for_stop(std::chrono::milliseconds timeout) const {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   for (;;) {
-    if (g_stop.load()) return true;
+    if (g_stop.load()) {
+      return true;
+    }
     const auto remaining = deadline - Clock::now();
-    if (remaining <= Clock::duration::zero()) return g_stop.load();
+    if (remaining <= Clock::duration::zero()) {
+      return g_stop.load();
+    }
     // Rounded up, so the wait never ends before the deadline.
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(remaining).count();
     pollfd p{};

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "keeper/metrics.hpp"
+#include "keeper/operations.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -392,4 +393,34 @@ TEST_CASE("malformed requests and random bytes never stop the server from servin
     c.send(bytes);
   }
   CHECK(request(server.port(), "GET", "/healthz").status == 200);
+}
+
+TEST_CASE("the operations bundle serves the keeper's metrics and flips /readyz with the tracker") {
+  std::int64_t now = 1'000;
+  varkeeper::keeper::OperationsOptions o;
+  o.address = "127.0.0.1:0";
+  o.readiness = {60, 600};
+  o.now = [&now] { return now; };
+  auto ops = varkeeper::keeper::Operations::start(o);
+  REQUIRE(ops);
+  const auto port = static_cast<std::uint16_t>(std::stoi(ops->url().substr(17)));
+  ops->metrics().breaker_state.set({"eth-btc"}, 1);
+  ops->metrics().tick_seconds.observe(0.2);
+  const Response m = request(port, "GET", "/metrics");
+  CHECK(m.status == 200);
+  CHECK(m.body.find("varkeeper_breaker_state{portfolio=\"eth-btc\"} 1\n") != std::string::npos);
+  CHECK(m.body.find("varkeeper_tick_seconds_count 1\n") != std::string::npos);
+  Response r = request(port, "GET", "/readyz");
+  CHECK(r.status == 503);
+  CHECK(r.body == "not ready: no fresh prices yet; no successful publish yet\n");
+  ops->readiness().prices_fresh(now);
+  ops->readiness().publish_succeeded(now);
+  CHECK(request(port, "GET", "/readyz").status == 200);
+  now += 61;  // prices now older than the 60 s limit
+  r = request(port, "GET", "/readyz");
+  CHECK(r.status == 503);
+  CHECK(r.body == "not ready: prices are 61 s old (limit 60 s)\n");
+  ops->stop();
+  Client after(port);
+  CHECK_FALSE(after.connected());
 }

@@ -354,3 +354,22 @@ TEST_CASE("fallback and receive entries are accepted and carry no callable name"
   CHECK(abi->functions()[0].is_view());  // pre-0.5 "constant": true, "type" omitted
   CHECK_FALSE(abi->has_bytecode());
 }
+
+TEST_CASE("a Hardhat artifact with bytecode as plain strings is read as well") {
+  auto abi = ContractAbi::from_json_text(
+      R"({"abi": [{"type": "constructor", "inputs": [{"name": "x", "type": "uint8"}]}],
+          "bytecode": "0x6001", "deployedBytecode": "0x6002"})");
+  REQUIRE(abi);
+  CHECK(abi->bytecode() == Bytes{0x60, 0x01});
+  CHECK(abi->deployed_bytecode() == Bytes{0x60, 0x02});
+  CHECK(abi->deployed_code_matches(Bytes{0x60, 0x02}));
+  auto data = abi->deploy_data({AbiValue::from_uint(7)});
+  REQUIRE(data);
+  Bytes expected{0x60, 0x01};
+  append(expected, word(7));
+  CHECK(*data == expected);
+  // An interface: "0x" means no code.
+  auto iface = ContractAbi::from_json_text(R"({"abi": [], "bytecode": {"object": "0x"}})");
+  REQUIRE(iface);
+  CHECK_FALSE(iface->has_bytecode());
+}

@@ -12,9 +12,11 @@
 #include "keeper/chainlink_source.hpp"
 #include "keeper/deploy.hpp"
 #include "keeper/keeper_loop.hpp"
+#include "keeper/operations.hpp"
 #include "keeper/price_csv.hpp"
 #include "keeper/reporter.hpp"
 #include "keeper/store.hpp"
+#include "keeper/tick_metrics.hpp"
 
 namespace varkeeper::keeper {
 
@@ -194,12 +196,27 @@ int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream
     loop.set_known_errors(std::move(errors));
   } catch (const DeployError&) {
   }
+  OperationsOptions ops_options;
+  ops_options.address =
+      config.keeper.metrics_host + ":" + std::to_string(config.keeper.metrics_port);
+  ops_options.allow_non_loopback = config.keeper.metrics_public;
+  ops_options.readiness.max_price_age_s =
+      static_cast<std::int64_t>(4 * config.keeper.tick_interval_s + 60);
+  std::uint64_t heartbeat = 0;
+  for (const auto& p : config.portfolios) heartbeat = std::max(heartbeat, p.publish.heartbeat_s);
+  ops_options.readiness.max_publish_age_s = static_cast<std::int64_t>(2 * heartbeat + 60);
+  auto ops = Operations::start(ops_options);
+  if (!ops) {
+    throw StartupError("metrics server on " + ops_options.address + ": " + ops.error().message);
+  }
+  TickMetrics tick_metrics(*ops, config.assets.size());
+  out << "varkeeper: metrics " << ops->url() << "/metrics (also /healthz, /readyz)" << std::endl;
   out << "varkeeper: chain " << config.chain.chain_id << " via " << pool->health()[0].endpoint
       << ", RiskOracle " << chain::to_checksum_address(*oracle) << ", sender "
       << chain::to_checksum_address(tx.sender()) << ", store " << config.keeper.store.string()
       << std::endl;
   run_keeper(loop, std::chrono::seconds(config.keeper.tick_interval_s), stop, out,
-             options.max_ticks);
+             options.max_ticks, {}, [&](const TickSummary& s) { tick_metrics.record(s, eth, tx); });
   out << "varkeeper: stopped after " << loop.ticks() << " ticks; open transactions stay tracked in "
       << config.keeper.store.string() << std::endl;
   return 0;

@@ -250,12 +250,14 @@ std::string KeeperLoop::status_line(const TickSummary& s) {
 
 void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const std::atomic<bool>& stop,
                 std::ostream& out, std::optional<std::uint64_t> max_ticks,
-                const std::function<void(std::uint64_t)>& before_tick) {
+                const std::function<void(std::uint64_t)>& before_tick,
+                const std::function<void(const TickSummary&)>& after_tick) {
   while (!stop.load() && (!max_ticks || loop.ticks() < *max_ticks)) {
     const auto next = std::chrono::steady_clock::now() + interval;
     if (before_tick) before_tick(loop.ticks() + 1);
     const auto summary = loop.tick();
     out << KeeperLoop::status_line(summary) << std::endl;
+    if (after_tick) after_tick(summary);
     while (!stop.load() && std::chrono::steady_clock::now() < next) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

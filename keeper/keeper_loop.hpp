@@ -91,6 +91,7 @@ class KeeperLoop {
 // line per tick to `out`. `before_tick` runs first in each round (the local market moves feeds).
 void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const std::atomic<bool>& stop,
                 std::ostream& out, std::optional<std::uint64_t> max_ticks = std::nullopt,
-                const std::function<void(std::uint64_t)>& before_tick = {});
+                const std::function<void(std::uint64_t)>& before_tick = {},
+                const std::function<void(const TickSummary&)>& after_tick = {});
 
 }  // namespace varkeeper::keeper

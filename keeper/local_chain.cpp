@@ -21,8 +21,10 @@
 #include "keeper/deploy.hpp"
 #include "keeper/keeper_loop.hpp"
 #include "keeper/local_market.hpp"
+#include "keeper/operations.hpp"
 #include "keeper/reporter.hpp"
 #include "keeper/store.hpp"
+#include "keeper/tick_metrics.hpp"
 #include "keeper/units.hpp"
 
 namespace varkeeper::keeper {
@@ -477,10 +479,19 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
       out << "market: " << e.what() << std::endl;
     }
   };
+  OperationsOptions ops_options;
+  ops_options.address = options.metrics_address;
+  ops_options.readiness.max_price_age_s = 30 * period;
+  ops_options.readiness.max_publish_age_s = 60 * period;
+  auto ops = Operations::start(ops_options);
+  if (!ops)
+    throw StartupError("metrics server on " + options.metrics_address + ": " + ops.error().message);
+  TickMetrics tick_metrics(*ops, pc.assets.size());
+  out << "varkeeper: metrics " << ops->url() << "/metrics (also /healthz, /readyz)" << std::endl;
   out << "varkeeper: store " << store_path << "; one line per tick; Ctrl-C stops (anvil too)"
       << std::endl;
   run_keeper(loop, std::chrono::milliseconds(options.tick_ms), stop, out, options.max_ticks,
-             before_tick);
+             before_tick, [&](const TickSummary& s) { tick_metrics.record(s, eth, tx); });
   out << "varkeeper: stopped after " << loop.ticks() << " ticks" << std::endl;
   return 0;
 }

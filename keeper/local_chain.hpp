@@ -25,6 +25,8 @@ struct LocalRunOptions {
   // running at exit. With `deployment_file`, a run resumes on the contracts a previous run
   // deployed (and wrote there) instead of deploying new ones.
   std::string rpc_url;
+  // /metrics, /healthz, /readyz; port 0 picks a free port (printed at start).
+  std::string metrics_address = "127.0.0.1:0";
   std::string deployment_file;
 };
 

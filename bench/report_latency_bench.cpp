@@ -3,10 +3,10 @@
 // report, blocks between the one that set the observed price (observedAt = the feeds' updatedAt,
 // the timestamp of that block) and the one that accepted the report.
 // Usage: report_latency_bench [path/to/varkeeper] [ticks]
+#include <unistd.h>
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <unistd.h>
 
 #include "chain/endpoint_pool.hpp"
 #include "chain/eth_client.hpp"
@@ -22,11 +22,12 @@ int main(int argc, char** argv) {
   keeper::AnvilOptions o;
   o.block_time_seconds = 1;
   keeper::AnvilNode anvil(o);
-  const auto dir = std::filesystem::temp_directory_path() / ("varkeeper-latency-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("varkeeper-latency-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string store_path = (dir / "store.db").string();
-  const auto run = test::run_process({binary, "run", "--rpc", anvil.http_url(), "--store", store_path,
-                                      "--ticks", ticks, "--tick-ms", "1000"});
+  const auto run = test::run_process({binary, "run", "--rpc", anvil.http_url(), "--store",
+                                      store_path, "--ticks", ticks, "--tick-ms", "1000"});
   if (run.exit_code != 0) {
     std::cerr << "varkeeper run failed: " << run.err;
     return 1;
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
     if (!tx || tx->mined_block == 0) continue;
     const auto block = eth.get_block(chain::BlockTag::number(tx->mined_block));
     if (!block || !*block) continue;
-    latencies.push_back(static_cast<double>(static_cast<std::int64_t>((*block)->timestamp) - r.observed_at));
+    latencies.push_back(
+        static_cast<double>(static_cast<std::int64_t>((*block)->timestamp) - r.observed_at));
   }
   std::filesystem::remove_all(dir);
   if (latencies.empty()) {
@@ -52,7 +54,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::sort(latencies.begin(), latencies.end());
-  const auto q = [&](double p) { return latencies[static_cast<std::size_t>(p * (latencies.size() - 1))]; };
+  const auto q = [&](double p) {
+    return latencies[static_cast<std::size_t>(p * (latencies.size() - 1))];
+  };
   std::cout << "accepted reports: " << latencies.size() << "\n"
             << "blocks from the price change to the accepted report (1 s blocks): p50 " << q(0.5)
             << ", p90 " << q(0.9) << ", max " << latencies.back() << "\n";

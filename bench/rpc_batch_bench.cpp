@@ -18,9 +18,10 @@ struct Node {
     for (int i = 0; i < 100; ++i) {
       Bytes data(32, 0);
       data[31] = static_cast<std::uint8_t>(i);
-      calls.push_back({"eth_call", Json::array({{{"to", "0x0000000000000000000000000000000000000004"},
-                                                 {"data", to_hex(data)}},
-                                                "latest"})});
+      calls.push_back(
+          {"eth_call", Json::array({{{"to", "0x0000000000000000000000000000000000000004"},
+                                     {"data", to_hex(data)}},
+                                    "latest"})});
     }
   }
 };

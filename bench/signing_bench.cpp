@@ -13,8 +13,8 @@ using namespace varkeeper::chain;
 
 namespace {
 const SecretKey& key() {
-  static const SecretKey k = *SecretKey::from_hex(
-      "0x4646464646464646464646464646464646464646464646464646464646464646");
+  static const SecretKey k =
+      *SecretKey::from_hex("0x4646464646464646464646464646464646464646464646464646464646464646");
   return k;
 }
 }  // namespace

@@ -92,11 +92,18 @@ void run(benchmark::State& state, risk::RiskMethod method, std::size_t paths) {
 static void BM_TickFilteredHistorical(benchmark::State& state) {
   run(state, risk::RiskMethod::kFilteredHistorical, 0);
 }
-BENCHMARK(BM_TickFilteredHistorical)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(BM_TickFilteredHistorical)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 static void BM_TickMonteCarloT100k(benchmark::State& state) {
   run(state, risk::RiskMethod::kMcT, 100'000);
 }
-BENCHMARK(BM_TickMonteCarloT100k)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->Iterations(3);
+BENCHMARK(BM_TickMonteCarloT100k)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Iterations(3);
 
 BENCHMARK_MAIN();

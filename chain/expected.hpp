@@ -26,10 +26,11 @@ class [[nodiscard]] Expected {
   using error_type = E;
 
   template <class U = T>
-    requires std::is_constructible_v<T, U&&>
+  requires std::is_constructible_v<T, U&&>
   constexpr Expected(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
   template <class G>
-  constexpr Expected(Unexpected<G> u) : v_(std::in_place_index<1>, E(std::move(u.error))) {}  // NOLINT
+  constexpr Expected(Unexpected<G> u)
+      : v_(std::in_place_index<1>, E(std::move(u.error))) {}  // NOLINT
 
   [[nodiscard]] constexpr bool has_value() const noexcept { return v_.index() == 0; }
   constexpr explicit operator bool() const noexcept { return has_value(); }

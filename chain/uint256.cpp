@@ -40,9 +40,12 @@ Bytes u256_to_be_minimal(const U256& value) {
 namespace {
 int digit(char c, unsigned base) noexcept {
   int d = -1;
-  if (c >= '0' && c <= '9') d = c - '0';
-  else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-  else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    d = c - '0';
+  else if (c >= 'a' && c <= 'f')
+    d = c - 'a' + 10;
+  else if (c >= 'A' && c <= 'F')
+    d = c - 'A' + 10;
   return d >= 0 && static_cast<unsigned>(d) < base ? d : -1;
 }
 

@@ -13,6 +13,7 @@
 #include "keeper/deploy.hpp"
 #include "keeper/keeper_loop.hpp"
 #include "keeper/operations.hpp"
+#include "keeper/oprisk_report.hpp"
 #include "keeper/price_csv.hpp"
 #include "keeper/reporter.hpp"
 #include "keeper/store.hpp"
@@ -216,7 +217,19 @@ int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream
       << chain::to_checksum_address(tx.sender()) << ", store " << config.keeper.store.string()
       << std::endl;
   run_keeper(loop, std::chrono::seconds(config.keeper.tick_interval_s), stop, out,
-             options.max_ticks, {}, [&](const TickSummary& s) { tick_metrics.record(s, eth, tx); });
+             options.max_ticks, {}, [&](const TickSummary& s) {
+               tick_metrics.record(s, eth, tx);
+               if (config.oprisk) {  // varkeeper_oprisk_aro / _ale from the live incident log
+                 const auto window =
+                     static_cast<std::int64_t>(config.oprisk->observed_years * 365.25 * 86400.0);
+                 const auto report = build_oprisk_report(
+                     *config.oprisk, store->incident_counts(s.now - window, s.now + 1), false);
+                 for (const auto& c : report.categories) {
+                   ops->metrics().oprisk_aro.set({c.category}, c.hybrid_aro);
+                   ops->metrics().oprisk_ale.set({c.category}, c.ale);
+                 }
+               }
+             });
   out << "varkeeper: stopped after " << loop.ticks() << " ticks; open transactions stay tracked in "
       << config.keeper.store.string() << std::endl;
   return 0;

@@ -10,7 +10,7 @@ namespace oprisk = risk::oprisk;
 
 OpriskReport build_oprisk_report(
     const OpriskSettings& settings,
-    const std::optional<std::map<std::string, std::uint64_t>>& incident_counts) {
+    const std::optional<std::map<std::string, std::uint64_t>>& incident_counts, bool simulate) {
   OpriskReport out;
   out.observed_years = settings.observed_years;
   out.from_store = incident_counts.has_value();
@@ -50,7 +50,7 @@ OpriskReport build_oprisk_report(
     if (cat.severity) mc.push_back({r.hybrid_aro, *cat.severity});
     out.categories.push_back(std::move(r));
   }
-  if (!mc.empty()) {
+  if (simulate && !mc.empty()) {
     oprisk::AnnualLossOptions o;
     o.paths = settings.paths;
     o.seed = settings.seed;

@@ -37,9 +37,11 @@ struct OpriskReport {
 
 // `incident_counts`: events per category in the observation window (from the store), or nullopt
 // to use the configured internal AROs as they are.
+// `simulate` false skips the Monte Carlo (the daemon refreshes the ARO/ALE gauges every tick).
 [[nodiscard]] OpriskReport build_oprisk_report(
     const OpriskSettings& settings,
-    const std::optional<std::map<std::string, std::uint64_t>>& incident_counts);
+    const std::optional<std::map<std::string, std::uint64_t>>& incident_counts,
+    bool simulate = true);
 
 [[nodiscard]] std::string format_oprisk_report(const OpriskReport& report);
 [[nodiscard]] std::string oprisk_report_json(const OpriskReport& report);

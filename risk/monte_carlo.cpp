@@ -30,7 +30,7 @@ struct Prepared {
   std::vector<double> drift;
   std::vector<double> weights;
   double half_nu = 0.0;
-  double nu_minus_2 = 0.0;
+  double nu = 0.0;
   bool jumps = false;
   JumpModel jump;
   int horizon = 1;
@@ -71,9 +71,10 @@ Prepared prepare(const McModel& model, std::span<const double> weights, const Mc
   p.chol.resize(n * n);
   Eigen::Map<Matrix>(p.chol.data(), nn, nn) = llt.matrixL().toDenseMatrix();
   if (model.distribution == McDistribution::kStudentT) {
+    // nu > 2: the Marsaglia-Tsang chi-square draw needs shape nu / 2 >= 1.
     if (!(model.nu > 2.0)) throw std::invalid_argument("the Student-t model needs nu > 2.");
     p.half_nu = 0.5 * model.nu;
-    p.nu_minus_2 = model.nu - 2.0;
+    p.nu = model.nu;
   }
   if (model.distribution == McDistribution::kJumpDiffusion) {
     p.jump = model.jumps;
@@ -257,10 +258,11 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
         // W ~ chi-square(nu) = 2 Gamma(nu / 2), stored in g for the pass below.
         g[j] = t_dist ? 2.0 * rng.gamma(gamma_d, gamma_c) : 1.0;
       }
-      // The t shock sqrt((nu - 2) / W) L z has covariance L L' (unit-variance scaling);
-      // computed over the batch so the square roots and divisions vectorise.
+      // The t shock sqrt(nu / W) L z, L L' the dispersion matrix (a multivariate t with that
+      // scale matrix, McNeil, Frey & Embrechts 2005, section 3.2.1); computed over the batch so
+      // the square roots and divisions vectorise.
       if (t_dist) {
-        for (std::size_t j = 0; j < kBatchSize; ++j) g[j] = std::sqrt(p.nu_minus_2 / g[j]);
+        for (std::size_t j = 0; j < kBatchSize; ++j) g[j] = std::sqrt(p.nu / g[j]);
       }
       if constexpr (!kPrice) checksum += z[0] + g[nb - 1];  // keeps the draws observable
       if constexpr (kPrice) {

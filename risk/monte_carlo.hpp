@@ -47,7 +47,8 @@ struct McModel {
   McDistribution distribution = McDistribution::kNormal;
   std::vector<double> drift;       // per-period mean log-return (of the diffusion for jumps)
   std::vector<double> covariance;  // per-period covariance (of the diffusion for jumps), N x N
-  double nu = 0.0;                 // Student-t degrees of freedom (> 2); covariance is the t's
+  double nu = 0.0;                 // Student-t degrees of freedom (> 2); for kStudentT the
+                                   // covariance field holds the t's dispersion (scale) matrix
   JumpModel jumps;                 // used by kJumpDiffusion; empty vectors mean no jumps
 };
 

@@ -24,7 +24,8 @@ void check_inputs(std::span<const double> mean, std::span<const double> covarian
 }
 
 // Shared by normal and Student-t: VaR = -h mu_p + sqrt(h) sigma_p q, ES likewise with e, where
-// q and e are the standardised (unit-variance) loss quantile and tail mean.
+// q and e are the standardised loss quantile and tail mean (sigma_p from the covariance for the
+// normal, from the dispersion matrix for the t, whose q and e are then the standard t's).
 ParametricResult elliptical(std::span<const double> mean, std::span<const double> covariance,
                             std::span<const double> weights, int horizon, double q, double e) {
   const std::size_t n = weights.size();
@@ -137,15 +138,15 @@ ParametricResult parametric_normal(std::span<const double> mean, std::span<const
   return elliptical(mean, covariance, weights, horizon, z, stat::normal_pdf(z) / (1.0 - alpha));
 }
 
-ParametricResult parametric_student_t(std::span<const double> mean,
-                                      std::span<const double> covariance, double nu,
+ParametricResult parametric_student_t(std::span<const double> location,
+                                      std::span<const double> dispersion, double nu,
                                       std::span<const double> weights, double alpha, int horizon) {
-  check_inputs(mean, covariance, weights, alpha, horizon);
-  if (!(nu > 2.0)) throw std::invalid_argument("the Student-t model needs nu > 2.");
-  // Unit-variance t: scale sqrt((nu - 2) / nu).
-  const double unit = std::sqrt((nu - 2.0) / nu);
-  return elliptical(mean, covariance, weights, horizon, student_t_var(0.0, unit, nu, alpha),
-                    student_t_es(0.0, unit, nu, alpha));
+  check_inputs(location, dispersion, weights, alpha, horizon);
+  if (!(nu > 1.0)) throw std::invalid_argument("the Student-t model needs nu > 1.");
+  // w'r is a t with location w'mu, scale sqrt(w' Sigma w), Sigma the dispersion (McNeil, Frey &
+  // Embrechts 2005, section 3.3.2): the standard t's quantile and tail mean, no variance matching.
+  return elliptical(location, dispersion, weights, horizon, student_t_var(0.0, 1.0, nu, alpha),
+                    student_t_es(0.0, 1.0, nu, alpha));
 }
 
 ParametricResult parametric_cornish_fisher(std::span<const double> returns, std::size_t n_assets,

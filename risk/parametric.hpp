@@ -3,8 +3,9 @@
 // The portfolio return over one period is modelled as R = w'r (linear in the assets' log-returns,
 // the delta approximation); loss = -R. Horizon h periods: mean h * mu, covariance h * Sigma
 // (square-root-of-time for the standard deviation, iid periods). For Cornish-Fisher the iid
-// aggregation also scales skewness by 1/sqrt(h) and excess kurtosis by 1/h. For Student-t the
-// h-period sum is approximated by a t with the same nu and sqrt(h)-scaled scale.
+// aggregation also scales skewness by 1/sqrt(h) and excess kurtosis by 1/h. For Student-t (location
+// mu, dispersion Sigma) the h-period sum is approximated by a t with the same nu, location h mu
+// and sqrt(h)-scaled scale.
 #pragma once
 
 #include <cstddef>
@@ -58,9 +59,12 @@ struct ParametricResult {
                                                  std::span<const double> covariance,
                                                  std::span<const double> weights, double alpha,
                                                  int horizon);
-// covariance is the t's covariance (dispersion * nu / (nu - 2)), nu > 2.
-[[nodiscard]] ParametricResult parametric_student_t(std::span<const double> mean,
-                                                    std::span<const double> covariance, double nu,
+// The multivariate t with location vector, dispersion matrix (N x N row-major, the t's scale
+// matrix: covariance = dispersion * nu / (nu - 2)) and nu > 1, e.g. the ML fit of
+// risk/student_t_fit.hpp: the portfolio return is a t with location w'mu and scale
+// sqrt(w' dispersion w); VaR and ES are student_t_var / student_t_es of that t.
+[[nodiscard]] ParametricResult parametric_student_t(std::span<const double> location,
+                                                    std::span<const double> dispersion, double nu,
                                                     std::span<const double> weights, double alpha,
                                                     int horizon);
 // From the window's sample moments of the portfolio return w'r_t (skewness and kurtosis with

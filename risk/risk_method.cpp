@@ -131,8 +131,9 @@ RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
     }
     case RiskMethod::kParametricT: {
       const auto fit = fit_multivariate_t(window.returns, n);
-      const auto r = parametric_student_t(sample_mean(window.returns, n), covariance_of(window, o),
-                                          fit.nu, weights, o.confidence, o.horizon);
+      // The fitted t's own location and dispersion (ML by EM), not the sample moments.
+      const auto r = parametric_student_t(fit.location, fit.dispersion, fit.nu, weights,
+                                          o.confidence, o.horizon);
       e.var = r.var;
       e.cvar = r.cvar;
       e.nu = fit.nu;
@@ -173,9 +174,16 @@ RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
       } else {
         model.distribution =
             method == RiskMethod::kMcT ? McDistribution::kStudentT : McDistribution::kNormal;
-        model.drift = sample_mean(window.returns, n);
-        model.covariance = covariance_of(window, o);
-        if (method == RiskMethod::kMcT) model.nu = fit_multivariate_t(window.returns, n).nu;
+        if (method == RiskMethod::kMcT) {
+          // The fitted t's location and dispersion (ML by EM), as for parametric-t.
+          auto fit = fit_multivariate_t(window.returns, n);
+          model.drift = std::move(fit.location);
+          model.covariance = std::move(fit.dispersion);
+          model.nu = fit.nu;
+        } else {
+          model.drift = sample_mean(window.returns, n);
+          model.covariance = covariance_of(window, o);
+        }
       }
       const auto r = monte_carlo_risk(model, weights, o.confidence, mc_settings(o));
       e.var = r.var;

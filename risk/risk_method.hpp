@@ -52,8 +52,9 @@ struct RiskOptions {
   unsigned threads = 0;         // 0 = hardware concurrency; results do not depend on it
   bool antithetic = true;
   bool components = true;  // compute per-asset Euler components
-  // Covariance for the parametric and Monte Carlo methods: the sample covariance (n - 1), or
-  // the EWMA covariance with ewma_lambda (RiskMetrics) when true.
+  // Covariance for parametric-normal and mc-normal: the sample covariance (n - 1), or the EWMA
+  // covariance with ewma_lambda (RiskMetrics) when true. parametric-t and mc-t use the ML
+  // location and dispersion of the fitted multivariate t instead (risk/student_t_fit.hpp).
   bool ewma_covariance = false;
   // Historical and Monte Carlo losses: full revaluation -w'(exp(r) - 1) or linear -w'r
   // (risk/portfolio_loss.hpp). The parametric methods are linear in r by construction.

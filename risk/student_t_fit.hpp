@@ -4,8 +4,8 @@
 // For a fixed nu the location and dispersion maximising the likelihood are found by the EM
 // algorithm of Liu & Rubin (1995) / McLachlan & Krishnan (weights w_t = (nu + d) / (nu + delta_t),
 // delta_t the squared Mahalanobis distance); nu then maximises that profile likelihood by golden-
-// section search on log(nu) over [kMinNu, kMaxNu]. nu is kept above 2 so the t has a covariance
-// (the Monte Carlo and the parametric-t methods match the sample covariance through it).
+// section search on log(nu) over [kMinNu, kMaxNu]. nu is kept above 2 so the t has a covariance.
+// The parametric-t and mc-t methods use the fitted location, dispersion and nu as they are.
 #pragma once
 
 #include <cstddef>

@@ -155,10 +155,18 @@ TEST_CASE("parametric normal and Student-t components sum to VaR and CVaR, CVaR 
       CHECK(r.cvar > r.var);
     }
   }
-  // The unit-variance t: VaR of a t with covariance s^2 is scale sqrt((nu - 2) / nu) s t_alpha.
+  // The matrix is the t's dispersion: one asset with dispersion s^2 is the t with scale s
+  // (no variance matching), and w'r has location w'mu and scale sqrt(w' Sigma w).
   const auto single = parametric_student_t(std::vector<double>{0.0}, std::vector<double>{0.0004},
                                            5.0, std::vector<double>{1.0}, 0.99, 1);
-  check_rel(single.var, student_t_var(0.0, 0.02 * std::sqrt(3.0 / 5.0), 5.0, 0.99), 1e-14);
+  check_rel(single.var, student_t_var(0.0, 0.02, 5.0, 0.99), 1e-14);
+  check_rel(single.cvar, student_t_es(0.0, 0.02, 5.0, 0.99), 1e-14);
+  const auto pair = parametric_student_t(std::vector<double>{0.001, -0.002},
+                                         std::vector<double>{0.0004, 0.0001, 0.0001, 0.0009}, 3.0,
+                                         std::vector<double>{0.5, 0.5}, 0.99, 1);
+  // w'mu = -0.0005, w' Sigma w = 0.25 (0.0004 + 2 x 0.0001 + 0.0009) = 0.000375.
+  check_rel(pair.var, student_t_var(-0.0005, std::sqrt(0.000375), 3.0, 0.99), 1e-14);
+  check_rel(pair.cvar, student_t_es(-0.0005, std::sqrt(0.000375), 3.0, 0.99), 1e-14);
 }
 
 TEST_CASE("Cornish-Fisher portfolio components sum to the totals") {

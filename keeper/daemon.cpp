@@ -12,6 +12,7 @@
 #include "keeper/chainlink_source.hpp"
 #include "keeper/deploy.hpp"
 #include "keeper/keeper_loop.hpp"
+#include "keeper/logging.hpp"
 #include "keeper/operations.hpp"
 #include "keeper/oprisk_report.hpp"
 #include "keeper/price_csv.hpp"
@@ -197,6 +198,14 @@ int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream
     loop.set_known_errors(std::move(errors));
   } catch (const DeployError&) {
   }
+  // Structured logs: text (the status line itself) or JSON lines ([keeper] log_format).
+  const bool json_logs = config.keeper.log_format == LogFormat::kJson;
+  {
+    LogOptions lo;
+    lo.style = json_logs ? LogStyle::kJsonLines : LogStyle::kText;
+    lo.level = parse_log_level(config.keeper.log_level).value_or(LogLevel::kInfo);
+    setup_logging(lo);
+  }
   OperationsOptions ops_options;
   ops_options.address =
       config.keeper.metrics_host + ":" + std::to_string(config.keeper.metrics_port);
@@ -216,20 +225,30 @@ int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream
       << ", RiskOracle " << chain::to_checksum_address(*oracle) << ", sender "
       << chain::to_checksum_address(tx.sender()) << ", store " << config.keeper.store.string()
       << std::endl;
-  run_keeper(loop, std::chrono::seconds(config.keeper.tick_interval_s), stop, out,
-             options.max_ticks, {}, [&](const TickSummary& s) {
-               tick_metrics.record(s, eth, tx);
-               if (config.oprisk) {  // varkeeper_oprisk_aro / _ale from the live incident log
-                 const auto window =
-                     static_cast<std::int64_t>(config.oprisk->observed_years * 365.25 * 86400.0);
-                 const auto report = build_oprisk_report(
-                     *config.oprisk, store->incident_counts(s.now - window, s.now + 1), false);
-                 for (const auto& c : report.categories) {
-                   ops->metrics().oprisk_aro.set({c.category}, c.hybrid_aro);
-                   ops->metrics().oprisk_ale.set({c.category}, c.ale);
-                 }
-               }
-             });
+  run_keeper(
+      loop, std::chrono::seconds(config.keeper.tick_interval_s), stop, out, options.max_ticks, {},
+      [&](const TickSummary& s) {
+        tick_metrics.record(s, eth, tx);
+        if (json_logs) {  // one JSON line per tick on stderr (the status line stays on stdout)
+          log_info(KeeperLoop::status_line(s),
+                   {{"tick", s.tick},
+                    {"block", s.block},
+                    {"seconds", s.seconds},
+                    {"reports", static_cast<std::uint64_t>(s.submitted.reports.size())},
+                    {"errors", static_cast<std::uint64_t>(s.errors.size())}});
+          for (const auto& e : s.errors) log_warn(e, {{"tick", s.tick}});
+        }
+        if (config.oprisk) {  // varkeeper_oprisk_aro / _ale from the live incident log
+          const auto window =
+              static_cast<std::int64_t>(config.oprisk->observed_years * 365.25 * 86400.0);
+          const auto report = build_oprisk_report(
+              *config.oprisk, store->incident_counts(s.now - window, s.now + 1), false);
+          for (const auto& c : report.categories) {
+            ops->metrics().oprisk_aro.set({c.category}, c.hybrid_aro);
+            ops->metrics().oprisk_ale.set({c.category}, c.ale);
+          }
+        }
+      });
   out << "varkeeper: stopped after " << loop.ticks() << " ticks; open transactions stay tracked in "
       << config.keeper.store.string() << std::endl;
   return 0;

@@ -96,6 +96,9 @@ AnvilNode::AnvilNode(AnvilOptions options) {
       // The node must not outlive us, even if we are killed with SIGKILL.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) _exit(1);
+      // Its own process group: Ctrl-C on the terminal reaches varkeeper, which finishes its tick
+      // and then stops the node, instead of the node dying under a tick in progress.
+      ::setpgid(0, 0);
       const int devnull = ::open("/dev/null", O_RDWR);
       if (devnull >= 0) {
         ::dup2(devnull, 0);

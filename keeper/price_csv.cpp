@@ -1,5 +1,7 @@
 #include "keeper/price_csv.hpp"
 
+#include "keeper/csv_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -23,43 +25,13 @@ PriceCsvIssue issue(PriceCsvError e, std::string_view file, std::size_t line,
   return {e, std::string(file), line, msg};
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
+using csv::split_fields;
+using csv::trim;
 
-std::vector<std::string_view> split(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = line.find(',', start);
-    out.push_back(
-        trim(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start)));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-bool digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
+// A calendar date, optionally followed by a time ("2020-03-12T00:00:00Z" or "2020-03-12 00:00").
 bool valid_date(std::string_view d) {
-  if (d.size() < 10 || d[4] != '-' || d[7] != '-') return false;
-  if (!digits(d.substr(0, 4)) || !digits(d.substr(5, 2)) || !digits(d.substr(8, 2))) return false;
-  const int y = std::stoi(std::string(d.substr(0, 4)));
-  const int m = std::stoi(std::string(d.substr(5, 2)));
-  const int day = std::stoi(std::string(d.substr(8, 2)));
-  if (m < 1 || m > 12 || day < 1) return false;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  const int max_day = kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-  if (day > max_day) return false;
-  if (d.size() > 10 && d[10] != 'T' && d[10] != ' ') return false;
-  return true;
+  if (d.size() < 10 || !csv::is_iso_date(d.substr(0, 10))) return false;
+  return d.size() == 10 || d[10] == 'T' || d[10] == ' ';
 }
 
 std::string shown(std::string_view s) {
@@ -88,7 +60,7 @@ chain::Expected<PriceTable, PriceCsvIssue> parse_price_csv(std::string_view text
     ++line_no;
     const std::string_view line = trim(raw);
     if (line.empty()) continue;
-    const auto fields = split(line);
+    const auto fields = split_fields(line);
     if (!have_header) {
       std::string first(fields[0]);
       std::transform(first.begin(), first.end(), first.begin(),

@@ -85,19 +85,7 @@ FaultProxy::FaultProxy(std::string upstream_url, std::optional<TlsFiles> tls)
     }
     ssl_ctx_ = ctx;
   }
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 64) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw std::runtime_error("fault proxy: cannot listen on loopback");
-  }
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = listen_on_loopback(port_, 64, "fault proxy");
   acceptor_ = std::thread([this] { serve(); });
 }
 

@@ -1,5 +1,7 @@
 #include "tests/support/tcp_relay.hpp"
 
+#include "tests/support/test_support.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,19 +13,7 @@
 namespace varkeeper::test {
 
 TcpRelay::TcpRelay(std::uint16_t upstream_port) : upstream_(upstream_port) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 16) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw std::runtime_error("tcp relay: cannot listen on loopback");
-  }
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = listen_on_loopback(port_, 16, "tcp relay");
   acceptor_ = std::thread([this] { serve(); });
 }
 

@@ -18,6 +18,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
 // The seed for randomised tests: VARKEEPER_TEST_SEED if set, else `fallback`; printed once.
 std::uint64_t test_seed(std::uint64_t fallback);
 
+// A listening TCP socket on 127.0.0.1 at a free port (for the test servers); throws with `who`
+// in the message if it cannot listen. Returns the descriptor and sets `port`.
+int listen_on_loopback(std::uint16_t& port, int backlog, const std::string& who);
+
 // Fails the calling test with an install hint if the npm tool is missing.
 void require_tool(const std::string& path);
 

@@ -12,6 +12,7 @@
 #include "risk/parametric.hpp"
 #include "risk/sample_moments.hpp"
 #include "risk/student_t_fit.hpp"
+#include "risk/student_t_fit_cache.hpp"
 
 namespace varkeeper::risk {
 namespace {
@@ -130,8 +131,9 @@ RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
       break;
     }
     case RiskMethod::kParametricT: {
-      const auto fit = fit_multivariate_t(window.returns, n);
-      // The fitted t's own location and dispersion (ML by EM), not the sample moments.
+      // The fitted t's own location and dispersion (ML by EM), not the sample moments. Memoised
+      // per window: portfolios over the same assets share one fit, bit for bit the same.
+      const auto fit = shared_student_t_fit_cache().fit(window.returns, n);
       const auto r = parametric_student_t(fit.location, fit.dispersion, fit.nu, weights,
                                           o.confidence, o.horizon);
       e.var = r.var;
@@ -175,8 +177,8 @@ RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
         model.distribution =
             method == RiskMethod::kMcT ? McDistribution::kStudentT : McDistribution::kNormal;
         if (method == RiskMethod::kMcT) {
-          // The fitted t's location and dispersion (ML by EM), as for parametric-t.
-          auto fit = fit_multivariate_t(window.returns, n);
+          // The fitted t's location and dispersion (ML by EM), as for parametric-t (memoised).
+          auto fit = shared_student_t_fit_cache().fit(window.returns, n);
           model.drift = std::move(fit.location);
           model.covariance = std::move(fit.dispersion);
           model.nu = fit.nu;

@@ -20,34 +20,50 @@ struct EmResult {
   double log_likelihood = 0.0;
 };
 
+// Scratch space of em_fixed_nu, sized once per fit so the EM iterations do not allocate.
+struct EmWorkspace {
+  EmWorkspace(Eigen::Index t_obs, Eigen::Index d)
+      : llt(d), centered(t_obs, d), solved(d, t_obs), delta(t_obs), w(t_obs) {}
+  Eigen::LLT<Matrix> llt;
+  Matrix centered;  // T x d
+  Matrix solved;    // d x T
+  Vector delta;
+  Vector w;
+};
+
 // Profile maximum likelihood of (location, dispersion) for fixed nu, by EM. X is T x d.
 EmResult em_fixed_nu(const Matrix& x, double nu, const Vector& start_location,
-                     const Matrix& start_dispersion) {
+                     const Matrix& start_dispersion, EmWorkspace& ws) {
   const auto t_obs = x.rows();
   const auto d = static_cast<double>(x.cols());
   EmResult r{start_location, start_dispersion, -INFINITY};
-  Vector w(t_obs);
+  auto& llt = ws.llt;
+  auto& centered = ws.centered;
+  auto& solved = ws.solved;
+  const double log_norm = std::lgamma(0.5 * (nu + d)) - std::lgamma(0.5 * nu) -
+                          0.5 * d * std::log(nu * std::numbers::pi);
   for (int iter = 0; iter < 500; ++iter) {
-    const Eigen::LLT<Matrix> llt(r.dispersion);
+    llt.compute(r.dispersion);
     if (llt.info() != Eigen::Success)
       throw std::invalid_argument("the returns are degenerate (a singular covariance).");
-    const Matrix centered = x.rowwise() - r.location.transpose();
+    centered = x.rowwise() - r.location.transpose();
     // delta_t = c_t' S^-1 c_t via the Cholesky factor.
-    const Matrix solved = llt.matrixL().solve(centered.transpose());
-    const Vector delta = solved.colwise().squaredNorm().transpose();
-    const double log_det = 2.0 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
-    double ll =
-        static_cast<double>(t_obs) * (std::lgamma(0.5 * (nu + d)) - std::lgamma(0.5 * nu) -
-                                      0.5 * d * std::log(nu * std::numbers::pi) - 0.5 * log_det);
-    ll -= 0.5 * (nu + d) * (delta.array() / nu).log1p().sum();
+    solved = centered.transpose();
+    llt.matrixL().solveInPlace(solved);
+    ws.delta = solved.colwise().squaredNorm().transpose();
+    // log det S = 2 sum log L_ii (the factor's diagonal, read in place).
+    const double log_det = 2.0 * llt.matrixLLT().diagonal().array().log().sum();
+    double ll = static_cast<double>(t_obs) * (log_norm - 0.5 * log_det);
+    ll -= 0.5 * (nu + d) * (ws.delta.array() / nu).log1p().sum();
     const bool converged = std::fabs(ll - r.log_likelihood) <= 1e-12 * std::fabs(ll);
     r.log_likelihood = ll;
     if (converged) break;
-    w = (nu + d) / (nu + delta.array());
-    const double sw = w.sum();
-    r.location = (x.transpose() * w) / sw;
-    const Matrix c = x.rowwise() - r.location.transpose();
-    r.dispersion = (c.transpose() * w.asDiagonal() * c) / static_cast<double>(t_obs);
+    ws.w = (nu + d) / (nu + ws.delta.array());
+    const double sw = ws.w.sum();
+    r.location.noalias() = (x.transpose() * ws.w) / sw;
+    centered = x.rowwise() - r.location.transpose();
+    r.dispersion.noalias() = centered.transpose() * ws.w.asDiagonal() * centered;
+    r.dispersion /= static_cast<double>(t_obs);
   }
   return r;
 }
@@ -63,10 +79,11 @@ NuFit maximise_over_nu(const Matrix& x) {
   const Vector mean = x.colwise().mean().transpose();
   const Matrix c = x.rowwise() - mean.transpose();
   const Matrix cov = (c.transpose() * c) / static_cast<double>(x.rows() - 1);
+  EmWorkspace ws(x.rows(), x.cols());
   const auto profile = [&](double log_nu) {
     const double nu = std::exp(log_nu);
     // Start from the moment match (dispersion = covariance (nu - 2) / nu) for a stable EM.
-    return em_fixed_nu(x, nu, mean, cov * ((nu - 2.0) / nu));
+    return em_fixed_nu(x, nu, mean, cov * ((nu - 2.0) / nu), ws);
   };
   // Golden-section search on log(nu): the profile likelihood is unimodal in practice.
   const double invphi = (std::sqrt(5.0) - 1.0) / 2.0;

@@ -63,7 +63,7 @@ using ArtifactSet = std::map<std::string, chain::ContractAbi, std::less<>>;
     const std::optional<std::filesystem::path>& explicit_dir);
 
 // RiskOracle.setLimits(portfolioId, maxAge, minInterval, maxVaRChange).
-struct OracleLimits {
+struct PortfolioLimits {
   std::uint64_t portfolio_id = 0;
   std::uint32_t max_age = 0;  // seconds, > 0
   std::uint32_t min_interval = 0;
@@ -92,7 +92,7 @@ struct DeployOptions {
   // Authorized report signers; empty = the sender alone. Quorum: nullopt = every signer.
   std::vector<chain::Address> signers;
   std::optional<std::uint8_t> quorum;
-  std::vector<OracleLimits> limits;
+  std::vector<PortfolioLimits> limits;
   bool mocks = false;
   MockParams mock_params;
   // The portfolio the feed adapter, the protection pool and the rebalancer follow.

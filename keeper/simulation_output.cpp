@@ -109,10 +109,12 @@ std::vector<std::pair<std::string, std::vector<std::string>>> summary_rows(
   add("premiums / payouts per unit", [](const PortfolioSummary& s) {
     return fmt("%.6f", s.premium_per_unit) + " / " + fmt("%.6f", s.payout_per_unit);
   });
-  add("estimated gas", [](const PortfolioSummary& s) {
-    return thousands(s.gas) + " (reports " + thousands(s.gas_reports) + ", rebalances " +
-           thousands(s.gas_rebalances) + ", protection " + thousands(s.gas_protection) + ")";
-  });
+  // Reports' gas comes from receipts with --chain local; actions' gas is always the model's.
+  add(r.report_gas_measured ? "gas (reports: receipts)" : "estimated gas",
+      [](const PortfolioSummary& s) {
+        return thousands(s.gas) + " (reports " + thousands(s.gas_reports) + ", rebalances " +
+               thousands(s.gas_rebalances) + ", protection " + thousands(s.gas_protection) + ")";
+      });
   add("estimated cost", [&](const PortfolioSummary& s) {
     return fmt("%.6f", s.cost_eth) + " ETH = " + fmt("%.2f", s.cost_usd) + " USD";
   });
@@ -127,6 +129,7 @@ std::string summary_table(const SimulationResult& r) {
   os << r.times.size() << " ticks, " << window_text(r) << "; " << r.incidents.size()
      << " incidents; gas at " << fmt("%.4g", r.gas.price_gwei) << " gwei, ETH "
      << fmt("%.2f", r.gas.eth_usd) << " USD\n";
+  if (!r.sink.empty()) os << "reports checked by the " << r.sink << '\n';
   if (r.feedback.enabled) {
     os << "feedback loop on " << r.feedback.asset << ": AMM min price "
        << fmt("%.2f", r.feedback.min_price) << ", max drawdown " << pct(r.feedback.max_drawdown)
@@ -194,6 +197,8 @@ std::string summary_json(const SimulationResult& r) {
   j["assets"] = r.assets;
   j["gas_price_gwei"] = r.gas.price_gwei;
   j["eth_usd"] = r.gas.eth_usd;
+  j["report_sink"] = r.sink;
+  j["report_gas"] = r.report_gas_measured ? "receipts" : "estimated";
   auto ps = nlohmann::ordered_json::array();
   for (const auto& s : r.summaries) {
     nlohmann::ordered_json p;

@@ -61,6 +61,20 @@ OracleRefusal OracleSink::submit(const OnchainReport& r, std::int64_t now) {
   return OracleRefusal::kNone;
 }
 
+void OracleSink::open(const std::vector<PortfolioSpec>& /*portfolios*/, const OracleLimits& limits,
+                      std::int64_t /*first_time*/) {
+  limits_ = limits;
+  latest_.clear();
+}
+
+std::vector<OracleRefusal> OracleSink::submit_tick(const std::vector<OnchainReport>& reports,
+                                                   std::int64_t now) {
+  std::vector<OracleRefusal> out;
+  out.reserve(reports.size());
+  for (const auto& r : reports) out.push_back(submit(r, now));
+  return out;
+}
+
 const OnchainReport* OracleSink::latest(std::uint64_t portfolio_id) const {
   const auto it = latest_.find(portfolio_id);
   return it == latest_.end() ? nullptr : &it->second;
@@ -345,7 +359,10 @@ SimulationResult run_simulation(const ScenarioSpec& scenario, const SimulationOp
   for (std::size_t a = 0; a < n_assets; ++a) pipe.seed_history(res.assets[a], history[a]);
 
   // 3. The on-chain side.
-  OracleSink sink(scenario.oracle);
+  OracleSink memory_sink;
+  ReportSink& sink = options.sink != nullptr ? *options.sink : memory_sink;
+  sink.open(portfolios, scenario.oracle, res.times.front());
+  res.sink = sink.describe();
   const std::size_t n_port = portfolios.size();
   res.points.assign(n_port, std::vector<SimPoint>(n_ticks));
   res.summaries.resize(n_port);
@@ -477,9 +494,10 @@ SimulationResult run_simulation(const ScenarioSpec& scenario, const SimulationOp
     }
     res.incidents.insert(res.incidents.end(), tr.incidents.begin(), tr.incidents.end());
 
-    // Reports: what the keeper would sign goes to the sink; accepted ones reach the pipeline.
-    std::size_t batch = 0;
-    std::vector<std::size_t> batch_members;
+    // Reports: what the keeper would sign goes to the sink (all of a tick's at once, as the
+    // keeper batches them); accepted ones reach the pipeline.
+    std::vector<OnchainReport> tick_reports;
+    std::vector<std::size_t> batch_members;  // the portfolio of each of tick_reports
     for (std::size_t j = 0; j < n_port; ++j) {
       const PortfolioUpdate& u = tr.portfolios[j];
       SimPoint& pt = res.points[j][k];
@@ -506,35 +524,63 @@ SimulationResult run_simulation(const ScenarioSpec& scenario, const SimulationOp
       last_status[j] = u.status;
       if (u.publish != PublishReason::kNone) {
         bool representable = true;
-        const auto report = make_report(portfolios[j], u, rounds[j] + 1, representable);
-        pt.refusal = representable ? sink.submit(report, t) : OracleRefusal::kInvalidFigures;
-        if (pt.refusal == OracleRefusal::kNone) {
-          pt.accepted = true;
-          rounds[j] = report.round;
-          pipe.mark_published(portfolios[j].id, t, u.published_var);
-          ++sum.reports_published;
-          ++batch;
+        auto report = make_report(portfolios[j], u, rounds[j] + 1, representable);
+        if (representable) {
+          tick_reports.push_back(report);
           batch_members.push_back(j);
         } else {
+          pt.refusal = OracleRefusal::kInvalidFigures;
           ++sum.reports_refused;
           ++sum.refusals[to_string(pt.refusal)];
         }
       }
       if (u.payout == risk::ActionEdge::kFired) ++sum.payout_triggers;
     }
-    // Gas of this tick's reports: one submit, or one submitBatch shared evenly.
+    std::size_t batch = 0;
+    std::optional<std::uint64_t> measured_gas;
+    if (!tick_reports.empty()) {
+      const auto refusals = sink.submit_tick(tick_reports, t);
+      measured_gas = sink.last_gas();
+      std::vector<std::size_t> accepted;
+      for (std::size_t i = 0; i < tick_reports.size(); ++i) {
+        const std::size_t j = batch_members[i];
+        SimPoint& pt = res.points[j][k];
+        auto& sum = res.summaries[j];
+        pt.refusal = refusals.at(i);
+        if (pt.refusal == OracleRefusal::kNone) {
+          pt.accepted = true;
+          rounds[j] = tick_reports[i].round;
+          pipe.mark_published(portfolios[j].id, t, tr.portfolios[j].published_var);
+          ++sum.reports_published;
+          accepted.push_back(j);
+        } else {
+          ++sum.reports_refused;
+          ++sum.refusals[to_string(pt.refusal)];
+        }
+      }
+      batch_members = std::move(accepted);
+      batch = batch_members.size();
+    }
+    // Gas of this tick's reports: one submit, or one submitBatch shared evenly; measured from
+    // the receipt when the sink paid it, else estimated.
     if (batch > 0) {
-      const double g =
-          batch == 1 ? gas::kSubmit
+      double g = batch == 1
+                     ? gas::kSubmit
                      : gas::kBatchFirst + gas::kBatchPerExtra * static_cast<double>(batch - 1);
+      if (measured_gas) {
+        g = static_cast<double>(*measured_gas);
+        res.report_gas_measured = true;
+      }
       for (std::size_t j : batch_members) {
         res.summaries[j].gas_reports += g / static_cast<double>(batch);
+        if (!measured_gas && res.summaries[j].reports_published == 1) {
+          res.summaries[j].gas_reports += gas::kFirstReportExtra;
+        }
       }
     }
     for (std::size_t j = 0; j < n_port; ++j) {
       SimPoint& pt = res.points[j][k];
       auto& sum = res.summaries[j];
-      if (pt.accepted && sum.reports_published == 1) sum.gas_reports += gas::kFirstReportExtra;
       const OnchainReport* onchain = sink.latest(portfolios[j].id);
       if (onchain != nullptr) {
         pt.onchain_var = from_wad(onchain->value_at_risk);

@@ -1,7 +1,8 @@
 // Dry-run simulation (issue 8, DESIGN §1 "dry-run simulation" mode): a simulated clock and price
 // sources fed from a scenario (keeper/scenario.hpp) drive the daemon's own Pipeline; the reports
-// it decides to publish go, as the OnchainReport the keeper would sign, to an in-memory sink that
-// applies RiskOracle's acceptance rules (docs/contracts.md); simple models of RiskRebalancer and
+// it decides to publish go, as the OnchainReport the keeper would sign, to a ReportSink: by default
+// an in-memory one that applies RiskOracle's acceptance rules (docs/contracts.md), or the real
+// contract on anvil (keeper/chain_sink.hpp); simple models of RiskRebalancer and
 // VaRProtection act on what was accepted; VaR exceptions are counted against the realised
 // next-period loss; gas is estimated from the measured figures of docs/benchmarks.md.
 // Deterministic: the same scenario, options and seed give the same result, bit for bit.
@@ -36,14 +37,42 @@ enum class OracleRefusal {
 };
 [[nodiscard]] const char* to_string(OracleRefusal r) noexcept;
 
+// Where the simulator's reports go: the in-memory RiskOracle below (the default), or the real
+// contract on an anvil node (keeper/chain_sink.hpp, `simulate --chain local`).
+class ReportSink {
+ public:
+  virtual ~ReportSink() = default;
+  // Before the first tick: the portfolios that will report, the oracle limits of the scenario,
+  // and the time of the first tick. Throws ScenarioError when the sink cannot apply them.
+  virtual void open(const std::vector<PortfolioSpec>& portfolios, const OracleLimits& limits,
+                    std::int64_t first_time) = 0;
+  // One tick's reports (distinct portfolios) checked at block time `now`: each is accepted
+  // (stored) or refused with RiskOracle's error, in the order given.
+  virtual std::vector<OracleRefusal> submit_tick(const std::vector<OnchainReport>& reports,
+                                                 std::int64_t now) = 0;
+  // The latest accepted report of a portfolio (nullptr: none yet).
+  [[nodiscard]] virtual const OnchainReport* latest(std::uint64_t portfolio_id) const = 0;
+  // Gas of the transaction that carried the last submit_tick's accepted reports, from its
+  // receipt; nullopt when the sink does not pay gas (the simulator then estimates it).
+  [[nodiscard]] virtual std::optional<std::uint64_t> last_gas() const { return std::nullopt; }
+  // One line for the summary: what checked the reports.
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
 // The in-memory report sink: RiskOracle's per-report checks (RiskOracle.sol _checkReport and
 // _checkHistory) at block time `now`, and its storage of the latest accepted report.
-class OracleSink {
+class OracleSink final : public ReportSink {
  public:
+  OracleSink() = default;
   explicit OracleSink(const OracleLimits& limits) : limits_(limits) {}
+  void open(const std::vector<PortfolioSpec>& portfolios, const OracleLimits& limits,
+            std::int64_t first_time) override;
+  std::vector<OracleRefusal> submit_tick(const std::vector<OnchainReport>& reports,
+                                         std::int64_t now) override;
   // Accepts (stores) or refuses the report.
   OracleRefusal submit(const OnchainReport& report, std::int64_t now);
-  [[nodiscard]] const OnchainReport* latest(std::uint64_t portfolio_id) const;
+  [[nodiscard]] const OnchainReport* latest(std::uint64_t portfolio_id) const override;
+  [[nodiscard]] std::string describe() const override { return "in-memory RiskOracle"; }
 
  private:
   OracleLimits limits_;
@@ -129,6 +158,8 @@ struct SimulationOptions {
   std::optional<risk::BreakerConfig> breaker;  // replaces the scenario's breaker
   // Called every few ticks with (done, total); not part of the result.
   std::function<void(std::size_t, std::size_t)> progress;
+  // Where reports go; nullptr: a fresh in-memory OracleSink. Opened by run_simulation.
+  ReportSink* sink = nullptr;
 };
 
 struct SimulationResult {
@@ -145,6 +176,8 @@ struct SimulationResult {
   std::vector<Incident> incidents;
   FeedbackSummary feedback;
   GasModel gas;
+  std::string sink;                  // ReportSink::describe()
+  bool report_gas_measured = false;  // report gas from receipts (else estimated)
 };
 
 // Throws ScenarioError (one sentence) for a scenario that cannot run (unreadable CSV, no tick in

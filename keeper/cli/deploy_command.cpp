@@ -81,7 +81,7 @@ std::uint64_t parse_u64(const std::string& what, const std::string& text, std::u
 }
 
 // ID:MAXAGE[:MININTERVAL[:MAXVARCHANGE]]
-OracleLimits parse_limits(const std::string& text) {
+PortfolioLimits parse_limits(const std::string& text) {
   std::vector<std::string> parts;
   std::stringstream s(text);
   for (std::string p; std::getline(s, p, ':');) parts.push_back(p);
@@ -89,7 +89,7 @@ OracleLimits parse_limits(const std::string& text) {
     throw UserError("--limits '" + text +
                     "' must be PORTFOLIO:MAXAGE[:MININTERVAL[:MAXVARCHANGE]]");
   }
-  OracleLimits l;
+  PortfolioLimits l;
   l.portfolio_id = parse_u64("--limits portfolio", parts[0], UINT64_MAX);
   l.max_age = static_cast<std::uint32_t>(parse_u64("--limits max age", parts[1], UINT32_MAX));
   if (l.max_age == 0) throw UserError("--limits '" + text + "': the max age must be above 0");

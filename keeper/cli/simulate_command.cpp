@@ -1,6 +1,7 @@
 // `varkeeper simulate`: a dry run of the keeper's Pipeline over a scenario (a replay of daily
-// closes, or a synthetic market with events), reports checked by an in-memory RiskOracle; prints a
-// summary table per portfolio and, with --out, writes timeseries.csv, summary.json and
+// closes, or a synthetic market with events), reports checked by an in-memory RiskOracle (or, with
+// --chain local, by the real one on an anvil node: keeper/chain_sink.hpp); prints a summary table
+// per portfolio and, with --out, writes timeseries.csv, summary.json and
 // report.html (keeper/simulator.hpp, keeper/simulation_output.hpp, docs/simulate.md).
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "keeper/chain_sink.hpp"
 #include "keeper/cli/command.hpp"
 #include "keeper/config.hpp"
 #include "keeper/scenario.hpp"
@@ -81,13 +83,8 @@ void write_file(const fs::path& path, const std::string& text) {
 }
 
 void run(const SimulateOptions& o) {
-  if (!o.chain.empty()) {
-    if (o.chain != "local") {
-      throw UserError("--chain: only 'local' is defined, got '" + o.chain + "'.");
-    }
-    throw UserError(
-        "--chain local is not yet supported: simulate checks reports with the in-memory "
-        "RiskOracle sink only (run without --chain).");
+  if (!o.chain.empty() && o.chain != "local") {
+    throw UserError("--chain: only 'local' is defined, got '" + o.chain + "'.");
   }
   if (o.scenario.empty() == o.prices.empty()) {
     throw UserError("give either --scenario NAME|FILE or --prices FILE... (exactly one).");
@@ -134,9 +131,18 @@ void run(const SimulateOptions& o) {
       std::fflush(stderr);
     };
   }
+  std::optional<ChainSink> chain_sink;
+  if (!o.chain.empty()) {
+    ChainSinkOptions co;
+    co.log = [](const std::string& line) { std::cerr << "chain: " << line << '\n'; };
+    chain_sink.emplace(std::move(co));
+    so.sink = &*chain_sink;
+  }
   SimulationResult result;
   try {
     result = run_simulation(scenario, so);
+  } catch (const ChainSinkError& e) {
+    throw UserError(e.what());
   } catch (const ScenarioError& e) {
     throw UserError(e.what());
   } catch (const std::invalid_argument& e) {
@@ -163,7 +169,8 @@ const RegisterCommand kRegister{
       auto* cmd = app.add_subcommand(
           "simulate",
           "Dry-run the keeper over a historical replay or a synthetic scenario: every report it "
-          "would publish (checked by an in-memory RiskOracle), breaker trips, rebalances, "
+          "would publish (checked by an in-memory RiskOracle, or the real one with --chain "
+          "local), breaker trips, rebalances, "
           "protection payouts, VaR backtest and estimated gas");
       cmd->add_option("--config", opts->config,
                       "keeper config (TOML): use its [[portfolios]] and [breaker] instead of the "
@@ -183,7 +190,8 @@ const RegisterCommand kRegister{
                       "write DIR/timeseries.csv, DIR/summary.json and DIR/report.html")
           ->type_name("DIR");
       cmd->add_option("--chain", opts->chain,
-                      "'local': real contracts on anvil (not yet supported)")
+                      "'local': submit the reports to the real RiskOracle on an anvil node it "
+                      "starts (blocks at the simulated times, gas from receipts; slower)")
           ->type_name("local");
       cmd->callback([opts] { run(*opts); });
     }};

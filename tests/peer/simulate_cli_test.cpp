@@ -174,9 +174,8 @@ TEST_CASE("bad input ends in one sentence and a non-zero exit") {
        "clock in [clock] (from, days)."},
       {{"--scenario", "calm-gbm", "--prices", kSource + "/config/data/btc_usd_daily.csv"},
        "varkeeper: give either --scenario NAME|FILE or --prices FILE... (exactly one)."},
-      {{"--scenario", "calm-gbm", "--chain", "local"},
-       "varkeeper: --chain local is not yet supported: simulate checks reports with the in-memory "
-       "RiskOracle sink only (run without --chain)."},
+      {{"--scenario", "calm-gbm", "--chain", "mainnet"},
+       "varkeeper: --chain: only 'local' is defined, got 'mainnet'."},
       {{"--config", "/nonexistent/keeper.toml", "--scenario", "calm-gbm"},
        "varkeeper: /nonexistent/keeper.toml: config file does not exist"},
       {{"--prices", bad.string()},
@@ -190,6 +189,31 @@ TEST_CASE("bad input ends in one sentence and a non-zero exit") {
     const auto r = run_process(argv);
     CHECK(r.exit_code == 2);
     CHECK(one_line(r.err) == row.message);
+  }
+}
+
+TEST_CASE("--chain local gives the in-memory run's time series, with gas from receipts") {
+  varkeeper::test::require_tool(VARKEEPER_ANVIL);
+  // rpc-outage has a TooSoon refusal, covid-2020-03 (a replay) two StaleReport ones.
+  for (const std::string scenario : {"rpc-outage", "covid-2020-03"}) {
+    CAPTURE(scenario);
+    TempDir memory("mem-" + scenario), chain("chain-" + scenario);
+    const auto m = simulate(scenario, memory.path);
+    std::vector<std::string> argv{VARKEEPER_BINARY, "simulate",          "--scenario", scenario,
+                                  "--out",          chain.path.string(), "--chain",    "local"};
+    const auto r = run_process(argv);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("chain: deploy: RiskOracle deployed at") != std::string::npos);
+    CHECK(r.out.find("reports checked by the RiskOracle 0x") != std::string::npos);
+    CHECK(r.out.find("gas (reports: receipts)") != std::string::npos);
+    CHECK(slurp(chain.path / "timeseries.csv") == slurp(memory.path / "timeseries.csv"));
+    const auto c = nlohmann::json::parse(slurp(chain.path / "summary.json"));
+    CHECK(m["report_gas"] == "estimated");
+    CHECK(c["report_gas"] == "receipts");
+    CHECK(c["portfolios"][0]["reports_published"] == m["portfolios"][0]["reports_published"]);
+    CHECK(c["portfolios"][0]["refusals"] == m["portfolios"][0]["refusals"]);
+    CHECK(m["portfolios"][0]["refusals"].size() == 1);
   }
 }
 

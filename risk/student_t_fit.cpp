@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
+#include <vector>
 
 #include "risk/sample_moments.hpp"
 
@@ -80,10 +81,29 @@ NuFit maximise_over_nu(const Matrix& x) {
   const Matrix c = x.rowwise() - mean.transpose();
   const Matrix cov = (c.transpose() * c) / static_cast<double>(x.rows() - 1);
   EmWorkspace ws(x.rows(), x.cols());
+  // Every nu evaluated so far, with its converged location and dispersion.
+  struct Evaluated {
+    double log_nu;
+    Vector location;
+    Matrix dispersion;
+  };
+  std::vector<Evaluated> evaluated;
   const auto profile = [&](double log_nu) {
     const double nu = std::exp(log_nu);
-    // Start from the moment match (dispersion = covariance (nu - 2) / nu) for a stable EM.
-    return em_fixed_nu(x, nu, mean, cov * ((nu - 2.0) / nu), ws);
+    const Evaluated* nearest = nullptr;
+    for (const auto& e : evaluated) {
+      if (nearest == nullptr || std::fabs(e.log_nu - log_nu) < std::fabs(nearest->log_nu - log_nu))
+        nearest = &e;
+    }
+    // The first EM starts from the moment match (dispersion = covariance (nu - 2) / nu); later
+    // ones from the optimum at the nearest nu already evaluated, a few iterations away. The EM's
+    // fixed point for a given nu does not depend on its start, so only the last digits within
+    // its convergence tolerance do (tests/risk/student_t_fit_test.cpp).
+    EmResult r = nearest == nullptr
+                     ? em_fixed_nu(x, nu, mean, cov * ((nu - 2.0) / nu), ws)
+                     : em_fixed_nu(x, nu, nearest->location, nearest->dispersion, ws);
+    evaluated.push_back({log_nu, r.location, r.dispersion});
+    return r;
   };
   // Golden-section search on log(nu): the profile likelihood is unimodal in practice.
   const double invphi = (std::sqrt(5.0) - 1.0) / 2.0;

@@ -4,7 +4,8 @@
 // For a fixed nu the location and dispersion maximising the likelihood are found by the EM
 // algorithm of Liu & Rubin (1995) / McLachlan & Krishnan (weights w_t = (nu + d) / (nu + delta_t),
 // delta_t the squared Mahalanobis distance); nu then maximises that profile likelihood by golden-
-// section search on log(nu) over [kMinNu, kMaxNu]. nu is kept above 2 so the t has a covariance.
+// section search on log(nu) over [kMinNu, kMaxNu], each EM after the first warm-started from the
+// optimum at the nearest nu already evaluated. nu is kept above 2 so the t has a covariance.
 // The parametric-t and mc-t methods use the fitted location, dispersion and nu as they are.
 #pragma once
 

@@ -38,13 +38,7 @@ std::string_view error_name(std::string_view signature) {
 }  // namespace
 
 std::optional<OracleRefusal> refusal_from_error_name(std::string_view name) noexcept {
-  static constexpr OracleRefusal kAll[] = {
-      OracleRefusal::kInvalidConfidence,    OracleRefusal::kInvalidHorizon,
-      OracleRefusal::kInvalidBreakerStatus, OracleRefusal::kInvalidFigures,
-      OracleRefusal::kFutureReport,         OracleRefusal::kStaleReport,
-      OracleRefusal::kRoundNotIncreasing,   OracleRefusal::kTooSoon,
-      OracleRefusal::kVaRChangeTooLarge};
-  for (const auto r : kAll) {
+  for (const auto r : kOracleRefusals) {
     if (name == to_string(r)) return r;
   }
   return std::nullopt;

@@ -36,6 +36,13 @@ enum class OracleRefusal {
   kVaRChangeTooLarge,
 };
 [[nodiscard]] const char* to_string(OracleRefusal r) noexcept;
+// Every refusal (not kNone), in the order above.
+inline constexpr OracleRefusal kOracleRefusals[] = {
+    OracleRefusal::kInvalidConfidence,    OracleRefusal::kInvalidHorizon,
+    OracleRefusal::kInvalidBreakerStatus, OracleRefusal::kInvalidFigures,
+    OracleRefusal::kFutureReport,         OracleRefusal::kStaleReport,
+    OracleRefusal::kRoundNotIncreasing,   OracleRefusal::kTooSoon,
+    OracleRefusal::kVaRChangeTooLarge};
 
 // Where the simulator's reports go: the in-memory RiskOracle below (the default), or the real
 // contract on an anvil node (keeper/chain_sink.hpp, `simulate --chain local`).

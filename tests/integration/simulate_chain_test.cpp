@@ -167,24 +167,13 @@ TEST_CASE("--chain local refuses limits the contract cannot hold, before startin
 }
 
 TEST_CASE("every refusal the simulator models is a RiskOracle custom error of the same name") {
-  for (const auto r : {OracleRefusal::kInvalidConfidence, OracleRefusal::kInvalidHorizon,
-                       OracleRefusal::kInvalidBreakerStatus, OracleRefusal::kInvalidFigures,
-                       OracleRefusal::kFutureReport, OracleRefusal::kStaleReport,
-                       OracleRefusal::kRoundNotIncreasing, OracleRefusal::kTooSoon,
-                       OracleRefusal::kVaRChangeTooLarge}) {
-    CAPTURE(to_string(r));
-    REQUIRE(refusal_from_error_name(to_string(r)).has_value());
-    CHECK(*refusal_from_error_name(to_string(r)) == r);
-  }
   // ... as the compiled contract declares them.
   const auto abi = varkeeper::chain::ContractAbi::load(kArtifacts + "/RiskOracle.json");
   REQUIRE(abi.has_value());
-  for (const auto r : {OracleRefusal::kInvalidConfidence, OracleRefusal::kInvalidHorizon,
-                       OracleRefusal::kInvalidBreakerStatus, OracleRefusal::kInvalidFigures,
-                       OracleRefusal::kFutureReport, OracleRefusal::kStaleReport,
-                       OracleRefusal::kRoundNotIncreasing, OracleRefusal::kTooSoon,
-                       OracleRefusal::kVaRChangeTooLarge}) {
+  for (const auto r : kOracleRefusals) {
     CAPTURE(to_string(r));
+    REQUIRE(refusal_from_error_name(to_string(r)).has_value());
+    CHECK(*refusal_from_error_name(to_string(r)) == r);
     CHECK(abi->error(to_string(r)).has_value());
   }
   CHECK_FALSE(refusal_from_error_name("UnauthorizedSigner").has_value());

@@ -534,6 +534,7 @@ std::string report_html(const SimulationResult& r) {
   h += "<h1>Scenario " + html_escape(r.scenario) + "</h1>\n<p>" + html_escape(r.description) +
        "</p>\n<p>" + std::to_string(r.times.size()) + " ticks, " + window_text(r) + ", seed " +
        std::to_string(r.seed) + ", " + std::to_string(r.incidents.size()) + " incidents.</p>\n";
+  if (!r.sink.empty()) h += "<p>Reports checked by the " + html_escape(r.sink) + ".</p>\n";
   if (!r.times.empty()) {
     const auto rows = summary_rows(r);
     h += "<table class=\"summary\">";

@@ -113,11 +113,10 @@ TEST_CASE("the multivariate t fit recovers the degrees of freedom of simulated d
   CHECK(fit.location[2] == doctest::Approx(0.001).epsilon(0.5));
 }
 
-TEST_CASE("the warm-started nu search finds the cold-start optimum within the EM's tolerance") {
-  // Three correlated fat-tailed assets built from kSample. Reference: the same fit with every EM
-  // of the nu search started from the moment match (risk/student_t_fit.cpp before the warm start,
-  // commit 6c9e804). Each EM stops at a 1e-12 relative change of the log-likelihood, which pins
-  // nu, location and dispersion to about 1e-6 relative; the warm start may move them only there.
+namespace {
+
+// Three correlated fat-tailed assets built from kSample (rows of 3 returns).
+std::vector<double> three_asset_sample() {
   const std::size_t n = 3, t_obs = kSample.size();
   std::vector<double> r(t_obs * n);
   for (std::size_t t = 0; t < t_obs; ++t) {
@@ -125,6 +124,18 @@ TEST_CASE("the warm-started nu search finds the cold-start optimum within the EM
     r[t * n + 1] = 0.5 * kSample[t] + kSample[(t + 61) % t_obs];
     r[t * n + 2] = 0.8 * kSample[(t + 127) % t_obs] + 0.001;
   }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the warm-started nu search finds the cold-start optimum within the EM's tolerance") {
+  // Three correlated fat-tailed assets built from kSample. Reference: the same fit with every EM
+  // of the nu search started from the moment match (risk/student_t_fit.cpp before the warm start,
+  // commit 6c9e804). Each EM stops at a 1e-12 relative change of the log-likelihood, which pins
+  // nu, location and dispersion to about 1e-6 relative; the warm start may move them only there.
+  const std::size_t n = 3;
+  const std::vector<double> r = three_asset_sample();
   const double cold_nu = 4.748991958962729;
   const double cold_ll = 1315.2520371359803;
   const std::vector<double> cold_location{0.0030370247596192448, 0.0044644976305140286,
@@ -220,13 +231,8 @@ TEST_CASE("the t fit is a fixed point of the EM and nu maximises the profile lik
   // location and dispersion by no more than the EM's tolerance, the log-likelihood is the
   // fit's, and the profile likelihood (EM run to convergence at fixed nu) is lower 1 % either
   // side of the fitted nu.
-  const std::size_t n = 3, t_obs = kSample.size();
-  std::vector<double> r(t_obs * n);
-  for (std::size_t t = 0; t < t_obs; ++t) {
-    r[t * n + 0] = kSample[t];
-    r[t * n + 1] = 0.5 * kSample[t] + kSample[(t + 61) % t_obs];
-    r[t * n + 2] = 0.8 * kSample[(t + 127) % t_obs] + 0.001;
-  }
+  const std::size_t n = 3;
+  const std::vector<double> r = three_asset_sample();
   const auto fit = fit_multivariate_t(r, n);
   CHECK(mvt_log_likelihood(r, n, fit.location, fit.dispersion, fit.nu, nullptr) ==
         doctest::Approx(fit.log_likelihood).epsilon(1e-12));

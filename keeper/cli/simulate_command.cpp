@@ -16,6 +16,7 @@
 #include "keeper/chain_sink.hpp"
 #include "keeper/cli/command.hpp"
 #include "keeper/config.hpp"
+#include "keeper/daemon.hpp"
 #include "keeper/scenario.hpp"
 #include "keeper/simulation_output.hpp"
 #include "keeper/simulator.hpp"
@@ -53,26 +54,6 @@ fs::path resolve_scenario(const std::string& name) {
   throw UserError("--scenario: no scenario named '" + name +
                   "' in config/scenarios (give a file path, or one of the names listed in "
                   "docs/simulate.md).");
-}
-
-// The [[portfolios]] of a keeper config as the pipeline's specs (as the daemon reads them).
-std::vector<PortfolioSpec> config_portfolios(const Config& config) {
-  std::vector<PortfolioSpec> out;
-  for (const auto& p : config.portfolios) {
-    PortfolioSpec spec;
-    spec.id = p.id;
-    spec.name = p.name;
-    for (const auto& [sym, qty] : p.positions) spec.positions.emplace_back(sym, qty);
-    spec.method = p.method;
-    spec.risk = risk_options(p);
-    spec.period_s = static_cast<std::int64_t>(p.period_s);
-    spec.window = p.window;
-    spec.min_obs = std::min<std::size_t>(p.window, 30);
-    spec.publish.deviation = p.publish.deviation;
-    spec.publish.heartbeat_s = static_cast<std::int64_t>(p.publish.heartbeat_s);
-    out.push_back(std::move(spec));
-  }
-  return out;
 }
 
 void write_file(const fs::path& path, const std::string& text) {
@@ -115,7 +96,8 @@ void run(const SimulateOptions& o) {
   if (!o.config.empty()) {
     try {
       const Config config = load_config(o.config);
-      so.portfolios = config_portfolios(config);
+      // The portfolios exactly as the daemon builds them (methodology hash included).
+      so.portfolios = pipeline_config(config).portfolios;
       so.breaker = config.breaker;
     } catch (const ConfigError& e) {
       throw UserError(e.what());

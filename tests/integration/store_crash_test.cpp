@@ -26,30 +26,13 @@
 #include "keeper/store.hpp"
 #include "tests/support/test_support.hpp"
 
+using varkeeper::test::TempDir;
+
 namespace fs = std::filesystem;
 using namespace varkeeper;
 using keeper::KeeperStore;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "varkeeper-store-crash-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // Writes all of `v` to `fd` (8 bytes: atomic on a pipe, PIPE_BUF >= 512).
 bool write_u64(int fd, std::uint64_t v) {
@@ -209,7 +192,7 @@ chain::TxRequest intent(int rep, int i) {
 TEST_CASE("A store killed with SIGKILL mid-write keeps every acknowledged round, whole, 10 times") {
   const std::uint64_t seed = test::test_seed(0x5704e);
   std::mt19937_64 rng(seed);
-  TempDir dir;
+  TempDir dir("store-crash");
   const std::string path = dir.file("keeper.db");
   std::uint64_t acknowledged_max = 0;
   std::uint64_t killed_mid_round = 0;
@@ -285,7 +268,7 @@ TEST_CASE(
   test::require_tool(VARKEEPER_ANVIL);
   const std::uint64_t seed = test::test_seed(0x7a11);
   std::mt19937_64 rng(seed);
-  TempDir dir;
+  TempDir dir("store-crash");
   const std::string path = dir.file("keeper.db");
   keeper::AnvilNode anvil;  // automine: each transaction is mined as it arrives
   const std::string url = anvil.http_url();

@@ -15,6 +15,9 @@
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
 #include "keeper/price_csv.hpp"
+#include "tests/support/test_support.hpp"
+
+using varkeeper::test::TempDir;
 
 namespace fs = std::filesystem;
 using namespace varkeeper;
@@ -24,27 +27,6 @@ namespace {
 
 const fs::path kSourceDir = VARKEEPER_SOURCE_DIR;
 const fs::path kConfigDir = kSourceDir / "config";
-
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag)
-      : path_(fs::temp_directory_path() /
-              ("varkeeper-config-test-" + tag + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

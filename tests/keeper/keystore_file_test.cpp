@@ -12,6 +12,9 @@
 #include "chain/hex.hpp"
 #include "chain/secp256k1.hpp"
 #include "keeper/password.hpp"
+#include "tests/support/test_support.hpp"
+
+using varkeeper::test::TempDir;
 
 namespace fs = std::filesystem;
 using namespace varkeeper;
@@ -19,26 +22,6 @@ using keeper::KeystoreFileError;
 using keeper::PasswordError;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir()
-      : path_(fs::temp_directory_path() /
-              ("varkeeper-keystore-file-test-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -79,7 +62,7 @@ TEST_CASE("keystore file names follow geth's UTC--<ISO 8601 with dashes>--<addre
 }
 
 TEST_CASE("a password file's first line is the password, without its line ending") {
-  const TempDir dir;
+  const TempDir dir("keystore-file");
   struct Case {
     const char* content;
     const char* password;
@@ -100,7 +83,7 @@ TEST_CASE("a password file's first line is the password, without its line ending
 }
 
 TEST_CASE("unusable password files are refused with one sentence naming the file") {
-  const TempDir dir;
+  const TempDir dir("keystore-file");
   const fs::path missing = dir / "missing";
   CHECK(message_of<PasswordError>([&] { (void)keeper::read_password_file(missing); }) ==
         "password file " + missing.string() + " does not exist");
@@ -118,7 +101,7 @@ TEST_CASE("unusable password files are refused with one sentence naming the file
 }
 
 TEST_CASE("a password file takes precedence over VARKEEPER_KEYSTORE_PASSWORD") {
-  const TempDir dir;
+  const TempDir dir("keystore-file");
   write_file(dir / "pw", "from-file\n");
   ::setenv(keeper::kPasswordEnvVar, "from-env", 1);
   CHECK(keeper::load_password(dir / "pw", keeper::PromptMode::kOnce).view() == "from-file");
@@ -134,7 +117,7 @@ TEST_CASE("a moved-from password is empty") {
 }
 
 TEST_CASE("a new keystore file is private, named like geth's and unlocks with its password") {
-  const TempDir dir;
+  const TempDir dir("keystore-file");
   const chain::SecretKey key = spec_key();
   auto json = chain::encrypt_keystore(key, "pw", chain::ScryptParams{1024, 8, 1});
   REQUIRE(json.has_value());
@@ -165,7 +148,7 @@ TEST_CASE("a new keystore file is private, named like geth's and unlocks with it
 }
 
 TEST_CASE("unusable keystore files are refused with one sentence naming the file") {
-  const TempDir dir;
+  const TempDir dir("keystore-file");
   const fs::path missing = dir / "missing.json";
   CHECK(message_of<KeystoreFileError>([&] { (void)keeper::read_keystore_file(missing); }) ==
         "keystore file " + missing.string() + " does not exist");

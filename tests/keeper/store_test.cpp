@@ -17,6 +17,8 @@
 #include "keeper/sqlite.hpp"
 #include "tests/support/test_support.hpp"
 
+using varkeeper::test::TempDir;
+
 namespace fs = std::filesystem;
 using namespace varkeeper;
 using chain::Address;
@@ -33,25 +35,6 @@ using keeper::StoreError;
 using keeper::StoreErrorKind;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "varkeeper-store-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // Runs `fn`, requires it to throw StoreError of `kind`, returns the message.
 template <class F>
@@ -192,7 +175,7 @@ std::uint32_t be32(const std::vector<std::uint8_t>& b) {
 
 TEST_CASE(
     "A new store is created with its parent directories, in WAL mode, at the schema version") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("a/b/keeper.db");
   {
     auto store = KeeperStore::open(path);
@@ -211,7 +194,7 @@ TEST_CASE(
 }
 
 TEST_CASE("An empty file is migrated like a new store") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("empty.db");
   { std::ofstream(path, std::ios::binary).flush(); }
   REQUIRE(fs::file_size(path) == 0);
@@ -222,7 +205,7 @@ TEST_CASE("An empty file is migrated like a new store") {
 }
 
 TEST_CASE("Reopening a store keeps every row and does not migrate again") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("keeper.db");
   const Address from = address_of_byte(0x11);
   std::uint64_t tx_id = 0;
@@ -258,7 +241,7 @@ TEST_CASE("Reopening a store keeps every row and does not migrate again") {
 }
 
 TEST_CASE("A store written by a newer varkeeper is refused with one sentence") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("newer.db");
   { auto store = KeeperStore::open(path); }
   {
@@ -274,7 +257,7 @@ TEST_CASE("A store written by a newer varkeeper is refused with one sentence") {
 }
 
 TEST_CASE("A file that is not a SQLite database is refused with one sentence naming it") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("garbage.db");
   {
     std::ofstream out(path, std::ios::binary);
@@ -295,7 +278,7 @@ TEST_CASE("A file that is not a SQLite database is refused with one sentence nam
 }
 
 TEST_CASE("A store whose pages were overwritten is refused as corrupt with one sentence") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("damaged.db");
   {
     auto store = KeeperStore::open(path);
@@ -322,7 +305,7 @@ TEST_CASE("A store whose pages were overwritten is refused as corrupt with one s
 }
 
 TEST_CASE("Another program's SQLite database is refused rather than migrated") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("other.db");
   {
     keeper::sqlite::Database db(path);
@@ -340,7 +323,7 @@ TEST_CASE("Another program's SQLite database is refused rather than migrated") {
 }
 
 TEST_CASE("A store path that cannot be created is refused with one sentence naming it") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string blocker = dir.file("plain-file");
   { std::ofstream(blocker) << "x"; }
   const std::string path = blocker + "/sub/keeper.db";  // the parent is a regular file
@@ -354,7 +337,7 @@ TEST_CASE("A store path that cannot be created is refused with one sentence nami
 // ---- chain::TxStore contract -------------------------------------------------------------------
 
 TEST_CASE("TxStore insert is idempotent by key and returns increasing ids") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("tx.db"));
   const Address from = address_of_byte(1);
   const auto a = store->insert(TxRequest{"a", std::nullopt, {}, 0, 0, "x"}, from);
@@ -379,7 +362,7 @@ TEST_CASE("TxStore insert is idempotent by key and returns increasing ids") {
 }
 
 TEST_CASE("TxStore save round-trips every field of a record, attempts and raw bytes included") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("tx.db"));
   const Address from = address_of_byte(0x42);
   const auto id = store->insert(TxRequest{"report:7:42", std::nullopt, {}, 0, 0, "report"}, from);
@@ -401,7 +384,7 @@ TEST_CASE("TxStore save round-trips every field of a record, attempts and raw by
 }
 
 TEST_CASE("TxStore load_open and highest_nonce behave as the in-memory store's") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("tx.db"));
   chain::InMemoryTxStore memory;
   const Address a = address_of_byte(0xa0);
@@ -442,7 +425,7 @@ TEST_CASE("TxStore load_open and highest_nonce behave as the in-memory store's")
 TEST_CASE("TxStore agrees with InMemoryTxStore on a random sequence of operations") {
   const auto seed = test::test_seed(20261122);
   std::mt19937_64 rng(seed);
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("tx.db"));
   chain::InMemoryTxStore memory;
   const std::array senders = {address_of_byte(1), address_of_byte(2)};
@@ -509,7 +492,7 @@ TEST_CASE("TxStore agrees with InMemoryTxStore on a random sequence of operation
 }
 
 TEST_CASE("A nonce above 2^63-1 is refused with one sentence and nothing is written") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("tx.db");
   auto store = KeeperStore::open(path);
   const Address from = address_of_byte(3);
@@ -526,7 +509,7 @@ TEST_CASE("A nonce above 2^63-1 is refused with one sentence and nothing is writ
 // ---- price observations and closes -----------------------------------------------------------
 
 TEST_CASE("Price observations are idempotent on asset, source and round and ordered numerically") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("prices.db"));
   // Chainlink round ids: (phaseId << 64) | aggregatorRoundId; phase 6 round 1 is
   // 6 * 2^64 + 1 = 110680464442257309697, beyond int64 and longer than phase 1's ids.
@@ -558,7 +541,7 @@ TEST_CASE("Price observations are idempotent on asset, source and round and orde
 }
 
 TEST_CASE("Price observations refuse round ids and answers that are not canonical decimals") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("prices.db");
   auto store = KeeperStore::open(path);
   for (const auto& [round, answer] :
@@ -594,7 +577,7 @@ TEST_CASE("A price is the answer scaled by the feed's decimals, rounded once") {
 }
 
 TEST_CASE("Closes are upserted per asset and interval and read back oldest first") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("closes.db"));
   CHECK(store->last_closes("ETH/USD", 86400, 5).empty());
   const std::vector<Close> closes{{0, 1.0}, {86400, 2.0}, {172800, 3.0}, {259200, 4.0}};
@@ -614,7 +597,7 @@ TEST_CASE("Closes are upserted per asset and interval and read back oldest first
 // ---- published reports -------------------------------------------------------------------------
 
 TEST_CASE("Published reports round-trip and the next round follows the last one") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("reports.db"));
   CHECK(store->next_round(7) == 1);  // RiskOracle: round 0 means "no report"
   CHECK_FALSE(store->last_report(7));
@@ -646,7 +629,7 @@ TEST_CASE("Published reports round-trip and the next round follows the last one"
 }
 
 TEST_CASE("A report round is never stored twice and a report's constraints hold") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("reports.db");
   auto store = KeeperStore::open(path);
   store->add_report(sample_report(7, 1));
@@ -680,7 +663,7 @@ TEST_CASE("A report round is never stored twice and a report's constraints hold"
 // ---- incidents and meta ----------------------------------------------------------------------
 
 TEST_CASE("Incidents are listed by time range and counted per category") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("incidents.db"));
   CHECK_FALSE(store->incident_span());
   const std::vector<Incident> in{
@@ -711,7 +694,7 @@ TEST_CASE("Incidents are listed by time range and counted per category") {
 }
 
 TEST_CASE("An incident needs a category and JSON evidence") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("incidents.db");
   auto store = KeeperStore::open(path);
   check_one_sentence_naming(
@@ -730,7 +713,7 @@ TEST_CASE("An incident needs a category and JSON evidence") {
 }
 
 TEST_CASE("Meta values are set, replaced, read and erased") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("meta.db"));
   CHECK_FALSE(store->meta("last_block:1"));
   store->set_meta("last_block:1", "100");
@@ -745,7 +728,7 @@ TEST_CASE("Meta values are set, replaced, read and erased") {
 // ---- transactions and concurrency --------------------------------------------------------------
 
 TEST_CASE("transaction() commits several rows together or none of them") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("tx.db");
   auto store = KeeperStore::open(path);
   store->transaction([&] {
@@ -789,7 +772,7 @@ TEST_CASE("transaction() commits several rows together or none of them") {
 }
 
 TEST_CASE("Two threads and a second connection share a store without losing writes") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("shared.db");
   auto store = KeeperStore::open(path);
   auto reader = KeeperStore::open(path);  // e.g. `varkeeper oprisk --store` beside the daemon
@@ -809,7 +792,7 @@ TEST_CASE("Two threads and a second connection share a store without losing writ
 }
 
 TEST_CASE("A batch of price observations is stored in one transaction and counts only new ones") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("batch.db"));
   std::vector<PriceObservation> batch;
   for (int i = 1; i <= 50; ++i) {
@@ -827,7 +810,7 @@ TEST_CASE("A batch of price observations is stored in one transaction and counts
 }
 
 TEST_CASE("The summary counts what the store holds") {
-  TempDir dir;
+  TempDir dir("store");
   auto store = KeeperStore::open(dir.file("summary.db"));
   auto s = store->summary();
   CHECK(s.schema_version == keeper::kStoreSchemaVersion);
@@ -858,7 +841,7 @@ TEST_CASE("The summary counts what the store holds") {
 }
 
 TEST_CASE("Two transactions never share an idempotency key, even through save") {
-  TempDir dir;
+  TempDir dir("store");
   const std::string path = dir.file("keys.db");
   auto store = KeeperStore::open(path);
   const Address from = address_of_byte(1);

@@ -14,24 +14,11 @@
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 
 namespace {
 
 const std::string kBtc = std::string(VARKEEPER_SOURCE_DIR) + "/config/data/btc_usd_daily.csv";
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("varkeeper-backtest-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // Consecutive calendar days from 2000-01-01 (no leap-day subtleties needed: checked by the parser).
 std::vector<std::string> days(std::size_t n) {
@@ -91,7 +78,7 @@ TEST_CASE("varkeeper backtest reproduces MATLAB's varbacktest example from forec
     ret[57 + 18 * run] = -0.03;
     if (run % 10 == 5 && run < 40) ret[57 + 18 * run + 1] = -0.025;
   }
-  TempDir dir;
+  TempDir dir("backtest");
   write_series(dir.file("f.csv"), dir.file("r.csv"), var, ret);
   const auto j = run_json(
       {"--forecasts", dir.file("f.csv"), "--realized", dir.file("r.csv"), "--confidence", "0.95"});
@@ -118,7 +105,7 @@ TEST_CASE("varkeeper backtest reproduces MATLAB's varbacktest example from forec
 
 TEST_CASE("varkeeper backtest gives Basel's zones for 250 days at 99 percent") {
   varkeeper::test::require_tool(VARKEEPER_BINARY);
-  TempDir dir;
+  TempDir dir("backtest");
   for (const auto& [x, zone, plus] :
        {std::tuple{4, "green", 0.0}, {5, "yellow", 0.40}, {9, "yellow", 0.85}, {10, "red", 1.0}}) {
     CAPTURE(x);
@@ -140,7 +127,7 @@ TEST_CASE("varkeeper backtest gives Basel's zones for 250 days at 99 percent") {
 
 TEST_CASE("a rolling backtest's forecasts, written out and read back, backtest identically") {
   varkeeper::test::require_tool(VARKEEPER_BINARY);
-  TempDir dir;
+  TempDir dir("backtest");
   const auto rolling =
       run_json({"--prices", kBtc, "--method", "filtered-historical", "--window", "500",
                 "--confidence", "0.99", "--forecasts-out", dir.file("series.csv")});
@@ -186,7 +173,7 @@ TEST_CASE("a rolling backtest's forecasts, written out and read back, backtest i
 
 TEST_CASE("varkeeper backtest refuses bad input with one sentence naming file and line") {
   varkeeper::test::require_tool(VARKEEPER_BINARY);
-  TempDir dir;
+  TempDir dir("backtest");
   {
     std::ofstream(dir.file("bad.csv")) << "date,var\n2024-01-01,0.05\n2024-01-03,abc\n";
     std::ofstream(dir.file("below.csv")) << "date,var,cvar\n2024-01-01,0.05,0.04\n";

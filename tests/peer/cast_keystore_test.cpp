@@ -20,29 +20,12 @@
 
 namespace fs = std::filesystem;
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 // A scratch directory removed when the test ends, pass or fail.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag)
-      : path_(fs::temp_directory_path() / ("varkeeper-" + tag + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Seeded passwords: printable ASCII with spaces and symbols, sometimes UTF-8, never a newline
 // (a password file holds one line) and never empty.

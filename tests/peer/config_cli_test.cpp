@@ -12,30 +12,11 @@
 
 namespace fs = std::filesystem;
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 
 namespace {
 
 const fs::path kConfigDir = fs::path(VARKEEPER_SOURCE_DIR) / "config";
-
-class TempDir {
- public:
-  TempDir()
-      : path_(fs::temp_directory_path() / ("varkeeper-config-cli-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -93,7 +74,7 @@ TEST_CASE("varkeeper config check passes the bundled local and oprisk examples")
 }
 
 TEST_CASE("varkeeper config check: a bad file is one line on stderr and exit code 2") {
-  TempDir dir;
+  TempDir dir("config-cli");
   const fs::path file = dir / "config.toml";
   write_file(file, "[chain]\nanvil = true\n\n[[portfoilos]]\nid = 1\n");
   auto r = config_check({file.string()});
@@ -117,7 +98,7 @@ TEST_CASE("varkeeper config check: a bad file is one line on stderr and exit cod
 
 TEST_CASE(
     "varkeeper config check --keys decrypts a cast keystore and names it on a wrong password") {
-  TempDir dir;
+  TempDir dir("config-cli");
   fs::create_directories(dir / "ks");
   const std::string address = cast_wallet_new(dir / "ks", "correct horse");
   const fs::path keystore = only_file_in(dir / "ks");

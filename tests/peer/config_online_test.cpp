@@ -14,28 +14,9 @@
 namespace fs = std::filesystem;
 using varkeeper::keeper::AnvilNode;
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir()
-      : path_(fs::temp_directory_path() /
-              ("varkeeper-config-online-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 // A feed stand-in: runtime code that answers every call with the 32-byte word 8
 // (PUSH1 8, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN), so decimals() = 8.
@@ -84,7 +65,7 @@ TEST_CASE("config check --online passes when the chain holds the contracts and f
   AnvilNode anvil;
   set_code(anvil, kFeed, kAnswers8);
   set_code(anvil, kOracle, kAnswers8);
-  TempDir dir;
+  TempDir dir("config-online");
   const auto r = check(dir / "config.toml", config_text({.rpc = anvil.http_url()}));
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
@@ -101,7 +82,7 @@ TEST_CASE("config check --online names the endpoint, address or key the chain co
   AnvilNode anvil;
   set_code(anvil, kFeed, kAnswers8);
   set_code(anvil, kOracle, kAnswers8);
-  TempDir dir;
+  TempDir dir("config-online");
   const fs::path file = dir / "config.toml";
   const std::string prefix = "varkeeper: " + file.string() + ": ";
   struct Case {
@@ -136,7 +117,7 @@ TEST_CASE("config check --online names the endpoint, address or key the chain co
 }
 
 TEST_CASE("config check --online names an unreachable endpoint") {
-  TempDir dir;
+  TempDir dir("config-online");
   const std::string url =
       "http://127.0.0.1:" + std::to_string(varkeeper::keeper::free_loopback_port());
   const fs::path file = dir / "config.toml";

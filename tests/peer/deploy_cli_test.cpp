@@ -12,19 +12,9 @@
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("varkeeper-deploy-cli-" + std::to_string(varkeeper::keeper::free_loopback_port()));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::vector<std::string> base(const std::string& rpc, const std::string& out) {
   return {VARKEEPER_BINARY,    "deploy", "--rpc", rpc, "--chain-id", "31337",
@@ -43,8 +33,8 @@ void expect_refusal(const std::vector<std::string>& argv, int code, const std::s
 }  // namespace
 
 TEST_CASE("varkeeper deploy refuses bad input with one sentence and a non-zero exit") {
-  TempDir dir;
-  const auto out = (dir.path / "deployment.json").string();
+  TempDir dir("deploy-cli");
+  const auto out = (dir.path() / "deployment.json").string();
   const std::string closed =
       "http://127.0.0.1:" + std::to_string(varkeeper::keeper::free_loopback_port());
 
@@ -86,11 +76,11 @@ TEST_CASE("varkeeper deploy refuses bad input with one sentence and a non-zero e
   expect_refusal(ws, 2, "--rpc 'ws://127.0.0.1:8545' is not an http(s) URL");
   // Artifacts: a directory without them, and a malformed one (named with its JSON location).
   auto no_artifacts = base(closed, out);
-  no_artifacts.insert(no_artifacts.end(), {"--artifacts", dir.path.string()});
+  no_artifacts.insert(no_artifacts.end(), {"--artifacts", dir.path().string()});
   expect_refusal(no_artifacts, 2,
-                 "the artifacts directory " + dir.path.string() + " holds no RiskOracle.json");
+                 "the artifacts directory " + dir.path().string() + " holds no RiskOracle.json");
   const auto real = std::filesystem::path(VARKEEPER_BINARY).parent_path() / "contracts";
-  const auto art = dir.path / "artifacts";
+  const auto art = dir.path() / "artifacts";
   std::filesystem::create_directories(art);
   for (const auto& entry : std::filesystem::directory_iterator(real)) {
     if (entry.path().extension() == ".json") {

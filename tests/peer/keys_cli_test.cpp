@@ -14,29 +14,9 @@
 
 namespace fs = std::filesystem;
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir()
-      : path_(fs::temp_directory_path() / ("varkeeper-keys-cli-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] std::string operator/(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -75,10 +55,10 @@ std::string trim(std::string s) {
 TEST_CASE("keys new and keys address agree, with the password from a file or the environment") {
   varkeeper::test::require_tool(VARKEEPER_BINARY);
   const ScopedUnsetEnv env("VARKEEPER_KEYSTORE_PASSWORD");
-  const TempDir dir;
-  write_file(dir / "pw", "s3cret phrase\n");
-  auto made = run_process({VARKEEPER_BINARY, "keys", "new", "--keystore-dir", dir / "ks",
-                           "--password-file", dir / "pw", "--light-kdf"});
+  const TempDir dir("keys-cli");
+  write_file(dir.file("pw"), "s3cret phrase\n");
+  auto made = run_process({VARKEEPER_BINARY, "keys", "new", "--keystore-dir", dir.file("ks"),
+                           "--password-file", dir.file("pw"), "--light-kdf"});
   REQUIRE_MESSAGE(made.exit_code == 0, made.err);
   const std::string address = trim(made.out);
   REQUIRE(address.size() == 42);
@@ -86,7 +66,7 @@ TEST_CASE("keys new and keys address agree, with the password from a file or the
   CHECK(made.err.find("s3cret") == std::string::npos);
 
   auto by_file = run_process(
-      {VARKEEPER_BINARY, "keys", "address", "--keystore", file, "--password-file", dir / "pw"});
+      {VARKEEPER_BINARY, "keys", "address", "--keystore", file, "--password-file", dir.file("pw")});
   CHECK_MESSAGE(by_file.exit_code == 0, by_file.err);
   CHECK(trim(by_file.out) == address);
 
@@ -105,33 +85,34 @@ TEST_CASE("keys new and keys address agree, with the password from a file or the
 TEST_CASE("keys commands fail with one sentence naming the file and a non-zero exit code") {
   varkeeper::test::require_tool(VARKEEPER_BINARY);
   const ScopedUnsetEnv env("VARKEEPER_KEYSTORE_PASSWORD");
-  const TempDir dir;
-  write_file(dir / "pw", "pw\n");
-  write_file(dir / "not-json", "hello");
-  write_file(dir / "v1.json", R"({"version":1,"crypto":{}})");
-  write_file(dir / "a-file", "x");
+  const TempDir dir("keys-cli");
+  write_file(dir.file("pw"), "pw\n");
+  write_file(dir.file("not-json"), "hello");
+  write_file(dir.file("v1.json"), R"({"version":1,"crypto":{}})");
+  write_file(dir.file("a-file"), "x");
   struct Case {
     std::vector<std::string> args;
     std::string error;
   };
   const Case cases[] = {
-      {{"address", "--keystore", dir / "missing", "--password-file", dir / "pw"},
-       "keystore file " + dir / "missing" + " does not exist"},
-      {{"address", "--keystore", dir / "not-json", "--password-file", dir / "pw"},
-       "keystore file " + dir / "not-json" +
+      {{"address", "--keystore", dir.file("missing"), "--password-file", dir.file("pw")},
+       "keystore file " + dir.file("missing") + " does not exist"},
+      {{"address", "--keystore", dir.file("not-json"), "--password-file", dir.file("pw")},
+       "keystore file " + dir.file("not-json") +
            " is unusable: the keystore is not a JSON object: not valid JSON"},
-      {{"address", "--keystore", dir / "v1.json", "--password-file", dir / "pw"},
-       "keystore file " + dir / "v1.json" +
+      {{"address", "--keystore", dir.file("v1.json"), "--password-file", dir.file("pw")},
+       "keystore file " + dir.file("v1.json") +
            " is unusable: the keystore is not version 3 (field version)"},
-      {{"address", "--keystore", dir / "not-json", "--password-file", dir / "nopw"},
-       "keystore file " + dir / "not-json" +
+      {{"address", "--keystore", dir.file("not-json"), "--password-file", dir.file("nopw")},
+       "keystore file " + dir.file("not-json") +
            " is unusable: the keystore is not a JSON object: not valid JSON"},
-      {{"new", "--keystore-dir", dir / "ks", "--password-file", dir / "nopw"},
-       "password file " + dir / "nopw" + " does not exist"},
-      {{"new", "--keystore-dir", dir / "a-file", "--password-file", dir / "pw", "--light-kdf"},
-       "keystore directory " + dir / "a-file" + " is not a directory"},
+      {{"new", "--keystore-dir", dir.file("ks"), "--password-file", dir.file("nopw")},
+       "password file " + dir.file("nopw") + " does not exist"},
+      {{"new", "--keystore-dir", dir.file("a-file"), "--password-file", dir.file("pw"),
+        "--light-kdf"},
+       "keystore directory " + dir.file("a-file") + " is not a directory"},
       // stdin is a pipe here, so there is no prompt to fall back to.
-      {{"new", "--keystore-dir", dir / "ks"},
+      {{"new", "--keystore-dir", dir.file("ks")},
        "no keystore password: pass --password-file FILE or set VARKEEPER_KEYSTORE_PASSWORD"},
   };
   for (const auto& c : cases) {
@@ -143,5 +124,5 @@ TEST_CASE("keys commands fail with one sentence naming the file and a non-zero e
     CHECK(r.out.empty());
     CHECK(r.err == "varkeeper: " + c.error + "\n");
   }
-  CHECK_FALSE(fs::exists(dir / "ks"));  // nothing was created by the failed `keys new`
+  CHECK_FALSE(fs::exists(dir.file("ks")));  // nothing was created by the failed `keys new`
 }

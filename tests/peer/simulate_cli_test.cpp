@@ -12,25 +12,12 @@
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string kSource = VARKEEPER_SOURCE_DIR;
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() /
-           ("varkeeper-simulate-" + tag + "-" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -112,7 +99,7 @@ TEST_CASE("every library scenario runs and shows its key outcome") {
   };
   for (const auto& row : rows) {
     CAPTURE(row.name);
-    const auto out = dir.path / row.name;
+    const auto out = dir.path() / row.name;
     const auto j = simulate(row.name, out);
     CHECK(j["scenario"] == row.name);
     row.check(j);
@@ -128,17 +115,17 @@ TEST_CASE("the same scenario and seed give byte-identical files; another seed di
   TempDir dir("determinism");
   for (const char* name : {"jump-crash", "covid-2020-03"}) {
     CAPTURE(name);
-    (void)simulate(name, dir.path / "a", {"--seed", "11"});
-    (void)simulate(name, dir.path / "b", {"--seed", "11"});
+    (void)simulate(name, dir.path() / "a", {"--seed", "11"});
+    (void)simulate(name, dir.path() / "b", {"--seed", "11"});
     for (const char* f : {"timeseries.csv", "summary.json", "report.html"}) {
       CAPTURE(f);
-      const auto a = slurp(dir.path / "a" / f);
+      const auto a = slurp(dir.path() / "a" / f);
       CHECK(!a.empty());
-      CHECK(a == slurp(dir.path / "b" / f));
+      CHECK(a == slurp(dir.path() / "b" / f));
     }
   }
-  (void)simulate("jump-crash", dir.path / "c", {"--seed", "12"});
-  CHECK(slurp(dir.path / "c" / "timeseries.csv") != slurp(dir.path / "a" / "timeseries.csv"));
+  (void)simulate("jump-crash", dir.path() / "c", {"--seed", "12"});
+  CHECK(slurp(dir.path() / "c" / "timeseries.csv") != slurp(dir.path() / "a" / "timeseries.csv"));
 }
 
 TEST_CASE("--prices replays CSV files and --from/--to select the window") {
@@ -153,7 +140,7 @@ TEST_CASE("--prices replays CSV files and --from/--to select the window") {
 
 TEST_CASE("bad input ends in one sentence and a non-zero exit") {
   TempDir dir("errors");
-  const auto bad = dir.path / "bad.toml";
+  const auto bad = dir.path() / "bad.toml";
   std::ofstream(bad) << "[[assets]]\nsymbol = \"ETH\"\nvolatility = 0.3\n";
   struct Row {
     std::vector<std::string> args;
@@ -198,17 +185,18 @@ TEST_CASE("--chain local gives the in-memory run's time series, with gas from re
   for (const std::string scenario : {"rpc-outage", "covid-2020-03"}) {
     CAPTURE(scenario);
     TempDir memory("mem-" + scenario), chain("chain-" + scenario);
-    const auto m = simulate(scenario, memory.path);
-    std::vector<std::string> argv{VARKEEPER_BINARY, "simulate",          "--scenario", scenario,
-                                  "--out",          chain.path.string(), "--chain",    "local"};
+    const auto m = simulate(scenario, memory.path());
+    std::vector<std::string> argv{VARKEEPER_BINARY, "simulate", "--scenario",
+                                  scenario,         "--out",    chain.path().string(),
+                                  "--chain",        "local"};
     const auto r = run_process(argv);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.err.find("chain: deploy: RiskOracle deployed at") != std::string::npos);
     CHECK(r.out.find("reports checked by the RiskOracle 0x") != std::string::npos);
     CHECK(r.out.find("gas (reports: receipts)") != std::string::npos);
-    CHECK(slurp(chain.path / "timeseries.csv") == slurp(memory.path / "timeseries.csv"));
-    const auto c = nlohmann::json::parse(slurp(chain.path / "summary.json"));
+    CHECK(slurp(chain.path() / "timeseries.csv") == slurp(memory.path() / "timeseries.csv"));
+    const auto c = nlohmann::json::parse(slurp(chain.path() / "summary.json"));
     CHECK(m["report_gas"] == "estimated");
     CHECK(c["report_gas"] == "receipts");
     CHECK(c["portfolios"][0]["reports_published"] == m["portfolios"][0]["reports_published"]);

@@ -16,27 +16,9 @@
 namespace fs = std::filesystem;
 using namespace varkeeper;
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "varkeeper-store-cli-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // stderr is exactly one line: "varkeeper: <sentence naming the file>".
 void check_one_line_naming(const std::string& err, const std::string& file) {
@@ -48,7 +30,7 @@ void check_one_line_naming(const std::string& err, const std::string& file) {
 }  // namespace
 
 TEST_CASE("varkeeper store check prints what a store holds, as text and as JSON") {
-  TempDir dir;
+  TempDir dir("store-cli");
   const std::string path = dir.file("keeper.db");
   {
     auto store = keeper::KeeperStore::open(path);
@@ -98,7 +80,7 @@ TEST_CASE("varkeeper store check prints what a store holds, as text and as JSON"
 }
 
 TEST_CASE("varkeeper store check refuses a missing, foreign or newer file with one line, exit 2") {
-  TempDir dir;
+  TempDir dir("store-cli");
   const std::string missing = dir.file("missing.db");
   auto r = run_process({VARKEEPER_BINARY, "store", "check", missing});
   CHECK(r.exit_code == 2);

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <stdexcept>
@@ -102,6 +103,21 @@ int listen_on_loopback(std::uint16_t& port, int backlog, const std::string& who)
   }
   port = ntohs(addr.sin_port);
   return fd;
+}
+
+TempDir::TempDir(const std::string& tag) {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / ("varkeeper-" + tag + "-XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temporary directory " + tmpl + ": " +
+                             std::strerror(errno));
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 void require_tool(const std::string& path) {

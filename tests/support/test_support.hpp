@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,24 @@ std::uint64_t test_seed(std::uint64_t fallback);
 // A listening TCP socket on 127.0.0.1 at a free port (for the test servers); throws with `who`
 // in the message if it cannot listen. Returns the descriptor and sets `port`.
 int listen_on_loopback(std::uint16_t& port, int backlog, const std::string& who);
+
+// A fresh directory under the system temp dir ("varkeeper-<tag>-XXXXXX", made by mkdtemp so two
+// runs never share one), removed with everything in it when the object dies.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const {
+    return path_ / name;
+  }
+  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // Fails the calling test with an install hint if the npm tool is missing.
 void require_tool(const std::string& path);

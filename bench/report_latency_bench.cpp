@@ -10,8 +10,8 @@
 
 #include "chain/endpoint_pool.hpp"
 #include "chain/eth_client.hpp"
-#include "keeper/anvil_node.hpp"
-#include "keeper/store.hpp"
+#include "keeper/devchain/anvil_node.hpp"
+#include "keeper/store/store.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper;

@@ -5,7 +5,7 @@
 
 #include "chain/endpoint_pool.hpp"
 #include "chain/hex.hpp"
-#include "keeper/anvil_node.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 
 using namespace varkeeper::chain;
 

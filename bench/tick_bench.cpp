@@ -7,7 +7,7 @@
 #include <cmath>
 #include <random>
 
-#include "keeper/pipeline.hpp"
+#include "keeper/core/pipeline.hpp"
 
 using namespace varkeeper;
 using namespace varkeeper::keeper;

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "keeper/backtest_csv.hpp"
+#include "keeper/io/backtest_csv.hpp"
 #include "keeper/cli/command.hpp"
-#include "keeper/price_csv.hpp"
+#include "keeper/io/price_csv.hpp"
 #include "risk/backtest.hpp"
 #include "risk/risk_method.hpp"
 #include "risk/rolling_backtest.hpp"

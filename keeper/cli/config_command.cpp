@@ -9,8 +9,8 @@
 
 #include "chain/secp256k1.hpp"
 #include "keeper/cli/command.hpp"
-#include "keeper/config.hpp"
-#include "keeper/config_online.hpp"
+#include "keeper/config/config.hpp"
+#include "keeper/config/config_online.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {

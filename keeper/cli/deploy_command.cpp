@@ -17,12 +17,12 @@
 #include "chain/tx_manager.hpp"
 #include "chain/tx_store.hpp"
 #include "chain/url.hpp"
-#include "keeper/anvil_node.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "keeper/cli/command.hpp"
-#include "keeper/config.hpp"
-#include "keeper/deploy.hpp"
-#include "keeper/keystore_file.hpp"
-#include "keeper/password.hpp"
+#include "keeper/config/config.hpp"
+#include "keeper/deploy/deploy.hpp"
+#include "keeper/keys/keystore_file.hpp"
+#include "keeper/keys/password.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {

@@ -13,8 +13,8 @@
 #include "chain/keystore.hpp"
 #include "chain/secp256k1.hpp"
 #include "keeper/cli/command.hpp"
-#include "keeper/keystore_file.hpp"
-#include "keeper/password.hpp"
+#include "keeper/keys/keystore_file.hpp"
+#include "keeper/keys/password.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {

@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "keeper/cli/command.hpp"
-#include "keeper/config.hpp"
-#include "keeper/oprisk_report.hpp"
-#include "keeper/store.hpp"
+#include "keeper/config/config.hpp"
+#include "keeper/ops/oprisk_report.hpp"
+#include "keeper/store/store.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {

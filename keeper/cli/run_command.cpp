@@ -4,11 +4,11 @@
 #include <iostream>
 
 #include "keeper/cli/command.hpp"
-#include "keeper/config.hpp"
-#include "keeper/daemon.hpp"
-#include "keeper/deploy.hpp"
-#include "keeper/local_chain.hpp"
-#include "keeper/store_error.hpp"
+#include "keeper/config/config.hpp"
+#include "keeper/daemon/daemon.hpp"
+#include "keeper/deploy/deploy.hpp"
+#include "keeper/devchain/local_chain.hpp"
+#include "keeper/store/store_error.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "keeper/cli/command.hpp"
-#include "keeper/selfcheck.hpp"
+#include "keeper/ops/selfcheck.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {

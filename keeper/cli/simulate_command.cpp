@@ -13,13 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "keeper/chain_sink.hpp"
+#include "keeper/sim/chain_sink.hpp"
 #include "keeper/cli/command.hpp"
-#include "keeper/config.hpp"
-#include "keeper/daemon.hpp"
-#include "keeper/scenario.hpp"
-#include "keeper/simulation_output.hpp"
-#include "keeper/simulator.hpp"
+#include "keeper/config/config.hpp"
+#include "keeper/core/startup_error.hpp"
+#include "keeper/sim/scenario.hpp"
+#include "keeper/sim/simulation_output.hpp"
+#include "keeper/sim/simulator.hpp"
+#include "keeper/install/install_paths.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {
@@ -37,7 +38,7 @@ struct SimulateOptions {
   std::string chain;
 };
 
-// NAME: config/scenarios/NAME.toml under the working directory, then under the source tree;
+// NAME: config/scenarios/NAME.toml under the working directory, then in the bundled scenario library (keeper/install);
 // anything with a '/' or ending in .toml is a file path.
 fs::path resolve_scenario(const std::string& name) {
   const bool is_path = name.find('/') != std::string::npos ||
@@ -46,8 +47,9 @@ fs::path resolve_scenario(const std::string& name) {
     if (!fs::is_regular_file(name)) throw UserError("--scenario: no scenario file " + name + ".");
     return name;
   }
-  for (const fs::path& dir :
-       {fs::path("config/scenarios"), fs::path(VARKEEPER_SOURCE_DIR) / "config" / "scenarios"}) {
+  std::vector<fs::path> dirs{fs::path("config/scenarios")};
+  if (const auto library = bundled("config/scenarios")) dirs.push_back(*library);
+  for (const fs::path& dir : dirs) {
     fs::path f = dir / (name + ".toml");
     if (fs::is_regular_file(f)) return f;
   }

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keeper/cli/command.hpp"
-#include "keeper/store.hpp"
+#include "keeper/store/store.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {

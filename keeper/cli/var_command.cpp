@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "keeper/cli/command.hpp"
-#include "keeper/price_csv.hpp"
+#include "keeper/io/price_csv.hpp"
 #include "risk/attribution.hpp"
 #include "risk/risk_method.hpp"
 

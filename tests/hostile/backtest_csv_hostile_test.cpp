@@ -5,7 +5,7 @@
 #include <random>
 #include <string>
 
-#include "keeper/backtest_csv.hpp"
+#include "keeper/io/backtest_csv.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::keeper;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "keeper/config.hpp"
+#include "keeper/config/config.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "chain/contract_abi.hpp"
-#include "keeper/deploy.hpp"
+#include "keeper/deploy/deploy.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "keeper/logging.hpp"
+#include "keeper/ops/logging.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::keeper::format_log_record;

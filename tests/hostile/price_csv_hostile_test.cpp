@@ -5,7 +5,7 @@
 #include <random>
 #include <string>
 
-#include "keeper/price_csv.hpp"
+#include "keeper/io/price_csv.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::keeper;

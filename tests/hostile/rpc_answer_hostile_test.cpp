@@ -7,7 +7,7 @@
 
 #include "chain/eth_client.hpp"
 #include "chain/json_rpc.hpp"
-#include "keeper/chainlink_source.hpp"
+#include "keeper/daemon/chainlink_source.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "keeper/scenario.hpp"
+#include "keeper/sim/scenario.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::keeper;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "keeper/store.hpp"
+#include "keeper/store/store.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "chain/head_watcher.hpp"
-#include "keeper/anvil_node.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "tests/support/tcp_relay.hpp"
 
 using namespace varkeeper::chain;

@@ -1,6 +1,6 @@
 // The operations HTTP server over real loopback sockets: a plain POSIX client writes the request
 // bytes itself, so what is checked is what a Prometheus scraper or a load balancer sees.
-#include "keeper/http_server.hpp"
+#include "keeper/ops/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "keeper/metrics.hpp"
-#include "keeper/operations.hpp"
+#include "keeper/ops/metrics.hpp"
+#include "keeper/ops/operations.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace std::chrono_literals;

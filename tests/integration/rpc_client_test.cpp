@@ -5,7 +5,7 @@
 
 #include "chain/endpoint_pool.hpp"
 #include "chain/hex.hpp"
-#include "keeper/anvil_node.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "tests/support/fault_proxy.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "chain/contract_abi.hpp"
-#include "keeper/chain_sink.hpp"
-#include "keeper/scenario.hpp"
-#include "keeper/simulator.hpp"
-#include "keeper/units.hpp"
+#include "keeper/sim/chain_sink.hpp"
+#include "keeper/sim/scenario.hpp"
+#include "keeper/sim/simulator.hpp"
+#include "keeper/core/units.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::keeper;

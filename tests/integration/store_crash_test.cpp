@@ -22,8 +22,8 @@
 #include "chain/eth_client.hpp"
 #include "chain/hex.hpp"
 #include "chain/tx_manager.hpp"
-#include "keeper/anvil_node.hpp"
-#include "keeper/store.hpp"
+#include "keeper/devchain/anvil_node.hpp"
+#include "keeper/store/store.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::TempDir;

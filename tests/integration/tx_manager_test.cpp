@@ -11,7 +11,7 @@
 #include "chain/hex.hpp"
 #include "chain/transaction.hpp"
 #include "chain/tx_manager.hpp"
-#include "keeper/anvil_node.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;

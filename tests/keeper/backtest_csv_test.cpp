@@ -1,6 +1,6 @@
 // Parsing the `--forecasts date,var[,cvar]` and `--realized date,return` files of
 // `varkeeper backtest`: every malformed case names its error and its line.
-#include "keeper/backtest_csv.hpp"
+#include "keeper/io/backtest_csv.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "keeper/config.hpp"
+#include "keeper/config/config.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 #include "chain/keystore.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
-#include "keeper/price_csv.hpp"
+#include "keeper/io/price_csv.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::TempDir;

@@ -1,4 +1,4 @@
-#include "keeper/keystore_file.hpp"
+#include "keeper/keys/keystore_file.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "chain/hex.hpp"
 #include "chain/secp256k1.hpp"
-#include "keeper/password.hpp"
+#include "keeper/keys/password.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::TempDir;

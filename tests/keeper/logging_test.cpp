@@ -1,6 +1,6 @@
 // Structured logs: exact record text, JSON lines that parse (RFC 8259), level filtering, and the
 // guarantee that key material never reaches a log line.
-#include "keeper/logging.hpp"
+#include "keeper/ops/logging.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The metrics registry against the Prometheus text exposition format 0.0.4
 // (https://prometheus.io/docs/instrumenting/exposition_formats/#text-format-details).
-#include "keeper/metrics.hpp"
+#include "keeper/ops/metrics.hpp"
 
 #include <doctest/doctest.h>
 

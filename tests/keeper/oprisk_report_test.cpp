@@ -1,12 +1,12 @@
-#include "keeper/oprisk_report.hpp"
+#include "keeper/ops/oprisk_report.hpp"
 
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 #include <filesystem>
 
-#include "keeper/pipeline.hpp"
-#include "keeper/store.hpp"
+#include "keeper/core/pipeline.hpp"
+#include "keeper/store/store.hpp"
 
 using namespace varkeeper;
 using namespace varkeeper::keeper;

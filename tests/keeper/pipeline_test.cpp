@@ -1,4 +1,4 @@
-#include "keeper/pipeline.hpp"
+#include "keeper/core/pipeline.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "keeper/price_csv.hpp"
+#include "keeper/io/price_csv.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // /readyz's decision: fresh prices and a recent accepted report, with the reason when not.
-#include "keeper/readiness.hpp"
+#include "keeper/ops/readiness.hpp"
 
 #include <doctest/doctest.h>
 

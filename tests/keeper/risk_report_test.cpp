@@ -1,4 +1,4 @@
-#include "keeper/risk_report.hpp"
+#include "keeper/core/risk_report.hpp"
 
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
-#include "keeper/units.hpp"
+#include "keeper/core/units.hpp"
 
 using namespace varkeeper;
 using namespace varkeeper::keeper;

@@ -1,6 +1,6 @@
 // SIGINT / SIGTERM handling: the stop flag, waking a waiting loop, the forced exit on a second
 // signal (in a forked child, so this process survives), and restoring the previous handlers.
-#include "keeper/signals.hpp"
+#include "keeper/ops/signals.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>

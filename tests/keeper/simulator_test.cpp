@@ -1,7 +1,7 @@
 // The dry-run simulator (issue 8): the in-memory RiskOracle sink against the contract's rules
 // (docs/contracts.md, RiskOracle._checkReport/_checkHistory), and key outcomes of the synthetic
 // library scenarios driven through the real Pipeline.
-#include "keeper/simulator.hpp"
+#include "keeper/sim/simulator.hpp"
 
 #include <doctest/doctest.h>
 
@@ -9,8 +9,8 @@
 #include <cmath>
 #include <string>
 
-#include "keeper/simulation_output.hpp"
-#include "keeper/units.hpp"
+#include "keeper/sim/simulation_output.hpp"
+#include "keeper/core/units.hpp"
 #include "risk/oprisk.hpp"
 
 using namespace varkeeper;

@@ -1,4 +1,4 @@
-#include "keeper/store.hpp"
+#include "keeper/store/store.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "chain/tx_store.hpp"
-#include "keeper/sqlite.hpp"
+#include "keeper/store/sqlite.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::TempDir;

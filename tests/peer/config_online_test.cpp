@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "keeper/anvil_node.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;

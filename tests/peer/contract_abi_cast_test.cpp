@@ -12,7 +12,7 @@
 
 #include "chain/contract_abi.hpp"
 #include "chain/hex.hpp"
-#include "keeper/deploy.hpp"
+#include "keeper/deploy/deploy.hpp"
 #include "tests/support/abi_random.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "keeper/metrics.hpp"
+#include "keeper/ops/metrics.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::keeper::KeeperMetrics;

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "keeper/sqlite.hpp"
-#include "keeper/store.hpp"
+#include "keeper/store/sqlite.hpp"
+#include "keeper/store/store.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -1,0 +1,223 @@
+// The keeper's configuration: a TOML file (https://toml.io/en/v1.0.0) read into typed, validated
+// structs. Every problem is a ConfigError whose message is one sentence naming the file, the key
+// path and what is wrong, e.g.
+//   config.toml: portfolios[0].confidence: must be in (0, 1), got 1.5
+//   config.toml: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)
+//   config.toml:12:5: parse error: ...
+// Unknown keys are errors everywhere; relative paths resolve against the file's directory.
+// docs/config.md documents every key and its default.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chain/address.hpp"
+#include "chain/secret_key.hpp"
+#include "chain/url.hpp"
+#include "risk/breaker_config.hpp"
+#include "risk/oprisk.hpp"
+#include "risk/risk_method.hpp"
+#include "keeper/core/pipeline.hpp"
+
+namespace varkeeper::chain {
+struct TxManagerOptions;
+}
+
+namespace varkeeper::keeper {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class LogFormat { kText, kJson };
+
+// [keeper]
+struct KeeperSettings {
+  std::uint64_t tick_interval_s = 12;
+  std::filesystem::path store = "varkeeper.db";  // resolved against the config's directory
+  std::string metrics_host = "127.0.0.1";        // from metrics_address "host:port"
+  std::uint16_t metrics_port = 9464;
+  bool metrics_public = false;  // required for a non-loopback metrics_address
+  LogFormat log_format = LogFormat::kText;
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+};
+
+// [chain.fees]: the transaction manager's fee policy (chain/tx_manager.hpp), in gwei.
+struct FeeSettings {
+  double reward_percentile = 50.0;
+  std::uint64_t history_blocks = 10;
+  double base_fee_multiplier = 2.0;
+  double max_fee_gwei = 500.0;
+  double min_priority_fee_gwei = 0.001;
+  double bump_percent = 20.0;
+  double bump_min_gwei = 1.0;
+  std::uint64_t bump_after_blocks = 3;
+  double gas_limit_multiplier = 1.25;
+};
+
+// [chain]
+struct ChainSettings {
+  std::uint64_t chain_id = 0;
+  // true: `varkeeper run` starts its own anvil node (then rpc is empty and chain_id is 31337).
+  bool anvil = false;
+  std::uint64_t anvil_block_time_s = 1;  // 0 = mine on every transaction
+  std::vector<chain::Url> rpc;           // http(s), in failover order
+  std::optional<chain::Url> ws;          // ws(s), for new-head notifications
+  std::optional<std::filesystem::path> ca_file;
+  std::uint64_t request_timeout_ms = 10'000;
+  std::uint64_t confirmations = 1;
+  bool agree_reads = false;  // read from every endpoint and require agreement
+  FeeSettings fees;
+};
+
+// The chain id anvil uses by default; dev keys are for it only.
+inline constexpr std::uint64_t kAnvilChainId = 31337;
+
+// One key: a keystore v3 file with its password source, or one of anvil's ten well-known
+// development keys (mnemonic "test test ... junk"), for local chains only.
+struct KeySpec {
+  std::string key_path;  // where it was configured, e.g. "keys.signers[1]", for messages
+  std::optional<std::filesystem::path> keystore;
+  std::optional<std::filesystem::path> password_file;
+  std::optional<std::string> password_env;
+  std::optional<unsigned> dev_key;                 // 0..9 for "anvil0".."anvil9"
+  std::optional<chain::Address> keystore_address;  // the keystore's "address" field, if any
+};
+
+// [keys]
+struct KeySettings {
+  std::vector<KeySpec> signers;  // sign risk reports (EIP-712)
+  KeySpec sender;                // pays gas and sends transactions
+  bool allow_dev_keys = false;
+};
+
+// [contracts]: explicit addresses, or the deployment file `varkeeper deploy` writes.
+struct ContractSettings {
+  std::optional<chain::Address> risk_oracle;
+  std::optional<chain::Address> rebalancer;
+  std::optional<chain::Address> protection;
+  std::optional<std::filesystem::path> deployment;  // resolved path
+  bool deployment_present = false;                  // the deployment file exists and was read
+};
+
+// [[assets.sources]]
+struct PriceSourceSettings {
+  std::string name;
+  chain::Address aggregator{};
+  std::uint64_t heartbeat_s = 3600;
+};
+
+// [[assets]]
+struct AssetSettings {
+  std::string symbol;
+  std::optional<unsigned> decimals;  // read from the feed when absent
+  std::optional<std::filesystem::path> history_csv;
+  std::vector<PriceSourceSettings> sources;
+};
+
+// [portfolios.publish]: like a Chainlink feed, report on a relative deviation or a heartbeat.
+struct PublishSettings {
+  double deviation = 0.05;
+  std::uint64_t heartbeat_s = 3600;
+};
+
+// [[portfolios]]
+struct PortfolioSettings {
+  std::uint64_t id = 0;
+  std::string name;
+  std::map<std::string, double> positions;  // asset symbol -> quantity (units of the asset)
+  risk::RiskMethod method = risk::RiskMethod::kFilteredHistorical;
+  double confidence = 0.99;
+  int horizon = 1;                  // periods
+  std::uint64_t period_s = 86'400;  // return interval
+  std::uint64_t window = 500;       // returns in the estimation window
+  std::uint64_t paths = 100'000;    // Monte Carlo paths
+  std::uint64_t seed = 1;
+  double ewma_lambda = 0.94;
+  double age_lambda = 0.98;
+  PublishSettings publish;
+};
+
+// [oprisk.categories.NAME.sources]: "internal" may leave aro out (the incident log supplies it).
+struct OpriskSourceSettings {
+  std::string name;
+  std::optional<double> aro;
+  double weight = 0.0;
+};
+
+// [oprisk.categories.NAME]
+struct OpriskCategorySettings {
+  std::string name;
+  bool builtin = false;
+  std::vector<OpriskSourceSettings> sources;
+  std::optional<double> sle;                                // single loss expectancy (currency)
+  std::optional<risk::oprisk::LognormalSeverity> severity;  // for the Monte Carlo
+};
+
+// [oprisk]
+struct OpriskSettings {
+  double observed_years = 1.0;  // the internal log's observation window
+  double prior_years = 1.0;     // the external prior's worth, in years of observation
+  std::uint64_t paths = 200'000;
+  std::uint64_t seed = 1;
+  std::vector<OpriskCategorySettings> categories;  // in file order
+};
+
+struct Config {
+  std::filesystem::path file;  // as given to load_config
+  KeeperSettings keeper;
+  ChainSettings chain;
+  KeySettings keys;
+  ContractSettings contracts;
+  std::vector<AssetSettings> assets;
+  std::vector<PortfolioSettings> portfolios;
+  risk::BreakerConfig breaker;
+  std::optional<OpriskSettings> oprisk;
+};
+
+// Reads, parses and validates `file`. Throws ConfigError (one sentence) on any problem. Keystore
+// files are parsed but not decrypted; password files must exist and be readable.
+[[nodiscard]] Config load_config(const std::filesystem::path& file);
+
+// The same for TOML text; `file` names it in messages and anchors relative paths.
+[[nodiscard]] Config parse_config(std::string_view toml_text, const std::filesystem::path& file);
+
+// anvil's development key `index` (0..9).
+[[nodiscard]] chain::SecretKey dev_key(unsigned index);
+
+// Decrypts one configured key (passwords from the file or environment variable named in the
+// config; never a prompt). ConfigError names the key path and the keystore file, e.g.
+// "config.toml: keys.signers[0]: wrong password for keystore file /etc/varkeeper/signer.json".
+[[nodiscard]] chain::SecretKey load_key(const Config& config, const KeySpec& spec);
+
+struct LoadedKeys {
+  std::vector<chain::SecretKey> signers;
+  std::optional<chain::SecretKey> sender;  // always set by load_keys
+};
+[[nodiscard]] LoadedKeys load_keys(const Config& config);
+
+// [chain] and [chain.fees] as the transaction manager's options (gwei -> wei).
+[[nodiscard]] chain::TxManagerOptions tx_manager_options(const ChainSettings& chain);
+
+// The risk engine's options for a portfolio.
+[[nodiscard]] risk::RiskOptions risk_options(const PortfolioSettings& portfolio);
+
+// A category's SLE for ALE = ARO x SLE: `sle` when given, else the severity's mean.
+[[nodiscard]] double single_loss_expectancy(const OpriskCategorySettings& category);
+
+// Short multi-line description for `varkeeper config check`.
+[[nodiscard]] std::string summarize(const Config& config);
+
+// The pipeline's configuration built from the keeper's: assets and their sources, portfolios (with
+// their methodology hash, keeper/core/methodology.hpp) and the breaker. The one place a
+// PortfolioSettings becomes the PortfolioSpec the pipeline runs.
+[[nodiscard]] PipelineConfig pipeline_config(const Config& config);
+
+}  // namespace varkeeper::keeper

@@ -1,0 +1,302 @@
+#include "keeper/core/pipeline.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "risk/oprisk.hpp"
+
+namespace varkeeper::keeper {
+
+const char* to_string(PublishReason r) noexcept {
+  switch (r) {
+    case PublishReason::kNone: return "none";
+    case PublishReason::kFirst: return "first";
+    case PublishReason::kDeviation: return "deviation";
+    case PublishReason::kHeartbeat: return "heartbeat";
+    case PublishReason::kBreaker: return "breaker";
+  }
+  return "none";
+}
+
+namespace {
+
+using Closes = std::map<std::int64_t, double>;  // period start -> close
+
+std::int64_t period_start(std::int64_t t, std::int64_t period) {
+  const std::int64_t q = t / period;
+  return (t % period < 0 ? q - 1 : q) * period;
+}
+
+// The incident category of a failed source check (risk/oprisk.hpp taxonomy).
+std::string_view category_of(risk::SourceCheck c) {
+  switch (c) {
+    case risk::SourceCheck::kStale:
+    case risk::SourceCheck::kIncompleteRound:
+    case risk::SourceCheck::kAnsweredInStaleRound: return risk::oprisk::kStaleFeed;
+    default:
+      // Wrong, inconsistent or disagreeing answers: candidate manipulation of the oracle.
+      return risk::oprisk::kOracleManipulation;
+  }
+}
+
+struct PortfolioState {
+  explicit PortfolioState(const risk::BreakerConfig& b)
+      : breaker(b), rebalance(b.actions.rebalance), payout(b.actions.payout) {}
+  risk::CircuitBreaker breaker;
+  risk::HysteresisTrigger rebalance;
+  risk::HysteresisTrigger payout;
+  std::optional<std::pair<std::int64_t, double>> last_published;
+  std::optional<risk::RiskEstimate> last_estimate;
+  std::vector<double> estimate_key;  // inputs of last_estimate (last row and row count)
+};
+
+}  // namespace
+
+struct Pipeline::State {
+  std::map<std::pair<std::string, std::string>, risk::SourceMonitor> monitors;
+  std::map<std::pair<std::string, std::string>, risk::SourceCheck> last_check;
+  std::map<std::string, risk::AssetCheck> last_asset_check;
+  std::map<std::pair<std::string, std::int64_t>, Closes> history;
+  std::map<std::string, double> last_price;
+  std::map<std::string, std::int64_t> last_updated_at;
+  std::map<std::uint64_t, PortfolioState> portfolios;
+  std::set<std::int64_t> periods;
+  std::size_t max_rows = 0;
+};
+
+Pipeline::Pipeline(PipelineConfig config)
+    : config_(std::move(config)), state_(std::make_unique<State>()) {
+  std::set<std::string> symbols;
+  for (const auto& a : config_.assets) {
+    if (!symbols.insert(a.symbol).second)
+      throw std::invalid_argument("asset " + a.symbol + " declared twice");
+    for (const auto& s : a.sources) {
+      state_->monitors.emplace(std::pair{a.symbol, s.name},
+                               risk::SourceMonitor(s.heartbeat_s, config_.breaker.checks));
+    }
+  }
+  for (const auto& p : config_.portfolios) {
+    if (p.period_s <= 0)
+      throw std::invalid_argument("portfolio " + p.name + ": period must be > 0");
+    for (const auto& [sym, qty] : p.positions) {
+      if (symbols.count(sym) == 0) {
+        throw std::invalid_argument("portfolio " + p.name + " holds undeclared asset " + sym);
+      }
+    }
+    state_->periods.insert(p.period_s);
+    state_->max_rows = std::max(state_->max_rows, p.window + 2);
+    state_->portfolios.emplace(p.id, PortfolioState(config_.breaker));
+  }
+}
+
+Pipeline::~Pipeline() = default;
+Pipeline::Pipeline(Pipeline&&) noexcept = default;
+Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
+
+void Pipeline::seed_history(const std::string& asset,
+                            const std::vector<std::pair<std::int64_t, double>>& closes) {
+  for (const auto period : state_->periods) {
+    auto& h = state_->history[{asset, period}];
+    for (const auto& [t, price] : closes) {
+      if (price > 0.0 && std::isfinite(price)) h[period_start(t, period)] = price;
+    }
+    while (h.size() > state_->max_rows) h.erase(h.begin());
+  }
+  if (!closes.empty()) state_->last_price[asset] = closes.back().second;
+}
+
+std::size_t Pipeline::history_size(const std::string& asset, std::int64_t period_s) const {
+  const auto it = state_->history.find({asset, period_s});
+  return it == state_->history.end() ? 0 : it->second.size();
+}
+
+void Pipeline::mark_published(std::uint64_t portfolio_id, std::int64_t t, double var) {
+  const auto it = state_->portfolios.find(portfolio_id);
+  if (it != state_->portfolios.end()) it->second.last_published = {t, var};
+}
+
+TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& readings) {
+  auto& st = *state_;
+  TickResult out;
+  out.t = now;
+
+  // 1. Input checks and consensus per asset.
+  std::map<std::string, risk::AssetVerdict> verdicts;
+  for (const auto& asset : config_.assets) {
+    std::vector<risk::SourceVerdict> per_source;
+    std::int64_t oldest_update = 0;
+    for (const auto& src : asset.sources) {
+      const auto key = std::pair{asset.symbol, src.name};
+      const auto it = std::find_if(readings.begin(), readings.end(), [&](const PriceReading& r) {
+        return r.asset == asset.symbol && r.source == src.name && r.fetched;
+      });
+      risk::SourceVerdict v;
+      if (it == readings.end()) {
+        v.check = risk::SourceCheck::kStale;  // no answer this tick is no fresher than a stale one
+      } else {
+        v = st.monitors.at(key).check(it->round, now);
+        if (v.ok()) {
+          oldest_update = oldest_update == 0 ? it->round.updated_at
+                                             : std::min(oldest_update, it->round.updated_at);
+        }
+      }
+      per_source.push_back(v);
+    }
+    auto verdict = risk::check_asset(per_source, config_.breaker.checks);
+    // Incidents on transitions only: a feed stale for a day is one incident, not thousands.
+    for (std::size_t i = 0; i < asset.sources.size(); ++i) {
+      const auto key = std::pair{asset.symbol, asset.sources[i].name};
+      const auto check = verdict.sources[i].check;
+      const auto prev = st.last_check.find(key);
+      const bool was_ok = prev == st.last_check.end() || prev->second == risk::SourceCheck::kOk;
+      if (check != risk::SourceCheck::kOk && (was_ok || prev->second != check)) {
+        Incident inc;
+        inc.time = now;
+        inc.category = std::string(category_of(check));
+        inc.subject = asset.symbol + "/" + asset.sources[i].name;
+        inc.evidence =
+            nlohmann::json{{"check", risk::to_string(check)}, {"answer", verdict.sources[i].price}}
+                .dump();
+        out.incidents.push_back(std::move(inc));
+      }
+      st.last_check[key] = check;
+    }
+    const auto prev_asset = st.last_asset_check.find(asset.symbol);
+    if (!verdict.usable() &&
+        (prev_asset == st.last_asset_check.end() || prev_asset->second != verdict.check)) {
+      // Unusable because feeds went quiet is a stale feed; because they disagree, candidate
+      // manipulation.
+      const bool all_quiet =
+          verdict.check == risk::AssetCheck::kNoMajority &&
+          std::all_of(verdict.sources.begin(), verdict.sources.end(),
+                      [](const risk::SourceVerdict& v) {
+                        return v.ok() || category_of(v.check) == risk::oprisk::kStaleFeed;
+                      });
+      Incident inc;
+      inc.time = now;
+      inc.category =
+          std::string(all_quiet ? risk::oprisk::kStaleFeed : risk::oprisk::kOracleManipulation);
+      inc.subject = asset.symbol;
+      inc.evidence = nlohmann::json{{"asset_unusable", risk::to_string(verdict.check)}}.dump();
+      out.incidents.push_back(std::move(inc));
+    }
+    st.last_asset_check[asset.symbol] = verdict.check;
+    if (verdict.usable()) {
+      out.prices[asset.symbol] = verdict.price;
+      st.last_price[asset.symbol] = verdict.price;
+      if (oldest_update != 0) st.last_updated_at[asset.symbol] = oldest_update;
+      for (const auto period : st.periods) {
+        auto& h = st.history[{asset.symbol, period}];
+        h[period_start(now, period)] = verdict.price;
+        while (h.size() > st.max_rows) h.erase(h.begin());
+      }
+    }
+    verdicts.emplace(asset.symbol, std::move(verdict));
+  }
+
+  // 2. Per portfolio: value, returns, risk, breaker, publish policy, actions.
+  for (const auto& spec : config_.portfolios) {
+    auto& ps = st.portfolios.at(spec.id);
+    PortfolioUpdate u;
+    u.portfolio_id = spec.id;
+    u.t = now;
+    risk::TripReasons faults;
+    bool prices_known = true;
+    std::vector<double> values;
+    std::int64_t observed_at = now;
+    for (const auto& [sym, qty] : spec.positions) {
+      const auto& v = verdicts.at(sym);
+      faults |= risk::trip_reasons(v);
+      const auto lp = st.last_price.find(sym);
+      if (lp == st.last_price.end()) {
+        prices_known = false;
+        values.push_back(0.0);
+        continue;
+      }
+      values.push_back(qty * lp->second);
+      if (const auto up = st.last_updated_at.find(sym); up != st.last_updated_at.end()) {
+        observed_at = std::min(observed_at, up->second);
+      }
+    }
+    u.observed_at = observed_at;
+    for (double v : values) u.value += v;
+    if (!prices_known || !(u.value > 0.0)) {
+      u.note = "no price yet for every position";
+      out.portfolios.push_back(std::move(u));
+      continue;
+    }
+
+    // Aligned log-returns over the common period starts of every asset held.
+    std::vector<const Closes*> series;
+    for (const auto& [sym, qty] : spec.positions) {
+      series.push_back(&st.history[{sym, spec.period_s}]);
+    }
+    std::vector<std::int64_t> common;
+    for (const auto& [t, close] : *series[0]) {
+      if (std::all_of(series.begin() + 1, series.end(),
+                      [&](const Closes* c) { return c->count(t) != 0; })) {
+        common.push_back(t);
+      }
+    }
+    const std::size_t rows = common.size() > spec.window + 1 ? spec.window + 1 : common.size();
+    const std::size_t n_assets = spec.positions.size();
+    if (rows < spec.min_obs + 1) {
+      u.note = "collecting history (" + std::to_string(rows == 0 ? 0 : rows - 1) + " of " +
+               std::to_string(spec.min_obs) + " returns)";
+      out.portfolios.push_back(std::move(u));
+      continue;
+    }
+    std::vector<double> key;
+    key.push_back(static_cast<double>(common.back()));
+    key.push_back(static_cast<double>(rows));
+    for (const auto* c : series) key.push_back(c->at(common.back()));
+    if (!ps.last_estimate || key != ps.estimate_key) {
+      std::vector<double> returns;
+      returns.reserve((rows - 1) * n_assets);
+      const std::size_t first = common.size() - rows;
+      for (std::size_t r = first + 1; r < common.size(); ++r) {
+        for (const auto* c : series)
+          returns.push_back(std::log(c->at(common[r]) / c->at(common[r - 1])));
+      }
+      std::vector<double> weights;
+      for (double v : values) weights.push_back(v / u.value);
+      const risk::ReturnWindow window{returns, n_assets};
+      ps.last_estimate = risk::estimate_risk(spec.method, window, weights, spec.risk);
+      ps.estimate_key = std::move(key);
+    }
+    u.has_estimate = true;
+    u.computed = *ps.last_estimate;
+
+    const auto b = ps.breaker.step({now, u.computed.var, faults});
+    u.status = b.status;
+    u.reasons = b.reasons;
+    u.published_var = std::clamp(b.published, 0.0, 1.0);
+    // CVaR follows VaR through the breaker in proportion (the tail's shape is the engine's);
+    // it is never below the published VaR and never above a total loss.
+    const double scale = u.computed.var > 0.0 ? u.published_var / u.computed.var : 1.0;
+    u.published_cvar = std::clamp(u.computed.cvar * scale, u.published_var, 1.0);
+
+    if (!ps.last_published) {
+      u.publish = PublishReason::kFirst;
+    } else if (b.status_changed) {
+      u.publish = PublishReason::kBreaker;
+    } else {
+      const double last = ps.last_published->second;
+      const double change = std::fabs(u.published_var - last) / std::max(last, 1e-12);
+      if (change >= spec.publish.deviation) {
+        u.publish = PublishReason::kDeviation;
+      } else if (now - ps.last_published->first >= spec.publish.heartbeat_s) {
+        u.publish = PublishReason::kHeartbeat;
+      }
+    }
+    u.rebalance = ps.rebalance.update(now, u.published_var);
+    u.payout = ps.payout.update(now, u.published_var);
+    out.portfolios.push_back(std::move(u));
+  }
+  return out;
+}
+
+}  // namespace varkeeper::keeper

@@ -1,0 +1,84 @@
+// Turns the pipeline's publish decisions into signed RiskOracle reports and queues them with the
+// transaction manager: one submit() for a single portfolio, one submitBatch() for several, each
+// simulated with eth_call first so a report the contract would refuse is never paid for.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chain/eth_client.hpp"
+#include "chain/secret_key.hpp"
+#include "chain/tx_manager.hpp"
+#include "keeper/core/pipeline.hpp"
+#include "keeper/core/risk_report.hpp"
+
+namespace varkeeper::keeper {
+
+struct ReporterOptions {
+  chain::Address risk_oracle{};
+  std::uint64_t chain_id = 0;
+  std::uint64_t gas_per_report = 0;  // 0: estimate
+};
+
+struct SubmittedReports {
+  std::vector<OnchainReport> reports;
+  std::uint64_t tx_id = 0;  // TxManager record id, 0 if not sent
+  std::string refused;      // the decoded revert when the simulation refused it
+};
+
+class Reporter {
+ public:
+  // `signers` sign each report (quorum of the oracle); `tx` pays gas with its own sender key.
+  Reporter(chain::EthClient& eth, chain::TxManager& tx, std::vector<chain::SecretKey> signers,
+           std::map<std::uint64_t, PortfolioSpec> portfolios, ReporterOptions options);
+
+  // Reads RiskOracle.latest(pid).round for every portfolio so rounds continue after a restart
+  // (and from what is on chain, not from what we believe we sent).
+  void resume();
+
+  // The report the keeper would publish for `u` (round = next round of that portfolio).
+  [[nodiscard]] OnchainReport build(const PortfolioUpdate& u);
+
+  // Builds, signs, simulates and queues reports for every update that asks to publish.
+  [[nodiscard]] SubmittedReports publish(const std::vector<PortfolioUpdate>& updates);
+
+  [[nodiscard]] std::uint64_t next_round(std::uint64_t portfolio_id) const;
+
+  // Never reuse a round the keeper already used (signed and maybe sent before a crash, even if
+  // not on chain yet): rounds continue after max(on-chain latest, `used`).
+  void skip_rounds_through(std::uint64_t portfolio_id, std::uint64_t used);
+
+ private:
+  chain::EthClient& eth_;
+  chain::TxManager& tx_;
+  std::vector<chain::SecretKey> signers_;
+  std::map<std::uint64_t, PortfolioSpec> portfolios_;
+  ReporterOptions options_;
+  OracleDomain domain_;
+  std::map<std::uint64_t, std::uint64_t> last_round_;
+  // observedAt of the last report per portfolio: the oracle refuses one that is not newer.
+  std::map<std::uint64_t, std::uint64_t> last_observed_;
+};
+
+// RiskOracle.latest(uint64) calldata, and the decoding of its AcceptedReport answer.
+struct AcceptedReport {
+  std::uint64_t round = 0;
+  std::uint64_t observed_at = 0;
+  std::uint64_t value_at_risk = 0;
+  std::uint64_t expected_shortfall = 0;
+  chain::U256 portfolio_value = 0;
+  std::uint64_t confidence = 0;
+  std::uint32_t horizon = 0;
+  std::uint8_t method = 0;
+  std::uint8_t breaker_status = 0;
+  std::uint64_t accepted_at = 0;
+  chain::Hash32 config_hash{};
+};
+[[nodiscard]] chain::Bytes latest_calldata(std::uint64_t portfolio_id);
+[[nodiscard]] std::optional<AcceptedReport> decode_accepted_report(chain::ByteView data);
+
+}  // namespace varkeeper::keeper

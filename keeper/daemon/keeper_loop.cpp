@@ -1,0 +1,267 @@
+#include "keeper/daemon/keeper_loop.hpp"
+
+#include <cstdio>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "chain/abi.hpp"
+#include "chain/contract.hpp"
+#include "chain/hex.hpp"
+#include "keeper/store/store.hpp"
+#include "keeper/core/units.hpp"
+#include "risk/oprisk.hpp"
+
+namespace varkeeper::keeper {
+
+namespace {
+chain::Bytes selector_bytes(const char* signature) {
+  const auto sel = chain::function_selector(signature);
+  return chain::Bytes(sel->begin(), sel->end());
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", fraction * 100.0);
+  return buf;
+}
+
+// Reverts from the oracle's guards that mean a key or permission problem (issue 9: unauthorized
+// access), as opposed to a report the rules refused.
+bool is_permission_revert(const std::string& message) {
+  static const std::string unauthorized =
+      chain::to_hex(selector_bytes("UnauthorizedSigner(address)"));
+  static const std::string not_owner =
+      chain::to_hex(selector_bytes("OwnableUnauthorizedAccount(address)"));
+  return message.find(unauthorized) != std::string::npos ||
+         message.find(not_owner) != std::string::npos;
+}
+}  // namespace
+
+KeeperLoop::KeeperLoop(chain::EthClient& eth, chain::TxManager& tx, ChainlinkSource& source,
+                       Pipeline& pipeline, Reporter& reporter, ActionTargets actions,
+                       KeeperStore* store)
+    : eth_(eth),
+      tx_(tx),
+      source_(source),
+      pipeline_(pipeline),
+      reporter_(reporter),
+      actions_(actions),
+      store_(store) {}
+
+void KeeperLoop::try_action(const chain::Address& target, const char* signature,
+                            const std::string& label, TickSummary& summary) {
+  if (const auto it = open_actions_.find(label); it != open_actions_.end()) {
+    const auto rec = tx_.get(it->second);
+    if (rec &&
+        (rec->state == chain::TxState::kUnstarted || rec->state == chain::TxState::kInProgress ||
+         rec->state == chain::TxState::kUnconfirmed)) {
+      return;  // one at a time
+    }
+    if (rec && rec->mined_hash) {
+      summary.actions.push_back(label + (rec->mined_success ? " mined " : " reverted ") +
+                                chain::to_hex(*rec->mined_hash) + " gas " +
+                                std::to_string(rec->gas_used));
+    }
+    open_actions_.erase(it);
+  }
+  const chain::Bytes data = selector_bytes(signature);
+  // The contract decides (it reads the oracle itself); we only avoid paying for a revert.
+  auto sim = eth_.call({tx_.sender(), target, data, {}, {}});
+  if (!sim) {
+    // Shown once per distinct reason, so an operator sees why an action is not taken.
+    const std::string why = explain(sim.error());
+    if (last_refusal_[label] != why) {
+      summary.actions.push_back(label + " not possible: " + why);
+      last_refusal_[label] = why;
+    }
+    return;
+  }
+  last_refusal_.erase(label);
+  chain::TxRequest req;
+  req.key = label + ":" + std::to_string(summary.block);
+  req.to = target;
+  req.data = data;
+  req.label = label;
+  open_actions_[label] = tx_.enqueue(req);
+  summary.actions.push_back(label + " sent");
+}
+
+std::string KeeperLoop::explain(const chain::RpcError& error) const {
+  if (const auto data = chain::revert_data_of(error)) {
+    if (const auto reason = chain::decode_revert(*data, known_errors_)) {
+      return "reverted: " + chain::describe(*reason);
+    }
+  }
+  return error.describe();
+}
+
+void KeeperLoop::follow_reports(TickSummary& summary) {
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    const auto rec = tx_.get(it->first);
+    if (!rec) {
+      it = in_flight_.erase(it);
+      continue;
+    }
+    const bool mined =
+        rec->state == chain::TxState::kConfirmed || rec->state == chain::TxState::kFinalized;
+    if (rec->state == chain::TxState::kFatal) {
+      summary.errors.push_back("report transaction failed: " + rec->error);
+      if (store_) {
+        Incident inc;
+        inc.time = summary.now;
+        inc.category = std::string(risk::oprisk::kFailedSubmission);
+        inc.subject = "tx " + std::to_string(rec->id);
+        inc.evidence = nlohmann::json{{"error", rec->error}}.dump();
+        store_->add_incident(inc);
+      }
+      it = in_flight_.erase(it);
+      continue;
+    }
+    if (!mined) {
+      ++it;
+      continue;
+    }
+    for (const auto& r : it->second) {
+      std::ostringstream line;
+      line << "round " << r.round << " of portfolio " << r.portfolio_id
+           << (rec->mined_success ? " accepted" : " REVERTED") << " in block " << rec->mined_block
+           << ", gas " << rec->gas_used << ", tx " << chain::to_hex(*rec->mined_hash);
+      summary.confirmations.push_back(line.str());
+      if (store_) {
+        store_->set_report_state(
+            r.portfolio_id, r.round,
+            rec->mined_success ? ReportState::kAccepted : ReportState::kRefused);
+      }
+    }
+    it = in_flight_.erase(it);
+  }
+}
+
+TickSummary KeeperLoop::tick() {
+  const auto started = std::chrono::steady_clock::now();
+  TickSummary s;
+  s.tick = ++ticks_;
+  auto head = eth_.get_block(chain::BlockTag::latest());
+  if (!head || !*head) {
+    s.errors.push_back("cannot read the latest block: " +
+                       (head ? std::string("no block") : head.error().describe()));
+    tx_.tick();
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return s;
+  }
+  s.block = (*head)->number;
+  s.now = static_cast<std::int64_t>((*head)->timestamp);
+
+  auto poll = source_.poll(s.block);
+  for (auto& f : poll.failures) s.errors.push_back(std::move(f));
+  if (store_ && !poll.failures.empty() && poll.readings.empty()) {
+    Incident inc;
+    inc.time = s.now;
+    inc.category = std::string(risk::oprisk::kDenialOfService);
+    inc.subject = "rpc";
+    inc.evidence = nlohmann::json{{"failed_feeds", poll.failures.size()}}.dump();
+    store_->add_incident(inc);
+  }
+  s.pipeline = pipeline_.tick(s.now, poll.readings);
+  if (store_) {
+    for (const auto& inc : s.pipeline.incidents) store_->add_incident(inc);
+  }
+
+  s.submitted = reporter_.publish(s.pipeline.portfolios);
+  if (!s.submitted.refused.empty()) {
+    s.errors.push_back("report refused in simulation: " + s.submitted.refused);
+    if (store_) {
+      Incident inc;
+      inc.time = s.now;
+      inc.category =
+          std::string(is_permission_revert(s.submitted.refused) ? risk::oprisk::kUnauthorizedAccess
+                                                                : risk::oprisk::kFailedSubmission);
+      inc.subject = "RiskOracle";
+      inc.evidence = nlohmann::json{{"revert", s.submitted.refused}}.dump();
+      store_->add_incident(inc);
+    }
+  }
+  if (s.submitted.tx_id != 0) {
+    in_flight_[s.submitted.tx_id] = s.submitted.reports;
+    last_publish_time_ = s.now;
+    for (const auto& r : s.submitted.reports) {
+      pipeline_.mark_published(r.portfolio_id, s.now, from_wad(r.value_at_risk));
+      if (store_) {
+        PublishedReport pr;
+        pr.portfolio_id = r.portfolio_id;
+        pr.round = r.round;
+        pr.observed_at = static_cast<std::int64_t>(r.observed_at);
+        for (const auto& u : s.pipeline.portfolios) {
+          if (u.portfolio_id != r.portfolio_id) continue;
+          pr.var = u.computed.var;
+          pr.cvar = u.computed.cvar;
+          pr.published_var = u.published_var;
+          pr.breaker_status = u.status;
+        }
+        pr.tx_id = s.submitted.tx_id;
+        pr.created_at = s.now;
+        store_->add_report(pr);
+      }
+    }
+  }
+
+  if (actions_.rebalancer) try_action(*actions_.rebalancer, "rebalance()", "rebalance", s);
+  if (actions_.protection) {
+    // Settle a finished epoch, then open the next one (anyone may; the contract checks the
+    // oracle's report is fresh and prices the premium from it).
+    try_action(*actions_.protection, "settle()", "settle", s);
+    try_action(*actions_.protection, "startEpoch()", "startEpoch", s);
+  }
+
+  tx_.tick();
+  follow_reports(s);
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return s;
+}
+
+std::string KeeperLoop::status_line(const TickSummary& s) {
+  std::ostringstream out;
+  out << "tick " << s.tick << " block " << s.block << " |";
+  for (const auto& [asset, price] : s.pipeline.prices) {
+    out << ' ' << asset << ' ' << std::fixed << std::setprecision(2) << price;
+  }
+  for (const auto& u : s.pipeline.portfolios) {
+    out << " | p" << u.portfolio_id;
+    if (!u.has_estimate) {
+      out << ' ' << u.note;
+      continue;
+    }
+    out << " VaR " << percent(u.published_var) << " CVaR " << percent(u.published_cvar) << ' '
+        << risk::to_string(u.status);
+    if (u.publish != PublishReason::kNone) out << " publish(" << to_string(u.publish) << ")";
+  }
+  if (s.submitted.tx_id != 0) {
+    out << " | sent";
+    for (const auto& r : s.submitted.reports) out << " p" << r.portfolio_id << " round " << r.round;
+  }
+  for (const auto& c : s.confirmations) out << " | " << c;
+  for (const auto& a : s.actions) out << " | " << a;
+  for (const auto& e : s.errors) out << " | error: " << e;
+  out << " | " << std::fixed << std::setprecision(3) << s.seconds << " s";
+  return out.str();
+}
+
+void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const std::atomic<bool>& stop,
+                std::ostream& out, std::optional<std::uint64_t> max_ticks,
+                const std::function<void(std::uint64_t)>& before_tick,
+                const std::function<void(const TickSummary&)>& after_tick) {
+  while (!stop.load() && (!max_ticks || loop.ticks() < *max_ticks)) {
+    const auto next = std::chrono::steady_clock::now() + interval;
+    if (before_tick) before_tick(loop.ticks() + 1);
+    const auto summary = loop.tick();
+    out << KeeperLoop::status_line(summary) << std::endl;
+    if (after_tick) after_tick(summary);
+    while (!stop.load() && std::chrono::steady_clock::now() < next) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+}  // namespace varkeeper::keeper

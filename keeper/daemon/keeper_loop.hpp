@@ -1,0 +1,97 @@
+// The daemon's tick: read prices (one batched, block-pinned poll), run the pipeline, record
+// incidents, publish reports, drive the transaction manager, and fire actions (rebalance,
+// protection settlement) only when an eth_call says they would succeed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "chain/abi_type.hpp"
+#include "chain/eth_client.hpp"
+#include "chain/tx_manager.hpp"
+#include "keeper/daemon/chainlink_source.hpp"
+#include "keeper/core/pipeline.hpp"
+#include "keeper/core/reporter.hpp"
+
+namespace varkeeper::keeper {
+
+class KeeperStore;
+
+struct ActionTargets {
+  std::optional<chain::Address> rebalancer;  // RiskRebalancer: rebalance()
+  std::optional<chain::Address> protection;  // VaRProtection: settle()
+};
+
+struct TickSummary {
+  std::uint64_t tick = 0;
+  std::uint64_t block = 0;
+  std::int64_t now = 0;
+  TickResult pipeline;
+  SubmittedReports submitted;
+  std::vector<std::string> actions;  // "rebalance sent", "settle sent", ...
+  std::vector<std::string>
+      confirmations;                // "round 3 of portfolio 1 accepted in block 42, gas 70355"
+  std::vector<std::string> errors;  // RPC failures this tick (the loop keeps going)
+  double seconds = 0.0;             // wall time of the tick
+};
+
+class KeeperLoop {
+ public:
+  KeeperLoop(chain::EthClient& eth, chain::TxManager& tx, ChainlinkSource& source,
+             Pipeline& pipeline, Reporter& reporter, ActionTargets actions,
+             KeeperStore* store = nullptr);
+
+  // One tick; never throws for chain faults (they are in TickSummary::errors and incidents).
+  [[nodiscard]] TickSummary tick();
+
+  // One status line for a tick (prices, VaR, CVaR, breaker state, published round and full tx
+  // hash, gas, actions).
+  [[nodiscard]] static std::string status_line(const TickSummary& s);
+
+  [[nodiscard]] std::uint64_t ticks() const noexcept { return ticks_; }
+
+  // Custom errors the bundled contracts may revert with (from their ABI artifacts): refusals are
+  // then shown by name, e.g. "AlreadyAtTarget(600000000000000000, 20000000000000000)".
+  void set_known_errors(std::vector<chain::AbiSignature> errors) {
+    known_errors_ = std::move(errors);
+  }
+  // One sentence for an RPC error, the revert decoded by name where possible.
+  [[nodiscard]] std::string explain(const chain::RpcError& error) const;
+  [[nodiscard]] std::int64_t last_publish_time() const noexcept { return last_publish_time_; }
+
+ private:
+  void try_action(const chain::Address& target, const char* signature, const std::string& label,
+                  TickSummary& summary);
+  void follow_reports(TickSummary& summary);
+
+  chain::EthClient& eth_;
+  chain::TxManager& tx_;
+  ChainlinkSource& source_;
+  Pipeline& pipeline_;
+  Reporter& reporter_;
+  ActionTargets actions_;
+  KeeperStore* store_;
+  std::uint64_t ticks_ = 0;
+  std::int64_t last_publish_time_ = 0;
+  // Open report transactions: tx record id -> the reports it carries.
+  std::map<std::uint64_t, std::vector<OnchainReport>> in_flight_;
+  std::map<std::string, std::uint64_t> open_actions_;  // label -> tx record id
+  std::map<std::string, std::string> last_refusal_;    // label -> why the last simulation failed
+  std::vector<chain::AbiSignature> known_errors_;
+};
+
+// Runs `loop` every `interval` until `stop` is set (or `max_ticks` ticks), printing one status
+// line per tick to `out`. `before_tick` runs first in each round (the local market moves feeds).
+void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const std::atomic<bool>& stop,
+                std::ostream& out, std::optional<std::uint64_t> max_ticks = std::nullopt,
+                const std::function<void(std::uint64_t)>& before_tick = {},
+                const std::function<void(const TickSummary&)>& after_tick = {});
+
+}  // namespace varkeeper::keeper

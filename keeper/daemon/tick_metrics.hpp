@@ -1,0 +1,23 @@
+// What one keeper tick leaves on /metrics and /readyz (docs/operations.md names the families).
+#pragma once
+
+#include "chain/eth_client.hpp"
+#include "chain/tx_manager.hpp"
+#include "keeper/daemon/keeper_loop.hpp"
+#include "keeper/ops/operations.hpp"
+
+namespace varkeeper::keeper {
+
+class TickMetrics {
+ public:
+  TickMetrics(Operations& ops, std::size_t asset_count) : ops_(ops), assets_(asset_count) {}
+  void record(const TickSummary& s, chain::EthClient& eth, const chain::TxManager& tx);
+
+ private:
+  Operations& ops_;
+  std::size_t assets_;
+  chain::U256 gas_seen_ = 0;
+  std::map<std::pair<std::string, int>, std::uint64_t> rpc_errors_seen_;
+};
+
+}  // namespace varkeeper::keeper

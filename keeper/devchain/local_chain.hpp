@@ -1,0 +1,36 @@
+// The embedded default of `varkeeper run` (no config): an anvil node it starts on a free loopback
+// port, the bundled contracts and mocks deployed on it, market participants (feed operator,
+// arbitrageur keeping the AMM at the feed price, an underwriter and a protection buyer), history
+// seeded from the bundled BTC/ETH data, and the keeper pipeline publishing real reports.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace varkeeper::keeper {
+
+struct LocalRunOptions {
+  std::uint64_t seed = 1;
+  std::uint64_t tick_ms = 2'000;     // one tick = one simulated market "day"
+  std::uint64_t crash_at_tick = 30;  // "a crash a minute in" at 2 s ticks
+  double crash_drop = 0.35;
+  std::optional<std::uint64_t> max_ticks;  // stop after N ticks (tests and smoke runs)
+  std::string data_dir;                    // bundled CSVs; default: the installed config/data (keeper/install)
+  std::string store_path;                  // default: a fresh file in the temp directory
+  std::string artifacts_dir;               // default: next to the binary
+  // An anvil node already running (its accounts unlocked) instead of starting one; it is left
+  // running at exit. With `deployment_file`, a run resumes on the contracts a previous run
+  // deployed (and wrote there) instead of deploying new ones.
+  std::string rpc_url;
+  // /metrics, /healthz, /readyz; port 0 picks a free port (printed at start).
+  std::string metrics_address = "127.0.0.1:0";
+  std::string deployment_file;
+};
+
+// Returns the exit code; throws StartupError (keeper/core/startup_error.hpp) if the chain cannot be set up.
+int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std::ostream& out);
+
+}  // namespace varkeeper::keeper

@@ -1,0 +1,370 @@
+#include "keeper/ops/http_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <charconv>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "keeper/ops/metrics.hpp"
+
+namespace varkeeper::keeper {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+struct Endpoint {
+  net::ip::address address;
+  std::uint16_t port = 0;
+};
+
+chain::Expected<Endpoint, HttpServerError> parse_address(const std::string& text) {
+  const auto bad = [&](std::string_view why) {
+    return chain::unexpected(HttpServerError{
+        HttpServerErrorKind::kBadAddress,
+        "metrics address '" + text + "' " + std::string(why) + " (expected \"host:port\")"});
+  };
+  std::string_view host;
+  std::string_view port;
+  std::string_view s = text;
+  if (!s.empty() && s.front() == '[') {  // RFC 3986 IP-literal: [v6]:port
+    const auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return bad("has an unterminated [IPv6] host or no port");
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) {
+      return bad("has no port");
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return bad("needs brackets around an IPv6 host");
+    }
+  }
+  unsigned value = 0;
+  const auto r = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || r.ec != std::errc{} || r.ptr != port.data() + port.size() || value > 65535) {
+    return bad("has a port that is not a number in 0..65535");
+  }
+  Endpoint e;
+  e.port = static_cast<std::uint16_t>(value);
+  if (host == "localhost") {
+    e.address = net::ip::address_v4::loopback();
+    return e;
+  }
+  boost::system::error_code ec;
+  e.address = net::ip::make_address(std::string(host), ec);
+  if (ec) {
+    return bad("has a host that is not a numeric IP address or localhost");
+  }
+  return e;
+}
+
+http::response<http::string_body> text_response(
+    unsigned version, http::status status, std::string body,
+    std::string_view content_type = "text/plain; charset=utf-8") {
+  http::response<http::string_body> res{status, version};
+  res.set(http::field::server, "varkeeper");
+  res.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+class HttpSession;
+
+// Everything the server thread and its sessions share (HttpServer::Impl is private to the class).
+struct HttpServerCore {
+  HttpServerOptions options;
+  HttpServerHandlers handlers;
+  std::set<HttpSession*> sessions;  // live connections; touched on the server thread only
+  // Declared after what sessions use, so it is destroyed first (with the sessions it owns).
+  net::io_context ioc{1};
+  tcp::acceptor acceptor{ioc};
+  net::steady_timer accept_retry{ioc};
+  std::uint16_t port = 0;
+  std::string host_text;
+  std::thread thread;
+  bool stopped = false;
+
+  void accept();
+  http::response<http::string_body> handle(const http::request<http::string_body>& req) const;
+};
+
+struct HttpServer::Impl : HttpServerCore {};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, HttpServerCore& server)
+      : stream_(std::move(socket)), buffer_(server.options.max_request_bytes), server_(server) {
+    server_.sessions.insert(this);
+  }
+  ~HttpSession() { server_.sessions.erase(this); }
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  // Cancels pending operations; their handlers release the session.
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_request_bytes));
+    parser_->body_limit(server_.options.max_request_bytes);
+    // One deadline for the whole request (idle keep-alive time included): a client trickling a
+    // byte at a time cannot hold the connection past it.
+    stream_.expires_after(server_.options.request_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+ private:
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::header_limit || ec == http::error::body_limit ||
+        ec == http::error::buffer_overflow) {
+      const bool headers = ec != http::error::body_limit;
+      write(text_response(11,
+                          headers ? http::status::request_header_fields_too_large
+                                  : http::status::payload_too_large,
+                          "request too large\n"),
+            false);
+      return;
+    }
+    if (ec && ec.category() == beast::http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      write(text_response(11, http::status::bad_request, "bad request\n"), false);  // malformed
+      return;
+    }
+    if (ec) {  // timeout, end of stream, reset: just close
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.close();
+      return;
+    }
+    const auto& req = parser_->get();
+    auto res = server_.handle(req);
+    write(std::move(res), req.keep_alive());
+  }
+
+  void write(http::response<http::string_body> res, bool keep_alive) {
+    res.keep_alive(keep_alive);
+    response_ = std::move(res);
+    stream_.expires_after(server_.options.write_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        if (!ec && keep_alive) {
+                          self->read();
+                          return;
+                        }
+                        self->linger();
+                      });
+  }
+
+  // Lingering close: send FIN, then discard what the client still sends for a short while, so an
+  // unread request tail does not turn the close into a reset that destroys the response in the
+  // client's receive buffer before it is read (RFC 9112 section 9.6).
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(1));
+    drain();
+  }
+  void drain() {
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) {
+                                self->drain();
+                                return;
+                              }
+                              self->stream_.close();
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::array<char, 1024> discard_{};
+  HttpServerCore& server_;
+};
+
+void HttpServerCore::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+      return;
+    }
+    if (ec) {
+      // EMFILE and friends: back off briefly instead of spinning on a failing accept.
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) {
+          accept();
+        }
+      });
+      return;
+    }
+    if (sessions.size() >= options.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the limit: refuse by closing at once
+    } else {
+      std::make_shared<HttpSession>(std::move(socket), *this)->read();
+    }
+    accept();
+  });
+}
+
+http::response<http::string_body> HttpServerCore::handle(
+    const http::request<http::string_body>& req) const {
+  std::string_view target(req.target().data(), req.target().size());
+  if (const auto q = target.find('?'); q != std::string_view::npos) {
+    target = target.substr(0, q);
+  }
+  const unsigned v = req.version();
+  const bool known = target == "/metrics" || target == "/healthz" || target == "/readyz";
+  if (!known) {
+    return text_response(v, http::status::not_found, "not found\n");
+  }
+  if (req.method() != http::verb::get) {
+    auto res = text_response(v, http::status::method_not_allowed, "method not allowed\n");
+    res.set(http::field::allow, "GET");
+    return res;
+  }
+  try {
+    if (target == "/healthz") {
+      return text_response(v, http::status::ok, "ok\n");
+    }
+    if (target == "/readyz") {
+      const Readiness r = handlers.readiness ? handlers.readiness() : Readiness{true, {}};
+      if (r.ready) {
+        return text_response(v, http::status::ok, "ready\n");
+      }
+      return text_response(v, http::status::service_unavailable, "not ready: " + r.reason + "\n");
+    }
+    std::string body = handlers.metrics ? handlers.metrics() : std::string();
+    return text_response(v, http::status::ok, std::move(body), kMetricsContentType);
+  } catch (const std::exception&) {
+    return text_response(v, http::status::internal_server_error, "internal error\n");
+  }
+}
+
+chain::Expected<HttpServer, HttpServerError> HttpServer::start(HttpServerOptions options,
+                                                               HttpServerHandlers handlers) {
+  auto endpoint = parse_address(options.address);
+  if (!endpoint) {
+    return chain::unexpected(endpoint.error());
+  }
+  if (!endpoint->address.is_loopback() && !options.allow_non_loopback) {
+    return chain::unexpected(
+        HttpServerError{HttpServerErrorKind::kNotLoopback,
+                        "metrics address '" + options.address +
+                            "' is not a loopback address; set metrics_public = true to expose it"});
+  }
+  if (options.max_connections == 0) {
+    options.max_connections = 1;
+  }
+  if (options.max_request_bytes < 512) {
+    options.max_request_bytes = 512;
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->handlers = std::move(handlers);
+  const tcp::endpoint ep(endpoint->address, endpoint->port);
+  beast::error_code ec;
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    impl->acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return chain::unexpected(HttpServerError{
+        HttpServerErrorKind::kBind,
+        "cannot listen on metrics address '" + impl->options.address + "': " + ec.message()});
+  }
+  impl->port = impl->acceptor.local_endpoint().port();
+  impl->host_text = endpoint->address.is_v6() ? "[" + endpoint->address.to_string() + "]"
+                                              : endpoint->address.to_string();
+  impl->accept();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] {
+    for (;;) {  // a handler that throws must not take the endpoint down
+      try {
+        raw->ioc.run();
+        return;
+      } catch (...) {
+      }
+    }
+  });
+  return HttpServer(std::move(impl));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+HttpServer::HttpServer(HttpServer&&) noexcept = default;
+HttpServer& HttpServer::operator=(HttpServer&& other) noexcept {
+  if (this != &other) {
+    stop();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->stopped) {
+    return;
+  }
+  impl_->stopped = true;
+  Impl* impl = impl_.get();
+  // On the server thread: stop listening, close every connection, then stop the loop. Handlers
+  // still queued are destroyed with the io_context (and release their sessions then).
+  net::post(impl->ioc, [impl] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+    impl->accept_retry.cancel();
+    for (HttpSession* s : impl->sessions) {
+      s->close();
+    }
+    impl->ioc.stop();
+  });
+  if (impl->thread.joinable()) {
+    impl->thread.join();
+  }
+}
+
+std::uint16_t HttpServer::port() const noexcept { return impl_ ? impl_->port : 0; }
+
+std::string HttpServer::url() const {
+  return impl_ ? "http://" + impl_->host_text + ":" + std::to_string(impl_->port) : std::string();
+}
+
+}  // namespace varkeeper::keeper

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite: unit, hostile-input (also under
-# AddressSanitizer + UBSan), differential tests against cast/anvil, and the Foundry tests.
+# AddressSanitizer + UBSan), differential tests against cast/anvil, the CLI commands, integration
+# tests against anvil, and the Foundry tests.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 scripts/setup.sh
 # Everything the tests use (the benchmarks are built by `scripts/build.sh` alone).
 scripts/build.sh varkeeper varkeeper_contracts varkeeper_unit_tests varkeeper_hostile_tests \
-  varkeeper_peer_tests varkeeper_integration_tests
+  varkeeper_peer_tests varkeeper_cli_tests varkeeper_integration_tests
 ctest --test-dir build --output-on-failure --timeout 1800
 
 # The decoders again, under ASan + UBSan: random and mutated bytes must never read out of bounds.

@@ -17,7 +17,13 @@
 namespace varkeeper::risk {
 namespace {
 
-constexpr std::array<std::pair<RiskMethod, std::string_view>, 9> kNames{{
+constexpr std::array<RiskMethod, 9> kAll{
+    RiskMethod::kParametricNormal, RiskMethod::kParametricT,   RiskMethod::kCornishFisher,
+    RiskMethod::kHistorical,       RiskMethod::kHistoricalAge, RiskMethod::kFilteredHistorical,
+    RiskMethod::kMcNormal,         RiskMethod::kMcT,           RiskMethod::kMcJump,
+};
+
+constexpr std::array<std::pair<RiskMethod, std::string_view>, kAll.size()> kNames{{
     {RiskMethod::kParametricNormal, "parametric-normal"},
     {RiskMethod::kParametricT, "parametric-t"},
     {RiskMethod::kCornishFisher, "cornish-fisher"},
@@ -28,6 +34,13 @@ constexpr std::array<std::pair<RiskMethod, std::string_view>, 9> kNames{{
     {RiskMethod::kMcT, "mc-t"},
     {RiskMethod::kMcJump, "mc-jump"},
 }};
+static_assert(
+    [] {
+      for (std::size_t i = 0; i < kAll.size(); ++i)
+        if (kNames[i].first != kAll[i] || static_cast<std::size_t>(kAll[i]) != i) return false;
+      return true;
+    }(),
+    "kAll and kNames list every method once, in enum order");
 
 std::size_t minimum_observations(RiskMethod m, std::size_t n_assets, int horizon) {
   const auto h = static_cast<std::size_t>(horizon);
@@ -98,6 +111,8 @@ void copy_components(const R& r, RiskEstimate& e, bool wanted) {
 
 }  // namespace
 
+std::span<const RiskMethod> all_risk_methods() noexcept { return kAll; }
+
 std::string_view to_string(RiskMethod m) noexcept {
   for (const auto& [method, name] : kNames)
     if (method == m) return name;
@@ -108,6 +123,15 @@ std::optional<RiskMethod> parse_risk_method(std::string_view name) noexcept {
   for (const auto& [method, n] : kNames)
     if (n == name) return method;
   return std::nullopt;
+}
+
+std::string risk_method_names(std::string_view separator, std::string_view last_separator) {
+  std::string out;
+  for (std::size_t i = 0; i < kAll.size(); ++i) {
+    if (i > 0) out += i + 1 == kAll.size() ? last_separator : separator;
+    out += to_string(kAll[i]);
+  }
+  return out;
 }
 
 bool is_monte_carlo(RiskMethod m) noexcept {

@@ -26,10 +26,18 @@ enum class RiskMethod {
   kMcJump,
 };
 
+// Every method, in enum order (the order of the on-chain `method` byte). Lists shown to a user
+// (help texts, error messages) are built from this, so a new method appears in all of them.
+[[nodiscard]] std::span<const RiskMethod> all_risk_methods() noexcept;
+
 // CLI / config names: "parametric-normal", "parametric-t", "cornish-fisher", "historical",
 // "historical-age", "filtered-historical", "mc-normal", "mc-t", "mc-jump".
 [[nodiscard]] std::string_view to_string(RiskMethod m) noexcept;
 [[nodiscard]] std::optional<RiskMethod> parse_risk_method(std::string_view name) noexcept;
+// The names of all_risk_methods() joined by `separator`, with `last_separator` before the last
+// one: risk_method_names(", ", " or ") == "parametric-normal, ..., mc-t or mc-jump".
+[[nodiscard]] std::string risk_method_names(std::string_view separator = ", ",
+                                            std::string_view last_separator = ", ");
 [[nodiscard]] bool is_monte_carlo(RiskMethod m) noexcept;
 
 // T x N log-returns, row-major: returns[t * n_assets + i] is asset i's return in period t

@@ -12,14 +12,15 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "keeper/io/backtest_csv.hpp"
 #include "keeper/cli/command.hpp"
+#include "keeper/io/backtest_csv.hpp"
 #include "keeper/io/price_csv.hpp"
+#include "keeper/io/weights.hpp"
 #include "risk/backtest.hpp"
+#include "risk/returns.hpp"
 #include "risk/risk_method.hpp"
 #include "risk/rolling_backtest.hpp"
 
@@ -89,31 +90,6 @@ BacktestInput load_forecasts(const BacktestCliOptions& o) {
   return in;
 }
 
-std::vector<double> parse_weights(const std::string& text, std::size_t n_assets) {
-  if (text.empty()) return std::vector<double>(n_assets, 1.0 / static_cast<double>(n_assets));
-  std::vector<double> w;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t used = 0;
-    double v = 0.0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || !std::isfinite(v)) {
-      throw UserError("--weights: '" + item + "' is not a number.");
-    }
-    w.push_back(v);
-  }
-  if (w.size() != n_assets) {
-    throw UserError("--weights gives " + std::to_string(w.size()) + " weights for " +
-                    std::to_string(n_assets) + " assets.");
-  }
-  return w;
-}
-
 // Rolling out-of-sample forecasts of `method` over the aligned price histories: log returns per
 // asset (row t = ln(p_t / p_{t-1}) between consecutive common dates), realised portfolio simple
 // returns with the weights rebalanced every period (risk/rolling_backtest.hpp).
@@ -129,19 +105,15 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
   const PriceTable& prices = *aligned;
   const std::size_t n_assets = prices.n_assets();
   const std::size_t n_rows = prices.dates.size();
-  const std::vector<double> weights = parse_weights(o.weights, n_assets);
+  const auto weights = parse_weights(o.weights, prices.assets);
+  if (!weights) throw UserError(weights.error().message);
   if (n_rows < 2 || n_rows - 1 <= o.window) {
     throw UserError("too few observations for the window: the prices give " +
                     std::to_string(n_rows == 0 ? 0 : n_rows - 1) + " returns on common dates, " +
                     "--window " + std::to_string(o.window) + " needs at least " +
                     std::to_string(o.window + 1) + ".");
   }
-  std::vector<double> returns((n_rows - 1) * n_assets);
-  for (std::size_t t = 1; t < n_rows; ++t) {
-    for (std::size_t i = 0; i < n_assets; ++i) {
-      returns[(t - 1) * n_assets + i] = std::log(prices.at(t, i) / prices.at(t - 1, i));
-    }
-  }
+  const std::vector<double> returns = risk::log_returns(prices.values, n_assets);
   risk::RollingBacktestOptions ro;
   ro.method = method;
   ro.window = o.window;
@@ -156,7 +128,7 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
       1;  // the report is recomputed by run() with the user's options
   risk::RollingBacktestResult result;
   try {
-    result = risk::rolling_backtest(risk::ReturnWindow{returns, n_assets}, weights, {}, ro);
+    result = risk::rolling_backtest(risk::ReturnWindow{returns, n_assets}, *weights, {}, ro);
   } catch (const std::invalid_argument& e) {
     throw UserError(std::string("the rolling backtest cannot run: ") + e.what());
   }
@@ -340,9 +312,8 @@ void run(const BacktestCliOptions& o) {
     if (o.method.empty()) throw UserError("--prices needs --method (e.g. --method historical).");
     const auto method = risk::parse_risk_method(o.method);
     if (!method) {
-      throw UserError("unknown --method '" + o.method +
-                      "'; use parametric-normal, parametric-t, cornish-fisher, historical, "
-                      "historical-age, filtered-historical, mc-normal, mc-t or mc-jump.");
+      throw UserError("unknown --method '" + o.method + "'; use " +
+                      risk::risk_method_names(", ", " or ") + ".");
     }
     if (o.window < 2) throw UserError("--window must be at least 2.");
     if (o.refit < 1) throw UserError("--refit must be at least 1.");
@@ -380,11 +351,8 @@ const RegisterCommand kRegister{
                       "Price files: date,close per asset, or one wide date,A,B,... file")
           ->expected(1, -1);
       cmd->add_option("--weights", opts->weights, "Portfolio weights w1,w2,... (default: equal)");
-      cmd->add_option(
-          "--method", opts->method,
-          "Method for a rolling backtest over --prices: parametric-normal, parametric-t, "
-          "cornish-fisher, historical, historical-age, filtered-historical, mc-normal, "
-          "mc-t, mc-jump");
+      cmd->add_option("--method", opts->method,
+                      "Method for a rolling backtest over --prices: " + risk::risk_method_names());
       cmd->add_option("--window", opts->window, "Rolling estimation window W in periods")
           ->capture_default_str();
       cmd->add_option("--refit", opts->refit,

@@ -4,13 +4,14 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "keeper/cli/command.hpp"
 #include "keeper/io/price_csv.hpp"
+#include "keeper/io/weights.hpp"
 #include "risk/attribution.hpp"
+#include "risk/returns.hpp"
 #include "risk/risk_method.hpp"
 
 namespace varkeeper::keeper::cli {
@@ -40,33 +41,6 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-std::vector<double> parse_weights(const std::string& text, const PriceTable& table) {
-  std::vector<double> w;
-  if (text.empty()) {
-    w.assign(table.n_assets(), 1.0 / static_cast<double>(table.n_assets()));
-    return w;
-  }
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t used = 0;
-    double v = 0.0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    while (used < item.size() && item[used] == ' ') ++used;
-    if (item.empty() || used != item.size() || !std::isfinite(v))
-      throw UserError("--weights: '" + item + "' is not a number.");
-    w.push_back(v);
-  }
-  if (w.size() != table.n_assets())
-    throw UserError("--weights has " + std::to_string(w.size()) + " value(s) but the input has " +
-                    std::to_string(table.n_assets()) + " asset(s) (" + join(table.assets) + ").");
-  return w;
-}
-
 PriceTable load(const VarArgs& a) {
   std::vector<PriceTable> tables;
   const bool returns = !a.returns.empty();
@@ -86,9 +60,7 @@ void run(const VarArgs& a) {
     throw UserError("give either --prices FILE... or --returns FILE.");
   const auto method = risk::parse_risk_method(a.method);
   if (!method)
-    throw UserError("--method '" + a.method +
-                    "' is not one of parametric-normal, parametric-t, cornish-fisher, historical, "
-                    "historical-age, filtered-historical, mc-normal, mc-t, mc-jump.");
+    throw UserError("--method '" + a.method + "' is not one of " + risk::risk_method_names() + ".");
   if (!(a.confidence > 0.0 && a.confidence < 1.0))
     throw UserError("--confidence must be strictly between 0 and 1 (e.g. 0.99).");
   if (a.horizon < 1) throw UserError("--horizon must be at least 1 period.");
@@ -97,24 +69,18 @@ void run(const VarArgs& a) {
     throw UserError("--ewma must be strictly between 0 and 1 (RiskMetrics uses 0.94).");
 
   const PriceTable table = load(a);
-  const std::vector<double> w = parse_weights(a.weights, table);
+  const auto parsed_weights = parse_weights(a.weights, table.assets);
+  if (!parsed_weights) throw UserError(parsed_weights.error().message);
+  const std::vector<double>& w = *parsed_weights;
   const std::size_t n = table.n_assets();
 
-  // Log-returns: from consecutive common-date prices, or ln(1 + r) of a simple-returns file.
-  std::vector<double> r;
-  std::vector<std::string> dates;
-  if (a.returns.empty()) {
-    for (std::size_t t = 1; t < table.dates.size(); ++t) {
-      for (std::size_t i = 0; i < n; ++i)
-        r.push_back(std::log(table.at(t, i) / table.at(t - 1, i)));
-      dates.push_back(table.dates[t]);
-    }
-  } else {
-    for (std::size_t t = 0; t < table.dates.size(); ++t) {
-      for (std::size_t i = 0; i < n; ++i) r.push_back(std::log1p(table.at(t, i)));
-      dates.push_back(table.dates[t]);
-    }
-  }
+  // Log-returns: from consecutive common-date prices (each dated by its later price), or
+  // ln(1 + r) of a simple-returns file.
+  const bool from_prices = a.returns.empty();
+  const std::vector<double> r = from_prices ? risk::log_returns(table.values, n)
+                                            : risk::log_returns_from_simple(table.values);
+  const std::vector<std::string> dates(
+      table.dates.begin() + (from_prices && !table.dates.empty() ? 1 : 0), table.dates.end());
   const std::size_t available = dates.size();
   const std::string sources =
       join(a.returns.empty() ? a.prices : std::vector<std::string>{a.returns});
@@ -249,11 +215,7 @@ const RegisterCommand kRegister{
                       "A wide `date,A,B,...` file of per-period simple returns");
       cmd->add_option("--weights", args->weights,
                       "Value weights w1,w2,... in the assets' order (default: equal)");
-      cmd->add_option(
-             "--method", args->method,
-             "parametric-normal, parametric-t, cornish-fisher, historical, historical-age, "
-             "filtered-historical, mc-normal, mc-t or mc-jump")
-          ->required();
+      cmd->add_option("--method", args->method, risk::risk_method_names(", ", " or "))->required();
       cmd->add_option("--confidence", args->confidence, "Confidence alpha in (0, 1)")
           ->capture_default_str();
       cmd->add_option("--horizon", args->horizon, "Horizon in periods (days for daily data)")

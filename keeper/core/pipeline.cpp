@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "risk/oprisk.hpp"
+#include "risk/returns.hpp"
 
 namespace varkeeper::keeper {
 
@@ -254,13 +255,12 @@ TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& rea
     key.push_back(static_cast<double>(rows));
     for (const auto* c : series) key.push_back(c->at(common.back()));
     if (!ps.last_estimate || key != ps.estimate_key) {
-      std::vector<double> returns;
-      returns.reserve((rows - 1) * n_assets);
-      const std::size_t first = common.size() - rows;
-      for (std::size_t r = first + 1; r < common.size(); ++r) {
-        for (const auto* c : series)
-          returns.push_back(std::log(c->at(common[r]) / c->at(common[r - 1])));
+      std::vector<double> prices;
+      prices.reserve(rows * n_assets);
+      for (std::size_t r = common.size() - rows; r < common.size(); ++r) {
+        for (const auto* c : series) prices.push_back(c->at(common[r]));
       }
+      const std::vector<double> returns = risk::log_returns(prices, n_assets);
       std::vector<double> weights;
       for (double v : values) weights.push_back(v / u.value);
       const risk::ReturnWindow window{returns, n_assets};

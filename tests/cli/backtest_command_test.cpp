@@ -196,7 +196,7 @@ TEST_CASE("varkeeper backtest refuses bad input with one sentence naming file an
       {{"--prices", kBtc, "--method", "historical", "--window", "6000"},
        "too few observations for the window"},
       {{"--prices", kBtc, "--method", "historical", "--weights", "0.5,0.5"},
-       "--weights gives 2 weights for 1 assets."},
+       "--weights has 2 value(s) but the input has 1 asset(s) (btc_usd_daily)."},
       {{"--prices", kBtc}, "--prices needs --method"},
       {{"--prices", kBtc, "--method", "historical", "--confidence", "1.5"}, "--confidence"},
   };

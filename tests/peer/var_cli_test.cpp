@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "risk/risk_method.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::run_process;
@@ -29,8 +30,8 @@ nlohmann::json run_json(std::vector<std::string> extra) {
 }  // namespace
 
 TEST_CASE("varkeeper var --json reports every field for every method") {
-  for (const char* m : {"parametric-normal", "parametric-t", "cornish-fisher", "historical",
-                        "historical-age", "filtered-historical", "mc-normal", "mc-t", "mc-jump"}) {
+  for (const auto method : varkeeper::risk::all_risk_methods()) {
+    const std::string m(varkeeper::risk::to_string(method));
     CAPTURE(m);
     const auto j = run_json({"--method", m, "--confidence", "0.99", "--paths", "20000"});
     CHECK(j["method"] == m);
@@ -49,6 +50,35 @@ TEST_CASE("varkeeper var --json reports every field for every method") {
         j["components"][0]["var"].get<double>() + j["components"][1]["var"].get<double>();
     CHECK(sum == doctest::Approx(var).epsilon(1e-9));
   }
+}
+
+TEST_CASE("an unknown --method is refused by var and backtest with a list naming every method") {
+  const auto var = run_process({VARKEEPER_BINARY, "var", "--prices", kBtc, "--method", "garch"});
+  const auto backtest =
+      run_process({VARKEEPER_BINARY, "backtest", "--prices", kBtc, "--method", "garch"});
+  CHECK(var.exit_code == 2);
+  CHECK(backtest.exit_code == 2);
+  const auto help = run_process({VARKEEPER_BINARY, "var", "--help"});
+  const auto backtest_help = run_process({VARKEEPER_BINARY, "backtest", "--help"});
+  for (const auto method : varkeeper::risk::all_risk_methods()) {
+    const std::string name(varkeeper::risk::to_string(method));
+    CAPTURE(name);
+    // Each name as a whole list item: followed by a separator or the end of the sentence.
+    const auto listed = [&](const std::string& text) {
+      return text.find(" " + name + ",") != std::string::npos ||
+             text.find(" " + name + ".") != std::string::npos ||
+             text.find(" " + name + " ") != std::string::npos ||
+             text.find(" " + name + "\n") != std::string::npos;
+    };
+    CHECK(listed(var.err));
+    CHECK(listed(backtest.err));
+    CHECK(help.out.find(name) != std::string::npos);
+    CHECK(backtest_help.out.find(name) != std::string::npos);
+  }
+  CHECK(var.err == "varkeeper: --method 'garch' is not one of " +
+                       varkeeper::risk::risk_method_names() + ".\n");
+  CHECK(backtest.err == "varkeeper: unknown --method 'garch'; use " +
+                            varkeeper::risk::risk_method_names(", ", " or ") + ".\n");
 }
 
 TEST_CASE("varkeeper var Monte Carlo output does not depend on the thread count") {

@@ -39,12 +39,22 @@ std::vector<double> window_returns(std::size_t t_obs) {
   return r;
 }
 
-constexpr RiskMethod kAll[] = {
-    RiskMethod::kParametricNormal, RiskMethod::kParametricT,   RiskMethod::kCornishFisher,
-    RiskMethod::kHistorical,       RiskMethod::kHistoricalAge, RiskMethod::kFilteredHistorical,
-    RiskMethod::kMcNormal,         RiskMethod::kMcT,           RiskMethod::kMcJump};
+const auto kAll = all_risk_methods();
 
 }  // namespace
+
+TEST_CASE(
+    "all_risk_methods lists every method once, in enum order, and the names list names each") {
+  REQUIRE(kAll.size() == 9);
+  for (std::size_t i = 0; i < kAll.size(); ++i) CHECK(static_cast<std::size_t>(kAll[i]) == i);
+  CHECK(static_cast<std::size_t>(RiskMethod::kMcJump) + 1 == kAll.size());
+  CHECK(risk_method_names() ==
+        "parametric-normal, parametric-t, cornish-fisher, historical, historical-age, "
+        "filtered-historical, mc-normal, mc-t, mc-jump");
+  CHECK(risk_method_names(", ", " or ") ==
+        "parametric-normal, parametric-t, cornish-fisher, historical, historical-age, "
+        "filtered-historical, mc-normal, mc-t or mc-jump");
+}
 
 TEST_CASE("risk method names round-trip and unknown names are refused") {
   for (RiskMethod m : kAll) CHECK(parse_risk_method(to_string(m)) == m);

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <numbers>
 
+#include "risk/feed_emulator.hpp"
+#include "risk/random_stream.hpp"
+
 namespace varkeeper::risk {
 
 namespace {
@@ -14,7 +17,7 @@ constexpr int kUpdates = 3 * 288;  // three days of 5-minute polls
 constexpr int kOnset = 288;        // the event starts after one day
 constexpr int kSources = 3;
 
-// SplitMix64 (Steele, Lea, Flood 2014) and Box-Muller: portable, unlike std::normal_distribution.
+// SplitMix64 (risk/random_stream.hpp) and Box-Muller: portable, unlike std::normal_distribution.
 class Normals {
  public:
   explicit Normals(std::uint64_t seed) : state_(seed) {}
@@ -32,35 +35,10 @@ class Normals {
   }
 
  private:
-  std::uint64_t bits() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t bits() { return splitmix64(state_); }
   std::uint64_t state_;
   double spare_ = 0.0;
   bool has_spare_ = false;
-};
-
-// A Chainlink-style feed: a new round when the price moved more than `deviation` from the last
-// answer or `heartbeat` elapsed; `frozen` stops new rounds (a halted or abandoned feed).
-struct FeedEmulator {
-  double deviation = 0.005;
-  std::int64_t heartbeat_s = 3600;
-  RoundData current{};
-  bool started = false;
-
-  RoundData poll(std::int64_t t, double price, bool frozen) {
-    const bool due = !started || std::fabs(price / current.answer - 1.0) > deviation ||
-                     t - current.updated_at >= heartbeat_s;
-    if (due && !frozen) {
-      const RoundId next{1, started ? current.round_id.aggregator_round + 1 : 1000};
-      current = RoundData{next, price, t, t, next};
-      started = true;
-    }
-    return current;
-  }
 };
 
 }  // namespace

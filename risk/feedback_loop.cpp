@@ -6,62 +6,26 @@
 #include <optional>
 
 #include "risk/circuit_breaker.hpp"
+#include "risk/random_stream.hpp"
 #include "risk/signal_var.hpp"
 #include "risk/smoothing.hpp"
 
 namespace varkeeper::risk {
 
-double amm_amount_out(double amount_in, double reserve_in, double reserve_out,
-                      int fee_bps) noexcept {
-  if (!(amount_in > 0.0) || !(reserve_in > 0.0) || !(reserve_out > 0.0)) return 0.0;
-  const double with_fee = amount_in * static_cast<double>(10'000 - fee_bps);
-  return with_fee * reserve_out / (reserve_in * 10'000.0 + with_fee);
-}
-
 namespace {
 
-// SplitMix64 + Box-Muller (portable across standard libraries).
+// SplitMix64 (risk/random_stream.hpp) + Box-Muller (portable across standard libraries).
 class Gaussian {
  public:
   explicit Gaussian(std::uint64_t seed) : state_(seed) {}
   double next() {
-    const double u1 = (static_cast<double>(bits() >> 11) + 0.5) * 0x1.0p-53;
-    const double u2 = static_cast<double>(bits() >> 11) * 0x1.0p-53;
+    const double u1 = (static_cast<double>(splitmix64(state_) >> 11) + 0.5) * 0x1.0p-53;
+    const double u2 = static_cast<double>(splitmix64(state_) >> 11) * 0x1.0p-53;
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
   }
 
  private:
-  std::uint64_t bits() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
   std::uint64_t state_;
-};
-
-struct Amm {
-  double x;  // risky reserve
-  double y;  // stable reserve
-  [[nodiscard]] double price() const { return y / x; }
-  // Moves the price to p along x * y = k (an arbitrageur's net trade, fee ignored).
-  void move_to(double p) {
-    const double k = x * y;
-    x = std::sqrt(k / p);
-    y = std::sqrt(k * p);
-  }
-  double sell_risky(double dq) {
-    const double dy = amm_amount_out(dq, x, y);
-    x += dq;
-    y -= dy;
-    return dy;
-  }
-  double buy_risky(double dy) {
-    const double dq = amm_amount_out(dy, y, x);
-    y += dy;
-    x -= dq;
-    return dq;
-  }
 };
 
 }  // namespace
@@ -69,7 +33,7 @@ struct Amm {
 FeedbackResult run_feedback_loop(const FeedbackConfig& c, const BreakerConfig& breaker_config) {
   FeedbackResult out;
   Gaussian rng(c.seed);
-  Amm amm{c.amm_risky, c.amm_stable};
+  ConstantProductAmm amm{c.amm_risky, c.amm_stable};
   SignalVarConfig var_config;
   var_config.variance_half_life_s = c.variance_half_life_s;
   var_config.initial_daily_vol = c.daily_vol;
@@ -84,8 +48,6 @@ FeedbackResult run_feedback_loop(const FeedbackConfig& c, const BreakerConfig& b
   double running_max = amm.price();
   out.min_price = amm.price();
   const double step_vol = c.daily_vol * std::sqrt(static_cast<double>(c.step_s) / 86'400.0);
-  // sell at most dq such that (x / (x + dq))^2 >= 1 - impact (price after/before of a sale).
-  const double impact_factor = 1.0 / std::sqrt(1.0 - c.max_price_impact) - 1.0;
   for (int k = 0; k < c.updates; ++k) {
     const std::int64_t t = c.start + k * c.step_s;
     const double fair_before = fair;
@@ -115,14 +77,14 @@ FeedbackResult run_feedback_loop(const FeedbackConfig& c, const BreakerConfig& b
         case ActionEdge::kNone: break;
       }
       if (to_sell > 0.0) {
-        const double dq = std::min({to_sell, risky, amm.x * impact_factor});
+        const double dq = std::min({to_sell, risky, amm.max_sale(c.max_price_impact)});
         stable += amm.sell_risky(dq);
         risky -= dq;
         to_sell -= dq;
         out.risky_sold += dq;
         ++out.trades;
       } else if (to_spend > 0.0) {
-        const double dy = std::min({to_spend, stable, amm.y * impact_factor});
+        const double dy = std::min({to_spend, stable, amm.max_purchase(c.max_price_impact)});
         risky += amm.buy_risky(dy);
         stable -= dy;
         to_spend -= dy;

@@ -11,8 +11,8 @@
 //  4. the vault (DESIGN.md §4 RiskRebalancer) watches the published VaR through the rebalance
 //     threshold of BreakerConfig::actions (HysteresisTrigger): when it fires, it sells
 //     derisk_fraction of its risky holding; when it resets, it buys back with all its stable;
-//     orders are worked off in slices of at most max_price_impact each step, through the AMM with
-//     the Uniswap v2 fee (getAmountOut, 0.3 %).
+//     orders are worked off in slices that move the AMM price by at most max_price_impact each
+//     step, through the AMM with the Uniswap v2 fee (risk/constant_product_amm.hpp).
 // "Without smoothing" is BreakerConfig{enabled = false} with a bare threshold (lower = upper,
 // no dwell); "with" is the defaults.
 #pragma once
@@ -21,13 +21,9 @@
 #include <vector>
 
 #include "risk/breaker_config.hpp"
+#include "risk/constant_product_amm.hpp"  // the AMM of step 2
 
 namespace varkeeper::risk {
-
-// Uniswap v2 getAmountOut: amount_in * 997 * reserve_out / (reserve_in * 1000 + amount_in * 997)
-// with fee_bps = 30 (UniswapV2Library.sol).
-[[nodiscard]] double amm_amount_out(double amount_in, double reserve_in, double reserve_out,
-                                    int fee_bps = 30) noexcept;
 
 struct FeedbackConfig {
   std::int64_t start = 1'700'000'000;

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "risk/random_stream.hpp"
+
 namespace varkeeper::risk::oprisk {
 
 const std::vector<std::string_view>& builtin_categories() {
@@ -92,16 +94,11 @@ double compound_variance(double aro, const LognormalSeverity& sev) {
 
 namespace {
 
-// SplitMix64 (Steele, Lea, Flood 2014): one independent stream per path, so the result does not
+// One independent SplitMix64 stream (risk/random_stream.hpp) per path, so the result does not
 // depend on the order paths are computed in.
-struct SplitMix64 {
+struct PathRandom {
   std::uint64_t state;
-  std::uint64_t next() noexcept {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t next() noexcept { return splitmix64(state); }
   // Uniform on the open interval (0, 1).
   double uniform() noexcept { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
   double normal() noexcept {  // Box-Muller
@@ -181,7 +178,7 @@ AnnualLossDistribution simulate_annual_loss(const std::vector<CategoryLoss>& cat
     losses.reserve(per_batch);
     for (std::uint64_t i = 0; i < per_batch; ++i) {
       const std::uint64_t path = b * per_batch + i;
-      SplitMix64 rng{options.seed * 0xD1B54A32D192ED03ULL + path * 0x9E3779B97F4A7C15ULL};
+      PathRandom rng{options.seed * 0xD1B54A32D192ED03ULL + path * 0x9E3779B97F4A7C15ULL};
       double loss = 0.0;
       for (const auto& c : categories) {
         const std::uint64_t count = rng.poisson(c.aro);

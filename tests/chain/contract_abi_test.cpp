@@ -4,28 +4,20 @@
 // produced each one written beside it.
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "chain/contract_abi.hpp"
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;
+using varkeeper::test::read_file;
 
 namespace {
 
 const std::string kArtifactPath = std::string(VARKEEPER_DATA_DIR) + "/RiskOracle.artifact.json";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE_MESSAGE(in, "cannot open " << path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 const ContractAbi& oracle_abi() {
   static const ContractAbi abi = [] {
@@ -47,7 +39,7 @@ Bytes word(std::uint64_t v) {
 }  // namespace
 
 TEST_CASE("every function selector equals solc's methodIdentifiers in the artifact") {
-  const auto root = nlohmann::json::parse(read_text(kArtifactPath));
+  const auto root = nlohmann::json::parse(read_file(kArtifactPath));
   const auto& ids = root["methodIdentifiers"];
   const auto& abi = oracle_abi();
   REQUIRE(abi.functions().size() == ids.size());
@@ -232,7 +224,7 @@ TEST_CASE("revert data is decoded into the contract's custom error by name") {
 
 TEST_CASE("deploy data is the creation code followed by the encoded constructor arguments") {
   const auto& abi = oracle_abi();
-  const auto root = nlohmann::json::parse(read_text(kArtifactPath));
+  const auto root = nlohmann::json::parse(read_file(kArtifactPath));
   const Bytes creation = hex(root["bytecode"]["object"].get<std::string>());
   REQUIRE(abi.bytecode() == creation);
   auto data = abi.deploy_data(

@@ -2,12 +2,12 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
 #include "chain/secp256k1.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;
 
@@ -401,9 +401,8 @@ TEST_CASE("values nested beyond the depth limit are refused with kTooDeep, not a
 TEST_CASE("the golden RiskReport vector (cast-computed, asserted by Foundry) hashes alike in C++") {
   // tests/data/risk_report_eip712.json: computed with cast 1.7.1, also asserted by
   // contracts/test/GoldenVector.t.sol. Here the struct is defined the way the keeper will.
-  std::ifstream in(std::string(VARKEEPER_DATA_DIR) + "/risk_report_eip712.json");
-  REQUIRE(in.good());
-  const auto golden = nlohmann::json::parse(in);
+  const auto golden = nlohmann::json::parse(
+      varkeeper::test::read_file(std::string(VARKEEPER_DATA_DIR) + "/risk_report_eip712.json"));
   Eip712Types types;
   REQUIRE(types
               .add({"RiskReport",

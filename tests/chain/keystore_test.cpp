@@ -4,28 +4,24 @@
 #include <openssl/evp.h>
 
 #include <cctype>
-#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
 #include "chain/secp256k1.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;
 using nlohmann::json;
+using varkeeper::test::read_file;
 
 namespace {
 
 json load_json(const std::string& name) {
-  std::ifstream in(std::string(VARKEEPER_DATA_DIR) + "/keystore/" + name);
-  REQUIRE_MESSAGE(in.good(), "missing vector file tests/data/keystore/" << name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
+  return json::parse(read_file(std::string(VARKEEPER_DATA_DIR) + "/keystore/" + name));
 }
 
 // go-ethereum accounts/keystore/testdata/v3_test_vector.json (see tests/data/keystore/README.md).

@@ -3,22 +3,21 @@
 #include <doctest/doctest.h>
 
 #include <boost/multiprecision/cpp_int.hpp>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "chain/hex.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;
 using nlohmann::json;
+using varkeeper::test::read_file;
 
 namespace {
 
 json load_vectors(const std::string& file) {
-  std::ifstream in(std::string(VARKEEPER_DATA_DIR) + "/" + file);
-  REQUIRE_MESSAGE(in.good(), "missing vector file tests/data/" << file);
-  return json::parse(in);
+  return json::parse(read_file(std::string(VARKEEPER_DATA_DIR) + "/" + file));
 }
 
 Bytes hex(std::string_view text) {

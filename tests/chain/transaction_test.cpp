@@ -2,22 +2,21 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;
 using nlohmann::json;
+using varkeeper::test::read_file;
 
 namespace {
 
 json load_vectors() {
-  std::ifstream in(std::string(VARKEEPER_DATA_DIR) + "/eip1559_vectors.json");
-  REQUIRE_MESSAGE(in.good(), "missing vector file tests/data/eip1559_vectors.json");
-  return json::parse(in);
+  return json::parse(read_file(std::string(VARKEEPER_DATA_DIR) + "/eip1559_vectors.json"));
 }
 
 Bytes hex(std::string_view text) {

@@ -7,25 +7,17 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tests/support/test_support.hpp"
 
+using varkeeper::test::read_file;
 using varkeeper::test::run_process;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 std::string find_chromium() {
   for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
@@ -96,7 +88,7 @@ TEST_CASE("the simulation report renders its charts in headless Chromium without
   // The screenshot: a PNG of the window size, large enough not to be a blank page (a blank
   // white 1100x1400 PNG compresses to a few kilobytes).
   REQUIRE(fs::exists(png));
-  const std::string image = slurp(png);
+  const std::string image = read_file(png);
   REQUIRE(image.size() > 24);
   CHECK(image.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) == 0);
   CHECK(be32(image, 16) == 1100);

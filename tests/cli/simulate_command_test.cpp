@@ -5,12 +5,12 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tests/support/test_support.hpp"
 
+using varkeeper::test::read_file;
 using varkeeper::test::run_process;
 using varkeeper::test::TempDir;
 namespace fs = std::filesystem;
@@ -18,13 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kSource = VARKEEPER_SOURCE_DIR;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 nlohmann::json simulate(const std::string& scenario, const fs::path& out,
                         std::vector<std::string> extra = {}) {
@@ -36,7 +29,7 @@ nlohmann::json simulate(const std::string& scenario, const fs::path& out,
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("VaR exceptions / expected") != std::string::npos);
   CHECK(r.err.empty());  // no progress bar when stderr is not a terminal
-  return nlohmann::json::parse(slurp(out / "summary.json"));
+  return nlohmann::json::parse(read_file(out / "summary.json"));
 }
 
 std::size_t trips(const nlohmann::json& j) { return j["portfolios"][0]["breaker_trips"]; }
@@ -103,9 +96,9 @@ TEST_CASE("every library scenario runs and shows its key outcome") {
     const auto j = simulate(row.name, out);
     CHECK(j["scenario"] == row.name);
     row.check(j);
-    const std::string csv = slurp(out / "timeseries.csv");
+    const std::string csv = read_file(out / "timeseries.csv");
     CHECK(csv.rfind("time,t,portfolio,", 0) == 0);
-    const std::string html = slurp(out / "report.html");
+    const std::string html = read_file(out / "report.html");
     CHECK(html.find("<svg") != std::string::npos);
     CHECK(html.find("http") == html.find("http://www.w3.org/2000/svg"));  // no external asset
   }
@@ -119,13 +112,14 @@ TEST_CASE("the same scenario and seed give byte-identical files; another seed di
     (void)simulate(name, dir.path() / "b", {"--seed", "11"});
     for (const char* f : {"timeseries.csv", "summary.json", "report.html"}) {
       CAPTURE(f);
-      const auto a = slurp(dir.path() / "a" / f);
+      const auto a = read_file(dir.path() / "a" / f);
       CHECK(!a.empty());
-      CHECK(a == slurp(dir.path() / "b" / f));
+      CHECK(a == read_file(dir.path() / "b" / f));
     }
   }
   (void)simulate("jump-crash", dir.path() / "c", {"--seed", "12"});
-  CHECK(slurp(dir.path() / "c" / "timeseries.csv") != slurp(dir.path() / "a" / "timeseries.csv"));
+  CHECK(read_file(dir.path() / "c" / "timeseries.csv") !=
+        read_file(dir.path() / "a" / "timeseries.csv"));
 }
 
 TEST_CASE("--prices replays CSV files and --from/--to select the window") {
@@ -151,7 +145,7 @@ TEST_CASE("bad input ends in one sentence and a non-zero exit") {
        "varkeeper: --scenario: no scenario named 'no-such-scenario' in config/scenarios (give a "
        "file path, or one of the names listed in docs/simulate.md)."},
       {{"--scenario", bad.string()},
-       "varkeeper: " + bad.string() + ": unknown key 'volatility' in assets[0]."},
+       "varkeeper: " + bad.string() + ":3: unknown key 'volatility' in assets[0]"},
       {{"--scenario", "calm-year", "--from", "2023-13-01"},
        "varkeeper: --from/--to: '2023-13-01' is not a date YYYY-MM-DD."},
       {{"--scenario", "calm-year", "--from", "2030-01-01"},
@@ -195,8 +189,9 @@ TEST_CASE("--chain local gives the in-memory run's time series, with gas from re
     CHECK(r.err.find("chain: deploy: RiskOracle deployed at") != std::string::npos);
     CHECK(r.out.find("reports checked by the RiskOracle 0x") != std::string::npos);
     CHECK(r.out.find("gas (reports: receipts)") != std::string::npos);
-    CHECK(slurp(chain.path() / "timeseries.csv") == slurp(memory.path() / "timeseries.csv"));
-    const auto c = nlohmann::json::parse(slurp(chain.path() / "summary.json"));
+    CHECK(read_file(chain.path() / "timeseries.csv") ==
+          read_file(memory.path() / "timeseries.csv"));
+    const auto c = nlohmann::json::parse(read_file(chain.path() / "summary.json"));
     CHECK(m["report_gas"] == "estimated");
     CHECK(c["report_gas"] == "receipts");
     CHECK(c["portfolios"][0]["reports_published"] == m["portfolios"][0]["reports_published"]);

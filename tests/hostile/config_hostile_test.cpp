@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,13 +12,9 @@
 
 namespace fs = std::filesystem;
 using namespace varkeeper;
+using varkeeper::test::read_file;
 
 namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Text that TOML gives meaning to, plus values that sit on the validators' edges.
 const std::vector<std::string> kFragments = {"=",
@@ -73,7 +68,7 @@ TEST_CASE("mutated config text is loaded or refused with one line, never crashes
   int accepted = 0;
   int refused = 0;
   for (const auto& file : files) {
-    const std::string base = read_text(file);
+    const std::string base = read_file(file);
     REQUIRE_FALSE(base.empty());
     for (int iter = 0; iter < 1500; ++iter) {
       std::string s = base;

@@ -4,10 +4,8 @@
 // location, and every accepted mutation yields a usable ContractAbi.
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include "chain/contract_abi.hpp"
@@ -15,16 +13,9 @@
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;
+using varkeeper::test::read_file;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE_MESSAGE(in, "cannot open " << path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Uses everything a caller would use; must not crash whatever was loaded.
 void exercise(const ContractAbi& abi) {
@@ -74,7 +65,7 @@ void mutate_json(nlohmann::json& j, std::mt19937_64& rng, int depth = 0) {
 TEST_CASE("mutated artifacts are loaded or refused with a located error, never crash") {
   const std::uint64_t seed = varkeeper::test::test_seed(0xa27f);
   std::mt19937_64 rng(seed);
-  const std::string text = read_text(std::string(VARKEEPER_DATA_DIR) + "/RiskOracle.artifact.json");
+  const std::string text = read_file(std::string(VARKEEPER_DATA_DIR) + "/RiskOracle.artifact.json");
   const auto root = nlohmann::json::parse(text);
   std::size_t refused = 0;
   std::size_t loaded = 0;

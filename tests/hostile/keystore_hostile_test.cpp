@@ -7,11 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,15 +20,12 @@
 using namespace varkeeper::chain;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using varkeeper::test::read_file;
 
 namespace {
 
 json load_json(const std::string& name) {
-  std::ifstream in(std::string(VARKEEPER_DATA_DIR) + "/keystore/" + name);
-  REQUIRE_MESSAGE(in.good(), "missing vector file tests/data/keystore/" << name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
+  return json::parse(read_file(std::string(VARKEEPER_DATA_DIR) + "/keystore/" + name));
 }
 
 // Cheap, valid bases: geth's very-light scrypt file (password ""), and pbkdf2 / scrypt files we

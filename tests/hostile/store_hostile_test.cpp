@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,13 +17,9 @@ namespace fs = std::filesystem;
 using namespace varkeeper;
 using keeper::KeeperStore;
 using keeper::StoreError;
+using varkeeper::test::read_file;
 
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -97,7 +92,7 @@ TEST_CASE(
     auto store = KeeperStore::open(base_path);
     fill(*store);
   }  // the last connection checkpoints the WAL into the file and removes it
-  const std::string base = read_bytes(base_path);
+  const std::string base = read_file(base_path);
   REQUIRE(base.size() > 8 * 4096);
 
   std::mt19937_64 rng(varkeeper::test::test_seed(0x40571e));

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "chain/contract.hpp"
 #include "chain/endpoint_pool.hpp"
@@ -24,12 +23,12 @@ using namespace varkeeper::chain;
 using varkeeper::keeper::AnvilNode;
 using varkeeper::keeper::Deployment;
 using varkeeper::keeper::DeployOptions;
+using varkeeper::test::read_file;
 using varkeeper::test::run_process;
 
 namespace {
 
-const std::filesystem::path kArtifacts =
-    std::filesystem::path(VARKEEPER_BINARY).parent_path() / "contracts";
+const std::filesystem::path kArtifacts = varkeeper::test::artifacts_dir();
 
 struct Chain {
   AnvilNode anvil;
@@ -297,20 +296,15 @@ TEST_CASE("varkeeper deploy run twice writes the same file and the second run se
   const auto first = run_process(argv);
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
   CHECK(first.out.find("9 contracts (0 reused), 13 transactions") != std::string::npos);
-  std::ifstream f1(out);
-  std::stringstream s1;
-  s1 << f1.rdbuf();
-  const auto json = nlohmann::json::parse(s1.str());
+  const std::string written = read_file(out);
+  const auto json = nlohmann::json::parse(written);
   CHECK(json["chain_id"] == 31337);
   CHECK(json["contracts"].size() == 9);
   CHECK(json["contracts"]["RiskOracle"]["address"] == "0x5FbDB2315678afecb367f032d93F642f64180aa3");
   const auto second = run_process(argv);
   REQUIRE_MESSAGE(second.exit_code == 0, second.err);
   CHECK(second.out.find("9 contracts (9 reused), 0 transactions") != std::string::npos);
-  std::ifstream f2(out);
-  std::stringstream s2;
-  s2 << f2.rdbuf();
-  CHECK(s2.str() == s1.str());
+  CHECK(read_file(out) == written);
   CHECK(*c.eth.transaction_count(kSigner0, BlockTag::latest()) == 13);
   // One-sentence refusals with a non-zero exit.
   auto wrong_chain = argv;

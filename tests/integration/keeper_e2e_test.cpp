@@ -56,8 +56,7 @@ std::filesystem::path temp_dir(const std::string& name) {
 }
 
 ContractAbi artifact(const std::string& name) {
-  const auto dir = std::filesystem::path(VARKEEPER_BINARY).parent_path() / "contracts";
-  auto abi = ContractAbi::load(dir / (name + ".json"));
+  auto abi = ContractAbi::load(varkeeper::test::artifacts_dir() / (name + ".json"));
   REQUIRE_MESSAGE(abi, "artifact " << name);
   return std::move(*abi);
 }

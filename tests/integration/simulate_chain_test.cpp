@@ -25,9 +25,7 @@ using varkeeper::test::run_process;
 
 namespace {
 
-// The artifacts the varkeeper build copies next to its binary.
-const std::string kArtifacts =
-    (std::filesystem::path(VARKEEPER_BINARY).parent_path() / "contracts").string();
+const std::string kArtifacts = varkeeper::test::artifacts_dir().string();
 
 ScenarioSpec tight_scenario() {
   return load_scenario(std::string(VARKEEPER_DATA_DIR) + "/scenarios/tight-limits.toml");

@@ -2,21 +2,20 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "chain/hex.hpp"
 #include "chain/keccak.hpp"
 #include "keeper/core/units.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace varkeeper;
 using namespace varkeeper::keeper;
 
 namespace {
 nlohmann::json golden() {
-  std::ifstream in(std::string(VARKEEPER_DATA_DIR) + "/risk_report_eip712.json");
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
+  return nlohmann::json::parse(
+      varkeeper::test::read_file(std::string(VARKEEPER_DATA_DIR) + "/risk_report_eip712.json"));
 }
 std::uint64_t u64(const nlohmann::json& v) { return std::stoull(v.get<std::string>()); }
 }  // namespace

@@ -156,12 +156,10 @@ PublishedReport sample_report(std::uint64_t portfolio, std::uint64_t round) {
 
 // Reads `n` bytes at `offset` of a file.
 std::vector<std::uint8_t> file_bytes(const std::string& path, std::size_t offset, std::size_t n) {
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::vector<std::uint8_t> out(n);
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n));
-  REQUIRE(in.gcount() == static_cast<std::streamsize>(n));
-  return out;
+  const std::string bytes = varkeeper::test::read_file(path);
+  REQUIRE(bytes.size() >= offset + n);
+  const auto first = bytes.begin() + static_cast<std::ptrdiff_t>(offset);
+  return {first, first + static_cast<std::ptrdiff_t>(n)};
 }
 
 std::uint32_t be32(const std::vector<std::uint8_t>& b) {

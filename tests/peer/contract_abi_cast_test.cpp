@@ -21,8 +21,7 @@ using varkeeper::test::run_process;
 
 namespace {
 
-const std::filesystem::path kArtifacts =
-    std::filesystem::path(VARKEEPER_BINARY).parent_path() / "contracts";
+const std::filesystem::path kArtifacts = varkeeper::test::artifacts_dir();
 const std::string kContracts = std::string(VARKEEPER_SOURCE_DIR) + "/contracts";
 
 ContractAbi load(const std::string& name) {

@@ -97,13 +97,39 @@ TEST_CASE("compound Poisson Monte Carlo agrees with the closed-form mean and var
   const double mean = compound_mean(lambda, sev);  // lambda E[X]
   CHECK(std::fabs(d.mean - mean) < 4.0 * d.stderr_mean);
   CHECK(d.stderr_mean > 0.0);
-  // Standard error of the mean from the closed-form variance: sqrt(lambda E[X^2] / n).
+  // Standard error of the mean from the closed-form variance: sqrt(lambda E[X^2] / n). The
+  // 20-batch estimate of it has a relative sd of 1 / sqrt(2 * 19) = 0.16 (it is 18.1 % high at
+  // this seed), so it is checked at that precision here and at a finer one below. (Relative
+  // bounds written out: doctest's Approx adds 1 to the scale, so epsilon(0.5) on a 0.003 value
+  // accepted anything within 0.5.)
   const double se_theory =
       std::sqrt(compound_variance(lambda, sev) / static_cast<double>(opt.paths));
-  CHECK(d.stderr_mean == doctest::Approx(se_theory).epsilon(0.5));
-  CHECK(d.prob_no_loss == doctest::Approx(std::exp(-lambda)).epsilon(0.03));
+  CHECK(std::fabs(d.stderr_mean / se_theory - 1.0) < 0.25);
+  // P(no event) = e^-lambda, sd of its estimate 0.4 % here; 0.39 % off at this seed.
+  CHECK(std::fabs(d.prob_no_loss / std::exp(-lambda) - 1.0) < 0.02);
   CHECK(d.var999 > d.var99);
   CHECK(d.cvar99 >= d.var99);
+}
+
+// KNOWN DEFECT, hence should_fail: path p seeds its SplitMix64 with seed * C + p * 0x9E37...,
+// SplitMix64's own increment, so path p + 1 draws path p's numbers shifted by one and
+// neighbouring paths are correlated. The batch means then vary more than independent paths
+// would: with 2 000 batches (relative sd of the estimate 1 / sqrt(2 * 1999) = 0.016) the
+// standard error comes out 14.2 % above the closed form at this seed (11 % to 18 % over 20 other
+// seeds); hashing each path's seed once more brings it to within 2.5 % on all 21. When the
+// sampler is fixed this test fails as "should have failed": drop the decorator.
+TEST_CASE("the batch-means standard error of the annual loss is the closed form's" *
+          doctest::should_fail()) {
+  const LognormalSeverity sev{0.0, 0.5};
+  const double lambda = 2.0;
+  AnnualLossOptions opt;
+  opt.paths = 400'000;
+  opt.seed = 20261122;
+  opt.batches = 2000;
+  const auto d = simulate_annual_loss({{lambda, sev}}, opt);
+  const double se_theory =
+      std::sqrt(compound_variance(lambda, sev) / static_cast<double>(opt.paths));
+  CHECK(std::fabs(d.stderr_mean / se_theory - 1.0) < 0.06);  // 4 sd of the estimate
 }
 
 TEST_CASE("annual loss quantiles are stable to their stated standard error and reproducible") {

@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 
 namespace varkeeper::test {
@@ -118,6 +120,21 @@ TempDir::TempDir(const std::string& tag) {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) throw std::runtime_error("cannot read " + path.string() + ": read error");
+  return bytes.str();
+}
+
+std::filesystem::path artifacts_dir() {
+  return std::filesystem::path(VARKEEPER_SHARE_DIR) / "contracts";
 }
 
 void require_tool(const std::string& path) {

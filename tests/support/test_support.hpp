@@ -41,6 +41,15 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The whole file at `path`, byte for byte. Throws naming the path and the reason if it cannot be
+// read, which fails the calling test with that message.
+std::string read_file(const std::filesystem::path& path);
+
+// The contract artifacts (forge JSON, one per contract: RiskOracle.json, ...) that the
+// varkeeper_contracts target builds, where the varkeeper binary of this build finds them
+// (<build>/share/varkeeper/contracts, the layout `cmake --install` reproduces).
+std::filesystem::path artifacts_dir();
+
 // Fails the calling test with an install hint if the npm tool is missing.
 void require_tool(const std::string& path);
 

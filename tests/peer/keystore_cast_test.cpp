@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using varkeeper::test::run_process;
 using varkeeper::test::TempDir;
 using Clock = std::chrono::steady_clock;
+using varkeeper::test::read_file;
 
 namespace {
 
@@ -48,13 +49,6 @@ void write_file(const fs::path& path, const std::string& text) {
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 double seconds_since(Clock::time_point start) {

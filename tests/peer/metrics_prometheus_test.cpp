@@ -38,13 +38,13 @@ print(json.dumps(out))
 )PY";
 
 nlohmann::json parse_with_python_client(const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / "varkeeper_prometheus_peer.txt";
+  const varkeeper::test::TempDir dir("prometheus-peer");  // its own file, whoever runs alongside
+  const auto path = dir / "metrics.txt";
   {
     std::ofstream f(path, std::ios::binary);
     f << text;
   }
   const auto r = run_process({kPython, "-c", kParse, path.string()});
-  std::filesystem::remove(path);
   if (r.exit_code == 3) {
     FAIL(
         "python3-prometheus-client is missing: run scripts/setup.sh "

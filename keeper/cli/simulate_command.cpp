@@ -13,14 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "keeper/sim/chain_sink.hpp"
 #include "keeper/cli/command.hpp"
 #include "keeper/config/config.hpp"
 #include "keeper/core/startup_error.hpp"
+#include "keeper/install/install_paths.hpp"
+#include "keeper/sim/chain_sink.hpp"
 #include "keeper/sim/scenario.hpp"
 #include "keeper/sim/simulation_output.hpp"
 #include "keeper/sim/simulator.hpp"
-#include "keeper/install/install_paths.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {
@@ -38,8 +38,8 @@ struct SimulateOptions {
   std::string chain;
 };
 
-// NAME: config/scenarios/NAME.toml under the working directory, then in the bundled scenario library (keeper/install);
-// anything with a '/' or ending in .toml is a file path.
+// NAME: config/scenarios/NAME.toml under the working directory, then in the bundled scenario
+// library (keeper/install); anything with a '/' or ending in .toml is a file path.
 fs::path resolve_scenario(const std::string& name) {
   const bool is_path = name.find('/') != std::string::npos ||
                        (name.size() > 5 && name.substr(name.size() - 5) == ".toml");
@@ -65,7 +65,7 @@ void write_file(const fs::path& path, const std::string& text) {
   if (!out) throw UserError("cannot write " + path.string() + ".");
 }
 
-void run(const SimulateOptions& o) {
+void check_options(const SimulateOptions& o) {
   if (!o.chain.empty() && o.chain != "local") {
     throw UserError("--chain: only 'local' is defined, got '" + o.chain + "'.");
   }
@@ -80,17 +80,22 @@ void run(const SimulateOptions& o) {
   if (!o.from.empty() && !o.to.empty() && *parse_iso_date(o.to) < *parse_iso_date(o.from)) {
     throw UserError("--to " + o.to + " is before --from " + o.from + ".");
   }
-  ScenarioSpec scenario;
+}
+
+// The library scenario or file of --scenario, or a replay of the --prices files.
+ScenarioSpec scenario_of(const SimulateOptions& o) {
   try {
-    if (!o.scenario.empty()) {
-      scenario = load_scenario(resolve_scenario(o.scenario));
-    } else {
-      std::vector<fs::path> files(o.prices.begin(), o.prices.end());
-      scenario = replay_scenario(files);
-    }
+    if (!o.scenario.empty()) return load_scenario(resolve_scenario(o.scenario));
+    std::vector<fs::path> files(o.prices.begin(), o.prices.end());
+    return replay_scenario(files);
   } catch (const ScenarioError& e) {
     throw UserError(e.what());
   }
+}
+
+// Seed, window and, with --config, the daemon's portfolios and breaker; a progress bar on a
+// terminal.
+SimulationOptions simulation_options(const SimulateOptions& o) {
   SimulationOptions so;
   so.seed = o.seed;
   if (!o.from.empty()) so.from = o.from;
@@ -115,6 +120,26 @@ void run(const SimulateOptions& o) {
       std::fflush(stderr);
     };
   }
+  return so;
+}
+
+void write_outputs(const std::string& out, const SimulationResult& result) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec || !fs::is_directory(out)) {
+    throw UserError("--out: cannot create the directory " + out + ".");
+  }
+  write_file(fs::path(out) / "timeseries.csv", timeseries_csv(result));
+  write_file(fs::path(out) / "summary.json", summary_json(result));
+  write_file(fs::path(out) / "report.html", report_html(result));
+  std::cout << "wrote " << (fs::path(out) / "timeseries.csv").string() << ", summary.json, "
+            << "report.html\n";
+}
+
+void run(const SimulateOptions& o) {
+  check_options(o);
+  const ScenarioSpec scenario = scenario_of(o);
+  SimulationOptions so = simulation_options(o);
   std::optional<ChainSink> chain_sink;
   if (!o.chain.empty()) {
     ChainSinkOptions co;
@@ -133,18 +158,7 @@ void run(const SimulateOptions& o) {
     throw UserError(std::string("the scenario cannot run: ") + e.what());
   }
   std::cout << summary_table(result);
-  if (!o.out.empty()) {
-    std::error_code ec;
-    fs::create_directories(o.out, ec);
-    if (ec || !fs::is_directory(o.out)) {
-      throw UserError("--out: cannot create the directory " + o.out + ".");
-    }
-    write_file(fs::path(o.out) / "timeseries.csv", timeseries_csv(result));
-    write_file(fs::path(o.out) / "summary.json", summary_json(result));
-    write_file(fs::path(o.out) / "report.html", report_html(result));
-    std::cout << "wrote " << (fs::path(o.out) / "timeseries.csv").string() << ", summary.json, "
-              << "report.html\n";
-  }
+  if (!o.out.empty()) write_outputs(o.out, result);
 }
 
 const RegisterCommand kRegister{

@@ -4,7 +4,6 @@
 #include "chain/abi_codec.hpp"
 #include "chain/abi_type.hpp"
 #include "chain/hex.hpp"
-#include "keeper/core/units.hpp"
 
 namespace varkeeper::keeper {
 
@@ -69,21 +68,8 @@ void Reporter::skip_rounds_through(std::uint64_t portfolio_id, std::uint64_t use
   last = std::max(last, used);
 }
 
-OnchainReport Reporter::build(const PortfolioUpdate& u) {
-  const auto& spec = portfolios_.at(u.portfolio_id);
-  OnchainReport r;
-  r.portfolio_id = u.portfolio_id;
-  r.round = next_round(u.portfolio_id);
-  r.observed_at = static_cast<std::uint64_t>(u.observed_at);
-  r.horizon = static_cast<std::uint32_t>(spec.period_s * spec.risk.horizon);
-  r.confidence = to_wad(spec.risk.confidence);
-  r.method = static_cast<std::uint8_t>(spec.method);
-  r.breaker_status = static_cast<std::uint8_t>(u.status);
-  r.portfolio_value = to_fixed(u.value, 8);
-  r.value_at_risk = to_wad(u.published_var);
-  r.expected_shortfall = std::max(to_wad(u.published_cvar), r.value_at_risk);
-  r.config_hash = spec.config_hash;
-  return r;
+chain::Expected<OnchainReport, ReportError> Reporter::build(const PortfolioUpdate& u) const {
+  return build_report(portfolios_.at(u.portfolio_id), u, next_round(u.portfolio_id));
 }
 
 SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) {
@@ -91,7 +77,12 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
   std::vector<std::vector<chain::Signature>> sigs;
   for (const auto& u : updates) {
     if (u.publish == PublishReason::kNone || !u.has_estimate) continue;
-    auto report = build(u);
+    auto built = build(u);
+    if (!built) {
+      out.unbuilt.push_back(built.error().message);
+      continue;
+    }
+    auto& report = *built;
     // RiskOracle refuses a round whose observation is not newer than the last (TooSoon): wait
     // for fresher prices instead of paying for a refusal.
     if (const auto it = last_observed_.find(u.portfolio_id);

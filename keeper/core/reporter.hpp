@@ -14,6 +14,7 @@
 #include "chain/secret_key.hpp"
 #include "chain/tx_manager.hpp"
 #include "keeper/core/pipeline.hpp"
+#include "keeper/core/report_builder.hpp"
 #include "keeper/core/risk_report.hpp"
 
 namespace varkeeper::keeper {
@@ -28,6 +29,9 @@ struct SubmittedReports {
   std::vector<OnchainReport> reports;
   std::uint64_t tx_id = 0;  // TxManager record id, 0 if not sent
   std::string refused;      // the decoded revert when the simulation refused it
+  // Updates that asked to publish but whose report cannot be built (build_report's message):
+  // their portfolios are skipped this tick, the others still go out.
+  std::vector<std::string> unbuilt;
 };
 
 class Reporter {
@@ -40,8 +44,9 @@ class Reporter {
   // (and from what is on chain, not from what we believe we sent).
   void resume();
 
-  // The report the keeper would publish for `u` (round = next round of that portfolio).
-  [[nodiscard]] OnchainReport build(const PortfolioUpdate& u);
+  // The report the keeper would publish for `u` (round = next round of that portfolio), or why
+  // it cannot be built (keeper/core/report_builder.hpp).
+  [[nodiscard]] chain::Expected<OnchainReport, ReportError> build(const PortfolioUpdate& u) const;
 
   // Builds, signs, simulates and queues reports for every update that asks to publish.
   [[nodiscard]] SubmittedReports publish(const std::vector<PortfolioUpdate>& updates);

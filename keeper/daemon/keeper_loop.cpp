@@ -170,6 +170,7 @@ TickSummary KeeperLoop::tick() {
   }
 
   s.submitted = reporter_.publish(s.pipeline.portfolios);
+  for (const auto& why : s.submitted.unbuilt) s.errors.push_back("report not built: " + why);
   if (!s.submitted.refused.empty()) {
     s.errors.push_back("report refused in simulation: " + s.submitted.refused);
     if (store_) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -16,11 +17,11 @@
 #include "chain/transport.hpp"
 #include "chain/tx_manager.hpp"
 #include "chain/url.hpp"
-#include "keeper/devchain/anvil_node.hpp"
 #include "keeper/config/config.hpp"
-#include "keeper/deploy/deploy.hpp"
 #include "keeper/core/reporter.hpp"
 #include "keeper/core/units.hpp"
+#include "keeper/deploy/deploy.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 
 namespace varkeeper::keeper {
 
@@ -124,6 +125,14 @@ struct ChainSink::Impl {
     }
   }
 
+  // open(): anvil with its genesis a day before `first_time`, the client and the transaction
+  // manager; then the contracts, with RiskOracle's limits for every portfolio.
+  void start_node(const std::string& anvil_binary, std::int64_t first_time,
+                  const std::function<void(const std::string&)>& log);
+  void deploy_oracle(const std::string& artifacts_dir, const std::vector<PortfolioSpec>& portfolios,
+                     const OracleLimits& limits, std::uint64_t max_change, std::int64_t first_time,
+                     const std::function<void(const std::string&)>& log);
+
   OnchainReport read_latest(std::uint64_t pid) {
     auto data = eth->call({{}, oracle, latest_calldata(pid), {}, {}});
     if (!data) {
@@ -155,9 +164,12 @@ ChainSink::ChainSink(ChainSinkOptions options) : options_(std::move(options)) {}
 
 ChainSink::~ChainSink() = default;
 
-void ChainSink::open(const std::vector<PortfolioSpec>& portfolios, const OracleLimits& limits,
-                     std::int64_t first_time) {
-  // The contract's limits are integers of fixed width and its future drift is a constant.
+namespace {
+
+// The scenario's oracle limits as RiskOracle.setLimits takes them: its future drift is a
+// constant, maxAge and minInterval are uint32, maxVaRChange is a WAD. Returns maxVaRChange;
+// throws ScenarioError for limits (or a clock) the contract cannot have.
+std::uint64_t contract_max_change(const OracleLimits& limits, std::int64_t first_time) {
   if (limits.max_future_s != kMaxFutureDrift) {
     throw ScenarioError(
         "--chain local: RiskOracle allows reports at most 15 s ahead of the block "
@@ -179,48 +191,53 @@ void ChainSink::open(const std::vector<PortfolioSpec>& portfolios, const OracleL
   if (first_time <= kDay) {
     throw ScenarioError("--chain local: the scenario's clock starts before 1970-01-02.");
   }
+  return max_change;
+}
 
-  auto impl = std::make_unique<Impl>();
-  const auto log = [&](const std::string& line) {
-    if (options_.log) options_.log(line);
-  };
+}  // namespace
+
+void ChainSink::Impl::start_node(const std::string& anvil_binary, std::int64_t first_time,
+                                 const std::function<void(const std::string&)>& log) {
   // The genesis a day before the first tick: the deployment's blocks come before every tick.
   AnvilOptions ao;
-  ao.binary = options_.anvil_binary;
+  ao.binary = anvil_binary;
   ao.chain_id = kChainId;
   ao.extra_args = {"--timestamp", std::to_string(first_time - kDay)};
   try {
-    impl->anvil.emplace(ao);
+    anvil.emplace(ao);
   } catch (const std::exception& e) {
     throw ChainSinkError(std::string("--chain local: ") + e.what());
   }
-  const std::string url = impl->anvil->http_url();
+  const std::string url = anvil->http_url();
   const auto parsed = chain::parse_url(url);
   if (!parsed) throw ChainSinkError("--chain local: bad node URL " + url);
   std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
   clients.push_back(std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(*parsed)));
-  impl->pool = std::make_unique<chain::EndpointPool>(std::move(clients));
-  if (auto ok = impl->pool->connect(kChainId); !ok) {
+  pool = std::make_unique<chain::EndpointPool>(std::move(clients));
+  if (auto ok = pool->connect(kChainId); !ok) {
     throw ChainSinkError("--chain local: the anvil node at " + url +
                          " is not usable: " + ok.error().describe());
   }
-  impl->eth = std::make_unique<chain::EthClient>(*impl->pool);
+  eth = std::make_unique<chain::EthClient>(*pool);
   chain::TxManagerOptions to;
   to.confirmations = 1;
-  impl->tx =
-      std::make_unique<chain::TxManager>(*impl->eth, impl->store, impl->signer, kChainId, to);
-  if (auto s = impl->tx->start(); !s) {
+  tx = std::make_unique<chain::TxManager>(*eth, store, signer, kChainId, to);
+  if (auto s = tx->start(); !s) {
     throw ChainSinkError("--chain local: transaction manager: " + s.error().describe());
   }
-  log("anvil " + url + " (pid " + std::to_string(impl->anvil->pid()) + ", genesis " +
+  log("anvil " + url + " (pid " + std::to_string(anvil->pid()) + ", genesis " +
       iso_date(first_time - kDay) + ")");
+}
 
+void ChainSink::Impl::deploy_oracle(const std::string& artifacts_dir,
+                                    const std::vector<PortfolioSpec>& portfolios,
+                                    const OracleLimits& limits, std::uint64_t max_change,
+                                    std::int64_t first_time,
+                                    const std::function<void(const std::string&)>& log) {
   DeployOptions d;
   try {
-    d.artifacts_dir =
-        find_artifacts_dir(options_.artifacts_dir.empty()
-                               ? std::nullopt
-                               : std::optional<std::filesystem::path>(options_.artifacts_dir));
+    d.artifacts_dir = find_artifacts_dir(
+        artifacts_dir.empty() ? std::nullopt : std::optional<std::filesystem::path>(artifacts_dir));
     for (const auto& p : portfolios) {
       d.limits.push_back({p.id, static_cast<std::uint32_t>(limits.max_age_s),
                           static_cast<std::uint32_t>(limits.min_interval_s), max_change});
@@ -229,19 +246,30 @@ void ChainSink::open(const std::vector<PortfolioSpec>& portfolios, const OracleL
     d.timeout = std::chrono::minutes(2);
     d.poll_interval = std::chrono::milliseconds(20);
     d.log = [&](const std::string& line) { log("deploy: " + line); };
-    const Deployment dep = deploy_all(*impl->eth, *impl->tx, d);
-    impl->oracle = dep.address_of("RiskOracle");
+    const Deployment dep = deploy_all(*eth, *tx, d);
+    oracle = dep.address_of("RiskOracle");
     const auto artifacts = load_artifacts(d.artifacts_dir);
-    impl->errors = artifacts.at("RiskOracle").error_signatures();
+    errors = artifacts.at("RiskOracle").error_signatures();
   } catch (const DeployError& e) {
     throw ChainSinkError(std::string("--chain local: ") + e.what());
   }
-  impl->domain = {chain::U256(kChainId), impl->oracle};
+  domain = {chain::U256(kChainId), oracle};
   // The deployment must be behind the first tick (anvil's clock advances with wall time).
-  const auto head = impl->eth->get_block(chain::BlockTag::latest());
+  const auto head = eth->get_block(chain::BlockTag::latest());
   if (!head || !*head || static_cast<std::int64_t>((*head)->timestamp) >= first_time) {
     throw ChainSinkError("--chain local: the deployment's blocks are not before the first tick.");
   }
+}
+
+void ChainSink::open(const std::vector<PortfolioSpec>& portfolios, const OracleLimits& limits,
+                     std::int64_t first_time) {
+  const std::uint64_t max_change = contract_max_change(limits, first_time);
+  auto impl = std::make_unique<Impl>();
+  const std::function<void(const std::string&)> log = [&](const std::string& line) {
+    if (options_.log) options_.log(line);
+  };
+  impl->start_node(options_.anvil_binary, first_time, log);
+  impl->deploy_oracle(options_.artifacts_dir, portfolios, limits, max_change, first_time, log);
   impl_ = std::move(impl);
 }
 

@@ -20,10 +20,12 @@
 #include "chain/keystore.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
+#include "keeper/config/breaker_schema.hpp"
+#include "keeper/config/toml_table.hpp"
+#include "keeper/core/methodology.hpp"
+#include "keeper/io/price_csv.hpp"
 #include "keeper/keys/keystore_file.hpp"
 #include "keeper/keys/password.hpp"
-#include "keeper/io/price_csv.hpp"
-#include "keeper/core/methodology.hpp"
 
 namespace varkeeper::keeper {
 namespace {
@@ -34,308 +36,8 @@ namespace fs = std::filesystem;
 // error).
 constexpr std::uintmax_t kMaxConfigSize = 4 * 1024 * 1024;
 
-std::string format_number(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.15g", x);
-  return buf;
-}
-
-// "a string (\"abc\")", "an integer (12)", ... for "must be X, got Y" messages.
-std::string describe(const toml::node& node) {
-  if (const auto* s = node.as_string()) {
-    std::string text = s->get();
-    if (text.size() > 40) text = text.substr(0, 37) + "...";
-    return "a string (\"" + text + "\")";
-  }
-  if (const auto* i = node.as_integer()) return "an integer (" + std::to_string(i->get()) + ")";
-  if (const auto* f = node.as_floating_point()) return "a float (" + format_number(f->get()) + ")";
-  if (const auto* b = node.as_boolean())
-    return std::string("a boolean (") + (b->get() ? "true" : "false") + ")";
-  if (node.is_table()) return "a table";
-  if (node.is_array()) return "an array";
-  return "a date or time";
-}
-
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions), for "did you mean".
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-std::optional<std::string_view> closest(std::string_view word,
-                                        std::initializer_list<std::string_view> candidates) {
-  std::optional<std::string_view> best;
-  std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
-  for (auto c : candidates) {
-    const std::size_t dist = edit_distance(word, c);
-    if (dist < best_distance) {
-      best_distance = dist;
-      best = c;
-    }
-  }
-  return best;
-}
-
-std::string join_key(const std::string& parent, std::string_view key) {
-  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
-}
-
-// Reads one file's tables; every failure is one sentence "FILE: KEY: what".
-class Context {
- public:
-  Context(std::string file, fs::path base_dir)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
-
-  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw ConfigError(file_ + ": " + printable(key + ": " + what));
-  }
-  [[noreturn]] void fail_sentence(const std::string& sentence) const {
-    throw ConfigError(file_ + ": " + printable(sentence));
-  }
-
-  // Keys and values from the file are echoed in messages; TOML allows control characters in
-  // quoted keys and strings, so escape them to keep every message on one line.
-  static std::string printable(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char ch : text) {
-      const auto u = static_cast<unsigned char>(ch);
-      if (u < 0x20 || u == 0x7f) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\x%02x", u);
-        out += buf;
-      } else {
-        out += ch;
-      }
-    }
-    return out;
-  }
-
-  [[nodiscard]] fs::path resolve(const std::string& text) const {
-    const fs::path p(text);
-    if (p.is_absolute()) return p.lexically_normal();
-    return (base_dir_ / p).lexically_normal();
-  }
-
-  // The file must exist, be a regular file and be readable by this process.
-  void require_readable_file(const std::string& key, const fs::path& path,
-                             std::string_view what) const {
-    std::error_code ec;
-    const auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status))
-      fail(key, std::string(what) + " " + path.string() + " does not exist");
-    if (!fs::is_regular_file(status)) {
-      fail(key, std::string(what) + " " + path.string() + " is not a regular file");
-    }
-    if (::access(path.c_str(), R_OK) != 0) {
-      fail(key, std::string(what) + " " + path.string() + " is not readable");
-    }
-  }
-
-  [[nodiscard]] const std::string& file() const noexcept { return file_; }
-
- private:
-  std::string file_;
-  fs::path base_dir_;
-};
-
-// A TOML table with the keys it may hold; typed getters produce the one-sentence errors.
-class Table {
- public:
-  Table(const Context& ctx, const toml::table& table, std::string path,
-        std::initializer_list<std::string_view> allowed)
-      : ctx_(ctx), table_(table), path_(std::move(path)) {
-    for (auto&& [key, node] : table_) {
-      const std::string_view k = key.str();
-      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
-      std::string sentence = "unknown key '" + std::string(k) + "' " +
-                             (path_.empty() ? std::string("at the top level") : "in " + path_);
-      if (auto guess = closest(k, allowed))
-        sentence += " (did you mean '" + std::string(*guess) + "'?)";
-      ctx_.fail_sentence(sentence);
-    }
-  }
-
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  [[nodiscard]] std::string key(std::string_view k) const { return join_key(path_, k); }
-  [[nodiscard]] const toml::node* get(std::string_view k) const { return table_.get(k); }
-  [[nodiscard]] bool has(std::string_view k) const { return table_.get(k) != nullptr; }
-  [[nodiscard]] const Context& ctx() const noexcept { return ctx_; }
-  [[noreturn]] void fail(std::string_view k, const std::string& what) const {
-    ctx_.fail(key(k), what);
-  }
-
-  void require(std::string_view k) const {
-    if (!has(k)) fail(k, "is required");
-  }
-
-  [[nodiscard]] std::optional<std::string> opt_string(std::string_view k) const {
-    const auto* node = get(k);
-    if (node == nullptr) return std::nullopt;
-    const auto* s = node->as_string();
-    if (s == nullptr) fail(k, "must be a string, got " + describe(*node));
-    return s->get();
-  }
-  [[nodiscard]] std::string string(std::string_view k) const {
-    require(k);
-    return *opt_string(k);
-  }
-
-  [[nodiscard]] std::optional<bool> opt_bool(std::string_view k) const {
-    const auto* node = get(k);
-    if (node == nullptr) return std::nullopt;
-    const auto* b = node->as_boolean();
-    if (b == nullptr) fail(k, "must be true or false, got " + describe(*node));
-    return b->get();
-  }
-  [[nodiscard]] bool boolean(std::string_view k, bool fallback) const {
-    return opt_bool(k).value_or(fallback);
-  }
-
-  [[nodiscard]] std::optional<std::int64_t> opt_int(std::string_view k) const {
-    const auto* node = get(k);
-    if (node == nullptr) return std::nullopt;
-    const auto* i = node->as_integer();
-    if (i == nullptr) fail(k, "must be an integer, got " + describe(*node));
-    return i->get();
-  }
-  // An integer in [lo, hi].
-  [[nodiscard]] std::optional<std::int64_t> opt_int_in(std::string_view k, std::int64_t lo,
-                                                       std::int64_t hi) const {
-    auto v = opt_int(k);
-    if (v && (*v < lo || *v > hi)) {
-      if (hi == std::numeric_limits<std::int64_t>::max()) {
-        fail(k, "must be >= " + std::to_string(lo) + ", got " + std::to_string(*v));
-      }
-      fail(k, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                  std::to_string(*v));
-    }
-    return v;
-  }
-  [[nodiscard]] std::uint64_t uint(
-      std::string_view k, std::uint64_t fallback, std::int64_t lo = 0,
-      std::int64_t hi = std::numeric_limits<std::int64_t>::max()) const {
-    auto v = opt_int_in(k, lo, hi);
-    return v ? static_cast<std::uint64_t>(*v) : fallback;
-  }
-  [[nodiscard]] std::int64_t int64(std::string_view k, std::int64_t fallback) const {
-    return opt_int(k).value_or(fallback);
-  }
-
-  // A number (TOML integer or float); NaN and infinities are refused.
-  [[nodiscard]] std::optional<double> opt_number(std::string_view k) const {
-    const auto* node = get(k);
-    if (node == nullptr) return std::nullopt;
-    double v = 0.0;
-    if (const auto* i = node->as_integer()) {
-      v = static_cast<double>(i->get());
-    } else if (const auto* f = node->as_floating_point()) {
-      v = f->get();
-    } else {
-      fail(k, "must be a number, got " + describe(*node));
-    }
-    if (!std::isfinite(v)) fail(k, "must be a finite number, got " + format_number(v));
-    return v;
-  }
-  [[nodiscard]] double number(std::string_view k, double fallback) const {
-    return opt_number(k).value_or(fallback);
-  }
-
-  enum class Bound { kOpen, kClosed, kNone };
-  // A number within the interval described by the bounds, e.g. (0, 1) or [1, +inf).
-  [[nodiscard]] std::optional<double> opt_number_in(std::string_view k, double lo, Bound lo_bound,
-                                                    double hi, Bound hi_bound) const {
-    auto v = opt_number(k);
-    if (!v) return v;
-    const bool lo_ok = lo_bound == Bound::kNone || (lo_bound == Bound::kOpen ? *v > lo : *v >= lo);
-    const bool hi_ok = hi_bound == Bound::kNone || (hi_bound == Bound::kOpen ? *v < hi : *v <= hi);
-    if (lo_ok && hi_ok) return v;
-    std::string range;
-    if (hi_bound == Bound::kNone) {
-      range = std::string(lo_bound == Bound::kOpen ? "> " : ">= ") + format_number(lo);
-    } else if (lo_bound == Bound::kNone) {
-      range = std::string(hi_bound == Bound::kOpen ? "< " : "<= ") + format_number(hi);
-    } else {
-      range = std::string("in ") + (lo_bound == Bound::kOpen ? "(" : "[") + format_number(lo) +
-              ", " + format_number(hi) + (hi_bound == Bound::kOpen ? ")" : "]");
-    }
-    fail(k, "must be " + range + ", got " + format_number(*v));
-  }
-  [[nodiscard]] double number_in(std::string_view k, double fallback, double lo, Bound lo_bound,
-                                 double hi, Bound hi_bound) const {
-    return opt_number_in(k, lo, lo_bound, hi, hi_bound).value_or(fallback);
-  }
-
-  [[nodiscard]] const toml::table* opt_table(std::string_view k) const {
-    const auto* node = get(k);
-    if (node == nullptr) return nullptr;
-    const auto* t = node->as_table();
-    if (t == nullptr) fail(k, "must be a table, got " + describe(*node));
-    return t;
-  }
-
-  [[nodiscard]] const toml::array* opt_array(std::string_view k) const {
-    const auto* node = get(k);
-    if (node == nullptr) return nullptr;
-    const auto* a = node->as_array();
-    if (a == nullptr) fail(k, "must be an array, got " + describe(*node));
-    return a;
-  }
-
-  // [[k]] or k = [{...}, ...]: each element must be a table.
-  [[nodiscard]] std::vector<std::pair<std::string, const toml::table*>> tables(
-      std::string_view k) const {
-    std::vector<std::pair<std::string, const toml::table*>> out;
-    const auto* a = opt_array(k);
-    if (a == nullptr) return out;
-    for (std::size_t i = 0; i < a->size(); ++i) {
-      const std::string element = key(k) + "[" + std::to_string(i) + "]";
-      const auto* t = (*a)[i].as_table();
-      if (t == nullptr) ctx_.fail(element, "must be a table, got " + describe((*a)[i]));
-      out.emplace_back(element, t);
-    }
-    return out;
-  }
-
-  [[nodiscard]] std::optional<chain::Address> opt_address(std::string_view k) const {
-    auto text = opt_string(k);
-    if (!text) return std::nullopt;
-    auto address = chain::parse_address(*text);
-    if (!address) {
-      fail(k, "'" + *text + "' is not a valid address (" +
-                  std::string(chain::to_string(address.error())) + ")");
-    }
-    return *address;
-  }
-
-  [[nodiscard]] std::optional<fs::path> opt_readable_path(std::string_view k,
-                                                          std::string_view what) const {
-    auto text = opt_string(k);
-    if (!text) return std::nullopt;
-    if (text->empty()) fail(k, "must not be empty");
-    const fs::path p = ctx_.resolve(*text);
-    ctx_.require_readable_file(key(k), p, what);
-    return p;
-  }
-
- private:
-  const Context& ctx_;
-  const toml::table& table_;
-  std::string path_;
-};
-
-using Bound = Table::Bound;
+using Table = TomlTable;
+using Bound = TomlTable::Bound;
 
 bool is_loopback_host(const std::string& host) {
   if (host == "localhost" || host == "::1") return true;
@@ -352,15 +54,15 @@ void read_keeper(const Table& top, Config& config) {
   const auto* t = top.opt_table("keeper");
   if (t == nullptr) return;
   const Table k(
-      top.ctx(), *t, "keeper",
+      top.file(), *t, "keeper",
       {"tick_interval_s", "store", "metrics_address", "metrics_public", "log_format", "log_level"});
   auto& s = config.keeper;
   s.tick_interval_s = k.uint("tick_interval_s", s.tick_interval_s, 1, 86'400);
   if (auto store = k.opt_string("store")) {
     if (store->empty()) k.fail("store", "must not be empty");
-    s.store = k.ctx().resolve(*store);
+    s.store = k.file().resolve(*store);
   } else {
-    s.store = k.ctx().resolve(s.store.string());
+    s.store = k.file().resolve(s.store.string());
   }
   s.metrics_public = k.boolean("metrics_public", false);
   if (auto address = k.opt_string("metrics_address")) {
@@ -419,24 +121,60 @@ void read_keeper(const Table& top, Config& config) {
 }
 
 // The URL text is never echoed: its path or query may carry an API key.
-chain::Url read_url(const Table& t, const std::string& key, const std::string& text,
-                    bool websocket) {
+chain::Url read_url(const Table& t, const std::string& key, const toml::node* where,
+                    const std::string& text, bool websocket) {
   auto url = chain::parse_url(text);
   if (!url) {
-    t.ctx().fail(key, "not a valid URL (" + std::string(chain::to_string(url.error())) + ")");
+    t.file().fail(key, where,
+                  "not a valid URL (" + std::string(chain::to_string(url.error())) + ")");
   }
   const bool ws = url->scheme == chain::UrlScheme::kWs || url->scheme == chain::UrlScheme::kWss;
   if (ws != websocket) {
-    t.ctx().fail(key, std::string("must be a") +
-                          (websocket ? " ws:// or wss://" : "n http:// or https://") + " URL");
+    t.file().fail(key, where,
+                  std::string("must be a") +
+                      (websocket ? " ws:// or wss://" : "n http:// or https://") + " URL");
   }
   return *url;
+}
+
+// [chain.fees]: the transaction manager's fee policy.
+void read_fees(const Table& c, FeeSettings& fees) {
+  const auto* ft = c.opt_table("fees");
+  if (ft == nullptr) return;
+  const Table f(c.file(), *ft, "chain.fees",
+                {"reward_percentile", "history_blocks", "base_fee_multiplier", "max_fee_gwei",
+                 "min_priority_fee_gwei", "bump_percent", "bump_min_gwei", "bump_after_blocks",
+                 "gas_limit_multiplier"});
+  fees.reward_percentile = f.number_in("reward_percentile", fees.reward_percentile, 0,
+                                       Bound::kClosed, 100, Bound::kClosed);
+  // eth_feeHistory serves at most 1024 blocks per call (geth's maxBlockCount).
+  fees.history_blocks = f.uint("history_blocks", fees.history_blocks, 1, 1024);
+  fees.base_fee_multiplier = f.number_in("base_fee_multiplier", fees.base_fee_multiplier, 1,
+                                         Bound::kClosed, 100, Bound::kClosed);
+  // 1e9 gwei = 1e18 wei per gas: far beyond any real fee, and exact in the conversion to wei.
+  fees.max_fee_gwei =
+      f.number_in("max_fee_gwei", fees.max_fee_gwei, 0, Bound::kOpen, 1e9, Bound::kClosed);
+  fees.min_priority_fee_gwei = f.number_in("min_priority_fee_gwei", fees.min_priority_fee_gwei, 0,
+                                           Bound::kClosed, 1e9, Bound::kClosed);
+  if (fees.min_priority_fee_gwei > fees.max_fee_gwei) {
+    f.fail("min_priority_fee_gwei", "must be <= chain.fees.max_fee_gwei (" +
+                                        format_number(fees.max_fee_gwei) + "), got " +
+                                        format_number(fees.min_priority_fee_gwei));
+  }
+  // geth replaces a pending transaction only if both fee fields rise by at least 10 %.
+  fees.bump_percent =
+      f.number_in("bump_percent", fees.bump_percent, 10, Bound::kClosed, 1000, Bound::kClosed);
+  fees.bump_min_gwei =
+      f.number_in("bump_min_gwei", fees.bump_min_gwei, 0, Bound::kClosed, 1e9, Bound::kClosed);
+  fees.bump_after_blocks = f.uint("bump_after_blocks", fees.bump_after_blocks, 1, 10'000);
+  fees.gas_limit_multiplier = f.number_in("gas_limit_multiplier", fees.gas_limit_multiplier, 1,
+                                          Bound::kClosed, 10, Bound::kClosed);
 }
 
 void read_chain(const Table& top, Config& config) {
   top.require("chain");
   const auto* t = top.opt_table("chain");
-  const Table c(top.ctx(), *t, "chain",
+  const Table c(top.file(), *t, "chain",
                 {"chain_id", "anvil", "anvil_block_time_s", "rpc", "ws", "ca_file",
                  "request_timeout_ms", "confirmations", "agree_reads", "fees"});
   auto& s = config.chain;
@@ -461,16 +199,17 @@ void read_chain(const Table& top, Config& config) {
     for (std::size_t i = 0; i < rpc->size(); ++i) {
       const std::string key = c.key("rpc") + "[" + std::to_string(i) + "]";
       const auto* text = (*rpc)[i].as_string();
-      if (text == nullptr) top.ctx().fail(key, "must be a string, got " + describe((*rpc)[i]));
-      chain::Url url = read_url(c, key, text->get(), false);
+      if (text == nullptr)
+        c.file().fail(key, &(*rpc)[i], "must be a string, got " + describe((*rpc)[i]));
+      chain::Url url = read_url(c, key, &(*rpc)[i], text->get(), false);
       for (std::size_t j = 0; j < s.rpc.size(); ++j) {
         if (s.rpc[j].to_string() == url.to_string()) {
-          top.ctx().fail(key, "repeats chain.rpc[" + std::to_string(j) + "]");
+          c.file().fail(key, &(*rpc)[i], "repeats chain.rpc[" + std::to_string(j) + "]");
         }
       }
       s.rpc.push_back(std::move(url));
     }
-    if (auto ws = c.opt_string("ws")) s.ws = read_url(c, c.key("ws"), *ws, true);
+    if (auto ws = c.opt_string("ws")) s.ws = read_url(c, c.key("ws"), c.get("ws"), *ws, true);
   }
   s.ca_file = c.opt_readable_path("ca_file", "CA file");
   s.request_timeout_ms = c.uint("request_timeout_ms", s.request_timeout_ms, 1, 600'000);
@@ -479,37 +218,7 @@ void read_chain(const Table& top, Config& config) {
   if (s.agree_reads && !s.anvil && s.rpc.size() < 2) {
     c.fail("agree_reads", "needs at least two chain.rpc endpoints to compare");
   }
-  if (const auto* ft = c.opt_table("fees")) {
-    const Table f(top.ctx(), *ft, "chain.fees",
-                  {"reward_percentile", "history_blocks", "base_fee_multiplier", "max_fee_gwei",
-                   "min_priority_fee_gwei", "bump_percent", "bump_min_gwei", "bump_after_blocks",
-                   "gas_limit_multiplier"});
-    auto& fees = s.fees;
-    fees.reward_percentile = f.number_in("reward_percentile", fees.reward_percentile, 0,
-                                         Bound::kClosed, 100, Bound::kClosed);
-    // eth_feeHistory serves at most 1024 blocks per call (geth's maxBlockCount).
-    fees.history_blocks = f.uint("history_blocks", fees.history_blocks, 1, 1024);
-    fees.base_fee_multiplier = f.number_in("base_fee_multiplier", fees.base_fee_multiplier, 1,
-                                           Bound::kClosed, 100, Bound::kClosed);
-    // 1e9 gwei = 1e18 wei per gas: far beyond any real fee, and exact in the conversion to wei.
-    fees.max_fee_gwei =
-        f.number_in("max_fee_gwei", fees.max_fee_gwei, 0, Bound::kOpen, 1e9, Bound::kClosed);
-    fees.min_priority_fee_gwei = f.number_in("min_priority_fee_gwei", fees.min_priority_fee_gwei, 0,
-                                             Bound::kClosed, 1e9, Bound::kClosed);
-    if (fees.min_priority_fee_gwei > fees.max_fee_gwei) {
-      f.fail("min_priority_fee_gwei", "must be <= chain.fees.max_fee_gwei (" +
-                                          format_number(fees.max_fee_gwei) + "), got " +
-                                          format_number(fees.min_priority_fee_gwei));
-    }
-    // geth replaces a pending transaction only if both fee fields rise by at least 10 %.
-    fees.bump_percent =
-        f.number_in("bump_percent", fees.bump_percent, 10, Bound::kClosed, 1000, Bound::kClosed);
-    fees.bump_min_gwei =
-        f.number_in("bump_min_gwei", fees.bump_min_gwei, 0, Bound::kClosed, 1e9, Bound::kClosed);
-    fees.bump_after_blocks = f.uint("bump_after_blocks", fees.bump_after_blocks, 1, 10'000);
-    fees.gas_limit_multiplier = f.number_in("gas_limit_multiplier", fees.gas_limit_multiplier, 1,
-                                            Bound::kClosed, 10, Bound::kClosed);
-  }
+  read_fees(c, s.fees);
 }
 
 constexpr std::string_view kDevKeys[10] = {
@@ -533,16 +242,16 @@ bool is_env_name(const std::string& name) {
                      [](unsigned char ch) { return std::isalnum(ch) != 0 || ch == '_'; });
 }
 
-KeySpec read_key_spec(const Context& ctx, const toml::table& table, const std::string& path,
+KeySpec read_key_spec(const TomlFile& file, const toml::table& table, const std::string& path,
                       const Config& config, bool allow_dev_keys) {
-  const Table k(ctx, table, path, {"keystore", "password_file", "password_env", "dev_key"});
+  const Table k(file, table, path, {"keystore", "password_file", "password_env", "dev_key"});
   KeySpec spec;
   spec.key_path = path;
   const bool has_keystore = k.has("keystore");
   const bool has_dev = k.has("dev_key");
   if (has_keystore == has_dev) {
-    ctx.fail(path,
-             "needs exactly one of keystore (a keystore v3 file) or dev_key (anvil0 ... anvil9)");
+    k.fail_here(
+        "needs exactly one of keystore (a keystore v3 file) or dev_key (anvil0 ... anvil9)");
   }
   if (has_dev) {
     const std::string name = k.string("dev_key");
@@ -551,7 +260,7 @@ KeySpec read_key_spec(const Context& ctx, const toml::table& table, const std::s
       k.fail("dev_key", "must be one of anvil0 ... anvil9, got \"" + name + "\"");
     }
     if (k.has("password_file") || k.has("password_env")) {
-      ctx.fail(path, "a dev_key takes no password_file or password_env");
+      k.fail_here("a dev_key takes no password_file or password_env");
     }
     const std::uint64_t chain_id = config.chain.chain_id;
     if (chain_id == 1) {
@@ -575,8 +284,8 @@ KeySpec read_key_spec(const Context& ctx, const toml::table& table, const std::s
   const bool has_file = k.has("password_file");
   const bool has_env = k.has("password_env");
   if (has_file == has_env) {
-    ctx.fail(path, "needs exactly one of password_file or password_env for keystore " +
-                       spec.keystore->string());
+    k.fail_here("needs exactly one of password_file or password_env for keystore " +
+                spec.keystore->string());
   }
   if (has_file) {
     spec.password_file = k.opt_readable_path("password_file", "password file");
@@ -601,22 +310,23 @@ bool same_key(const KeySpec& a, const KeySpec& b) {
 void read_keys(const Table& top, Config& config) {
   top.require("keys");
   const auto* t = top.opt_table("keys");
-  const Table k(top.ctx(), *t, "keys", {"signers", "sender", "allow_dev_keys"});
+  const Table k(top.file(), *t, "keys", {"signers", "sender", "allow_dev_keys"});
   auto& s = config.keys;
   s.allow_dev_keys = k.boolean("allow_dev_keys", false);
   k.require("signers");
   const auto signers = k.tables("signers");
   if (signers.empty()) k.fail("signers", "must list at least one signer key");
   for (const auto& [path, table] : signers) {
-    KeySpec spec = read_key_spec(top.ctx(), *table, path, config, s.allow_dev_keys);
+    KeySpec spec = read_key_spec(top.file(), *table, path, config, s.allow_dev_keys);
     for (const auto& earlier : s.signers) {
-      if (same_key(spec, earlier)) top.ctx().fail(path, "is the same key as " + earlier.key_path);
+      if (same_key(spec, earlier))
+        top.file().fail(path, table, "is the same key as " + earlier.key_path);
     }
     s.signers.push_back(std::move(spec));
   }
   k.require("sender");
   const auto* sender = k.opt_table("sender");
-  s.sender = read_key_spec(top.ctx(), *sender, "keys.sender", config, s.allow_dev_keys);
+  s.sender = read_key_spec(top.file(), *sender, "keys.sender", config, s.allow_dev_keys);
 }
 
 void read_deployment(const Table& c, Config& config) {
@@ -625,38 +335,39 @@ void read_deployment(const Table& c, Config& config) {
   const std::string key = c.key("deployment");
   std::error_code ec;
   if (!fs::exists(path, ec)) return;  // not deployed yet: `varkeeper deploy` writes it
-  c.ctx().require_readable_file(key, path, "deployment file");
+  c.file().require_readable_file(key, c.get("deployment"), path, "deployment file");
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
   buffer << in.rdbuf();
   const auto json = nlohmann::json::parse(buffer.str(), nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
-    c.ctx().fail(key, "deployment file " + path.string() + " is not a JSON object");
+    c.fail("deployment", "deployment file " + path.string() + " is not a JSON object");
   }
   const auto chain_id = json.find("chain_id");
   if (chain_id == json.end() || !chain_id->is_number_unsigned()) {
-    c.ctx().fail(key, "deployment file " + path.string() + " has no numeric chain_id");
+    c.fail("deployment", "deployment file " + path.string() + " has no numeric chain_id");
   }
   if (chain_id->get<std::uint64_t>() != config.chain.chain_id) {
-    c.ctx().fail(key, "deployment file " + path.string() + " is for chain " +
-                          std::to_string(chain_id->get<std::uint64_t>()) + ", not chain " +
-                          std::to_string(config.chain.chain_id));
+    c.fail("deployment", "deployment file " + path.string() + " is for chain " +
+                             std::to_string(chain_id->get<std::uint64_t>()) + ", not chain " +
+                             std::to_string(config.chain.chain_id));
   }
   const auto contracts = json.find("contracts");
   if (contracts == json.end() || !contracts->is_object()) {
-    c.ctx().fail(key, "deployment file " + path.string() + " has no \"contracts\" object");
+    c.fail("deployment", "deployment file " + path.string() + " has no \"contracts\" object");
   }
   auto address_of = [&](const char* name) -> std::optional<chain::Address> {
     const auto entry = contracts->find(name);
     if (entry == contracts->end()) return std::nullopt;
     const auto address = entry->is_object() ? entry->find("address") : entry->end();
     if (!entry->is_object() || address == entry->end() || !address->is_string()) {
-      c.ctx().fail(key, "deployment file " + path.string() + " has no address string for " + name);
+      c.fail("deployment",
+             "deployment file " + path.string() + " has no address string for " + name);
     }
     auto parsed = chain::parse_address(address->get<std::string>());
     if (!parsed) {
-      c.ctx().fail(key, "deployment file " + path.string() + " has an invalid " + name +
-                            " address (" + std::string(chain::to_string(parsed.error())) + ")");
+      c.fail("deployment", "deployment file " + path.string() + " has an invalid " + name +
+                               " address (" + std::string(chain::to_string(parsed.error())) + ")");
     }
     return *parsed;
   };
@@ -664,7 +375,7 @@ void read_deployment(const Table& c, Config& config) {
   s.rebalancer = address_of("RiskRebalancer");
   s.protection = address_of("VaRProtection");
   if (!s.risk_oracle) {
-    c.ctx().fail(key, "deployment file " + path.string() + " has no RiskOracle");
+    c.fail("deployment", "deployment file " + path.string() + " has no RiskOracle");
   }
   s.deployment_present = true;
 }
@@ -674,13 +385,12 @@ void read_contracts(const Table& top, Config& config) {
   auto& s = config.contracts;
   if (t == nullptr) {
     if (!config.chain.anvil) {
-      top.ctx().fail(
-          "contracts",
-          "is required unless chain.anvil = true (give risk_oracle or a deployment file)");
+      top.fail("contracts",
+               "is required unless chain.anvil = true (give risk_oracle or a deployment file)");
     }
     return;
   }
-  const Table c(top.ctx(), *t, "contracts",
+  const Table c(top.file(), *t, "contracts",
                 {"risk_oracle", "rebalancer", "protection", "deployment"});
   s.risk_oracle = c.opt_address("risk_oracle");
   s.rebalancer = c.opt_address("rebalancer");
@@ -690,7 +400,7 @@ void read_contracts(const Table& top, Config& config) {
       c.fail("deployment", "give either a deployment file or contract addresses, not both");
     }
     if (deployment->empty()) c.fail("deployment", "must not be empty");
-    s.deployment = c.ctx().resolve(*deployment);
+    s.deployment = c.file().resolve(*deployment);
     read_deployment(c, config);
   } else if (!s.risk_oracle && !config.chain.anvil) {
     c.fail("risk_oracle", "is required unless a deployment file is given or chain.anvil = true");
@@ -725,7 +435,7 @@ void read_assets(const Table& top, Config& config) {
   const auto assets = top.tables("assets");
   if (assets.empty()) top.fail("assets", "must declare at least one asset");
   for (const auto& [path, table] : assets) {
-    const Table a(top.ctx(), *table, path, {"symbol", "decimals", "history_csv", "sources"});
+    const Table a(top.file(), *table, path, {"symbol", "decimals", "history_csv", "sources"});
     AssetSettings asset;
     asset.symbol = a.string("symbol");
     if (!is_symbol(asset.symbol)) {
@@ -743,7 +453,7 @@ void read_assets(const Table& top, Config& config) {
     asset.history_csv = a.opt_readable_path("history_csv", "history file");
     if (asset.history_csv) check_history_csv(a, asset);
     for (const auto& [spath, stable] : a.tables("sources")) {
-      const Table src(top.ctx(), *stable, spath, {"name", "aggregator", "heartbeat_s"});
+      const Table src(top.file(), *stable, spath, {"name", "aggregator", "heartbeat_s"});
       PriceSourceSettings source;
       source.name = src.string("name");
       if (source.name.empty()) src.fail("name", "must not be empty");
@@ -770,180 +480,83 @@ void read_assets(const Table& top, Config& config) {
   }
 }
 
-std::string method_names() {
-  static const risk::RiskMethod kAll[] = {risk::RiskMethod::kParametricNormal,
-                                          risk::RiskMethod::kParametricT,
-                                          risk::RiskMethod::kCornishFisher,
-                                          risk::RiskMethod::kHistorical,
-                                          risk::RiskMethod::kHistoricalAge,
-                                          risk::RiskMethod::kFilteredHistorical,
-                                          risk::RiskMethod::kMcNormal,
-                                          risk::RiskMethod::kMcT,
-                                          risk::RiskMethod::kMcJump};
-  std::string out;
-  for (auto m : kAll) {
-    if (!out.empty()) out += ", ";
-    out += risk::to_string(m);
-  }
-  return out;
-}
-
-void read_portfolios(const Table& top, Config& config) {
-  top.require("portfolios");
-  const auto portfolios = top.tables("portfolios");
-  if (portfolios.empty()) top.fail("portfolios", "must declare at least one portfolio");
-  for (const auto& [path, table] : portfolios) {
-    const Table p(top.ctx(), *table, path,
-                  {"id", "name", "positions", "method", "confidence", "horizon", "period_s",
-                   "window", "paths", "seed", "ewma_lambda", "age_lambda", "publish"});
-    PortfolioSettings s;
-    p.require("id");
-    s.id = p.uint("id", 0);
-    for (std::size_t i = 0; i < config.portfolios.size(); ++i) {
-      if (config.portfolios[i].id == s.id) {
-        p.fail("id",
-               std::to_string(s.id) + " is already used by portfolios[" + std::to_string(i) + "]");
-      }
-    }
-    s.name = p.opt_string("name").value_or("portfolio-" + std::to_string(s.id));
-    p.require("positions");
-    const auto* positions = p.opt_table("positions");
-    if (positions->empty()) p.fail("positions", "must hold at least one position");
-    for (auto&& [key, node] : *positions) {
-      const std::string symbol(key.str());
-      const std::string key_path = p.key("positions") + "." + symbol;
-      const bool declared = std::any_of(config.assets.begin(), config.assets.end(),
-                                        [&](const AssetSettings& a) { return a.symbol == symbol; });
-      if (!declared)
-        top.ctx().fail(key_path, "no asset \"" + symbol + "\" is declared in [[assets]]");
-      double quantity = 0.0;
-      if (const auto* i = node.as_integer()) {
-        quantity = static_cast<double>(i->get());
-      } else if (const auto* f = node.as_floating_point()) {
-        quantity = f->get();
-      } else {
-        top.ctx().fail(key_path,
-                       "must be a number (a quantity of the asset), got " + describe(node));
-      }
-      if (!std::isfinite(quantity) || quantity == 0.0) {
-        top.ctx().fail(key_path,
-                       "must be a finite, non-zero quantity, got " + format_number(quantity));
-      }
-      s.positions.emplace(symbol, quantity);
-    }
-    if (auto method = p.opt_string("method")) {
-      auto parsed = risk::parse_risk_method(*method);
-      if (!parsed) {
-        p.fail("method", "unknown risk method \"" + *method + "\" (one of " + method_names() + ")");
-      }
-      s.method = *parsed;
-    }
-    s.confidence = p.number_in("confidence", s.confidence, 0, Bound::kOpen, 1, Bound::kOpen);
-    s.horizon = static_cast<int>(p.uint("horizon", static_cast<std::uint64_t>(s.horizon), 1, 3650));
-    s.period_s = p.uint("period_s", s.period_s, 1, 366 * 86'400);
-    s.window = p.uint("window", s.window, 2, 1'000'000);
-    s.paths = p.uint("paths", s.paths, 1'000, 100'000'000);
-    s.seed = p.uint("seed", s.seed, 0);
-    s.ewma_lambda = p.number_in("ewma_lambda", s.ewma_lambda, 0, Bound::kOpen, 1, Bound::kOpen);
-    s.age_lambda = p.number_in("age_lambda", s.age_lambda, 0, Bound::kOpen, 1, Bound::kClosed);
-    if (const auto* pub = p.opt_table("publish")) {
-      const Table pb(top.ctx(), *pub, p.key("publish"), {"deviation", "heartbeat_s"});
-      s.publish.deviation =
-          pb.number_in("deviation", s.publish.deviation, 0, Bound::kOpen, 1, Bound::kClosed);
-      s.publish.heartbeat_s = pb.uint("heartbeat_s", s.publish.heartbeat_s, 1, 366 * 86'400);
-    }
-    config.portfolios.push_back(std::move(s));
-  }
-}
-
-void read_hysteresis(const Table& parent, std::string_view name, risk::HysteresisConfig& h) {
-  const auto* t = parent.opt_table(name);
-  if (t == nullptr) return;
-  const Table b(parent.ctx(), *t, parent.key(name), {"upper", "lower", "min_dwell_s"});
-  h.upper = b.number("upper", h.upper);
-  h.lower = b.number("lower", h.lower);
-  h.min_dwell_s = b.int64("min_dwell_s", h.min_dwell_s);
-}
-
-void read_breaker(const Table& top, Config& config) {
-  const auto* t = top.opt_table("breaker");
-  if (t == nullptr) return;
-  const Table b(top.ctx(), *t, "breaker", {"enabled", "checks", "breaker", "smoothing", "actions"});
-  auto& c = config.breaker;
-  c.enabled = b.boolean("enabled", c.enabled);
-  if (const auto* ct = b.opt_table("checks")) {
-    const Table k(top.ctx(), *ct, "breaker.checks",
-                  {"heartbeat_grace_s", "max_future_skew_s", "max_step_move", "step_confirm_s",
-                   "mad_k", "max_disagreement"});
-    c.checks.heartbeat_grace_s = k.int64("heartbeat_grace_s", c.checks.heartbeat_grace_s);
-    c.checks.max_future_skew_s = k.int64("max_future_skew_s", c.checks.max_future_skew_s);
-    c.checks.max_step_move = k.number("max_step_move", c.checks.max_step_move);
-    c.checks.step_confirm_s = k.int64("step_confirm_s", c.checks.step_confirm_s);
-    c.checks.mad_k = k.number("mad_k", c.checks.mad_k);
-    c.checks.max_disagreement = k.number("max_disagreement", c.checks.max_disagreement);
-  }
-  if (const auto* tt = b.opt_table("breaker")) {
-    const Table k(top.ctx(), *tt, "breaker.breaker",
-                  {"var_jump_factor", "var_jump_min_abs", "clear_s", "cooldown_s", "policy"});
-    c.breaker.var_jump_factor = k.number("var_jump_factor", c.breaker.var_jump_factor);
-    c.breaker.var_jump_min_abs = k.number("var_jump_min_abs", c.breaker.var_jump_min_abs);
-    c.breaker.clear_s = k.int64("clear_s", c.breaker.clear_s);
-    c.breaker.cooldown_s = k.int64("cooldown_s", c.breaker.cooldown_s);
-    if (auto policy = k.opt_string("policy")) {
-      auto parsed = risk::parse_trip_policy(*policy);
-      if (!parsed) {
-        k.fail("policy",
-               "must be \"freeze\", \"conservative\" or \"pass-through\", got \"" + *policy + "\"");
-      }
-      c.breaker.policy = *parsed;
-    }
-  }
-  if (const auto* st = b.opt_table("smoothing")) {
-    const Table k(top.ctx(), *st, "breaker.smoothing",
-                  {"ema_half_life_s", "max_rise_per_update", "max_fall_per_update",
-                   "max_rise_per_hour", "max_fall_per_hour", "var_floor", "enabled"});
-    auto& s = c.smoothing;
-    s.ema_half_life_s = k.int64("ema_half_life_s", s.ema_half_life_s);
-    s.max_rise_per_update = k.number("max_rise_per_update", s.max_rise_per_update);
-    s.max_fall_per_update = k.number("max_fall_per_update", s.max_fall_per_update);
-    s.max_rise_per_hour = k.number("max_rise_per_hour", s.max_rise_per_hour);
-    s.max_fall_per_hour = k.number("max_fall_per_hour", s.max_fall_per_hour);
-    s.var_floor = k.number("var_floor", s.var_floor);
-    s.enabled = k.boolean("enabled", s.enabled);
-  }
-  if (const auto* at = b.opt_table("actions")) {
-    const Table k(top.ctx(), *at, "breaker.actions", {"rebalance", "payout"});
-    read_hysteresis(k, "rebalance", c.actions.rebalance);
-    read_hysteresis(k, "payout", c.actions.payout);
-  }
-  // risk::validate names the field relative to BreakerConfig ("breaker.var_jump_factor must be >
-  // 1").
-  if (auto problem = risk::validate(c)) top.ctx().fail_sentence("breaker." + *problem);
-}
-
 bool is_category_name(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char ch) {
     return std::isalnum(ch) != 0 || ch == '_' || ch == '-';
   });
 }
 
+// [oprisk.categories.NAME.severity]: a lognormal loss size, by its moments or its parameters.
+risk::oprisk::LognormalSeverity read_severity(const Table& v) {
+  const bool moments = v.has("mean") || v.has("cv");
+  const bool params = v.has("mu") || v.has("sigma");
+  if (moments == params) v.fail_here("needs either mean and cv, or mu and sigma (of ln X)");
+  if (moments) {
+    v.require("mean");
+    v.require("cv");
+    const double mean = *v.opt_number_in("mean", 0, Bound::kOpen, 0, Bound::kNone);
+    const double cv = *v.opt_number_in("cv", 0, Bound::kOpen, 100, Bound::kClosed);
+    return risk::oprisk::LognormalSeverity::from_mean_cv(mean, cv);
+  }
+  v.require("mu");
+  v.require("sigma");
+  risk::oprisk::LognormalSeverity lognormal;
+  lognormal.mu = *v.opt_number_in("mu", -700, Bound::kClosed, 700, Bound::kClosed);
+  lognormal.sigma = *v.opt_number_in("sigma", 0, Bound::kOpen, 10, Bound::kClosed);
+  return lognormal;
+}
+
+// [oprisk.categories.NAME]: its sources (weights > 0 in sum), and sle or a severity.
+OpriskCategorySettings read_oprisk_category(const Table& c, const std::string& name) {
+  OpriskCategorySettings cat;
+  cat.name = name;
+  const auto& builtin = risk::oprisk::builtin_categories();
+  cat.builtin = std::find(builtin.begin(), builtin.end(), name) != builtin.end();
+  c.require("sources");
+  double weight_sum = 0.0;
+  for (const auto& [spath, st] : c.tables("sources")) {
+    const Table src(c.file(), *st, spath, {"name", "aro", "weight"});
+    OpriskSourceSettings source;
+    source.name = src.string("name");
+    if (source.name.empty()) src.fail("name", "must not be empty");
+    for (const auto& earlier : cat.sources) {
+      if (earlier.name == source.name)
+        src.fail("name", "\"" + source.name + "\" is listed twice in " + c.path());
+    }
+    // The internal log's ARO comes from the store's incident counts unless given here.
+    if (source.name != "internal") src.require("aro");
+    source.aro = src.opt_number_in("aro", 0, Bound::kClosed, 0, Bound::kNone);
+    src.require("weight");
+    source.weight = *src.opt_number_in("weight", 0, Bound::kClosed, 0, Bound::kNone);
+    weight_sum += source.weight;
+    cat.sources.push_back(std::move(source));
+  }
+  if (cat.sources.empty()) c.fail("sources", "must list at least one source");
+  if (!(weight_sum > 0.0)) c.fail("sources", "needs at least one source with a weight > 0");
+  cat.sle = c.opt_number_in("sle", 0, Bound::kClosed, 0, Bound::kNone);
+  if (const auto sev = c.sub("severity", {"mean", "cv", "mu", "sigma"})) {
+    cat.severity = read_severity(*sev);
+  }
+  if (!cat.sle && !cat.severity)
+    c.fail_here("needs sle (single loss expectancy) or a severity table");
+  return cat;
+}
+
 void read_oprisk(const Table& top, Config& config) {
-  const auto* t = top.opt_table("oprisk");
-  if (t == nullptr) return;
-  const Table o(top.ctx(), *t, "oprisk",
-                {"observed_years", "prior_years", "paths", "seed", "categories"});
+  const auto o =
+      top.sub("oprisk", {"observed_years", "prior_years", "paths", "seed", "categories"});
+  if (!o) return;
   OpriskSettings s;
   s.observed_years =
-      o.number_in("observed_years", s.observed_years, 0, Bound::kOpen, 1000, Bound::kClosed);
+      o->number_in("observed_years", s.observed_years, 0, Bound::kOpen, 1000, Bound::kClosed);
   s.prior_years =
-      o.number_in("prior_years", s.prior_years, 0, Bound::kClosed, 1000, Bound::kClosed);
+      o->number_in("prior_years", s.prior_years, 0, Bound::kClosed, 1000, Bound::kClosed);
   // simulate_annual_loss needs at least 100 paths per batch (20 batches).
-  s.paths = o.uint("paths", s.paths, 2'000, 100'000'000);
-  s.seed = o.uint("seed", s.seed, 0);
-  o.require("categories");
-  const auto* cats = o.opt_table("categories");
-  if (cats->empty()) o.fail("categories", "must hold at least one category");
-  const auto& builtin = risk::oprisk::builtin_categories();
+  s.paths = o->uint("paths", s.paths, 2'000, 100'000'000);
+  s.seed = o->uint("seed", s.seed, 0);
+  o->require("categories");
+  const auto* cats = o->opt_table("categories");
+  if (cats->empty()) o->fail("categories", "must hold at least one category");
   // toml::table iterates in key order; the report lists categories in file order.
   std::vector<std::pair<std::string, const toml::node*>> ordered;
   for (auto&& [key, node] : *cats) ordered.emplace_back(std::string(key.str()), &node);
@@ -952,77 +565,18 @@ void read_oprisk(const Table& top, Config& config) {
     const auto& sb = b.second->source().begin;
     return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
   });
-  for (const auto& [name, node_ptr] : ordered) {
-    const toml::node& node = *node_ptr;
+  for (const auto& [name, node] : ordered) {
     const std::string path = "oprisk.categories." + name;
     if (!is_category_name(name)) {
-      top.ctx().fail(path, "\"" + name + "\" is not a category name (letters, digits, '_', '-')");
+      top.file().fail(path, node,
+                      "\"" + name + "\" is not a category name (letters, digits, '_', '-')");
     }
-    const auto* ct = node.as_table();
-    if (ct == nullptr) top.ctx().fail(path, "must be a table, got " + describe(node));
-    const Table c(top.ctx(), *ct, path, {"sources", "sle", "severity"});
-    OpriskCategorySettings cat;
-    cat.name = name;
-    cat.builtin = std::find(builtin.begin(), builtin.end(), name) != builtin.end();
-    c.require("sources");
-    double weight_sum = 0.0;
-    for (const auto& [spath, st] : c.tables("sources")) {
-      const Table src(top.ctx(), *st, spath, {"name", "aro", "weight"});
-      OpriskSourceSettings source;
-      source.name = src.string("name");
-      if (source.name.empty()) src.fail("name", "must not be empty");
-      for (const auto& earlier : cat.sources) {
-        if (earlier.name == source.name)
-          src.fail("name", "\"" + source.name + "\" is listed twice in " + path);
-      }
-      // The internal log's ARO comes from the store's incident counts unless given here.
-      if (source.name != "internal") src.require("aro");
-      source.aro = src.opt_number_in("aro", 0, Bound::kClosed, 0, Bound::kNone);
-      src.require("weight");
-      source.weight = *src.opt_number_in("weight", 0, Bound::kClosed, 0, Bound::kNone);
-      weight_sum += source.weight;
-      cat.sources.push_back(std::move(source));
-    }
-    if (cat.sources.empty()) c.fail("sources", "must list at least one source");
-    if (!(weight_sum > 0.0)) c.fail("sources", "needs at least one source with a weight > 0");
-    cat.sle = c.opt_number_in("sle", 0, Bound::kClosed, 0, Bound::kNone);
-    if (const auto* sev = c.opt_table("severity")) {
-      const Table v(top.ctx(), *sev, c.key("severity"), {"mean", "cv", "mu", "sigma"});
-      const bool moments = v.has("mean") || v.has("cv");
-      const bool params = v.has("mu") || v.has("sigma");
-      if (moments == params) {
-        top.ctx().fail(v.path(), "needs either mean and cv, or mu and sigma (of ln X)");
-      }
-      if (moments) {
-        v.require("mean");
-        v.require("cv");
-        const double mean = *v.opt_number_in("mean", 0, Bound::kOpen, 0, Bound::kNone);
-        const double cv = *v.opt_number_in("cv", 0, Bound::kOpen, 100, Bound::kClosed);
-        cat.severity = risk::oprisk::LognormalSeverity::from_mean_cv(mean, cv);
-      } else {
-        v.require("mu");
-        v.require("sigma");
-        risk::oprisk::LognormalSeverity lognormal;
-        lognormal.mu = *v.opt_number_in("mu", -700, Bound::kClosed, 700, Bound::kClosed);
-        lognormal.sigma = *v.opt_number_in("sigma", 0, Bound::kOpen, 10, Bound::kClosed);
-        cat.severity = lognormal;
-      }
-    }
-    if (!cat.sle && !cat.severity) {
-      top.ctx().fail(path, "needs sle (single loss expectancy) or a severity table");
-    }
-    s.categories.push_back(std::move(cat));
+    const auto* ct = node->as_table();
+    if (ct == nullptr) top.file().fail(path, node, "must be a table, got " + describe(*node));
+    s.categories.push_back(
+        read_oprisk_category(Table(top.file(), *ct, path, {"sources", "sle", "severity"}), name));
   }
   config.oprisk = std::move(s);
-}
-
-// toml++ reports "Error while parsing key-value pair: ..." style descriptions; keep them, on one
-// line.
-std::string one_line(std::string_view text) {
-  std::string out(text);
-  std::replace(out.begin(), out.end(), '\n', ' ');
-  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
-  return out;
 }
 
 chain::U256 gwei_to_wei(double gwei) {
@@ -1033,34 +587,48 @@ chain::U256 gwei_to_wei(double gwei) {
 
 }  // namespace
 
-Config parse_config(std::string_view toml_text, const std::filesystem::path& file) {
-  const std::string display = file.string();
-  fs::path base = file.parent_path();
-  if (base.empty()) base = ".";
-  const Context ctx(display, base);
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, display);
-  } catch (const toml::parse_error& e) {
-    const auto& begin = e.source().begin;
-    throw ConfigError(display + ":" + std::to_string(begin.line) + ":" +
-                      std::to_string(begin.column) + ": parse error: " + one_line(e.description()));
-  }
+namespace {
+
+void read_portfolios(const Table& top, Config& config) {
+  top.require("portfolios");
+  std::vector<std::string> symbols;
+  for (const auto& a : config.assets) symbols.push_back(a.symbol);
+  config.portfolios = read_portfolios(top, symbols);
+  if (config.portfolios.empty()) top.fail("portfolios", "must declare at least one portfolio");
+}
+
+Config read_config(const TomlFile& file, const toml::table& root) {
   Config config;
-  config.file = file;
   const Table top(
-      ctx, root, "",
+      file, root, "",
       {"keeper", "chain", "keys", "contracts", "assets", "portfolios", "breaker", "oprisk"});
   read_keeper(top, config);
-  if (!top.has("keeper")) config.keeper.store = ctx.resolve(config.keeper.store.string());
+  if (!top.has("keeper")) config.keeper.store = file.resolve(config.keeper.store.string());
   read_chain(top, config);
   read_keys(top, config);
   read_contracts(top, config);
   read_assets(top, config);
   read_portfolios(top, config);
-  read_breaker(top, config);
+  read_breaker(top, config.breaker);
   read_oprisk(top, config);
   return config;
+}
+
+}  // namespace
+
+Config parse_config(std::string_view toml_text, const std::filesystem::path& file) {
+  const std::string display = file.string();
+  fs::path base = file.parent_path();
+  if (base.empty()) base = ".";
+  try {
+    const TomlFile toml_file(display, base);
+    const toml::table root = parse_toml(toml_text, display);
+    Config config = read_config(toml_file, root);
+    config.file = file;
+    return config;
+  } catch (const TomlError& e) {
+    throw ConfigError(e.what());
+  }
 }
 
 Config load_config(const std::filesystem::path& file) {
@@ -1139,17 +707,6 @@ chain::TxManagerOptions tx_manager_options(const ChainSettings& chain) {
   options.bump_percent = chain.fees.bump_percent;
   options.bump_min = gwei_to_wei(chain.fees.bump_min_gwei);
   options.gas_limit_multiplier = chain.fees.gas_limit_multiplier;
-  return options;
-}
-
-risk::RiskOptions risk_options(const PortfolioSettings& portfolio) {
-  risk::RiskOptions options;
-  options.confidence = portfolio.confidence;
-  options.horizon = portfolio.horizon;
-  options.ewma_lambda = portfolio.ewma_lambda;
-  options.age_lambda = portfolio.age_lambda;
-  options.paths = static_cast<std::size_t>(portfolio.paths);
-  options.seed = portfolio.seed;
   return options;
 }
 
@@ -1245,23 +802,9 @@ PipelineConfig pipeline_config(const Config& config) {
     }
     out.assets.push_back(std::move(spec));
   }
-  for (const auto& p : config.portfolios) {
-    PortfolioSpec spec;
-    spec.id = p.id;
-    spec.name = p.name;
-    for (const auto& [sym, qty] : p.positions) spec.positions.emplace_back(sym, qty);
-    spec.method = p.method;
-    spec.risk = risk_options(p);
-    spec.period_s = static_cast<std::int64_t>(p.period_s);
-    spec.window = p.window;
-    spec.min_obs = std::min<std::size_t>(p.window, 30);
-    spec.publish.deviation = p.publish.deviation;
-    spec.publish.heartbeat_s = static_cast<std::int64_t>(p.publish.heartbeat_s);
-    out.portfolios.push_back(std::move(spec));
-  }
+  for (const auto& p : config.portfolios) out.portfolios.push_back(portfolio_spec(p));
   stamp_methodology(out);
   return out;
 }
-
 
 }  // namespace varkeeper::keeper

@@ -1,8 +1,10 @@
 // The keeper's configuration: a TOML file (https://toml.io/en/v1.0.0) read into typed, validated
-// structs. Every problem is a ConfigError whose message is one sentence naming the file, the key
-// path and what is wrong, e.g.
-//   config.toml: portfolios[0].confidence: must be in (0, 1), got 1.5
-//   config.toml: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)
+// structs by the one TOML table reader (keeper/config/toml_table.hpp), with the [[portfolios]] and
+// [breaker] schemas scenario files share (portfolio_schema.hpp, breaker_schema.hpp). Every
+// problem is a ConfigError whose message is one sentence naming the file, the line, the key path
+// and what is wrong, e.g.
+//   config.toml:31: portfolios[0].confidence: must be in [0.5, 0.9999], got 1.5
+//   config.toml:4: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)
 //   config.toml:12:5: parse error: ...
 // Unknown keys are errors everywhere; relative paths resolve against the file's directory.
 // docs/config.md documents every key and its default.
@@ -20,10 +22,11 @@
 #include "chain/address.hpp"
 #include "chain/secret_key.hpp"
 #include "chain/url.hpp"
+#include "keeper/config/portfolio_schema.hpp"
+#include "keeper/core/pipeline.hpp"
 #include "risk/breaker_config.hpp"
 #include "risk/oprisk.hpp"
 #include "risk/risk_method.hpp"
-#include "keeper/core/pipeline.hpp"
 
 namespace varkeeper::chain {
 struct TxManagerOptions;
@@ -122,29 +125,6 @@ struct AssetSettings {
   std::vector<PriceSourceSettings> sources;
 };
 
-// [portfolios.publish]: like a Chainlink feed, report on a relative deviation or a heartbeat.
-struct PublishSettings {
-  double deviation = 0.05;
-  std::uint64_t heartbeat_s = 3600;
-};
-
-// [[portfolios]]
-struct PortfolioSettings {
-  std::uint64_t id = 0;
-  std::string name;
-  std::map<std::string, double> positions;  // asset symbol -> quantity (units of the asset)
-  risk::RiskMethod method = risk::RiskMethod::kFilteredHistorical;
-  double confidence = 0.99;
-  int horizon = 1;                  // periods
-  std::uint64_t period_s = 86'400;  // return interval
-  std::uint64_t window = 500;       // returns in the estimation window
-  std::uint64_t paths = 100'000;    // Monte Carlo paths
-  std::uint64_t seed = 1;
-  double ewma_lambda = 0.94;
-  double age_lambda = 0.98;
-  PublishSettings publish;
-};
-
 // [oprisk.categories.NAME.sources]: "internal" may leave aro out (the incident log supplies it).
 struct OpriskSourceSettings {
   std::string name;
@@ -205,9 +185,6 @@ struct LoadedKeys {
 
 // [chain] and [chain.fees] as the transaction manager's options (gwei -> wei).
 [[nodiscard]] chain::TxManagerOptions tx_manager_options(const ChainSettings& chain);
-
-// The risk engine's options for a portfolio.
-[[nodiscard]] risk::RiskOptions risk_options(const PortfolioSettings& portfolio);
 
 // A category's SLE for ALE = ARO x SLE: `sle` when given, else the severity's mean.
 [[nodiscard]] double single_loss_expectancy(const OpriskCategorySettings& category);

@@ -3,8 +3,10 @@
 // jump, depeg, one source manipulated, a feed frozen, an RPC outage, the rebalancer feedback
 // loop through an AMM), the portfolios, the breaker, and the models of the on-chain side (the
 // RiskOracle's acceptance limits, gas, VaRProtection, RiskRebalancer). The file format is TOML
-// (https://toml.io/en/v1.0.0), documented key by key in docs/simulate.md; unknown keys are
-// errors, every error is one ScenarioError sentence naming the file and the key.
+// (https://toml.io/en/v1.0.0), documented key by key in docs/simulate.md, read by the keeper
+// config's reader (keeper/config/toml_table.hpp): unknown keys are errors, every error is one
+// ScenarioError sentence naming the file, the line and the key, and [[portfolios]] and [breaker]
+// are the keeper config's tables (keeper/config/portfolio_schema.hpp, breaker_schema.hpp).
 #pragma once
 
 #include <cstdint>

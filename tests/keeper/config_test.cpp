@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chain/keystore.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
 #include "keeper/io/price_csv.hpp"
+#include "keeper/sim/scenario.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::TempDir;
@@ -164,7 +166,7 @@ TEST_CASE("config/mainnet.example.toml loads once its keystores exist, with the 
 
 TEST_CASE("config/mainnet.example.toml in place names the keystore file it lacks") {
   const fs::path file = kConfigDir / "mainnet.example.toml";
-  CHECK(load_error(file) == file.string() + ": keys.signers[0].keystore: keystore file " +
+  CHECK(load_error(file) == file.string() + ":36: keys.signers[0].keystore: keystore file " +
                                 (kConfigDir / "keystore/signer-1.json").string() +
                                 " does not exist");
 }
@@ -214,138 +216,144 @@ TEST_CASE("every misconfiguration is one sentence naming the file, the key and t
   };
   const std::vector<Case> cases = {
       {"unknown top-level key, with a suggestion", text({.extra = "[[portfoilos]]\nid = 2\n"}),
-       "config.toml: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)"},
+       "config.toml:21: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)"},
       {"unknown key with a control character, escaped to keep one line",
-       text({.keeper = "\"a\\nb\" = 1\n"}), "config.toml: unknown key 'a\\x0ab' at the top level"},
+       text({.keeper = "\"a\\nb\" = 1\n"}),
+       "config.toml:1: unknown key 'a\\x0ab' at the top level"},
       {"unknown nested key, with a suggestion", text({.keeper = "[keeper]\ntick_intervl_s = 5\n"}),
-       "config.toml: unknown key 'tick_intervl_s' in keeper (did you mean 'tick_interval_s'?)"},
+       "config.toml:2: unknown key 'tick_intervl_s' in keeper (did you mean 'tick_interval_s'?)"},
       {"unknown key in an array of tables, nothing close",
        text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nleverage = 3\n"}),
-       "config.toml: unknown key 'leverage' in portfolios[0]"},
+       "config.toml:20: unknown key 'leverage' in portfolios[0]"},
       {"string where an integer belongs", text({.keeper = "[keeper]\ntick_interval_s = \"12\"\n"}),
-       "config.toml: keeper.tick_interval_s: must be an integer, got a string (\"12\")"},
+       "config.toml:2: keeper.tick_interval_s: must be an integer, got a string (\"12\")"},
       {"float where an integer belongs", text({.keeper = "[keeper]\ntick_interval_s = 1.5\n"}),
-       "config.toml: keeper.tick_interval_s: must be an integer, got a float (1.5)"},
+       "config.toml:2: keeper.tick_interval_s: must be an integer, got a float (1.5)"},
       {"integer where a boolean belongs", text({.chain = "[chain]\nanvil = 1\nchain_id = 31337\n"}),
-       "config.toml: chain.anvil: must be true or false, got an integer (1)"},
+       "config.toml:3: chain.anvil: must be true or false, got an integer (1)"},
       {"string where a number belongs",
        text({.portfolios =
                  "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nconfidence = \"high\"\n"}),
-       "config.toml: portfolios[0].confidence: must be a number, got a string (\"high\")"},
+       "config.toml:20: portfolios[0].confidence: must be a number, got a string (\"high\")"},
       {"a table where an array of tables belongs", text({.assets = "[assets]\nsymbol = \"ETH\"\n"}),
-       "config.toml: assets: must be an array, got a table"},
+       "config.toml:11: assets: must be an array, got a table"},
       {"confidence out of range",
        text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nconfidence = 1.5\n"}),
-       "config.toml: portfolios[0].confidence: must be in (0, 1), got 1.5"},
+       "config.toml:20: portfolios[0].confidence: must be in [0.5, 0.9999], got 1.5"},
       {"tick interval zero", text({.keeper = "[keeper]\ntick_interval_s = 0\n"}),
-       "config.toml: keeper.tick_interval_s: must be in [1, 86400], got 0"},
+       "config.toml:2: keeper.tick_interval_s: must be in [1, 86400], got 0"},
       {"negative id", text({.portfolios = "[[portfolios]]\nid = -1\npositions = { ETH = 1 }\n"}),
-       "config.toml: portfolios[0].id: must be >= 0, got -1"},
+       "config.toml:18: portfolios[0].id: must be >= 0, got -1"},
       {"fee bump below geth's 10 % replacement rule",
        text({.chain = "[chain]\nanvil = true\nchain_id = 31337\n[chain.fees]\nbump_percent = 5\n"}),
-       "config.toml: chain.fees.bump_percent: must be in [10, 1000], got 5"},
+       "config.toml:6: chain.fees.bump_percent: must be in [10, 1000], got 5"},
       {"NaN",
        text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\newma_lambda = nan\n"}),
-       "config.toml: portfolios[0].ewma_lambda: must be a finite number, got nan"},
+       "config.toml:20: portfolios[0].ewma_lambda: must be a finite number, got nan"},
       {"duplicate portfolio id",
        text({.portfolios = "[[portfolios]]\nid = 7\npositions = { ETH = 1 }\n"
                            "[[portfolios]]\nid = 7\npositions = { BTC = 1 }\n"}),
-       "config.toml: portfolios[1].id: 7 is already used by portfolios[0]"},
+       "config.toml:21: portfolios[1].id: 7 is already used by portfolios[0]"},
       {"position on an undeclared asset",
        text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1, DOGE = 1000 }\n"}),
-       "config.toml: portfolios[0].positions.DOGE: no asset \"DOGE\" is declared in [[assets]]"},
+       "config.toml:19: portfolios[0].positions.DOGE: no asset \"DOGE\" is declared in [[assets]]"},
       {"zero position", text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 0 }\n"}),
-       "config.toml: portfolios[0].positions.ETH: must be a finite, non-zero quantity, got 0"},
+       "config.toml:19: portfolios[0].positions.ETH: must be a finite, non-zero quantity, got 0"},
       {"unknown risk method",
        text(
            {.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nmethod = \"garch\"\n"}),
-       "config.toml: portfolios[0].method: unknown risk method \"garch\" (one of "
+       "config.toml:20: portfolios[0].method: unknown risk method \"garch\" (one of "
        "parametric-normal, "
        "parametric-t, cornish-fisher, historical, historical-age, filtered-historical, mc-normal, "
        "mc-t, mc-jump)"},
       {"missing required section", "[chain]\nanvil = true\n", "config.toml: keys: is required"},
       {"missing portfolio id", text({.portfolios = "[[portfolios]]\npositions = { ETH = 1 }\n"}),
-       "config.toml: portfolios[0].id: is required"},
+       "config.toml:17: portfolios[0].id: is required"},
       {"duplicate asset symbol",
        text({.assets = "[[assets]]\nsymbol = \"ETH\"\n[[assets]]\nsymbol = \"ETH\"\n"}),
-       "config.toml: assets[1].symbol: \"ETH\" is already declared by assets[0]"},
+       "config.toml:14: assets[1].symbol: \"ETH\" is already declared by assets[0]"},
       {"bad EIP-55 checksum on an aggregator",
        text({.assets = "[[assets]]\nsymbol = \"ETH\"\n[[assets.sources]]\nname = \"chainlink\"\n"
                        "aggregator = \"0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8418\"\n"}),
-       "config.toml: assets[0].sources[0].aggregator: '0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8418' "
+       "config.toml:15: assets[0].sources[0].aggregator: "
+       "'0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8418' "
        "is not a valid address (address has mixed case that is not its EIP-55 checksum)"},
       {"bad EIP-55 checksum on a contract",
        text({.contracts =
                  "[contracts]\nrisk_oracle = \"0x5fbDB2315678afecb367f032d93F642f64180aa3\"\n"}),
-       "config.toml: contracts.risk_oracle: '0x5fbDB2315678afecb367f032d93F642f64180aa3' is not a "
+       "config.toml:11: contracts.risk_oracle: '0x5fbDB2315678afecb367f032d93F642f64180aa3' is not "
+       "a "
        "valid address (address has mixed case that is not its EIP-55 checksum)"},
       {"short address",
        text({.contracts =
                  "[contracts]\nrisk_oracle = \"0x5FbDB2315678afecb367f032d93F642f64180a\"\n"}),
-       "config.toml: contracts.risk_oracle: '0x5FbDB2315678afecb367f032d93F642f64180a' is not a "
+       "config.toml:11: contracts.risk_oracle: '0x5FbDB2315678afecb367f032d93F642f64180a' is not a "
        "valid address (address is not 20 bytes (40 hex digits))"},
       {"bad URL scheme",
        text({.chain = "[chain]\nchain_id = 5\nrpc = [\"https://a.example\", \"ftp://b.example\"]\n",
              .contracts = kRemoteContracts,
              .assets = kRemoteAssets}),
-       "config.toml: chain.rpc[1]: not a valid URL (URL scheme must be http, https, ws or wss)"},
+       "config.toml:4: chain.rpc[1]: not a valid URL (URL scheme must be http, https, ws or wss)"},
       {"URL with credentials",
        text({.chain = "[chain]\nchain_id = 5\nrpc = [\"https://user:secret@a.example\"]\n",
              .contracts = kRemoteContracts,
              .assets = kRemoteAssets}),
-       "config.toml: chain.rpc[0]: not a valid URL (URL must not embed user:password@)"},
+       "config.toml:4: chain.rpc[0]: not a valid URL (URL must not embed user:password@)"},
       {"websocket URL as an RPC endpoint",
        text({.chain = "[chain]\nchain_id = 5\nrpc = [\"wss://a.example\"]\n",
              .contracts = kRemoteContracts,
              .assets = kRemoteAssets}),
-       "config.toml: chain.rpc[0]: must be an http:// or https:// URL"},
+       "config.toml:4: chain.rpc[0]: must be an http:// or https:// URL"},
       {"no RPC endpoint without the embedded chain", "[chain]\nchain_id = 5\n",
-       "config.toml: chain.rpc: is required"},
+       "config.toml:1: chain.rpc: is required"},
       {"agree_reads with a single endpoint",
        text({.chain = kRemoteChain + "agree_reads = true\n", .keys = kKeystoreKeys}),
-       "config.toml: chain.agree_reads: needs at least two chain.rpc endpoints to compare"},
+       "config.toml:5: chain.agree_reads: needs at least two chain.rpc endpoints to compare"},
       {"dev key on chain 1", text({.chain = kRemoteChain}),
-       "config.toml: keys.signers[0].dev_key: anvil's publicly known development keys are refused "
+       "config.toml:7: keys.signers[0].dev_key: anvil's publicly known development keys are "
+       "refused "
        "on chain 1 (Ethereum mainnet)"},
       {"dev key on chain 1 even with allow_dev_keys",
        text({.chain = kRemoteChain,
              .keys = "[keys]\nallow_dev_keys = true\nsigners = [{ dev_key = \"anvil1\" }]\n"
                      "sender = { dev_key = \"anvil0\" }\n"}),
-       "config.toml: keys.signers[0].dev_key: anvil's publicly known development keys are refused "
+       "config.toml:8: keys.signers[0].dev_key: anvil's publicly known development keys are "
+       "refused "
        "on chain 1 (Ethereum mainnet)"},
       {"dev key on another chain without allow_dev_keys",
        text({.chain = "[chain]\nchain_id = 11155111\nrpc = [\"https://a.example\"]\n"}),
-       "config.toml: keys.signers[0].dev_key: development keys are for the local chain 31337 only, "
+       "config.toml:7: keys.signers[0].dev_key: development keys are for the local chain 31337 "
+       "only, "
        "not chain 11155111 (set keys.allow_dev_keys = true to use one anyway)"},
       {"unknown dev key",
        text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil10\" }]\nsender = { dev_key = "
                      "\"anvil0\" }\n"}),
-       "config.toml: keys.signers[0].dev_key: must be one of anvil0 ... anvil9, got \"anvil10\""},
+       "config.toml:7: keys.signers[0].dev_key: must be one of anvil0 ... anvil9, got \"anvil10\""},
       {"the same signer twice",
        text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil1\" }, { dev_key = \"anvil1\" }]\n"
                      "sender = { dev_key = \"anvil0\" }\n"}),
-       "config.toml: keys.signers[1]: is the same key as keys.signers[0]"},
+       "config.toml:7: keys.signers[1]: is the same key as keys.signers[0]"},
       {"missing keystore file", text({.keys = kKeystoreKeys}),
-       "config.toml: keys.signers[0].keystore: keystore file /nonexistent/varkeeper/signer.json "
+       "config.toml:7: keys.signers[0].keystore: keystore file /nonexistent/varkeeper/signer.json "
        "does "
        "not exist"},
       {"keystore and dev key together",
        text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil1\", keystore = \"k.json\" }]\n"
                      "sender = { dev_key = \"anvil0\" }\n"}),
-       "config.toml: keys.signers[0]: needs exactly one of keystore (a keystore v3 file) or "
+       "config.toml:7: keys.signers[0]: needs exactly one of keystore (a keystore v3 file) or "
        "dev_key "
        "(anvil0 ... anvil9)"},
       {"no sender", text({.keys = "[keys]\nsigners = [{ dev_key = \"anvil1\" }]\n"}),
-       "config.toml: keys.sender: is required"},
+       "config.toml:6: keys.sender: is required"},
       {"non-loopback metrics without metrics_public",
        text({.keeper = "[keeper]\nmetrics_address = \"0.0.0.0:9464\"\n"}),
-       "config.toml: keeper.metrics_address: 0.0.0.0 is not a loopback address; set "
+       "config.toml:2: keeper.metrics_address: 0.0.0.0 is not a loopback address; set "
        "keeper.metrics_public = true to serve metrics beyond this machine"},
       {"metrics address without a port",
        text({.keeper = "[keeper]\nmetrics_address = \"127.0.0.1\"\n"}),
-       "config.toml: keeper.metrics_address: '127.0.0.1' is not host:port"},
+       "config.toml:2: keeper.metrics_address: '127.0.0.1' is not host:port"},
       {"bad log format", text({.keeper = "[keeper]\nlog_format = \"xml\"\n"}),
-       "config.toml: keeper.log_format: must be \"text\" or \"json\", got \"xml\""},
+       "config.toml:2: keeper.log_format: must be \"text\" or \"json\", got \"xml\""},
       {"RPC chain without contracts",
        text({.chain = "[chain]\nchain_id = 5\nrpc = [\"https://a.example\"]\n",
              .keys = "[keys]\nallow_dev_keys = true\nsigners = [{ dev_key = \"anvil1\" }]\n"
@@ -355,39 +363,42 @@ TEST_CASE("every misconfiguration is one sentence naming the file, the key and t
       {"price source missing on an RPC chain",
        text({.chain = "[chain]\nchain_id = 31337\nrpc = [\"http://127.0.0.1:8545\"]\n",
              .contracts = kRemoteContracts}),
-       "config.toml: assets[0].sources: must list at least one price source (mock feeds exist only "
+       "config.toml:13: assets[0].sources: must list at least one price source (mock feeds exist "
+       "only "
        "with chain.anvil = true)"},
       {"missing history file",
        text({.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"/nonexistent/eth.csv\"\n"}),
-       "config.toml: assets[0].history_csv: history file /nonexistent/eth.csv does not exist"},
+       "config.toml:13: assets[0].history_csv: history file /nonexistent/eth.csv does not exist"},
       {"history file that is not a price CSV",
        text({.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"" +
                        (kConfigDir / "local.toml").string() + "\"\n"}),
-       "config.toml: assets[0].history_csv: " + history_csv_message(kConfigDir / "local.toml")},
+       "config.toml:13: assets[0].history_csv: " + history_csv_message(kConfigDir / "local.toml")},
       {"breaker parameters refused by risk::validate",
        text({.extra = "[breaker.breaker]\nvar_jump_factor = 0.5\n"}),
-       "config.toml: breaker.breaker.var_jump_factor must be > 1"},
+       "config.toml:22: breaker.breaker.var_jump_factor: must be > 1, got 0.5"},
       {"hysteresis band upside down",
        text({.extra = "[breaker.actions.rebalance]\nupper = 0.05\nlower = 0.10\n"}),
-       "config.toml: breaker.actions.rebalance.lower must be >= 0 and <= actions.rebalance.upper"},
+       "config.toml:23: breaker.actions.rebalance.lower: must be >= 0 and <= "
+       "breaker.actions.rebalance.upper, got 0.1"},
       {"unknown trip policy", text({.extra = "[breaker.breaker]\npolicy = \"panic\"\n"}),
-       "config.toml: breaker.breaker.policy: must be \"freeze\", \"conservative\" or "
+       "config.toml:22: breaker.breaker.policy: must be \"freeze\", \"conservative\" or "
        "\"pass-through\", got \"panic\""},
       {"oprisk weights all zero",
        text({.extra = "[oprisk.categories.stale_feed]\nsources = [{ name = \"industry\", aro = 1, "
                       "weight = 0 }]\nsle = 1\n"}),
-       "config.toml: oprisk.categories.stale_feed.sources: needs at least one source with a weight "
+       "config.toml:22: oprisk.categories.stale_feed.sources: needs at least one source with a "
+       "weight "
        "> 0"},
       {"oprisk external source without an ARO",
        text({.extra =
                  "[oprisk.categories.stale_feed]\nsources = [{ name = \"industry\", weight = 1 }]\n"
                  "sle = 1\n"}),
-       "config.toml: oprisk.categories.stale_feed.sources[0].aro: is required"},
+       "config.toml:22: oprisk.categories.stale_feed.sources[0].aro: is required"},
       {"oprisk severity with both parameterisations",
        text({.extra =
                  "[oprisk.categories.stale_feed]\nsources = [{ name = \"expert\", aro = 1, weight "
                  "= 1 }]\nseverity = { mean = 10, mu = 1 }\n"}),
-       "config.toml: oprisk.categories.stale_feed.severity: needs either mean and cv, or mu and "
+       "config.toml:23: oprisk.categories.stale_feed.severity: needs either mean and cv, or mu and "
        "sigma "
        "(of ln X)"},
   };
@@ -516,7 +527,7 @@ TEST_CASE("a deployment file supplies the contract addresses and must match the 
       dir / "deployment.json",
       R"({"chain_id": 1, "contracts": {"RiskOracle": {"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}}})");
   CHECK(load_error(dir / "config.toml") ==
-        (dir / "config.toml").string() + ": contracts.deployment: deployment file " +
+        (dir / "config.toml").string() + ":11: contracts.deployment: deployment file " +
             (dir / "deployment.json").string() + " is for chain 1, not chain 31337");
 }
 
@@ -570,7 +581,7 @@ TEST_CASE("a keystore that is not a keystore is refused at load, before any pass
   } catch (const ConfigError& e) {
     const std::string message = e.what();
     CHECK(message.rfind((dir / "config.toml").string() +
-                            ": keys.signers[0].keystore: keystore file " +
+                            ":7: keys.signers[0].keystore: keystore file " +
                             (dir / "k.json").string(),
                         0) == 0);
     CHECK(message.find('\n') == std::string::npos);
@@ -585,10 +596,78 @@ TEST_CASE("a history CSV must parse and hold the asset's column") {
   parts.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"wide.csv\"\n";
   write_file(dir / "config.toml", text(parts));
   CHECK(load_error(dir / "config.toml") ==
-        (dir / "config.toml").string() + ": assets[0].history_csv: history file " +
+        (dir / "config.toml").string() + ":13: assets[0].history_csv: history file " +
             (dir / "wide.csv").string() +
             " has no column ETH (expected date,close or a column named ETH)");
   parts.assets = "[[assets]]\nsymbol = \"ETH\"\nhistory_csv = \"both.csv\"\n";
   write_file(dir / "config.toml", text(parts));
   CHECK(load_error(dir / "config.toml") == "(no error)");
+}
+
+namespace {
+
+// The [breaker] block of a config file, verbatim: from the `[breaker]` line up to the next table
+// that is not one of its sub-tables.
+std::string breaker_block(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line, block;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.front() == '[') inside = line.rfind("[breaker", 0) == 0;
+    if (inside) block += line + "\n";
+  }
+  return block;
+}
+
+void check_same_breaker(const risk::BreakerConfig& a, const risk::BreakerConfig& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.checks.heartbeat_grace_s == b.checks.heartbeat_grace_s);
+  CHECK(a.checks.max_future_skew_s == b.checks.max_future_skew_s);
+  CHECK(a.checks.max_step_move == b.checks.max_step_move);
+  CHECK(a.checks.step_confirm_s == b.checks.step_confirm_s);
+  CHECK(a.checks.mad_k == b.checks.mad_k);
+  CHECK(a.checks.max_disagreement == b.checks.max_disagreement);
+  CHECK(a.breaker.var_jump_factor == b.breaker.var_jump_factor);
+  CHECK(a.breaker.var_jump_min_abs == b.breaker.var_jump_min_abs);
+  CHECK(a.breaker.clear_s == b.breaker.clear_s);
+  CHECK(a.breaker.cooldown_s == b.breaker.cooldown_s);
+  CHECK(a.breaker.policy == b.breaker.policy);
+  CHECK(a.smoothing.ema_half_life_s == b.smoothing.ema_half_life_s);
+  CHECK(a.smoothing.max_rise_per_update == b.smoothing.max_rise_per_update);
+  CHECK(a.smoothing.max_fall_per_update == b.smoothing.max_fall_per_update);
+  CHECK(a.smoothing.max_rise_per_hour == b.smoothing.max_rise_per_hour);
+  CHECK(a.smoothing.max_fall_per_hour == b.smoothing.max_fall_per_hour);
+  CHECK(a.smoothing.var_floor == b.smoothing.var_floor);
+  CHECK(a.smoothing.enabled == b.smoothing.enabled);
+  for (auto [x, y] : {std::pair{a.actions.rebalance, b.actions.rebalance},
+                      std::pair{a.actions.payout, b.actions.payout}}) {
+    CHECK(x.upper == y.upper);
+    CHECK(x.lower == y.lower);
+    CHECK(x.min_dwell_s == y.min_dwell_s);
+  }
+}
+
+// The scenario a [breaker] block pasted under one synthetic asset makes.
+keeper::ScenarioSpec scenario_with(const std::string& block) {
+  return keeper::parse_scenario("[[assets]]\nsymbol = \"ETH\"\n\n" + block, "pasted.toml");
+}
+
+}  // namespace
+
+TEST_CASE("the [breaker] block of config/local.toml works unchanged in a scenario") {
+  const auto config = keeper::load_config(kConfigDir / "local.toml");
+  // The block sets values the defaults do not have, so equal configs mean both files read it.
+  REQUIRE(config.breaker.actions.rebalance.min_dwell_s == 0);
+  const std::string block = breaker_block(kConfigDir / "local.toml");
+  REQUIRE(block.find("[breaker.actions.rebalance]") != std::string::npos);
+  check_same_breaker(scenario_with(block).breaker, config.breaker);
+}
+
+TEST_CASE("the [breaker] block of config/mainnet.example.toml works unchanged in a scenario") {
+  TempDir dir("mainnet-breaker");
+  lay_out_mainnet_example(dir);
+  const auto config = keeper::load_config(dir / "mainnet.toml");
+  const std::string block = breaker_block(kConfigDir / "mainnet.example.toml");
+  REQUIRE(block.find("[breaker.breaker]") != std::string::npos);
+  check_same_breaker(scenario_with(block).breaker, config.breaker);
 }

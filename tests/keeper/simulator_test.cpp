@@ -226,50 +226,6 @@ TEST_CASE("the feedback loop's vault sells into the AMM the oracle reads") {
   CHECK(r.feedback.max_discount > 0.0);  // the sales pushed the AMM below the market
 }
 
-TEST_CASE("scenario files with a mistake are refused with one sentence naming file and key") {
-  struct Row {
-    bool with_asset;  // prefix one [[assets]] table (ETH, sources s1..s3)
-    const char* toml;
-    const char* message;
-  };
-  const Row rows[] = {
-      {false, "nmae = \"x\"\n[[assets]]\nsymbol = \"ETH\"\n",
-       "s.toml: unknown key 'nmae' at the top level."},
-      {false, "name = \"x\"\n", "s.toml: assets: is required (at least one [[assets]] table)."},
-      {false, "[[events]]\nkind = \"jump\"\n",
-       "s.toml: assets: is required (at least one [[assets]] table)."},
-      {true, "[clock]\nfrom = \"2024-02-30\"\n",
-       "s.toml: clock.from: must be a date YYYY-MM-DD, got '2024-02-30'."},
-      {true, "[[events]]\nkind = \"quake\"\n",
-       "s.toml: events[0].kind: must be vol-regime, jump, depeg, manipulate, freeze or outage, got "
-       "'quake'."},
-      {true,
-       "[[events]]\nkind = \"manipulate\"\nasset = \"ETH\"\nsource = \"s9\"\nfrom_day = 1\nfactor "
-       "= 2\n",
-       "s.toml: events[0].source: asset ETH has no source 's9'."},
-      {true, "[[events]]\nkind = \"jump\"\nasset = \"BTC\"\nat_day = 1\nsize = -0.1\n",
-       "s.toml: events[0].asset: names no asset of this scenario ('BTC')."},
-      {true, "[[portfolios]]\npositions = { BTC = 1.0 }\n",
-       "s.toml: portfolios[0].positions: holds BTC, which is not an asset of the scenario."},
-      {true, "[[portfolios]]\npositions = { ETH = 1.0 }\nconfidence = 1.5\n",
-       "s.toml: portfolios[0].confidence: must be in [0.5, 0.9999], got 1.5."},
-      {true, "[breaker]\npolicy = \"panic\"\n",
-       "s.toml: breaker.policy: must be freeze, conservative or pass-through, got 'panic'."},
-  };
-  for (const auto& row : rows) {
-    CAPTURE(row.toml);
-    const std::string text =
-        std::string(row.with_asset ? "[[assets]]\nsymbol = \"ETH\"\n" : "") + row.toml;
-    std::string got;
-    try {
-      (void)parse_scenario(text, "s.toml");
-    } catch (const ScenarioError& e) {
-      got = e.what();
-    }
-    CHECK(got == row.message);
-  }
-}
-
 TEST_CASE("scenario dates convert like GNU date (date -u -d D +%s, date -u -d @S)") {
   struct Row {
     const char* date;

@@ -73,6 +73,14 @@ chain::U256 to_fixed(double amount, int decimals, int max_bits) {
   return out;
 }
 
+chain::U256 to_feed_answer(double price, int decimals) {
+  if (!std::isfinite(price)) throw UnitError("price is not a finite number");
+  if (price < 0.0) throw UnitError("price " + std::to_string(price) + " is negative");
+  return to_fixed(price, decimals, 255);  // int256: the sign bit stays clear
+}
+
+chain::U256 to_token_units(double amount, int decimals) { return to_fixed(amount, decimals, 256); }
+
 double from_fixed(const chain::U256& amount, int decimals) {
   return static_cast<double>(amount.convert_to<long double>() / std::pow(10.0L, decimals));
 }

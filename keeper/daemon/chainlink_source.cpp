@@ -5,6 +5,7 @@
 
 #include "chain/hex.hpp"
 #include "chain/uint256.hpp"
+#include "keeper/core/units.hpp"
 
 namespace varkeeper::keeper {
 
@@ -50,8 +51,7 @@ std::optional<risk::RoundData> decode_round_data(chain::ByteView data, int decim
   // int256 two's complement: a negative answer stays negative (the checks refuse it).
   const bool negative = (answer >> 255) != 0;
   const U256 magnitude = negative ? U256(~answer + 1) : answer;
-  const double scaled =
-      static_cast<double>(magnitude.convert_to<long double>() / std::pow(10.0L, decimals));
+  const double scaled = from_fixed(magnitude, decimals);
   r.answer = negative ? -scaled : scaled;
   return r;
 }

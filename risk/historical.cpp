@@ -59,13 +59,13 @@ std::vector<double> portfolio_losses(const std::vector<double>& x, std::span<con
 
 }  // namespace
 
-HistoricalResult historical_risk(std::span<const double> returns, std::size_t n_assets,
-                                 std::span<const double> weights, double alpha, int horizon,
-                                 Revaluation revaluation) {
+HistoricalResult historical_risk(const ReturnWindow& window, std::span<const double> weights,
+                                 const HistoricalOptions& options) {
   std::size_t s = 0;
-  const auto x = scenario_losses(returns, n_assets, weights, horizon, revaluation, s);
+  const auto x = scenario_losses(window.returns, window.n_assets, weights, options.horizon,
+                                 options.revaluation, s);
   const auto losses = portfolio_losses(x, weights, s);
-  return from_tail(empirical_tail(losses, alpha), x, weights, s);
+  return from_tail(empirical_tail(losses, options.confidence), x, weights, s);
 }
 
 std::vector<double> age_weights(std::size_t n_scenarios, double lambda) {
@@ -86,24 +86,26 @@ std::vector<double> age_weights(std::size_t n_scenarios, double lambda) {
   return q;
 }
 
-HistoricalResult age_weighted_historical_risk(std::span<const double> returns, std::size_t n_assets,
-                                              std::span<const double> weights, double alpha,
-                                              int horizon, double lambda, Revaluation revaluation) {
+HistoricalResult age_weighted_historical_risk(const ReturnWindow& window,
+                                              std::span<const double> weights,
+                                              const HistoricalOptions& options) {
   std::size_t s = 0;
-  const auto x = scenario_losses(returns, n_assets, weights, horizon, revaluation, s);
+  const auto x = scenario_losses(window.returns, window.n_assets, weights, options.horizon,
+                                 options.revaluation, s);
   const auto losses = portfolio_losses(x, weights, s);
-  const auto q = age_weights(s, lambda);
-  return from_tail(weighted_empirical_tail(losses, q, alpha), x, weights, s);
+  const auto q = age_weights(s, options.age_lambda);
+  return from_tail(weighted_empirical_tail(losses, q, options.confidence), x, weights, s);
 }
 
-HistoricalResult filtered_historical_risk(std::span<const double> returns, std::size_t n_assets,
-                                          std::span<const double> weights, double alpha,
-                                          int horizon, double ewma_lambda,
-                                          Revaluation revaluation) {
-  if (n_assets == 0 || returns.size() % n_assets != 0 || returns.size() / n_assets < 2)
+HistoricalResult filtered_historical_risk(const ReturnWindow& window,
+                                          std::span<const double> weights,
+                                          const HistoricalOptions& options) {
+  const std::size_t n_assets = window.n_assets;
+  if (n_assets == 0 || window.returns.size() % n_assets != 0 ||
+      window.returns.size() / n_assets < 2)
     throw std::invalid_argument("filtered historical simulation needs at least two observations.");
-  const auto scaled = volatility_scaled_returns(returns, n_assets, ewma_lambda);
-  return historical_risk(scaled, n_assets, weights, alpha, horizon, revaluation);
+  const auto scaled = volatility_scaled_returns(window.returns, n_assets, options.ewma_lambda);
+  return historical_risk(ReturnWindow{scaled, n_assets}, weights, options);
 }
 
 }  // namespace varkeeper::risk

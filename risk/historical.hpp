@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "risk/portfolio_loss.hpp"
+#include "risk/return_window.hpp"
 
 namespace varkeeper::risk {
 
@@ -23,24 +24,31 @@ struct HistoricalResult {
   std::size_t n_scenarios = 0;
 };
 
-[[nodiscard]] HistoricalResult historical_risk(std::span<const double> returns,
-                                               std::size_t n_assets,
-                                               std::span<const double> weights, double alpha,
-                                               int horizon, Revaluation revaluation);
+struct HistoricalOptions {
+  double confidence = 0.99;  // alpha in (0, 1)
+  int horizon = 1;           // periods: a scenario sums h consecutive returns
+  Revaluation revaluation = Revaluation::kFull;
+  double age_lambda = 0.98;   // age_weighted_historical_risk: BRW decay in (0, 1]
+  double ewma_lambda = 0.94;  // filtered_historical_risk: RiskMetrics decay in (0, 1)
+};
+
+[[nodiscard]] HistoricalResult historical_risk(const ReturnWindow& window,
+                                               std::span<const double> weights,
+                                               const HistoricalOptions& options);
 
 // BRW weights: the scenario ending j periods before the last (j = 0 for the newest) has
 // probability lambda^j (1 - lambda) / (1 - lambda^S), S scenarios.
 [[nodiscard]] std::vector<double> age_weights(std::size_t n_scenarios, double lambda);
 
-[[nodiscard]] HistoricalResult age_weighted_historical_risk(std::span<const double> returns,
-                                                            std::size_t n_assets,
+// Scenarios weighted by age_weights(S, options.age_lambda).
+[[nodiscard]] HistoricalResult age_weighted_historical_risk(const ReturnWindow& window,
                                                             std::span<const double> weights,
-                                                            double alpha, int horizon,
-                                                            double lambda, Revaluation revaluation);
+                                                            const HistoricalOptions& options);
 
-// Returns rescaled to the current EWMA volatility (risk/ewma.hpp) before plain HS.
-[[nodiscard]] HistoricalResult filtered_historical_risk(
-    std::span<const double> returns, std::size_t n_assets, std::span<const double> weights,
-    double alpha, int horizon, double ewma_lambda, Revaluation revaluation);
+// Returns rescaled to the current EWMA volatility (risk/ewma.hpp, options.ewma_lambda) before
+// plain HS.
+[[nodiscard]] HistoricalResult filtered_historical_risk(const ReturnWindow& window,
+                                                        std::span<const double> weights,
+                                                        const HistoricalOptions& options);
 
 }  // namespace varkeeper::risk

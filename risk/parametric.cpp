@@ -59,6 +59,54 @@ ParametricResult elliptical(std::span<const double> mean, std::span<const double
   return r;
 }
 
+// The portfolio return x_t = w'r_t's sample moments, the assets' means, and the central moments
+// with divisor T (m2n, m3, m4) with their gradients in w:
+// dm2n/dw_i = 2 E[d_i x], dm3/dw_i = 3 E[d_i x^2], dm4/dw_i = 4 E[d_i x^3], d the centred data.
+struct PortfolioMoments {
+  SeriesMoments moments;
+  std::vector<double> mean;
+  double m2n = 0.0, m3 = 0.0, m4 = 0.0;
+  std::vector<double> g2, g3, g4;
+};
+
+PortfolioMoments portfolio_moments(const ReturnWindow& window, std::span<const double> weights) {
+  const std::span<const double> returns = window.returns;
+  const std::size_t n = window.n_assets;
+  const std::size_t t_obs = window.n_obs();
+  const double tn = static_cast<double>(t_obs);
+  std::vector<double> x(t_obs, 0.0);  // portfolio returns
+  for (std::size_t t = 0; t < t_obs; ++t)
+    for (std::size_t i = 0; i < n; ++i) x[t] += weights[i] * returns[t * n + i];
+  PortfolioMoments pm;
+  pm.moments = series_moments(x);
+  pm.mean = sample_mean(returns, n);
+  pm.g2.assign(n, 0.0);
+  pm.g3.assign(n, 0.0);
+  pm.g4.assign(n, 0.0);
+  for (std::size_t t = 0; t < t_obs; ++t) {
+    const double xc = x[t] - pm.moments.mean;
+    const double x2 = xc * xc;
+    pm.m2n += x2;
+    pm.m3 += x2 * xc;
+    pm.m4 += x2 * x2;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double di = returns[t * n + i] - pm.mean[i];
+      pm.g2[i] += 2.0 * di * xc;
+      pm.g3[i] += 3.0 * di * x2;
+      pm.g4[i] += 4.0 * di * x2 * xc;
+    }
+  }
+  pm.m2n /= tn;
+  pm.m3 /= tn;
+  pm.m4 /= tn;
+  for (std::size_t i = 0; i < n; ++i) {
+    pm.g2[i] /= tn;
+    pm.g3[i] /= tn;
+    pm.g4[i] /= tn;
+  }
+  return pm;
+}
+
 // Tail integrals of the Cornish-Fisher polynomial: e_cf / (-phi(z)/p) bracket, see the header.
 double cf_z(double z, double s, double k) {
   return z + (z * z - 1.0) * s / 6.0 + (z * z * z - 3.0 * z) * k / 24.0 -
@@ -132,7 +180,10 @@ double lognormal_es(double mean, double sd, double alpha) {
 }
 
 ParametricResult parametric_normal(std::span<const double> mean, std::span<const double> covariance,
-                                   std::span<const double> weights, double alpha, int horizon) {
+                                   std::span<const double> weights,
+                                   const ParametricOptions& options) {
+  const double alpha = options.confidence;
+  const int horizon = options.horizon;
   check_inputs(mean, covariance, weights, alpha, horizon);
   const double z = stat::normal_quantile(alpha);
   return elliptical(mean, covariance, weights, horizon, z, stat::normal_pdf(z) / (1.0 - alpha));
@@ -140,7 +191,10 @@ ParametricResult parametric_normal(std::span<const double> mean, std::span<const
 
 ParametricResult parametric_student_t(std::span<const double> location,
                                       std::span<const double> dispersion, double nu,
-                                      std::span<const double> weights, double alpha, int horizon) {
+                                      std::span<const double> weights,
+                                      const ParametricOptions& options) {
+  const double alpha = options.confidence;
+  const int horizon = options.horizon;
   check_inputs(location, dispersion, weights, alpha, horizon);
   if (!(nu > 1.0)) throw std::invalid_argument("the Student-t model needs nu > 1.");
   // w'r is a t with location w'mu, scale sqrt(w' Sigma w), Sigma the dispersion (McNeil, Frey &
@@ -149,49 +203,20 @@ ParametricResult parametric_student_t(std::span<const double> location,
                     student_t_es(0.0, 1.0, nu, alpha));
 }
 
-ParametricResult parametric_cornish_fisher(std::span<const double> returns, std::size_t n_assets,
-                                           std::span<const double> weights, double alpha,
-                                           int horizon) {
+ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
+                                           std::span<const double> weights,
+                                           const ParametricOptions& options) {
+  const double alpha = options.confidence;
+  const int horizon = options.horizon;
   check_alpha(alpha);
   if (horizon < 1) throw std::invalid_argument("the horizon must be at least one period.");
-  if (n_assets == 0 || weights.size() != n_assets || returns.size() % n_assets != 0)
+  const std::size_t n = window.n_assets;
+  if (n == 0 || weights.size() != n || window.returns.size() % n != 0)
     throw std::invalid_argument("the weights do not match the number of assets.");
-  const std::size_t t_obs = returns.size() / n_assets;
-  if (t_obs < 3) throw std::invalid_argument("Cornish-Fisher needs at least three observations.");
-  const std::size_t n = n_assets;
-  const double tn = static_cast<double>(t_obs);
-
-  std::vector<double> x(t_obs, 0.0);  // portfolio returns
-  for (std::size_t t = 0; t < t_obs; ++t)
-    for (std::size_t i = 0; i < n; ++i) x[t] += weights[i] * returns[t * n + i];
-  const auto mom = series_moments(x);
-  const auto mean = sample_mean(returns, n);
-
-  // Central moments with divisor T (m2n, m3, m4) and their gradients in w:
-  // dm2n/dw_i = 2 E[d_i x], dm3/dw_i = 3 E[d_i x^2], dm4/dw_i = 4 E[d_i x^3], d the centred data.
-  double m2n = 0.0, m3 = 0.0, m4 = 0.0;
-  std::vector<double> g2(n, 0.0), g3(n, 0.0), g4(n, 0.0);
-  for (std::size_t t = 0; t < t_obs; ++t) {
-    const double xc = x[t] - mom.mean;
-    const double x2 = xc * xc;
-    m2n += x2;
-    m3 += x2 * xc;
-    m4 += x2 * x2;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double di = returns[t * n + i] - mean[i];
-      g2[i] += 2.0 * di * xc;
-      g3[i] += 3.0 * di * x2;
-      g4[i] += 4.0 * di * x2 * xc;
-    }
-  }
-  m2n /= tn;
-  m3 /= tn;
-  m4 /= tn;
-  for (std::size_t i = 0; i < n; ++i) {
-    g2[i] /= tn;
-    g3[i] /= tn;
-    g4[i] /= tn;
-  }
+  if (window.n_obs() < 3)
+    throw std::invalid_argument("Cornish-Fisher needs at least three observations.");
+  const PortfolioMoments pm = portfolio_moments(window, weights);
+  const auto& mom = pm.moments;
 
   const double h = static_cast<double>(horizon);
   const double sh = std::sqrt(h);
@@ -221,20 +246,22 @@ ParametricResult parametric_cornish_fisher(std::span<const double> returns, std:
   const double phi_p = -stat::normal_pdf(z) / p;
   const double de_ds = phi_p * (z / 6.0 + 2.0 * s * (1.0 - 2.0 * z * z) / 36.0);
   const double de_dk = phi_p * (z * z - 1.0) / 24.0;
+  const double tn = static_cast<double>(window.n_obs());
+  const double m2n = pm.m2n, m3 = pm.m3, m4 = pm.m4;
   const double pow15 = m2n * std::sqrt(m2n);
   r.component_var.resize(n);
   r.component_cvar.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     double sw = 0.0;  // (S w)_i with the T - 1 covariance = g2 / 2 * T / (T - 1)
-    sw = 0.5 * g2[i] * tn / (tn - 1.0);
+    sw = 0.5 * pm.g2[i] * tn / (tn - 1.0);
     const double dsd = sd > 0.0 ? sw / sd : 0.0;
     double ds = 0.0, dk = 0.0;
     if (m2n > 0.0) {
-      ds = (g3[i] / pow15 - 1.5 * m3 / (pow15 * m2n) * g2[i]) / sh;
-      dk = (g4[i] / (m2n * m2n) - 2.0 * m4 / (m2n * m2n * m2n) * g2[i]) / h;
+      ds = (pm.g3[i] / pow15 - 1.5 * m3 / (pow15 * m2n) * pm.g2[i]) / sh;
+      dk = (pm.g4[i] / (m2n * m2n) - 2.0 * m4 / (m2n * m2n * m2n) * pm.g2[i]) / h;
     }
-    const double dvar = -(h * mean[i] + sh * (dsd * zc + sd * (dz_ds * ds + dz_dk * dk)));
-    const double des = -(h * mean[i] + sh * (dsd * ec + sd * (de_ds * ds + de_dk * dk)));
+    const double dvar = -(h * pm.mean[i] + sh * (dsd * zc + sd * (dz_ds * ds + dz_dk * dk)));
+    const double des = -(h * pm.mean[i] + sh * (dsd * ec + sd * (de_ds * ds + de_dk * dk)));
     r.component_var[i] = weights[i] * dvar;
     r.component_cvar[i] = weights[i] * (es_guarded ? dvar : des);
   }

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "risk/return_window.hpp"
+
 namespace varkeeper::risk {
 
 // Closed forms for a single loss distribution, alpha the confidence (0.99), p = 1 - alpha.
@@ -54,25 +56,29 @@ struct ParametricResult {
   std::string warning;  // non-empty when a validity check failed (the figure is still returned)
 };
 
+struct ParametricOptions {
+  double confidence = 0.99;  // alpha in (0, 1)
+  int horizon = 1;           // periods (square-root-of-time, iid periods)
+};
+
 // mean: N per-period means; covariance: N x N row-major per-period covariance.
 [[nodiscard]] ParametricResult parametric_normal(std::span<const double> mean,
                                                  std::span<const double> covariance,
-                                                 std::span<const double> weights, double alpha,
-                                                 int horizon);
+                                                 std::span<const double> weights,
+                                                 const ParametricOptions& options);
 // The multivariate t with location vector, dispersion matrix (N x N row-major, the t's scale
 // matrix: covariance = dispersion * nu / (nu - 2)) and nu > 1, e.g. the ML fit of
 // risk/student_t_fit.hpp: the portfolio return is a t with location w'mu and scale
 // sqrt(w' dispersion w); VaR and ES are student_t_var / student_t_es of that t.
 [[nodiscard]] ParametricResult parametric_student_t(std::span<const double> location,
                                                     std::span<const double> dispersion, double nu,
-                                                    std::span<const double> weights, double alpha,
-                                                    int horizon);
+                                                    std::span<const double> weights,
+                                                    const ParametricOptions& options);
 // From the window's sample moments of the portfolio return w'r_t (skewness and kurtosis with
 // divisor T, variance with T - 1); the components use the analytic gradient of the moments
 // (Boudt, Peterson & Croux 2008), so they sum to the totals.
-[[nodiscard]] ParametricResult parametric_cornish_fisher(std::span<const double> returns,
-                                                         std::size_t n_assets,
+[[nodiscard]] ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
                                                          std::span<const double> weights,
-                                                         double alpha, int horizon);
+                                                         const ParametricOptions& options);
 
 }  // namespace varkeeper::risk

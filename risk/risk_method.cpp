@@ -109,6 +109,85 @@ void copy_components(const R& r, RiskEstimate& e, bool wanted) {
   e.component_cvar = r.component_cvar;
 }
 
+ParametricOptions parametric_options(const RiskOptions& o) {
+  return ParametricOptions{.confidence = o.confidence, .horizon = o.horizon};
+}
+
+HistoricalOptions historical_options(const RiskOptions& o) {
+  return HistoricalOptions{.confidence = o.confidence,
+                           .horizon = o.horizon,
+                           .revaluation = o.revaluation,
+                           .age_lambda = o.age_lambda,
+                           .ewma_lambda = o.ewma_lambda};
+}
+
+void estimate_parametric(RiskMethod method, const ReturnWindow& window,
+                         std::span<const double> weights, const RiskOptions& o, RiskEstimate& e) {
+  const std::size_t n = window.n_assets;
+  ParametricResult r;
+  if (method == RiskMethod::kParametricNormal) {
+    r = parametric_normal(sample_mean(window.returns, n), covariance_of(window, o), weights,
+                          parametric_options(o));
+  } else if (method == RiskMethod::kParametricT) {
+    // The fitted t's own location and dispersion (ML by EM), not the sample moments. Memoised
+    // per window: portfolios over the same assets share one fit, bit for bit the same.
+    const auto fit = shared_student_t_fit_cache().fit(window.returns, n);
+    r = parametric_student_t(fit.location, fit.dispersion, fit.nu, weights, parametric_options(o));
+    e.nu = fit.nu;
+  } else {
+    r = parametric_cornish_fisher(window, weights, parametric_options(o));
+    e.warning = r.warning;
+  }
+  e.var = r.var;
+  e.cvar = r.cvar;
+  copy_components(r, e, o.components);
+}
+
+void estimate_historical(RiskMethod method, const ReturnWindow& window,
+                         std::span<const double> weights, const RiskOptions& o, RiskEstimate& e) {
+  const HistoricalOptions ho = historical_options(o);
+  const HistoricalResult r =
+      method == RiskMethod::kHistorical      ? historical_risk(window, weights, ho)
+      : method == RiskMethod::kHistoricalAge ? age_weighted_historical_risk(window, weights, ho)
+                                             : filtered_historical_risk(window, weights, ho);
+  e.var = r.var;
+  e.cvar = r.cvar;
+  e.n_scenarios = r.n_scenarios;
+  copy_components(r, e, o.components);
+}
+
+McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const RiskOptions& o) {
+  const std::size_t n = window.n_assets;
+  if (method == RiskMethod::kMcJump) return calibrate_jump_diffusion(window.returns, n);
+  McModel model;
+  if (method == RiskMethod::kMcT) {
+    // The fitted t's location and dispersion (ML by EM), as for parametric-t (memoised).
+    model.distribution = McDistribution::kStudentT;
+    auto fit = shared_student_t_fit_cache().fit(window.returns, n);
+    model.drift = std::move(fit.location);
+    model.covariance = std::move(fit.dispersion);
+    model.nu = fit.nu;
+  } else {
+    model.distribution = McDistribution::kNormal;
+    model.drift = sample_mean(window.returns, n);
+    model.covariance = covariance_of(window, o);
+  }
+  return model;
+}
+
+void estimate_monte_carlo(RiskMethod method, const ReturnWindow& window,
+                          std::span<const double> weights, const RiskOptions& o, RiskEstimate& e) {
+  const McModel model = monte_carlo_model(method, window, o);
+  const auto r = monte_carlo_risk(model, weights, o.confidence, mc_settings(o));
+  e.var = r.var;
+  e.cvar = r.cvar;
+  e.stderr_var = r.stderr_var;
+  e.stderr_cvar = r.stderr_cvar;
+  e.n_scenarios = r.paths;
+  e.nu = model.nu;
+  copy_components(r, e, o.components);
+}
+
 }  // namespace
 
 std::span<const RiskMethod> all_risk_methods() noexcept { return kAll; }
@@ -141,86 +220,22 @@ bool is_monte_carlo(RiskMethod m) noexcept {
 RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
                            std::span<const double> weights, const RiskOptions& options) {
   validate(method, window, weights, options);
-  const auto& o = options;
-  const std::size_t n = window.n_assets;
   RiskEstimate e;
   e.n_obs = window.n_obs();
   switch (method) {
-    case RiskMethod::kParametricNormal: {
-      const auto r = parametric_normal(sample_mean(window.returns, n), covariance_of(window, o),
-                                       weights, o.confidence, o.horizon);
-      e.var = r.var;
-      e.cvar = r.cvar;
-      copy_components(r, e, o.components);
+    case RiskMethod::kParametricNormal:
+    case RiskMethod::kParametricT:
+    case RiskMethod::kCornishFisher:
+      estimate_parametric(method, window, weights, options, e);
       break;
-    }
-    case RiskMethod::kParametricT: {
-      // The fitted t's own location and dispersion (ML by EM), not the sample moments. Memoised
-      // per window: portfolios over the same assets share one fit, bit for bit the same.
-      const auto fit = shared_student_t_fit_cache().fit(window.returns, n);
-      const auto r = parametric_student_t(fit.location, fit.dispersion, fit.nu, weights,
-                                          o.confidence, o.horizon);
-      e.var = r.var;
-      e.cvar = r.cvar;
-      e.nu = fit.nu;
-      copy_components(r, e, o.components);
-      break;
-    }
-    case RiskMethod::kCornishFisher: {
-      const auto r = parametric_cornish_fisher(window.returns, n, weights, o.confidence, o.horizon);
-      e.var = r.var;
-      e.cvar = r.cvar;
-      e.warning = r.warning;
-      copy_components(r, e, o.components);
-      break;
-    }
     case RiskMethod::kHistorical:
     case RiskMethod::kHistoricalAge:
-    case RiskMethod::kFilteredHistorical: {
-      const HistoricalResult r =
-          method == RiskMethod::kHistorical
-              ? historical_risk(window.returns, n, weights, o.confidence, o.horizon, o.revaluation)
-          : method == RiskMethod::kHistoricalAge
-              ? age_weighted_historical_risk(window.returns, n, weights, o.confidence, o.horizon,
-                                             o.age_lambda, o.revaluation)
-              : filtered_historical_risk(window.returns, n, weights, o.confidence, o.horizon,
-                                         o.ewma_lambda, o.revaluation);
-      e.var = r.var;
-      e.cvar = r.cvar;
-      e.n_scenarios = r.n_scenarios;
-      copy_components(r, e, o.components);
+    case RiskMethod::kFilteredHistorical:
+      estimate_historical(method, window, weights, options, e);
       break;
-    }
     case RiskMethod::kMcNormal:
     case RiskMethod::kMcT:
-    case RiskMethod::kMcJump: {
-      McModel model;
-      if (method == RiskMethod::kMcJump) {
-        model = calibrate_jump_diffusion(window.returns, n);
-      } else {
-        model.distribution =
-            method == RiskMethod::kMcT ? McDistribution::kStudentT : McDistribution::kNormal;
-        if (method == RiskMethod::kMcT) {
-          // The fitted t's location and dispersion (ML by EM), as for parametric-t (memoised).
-          auto fit = shared_student_t_fit_cache().fit(window.returns, n);
-          model.drift = std::move(fit.location);
-          model.covariance = std::move(fit.dispersion);
-          model.nu = fit.nu;
-        } else {
-          model.drift = sample_mean(window.returns, n);
-          model.covariance = covariance_of(window, o);
-        }
-      }
-      const auto r = monte_carlo_risk(model, weights, o.confidence, mc_settings(o));
-      e.var = r.var;
-      e.cvar = r.cvar;
-      e.stderr_var = r.stderr_var;
-      e.stderr_cvar = r.stderr_cvar;
-      e.n_scenarios = r.paths;
-      e.nu = model.nu;
-      copy_components(r, e, o.components);
-      break;
-    }
+    case RiskMethod::kMcJump: estimate_monte_carlo(method, window, weights, options, e); break;
   }
   return e;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "risk/portfolio_loss.hpp"
+#include "risk/return_window.hpp"
 
 namespace varkeeper::risk {
 
@@ -39,16 +40,6 @@ enum class RiskMethod {
 [[nodiscard]] std::string risk_method_names(std::string_view separator = ", ",
                                             std::string_view last_separator = ", ");
 [[nodiscard]] bool is_monte_carlo(RiskMethod m) noexcept;
-
-// T x N log-returns, row-major: returns[t * n_assets + i] is asset i's return in period t
-// (oldest first). Rows are already aligned on common dates.
-struct ReturnWindow {
-  std::span<const double> returns;
-  std::size_t n_assets = 0;
-  [[nodiscard]] std::size_t n_obs() const noexcept {
-    return n_assets == 0 ? 0 : returns.size() / n_assets;
-  }
-};
 
 struct RiskOptions {
   double confidence = 0.99;     // alpha in (0, 1)

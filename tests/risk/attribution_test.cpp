@@ -31,7 +31,8 @@ TEST_CASE("parametric vega by bumping matches the analytic volatility sensitivit
   const auto r = window_returns(500);
   const std::vector<double> w{0.5, 0.3, 0.2};
   const auto a = attribute_risk(RiskMethod::kParametricNormal, {r, 3}, w, RiskOptions{});
-  const auto exact = parametric_normal(sample_mean(r, 3), sample_covariance(r, 3), w, 0.99, 1);
+  const auto exact = parametric_normal(sample_mean(r, 3), sample_covariance(r, 3), w,
+                                       {.confidence = 0.99, .horizon = 1});
   for (std::size_t i = 0; i < 3; ++i) {
     // Central difference in ln(sigma) with a 1 % bump: error O(1e-4) relative.
     CHECK(a.vega_var[i] == doctest::Approx(exact.vega_var[i]).epsilon(1e-3));
@@ -47,7 +48,8 @@ TEST_CASE("Monte Carlo vega with common random numbers is close to the analytic 
   o.paths = 200'000;
   o.revaluation = Revaluation::kLinear;
   const auto a = attribute_risk(RiskMethod::kMcNormal, {r, 3}, w, o);
-  const auto exact = parametric_normal(sample_mean(r, 3), sample_covariance(r, 3), w, 0.99, 1);
+  const auto exact = parametric_normal(sample_mean(r, 3), sample_covariance(r, 3), w,
+                                       {.confidence = 0.99, .horizon = 1});
   for (std::size_t i = 0; i < 3; ++i) {
     CAPTURE(i);
     CHECK(std::fabs(a.vega_var[i] - exact.vega_var[i]) < 0.05 * exact.var);

@@ -30,14 +30,17 @@ TEST_CASE("plain historical VaR is the k-th worst scenario loss") {
   for (int i = 0; i < 20; ++i) r.push_back(((i * 7) % 20 - 10) / 100.0);
   const std::vector<double> w{1.0};
   // alpha = 0.9: n(1 - alpha) = 2: VaR = 0.09 (2nd worst loss), CVaR = (0.10 + 0.09) / 2.
-  const auto h = historical_risk(r, 1, w, 0.9, 1, Revaluation::kLinear);
+  const auto h = historical_risk(
+      {r, 1}, w, {.confidence = 0.9, .horizon = 1, .revaluation = Revaluation::kLinear});
   CHECK(h.var == doctest::Approx(0.09).epsilon(1e-14));
   CHECK(h.cvar == doctest::Approx(0.095).epsilon(1e-14));
   // Full revaluation: the loss of a -10 % log-return is 1 - exp(-0.1).
-  const auto f = historical_risk(r, 1, w, 0.95, 1, Revaluation::kFull);
+  const auto f = historical_risk(
+      {r, 1}, w, {.confidence = 0.95, .horizon = 1, .revaluation = Revaluation::kFull});
   CHECK(f.var == doctest::Approx(-std::expm1(-0.10)).epsilon(1e-14));
   // Horizon 2: overlapping two-period sums, 19 scenarios.
-  const auto h2 = historical_risk(r, 1, w, 0.9, 2, Revaluation::kLinear);
+  const auto h2 = historical_risk(
+      {r, 1}, w, {.confidence = 0.9, .horizon = 2, .revaluation = Revaluation::kLinear});
   CHECK(h2.n_scenarios == 19);
 }
 
@@ -52,8 +55,11 @@ TEST_CASE("BRW age weights decay geometrically and sum to one") {
 TEST_CASE("age weighting with lambda = 1 is plain historical simulation") {
   const auto r = two_asset_window(400);
   const std::vector<double> w{0.7, 0.3};
-  const auto a = age_weighted_historical_risk(r, 2, w, 0.99, 1, 1.0, Revaluation::kFull);
-  const auto p = historical_risk(r, 2, w, 0.99, 1, Revaluation::kFull);
+  const auto a = age_weighted_historical_risk(
+      {r, 2}, w,
+      {.confidence = 0.99, .horizon = 1, .revaluation = Revaluation::kFull, .age_lambda = 1.0});
+  const auto p = historical_risk(
+      {r, 2}, w, {.confidence = 0.99, .horizon = 1, .revaluation = Revaluation::kFull});
   CHECK(a.var == p.var);
   CHECK(a.cvar == doctest::Approx(p.cvar).epsilon(1e-13));
 }
@@ -80,9 +86,18 @@ TEST_CASE("historical components sum to VaR and CVaR for every variant") {
   const std::vector<double> w{0.7, 0.3};
   for (int h : {1, 10}) {
     for (const auto& res :
-         {historical_risk(r, 2, w, 0.99, h, Revaluation::kFull),
-          age_weighted_historical_risk(r, 2, w, 0.99, h, 0.98, Revaluation::kFull),
-          filtered_historical_risk(r, 2, w, 0.975, h, 0.94, Revaluation::kFull)}) {
+         {historical_risk({r, 2}, w,
+                          {.confidence = 0.99, .horizon = h, .revaluation = Revaluation::kFull}),
+          age_weighted_historical_risk({r, 2}, w,
+                                       {.confidence = 0.99,
+                                       .horizon = h,
+                                       .revaluation = Revaluation::kFull,
+                                       .age_lambda = 0.98}),
+          filtered_historical_risk({r, 2}, w,
+                                   {.confidence = 0.975,
+                                   .horizon = h,
+                                   .revaluation = Revaluation::kFull,
+                                   .ewma_lambda = 0.94})}) {
       CHECK(sum(res.component_var) == doctest::Approx(res.var).epsilon(1e-13));
       CHECK(sum(res.component_cvar) == doctest::Approx(res.cvar).epsilon(1e-13));
       CHECK(res.cvar >= res.var);

@@ -97,7 +97,8 @@ TEST_CASE("parametric-normal through the facade uses the sample mean and covaria
   o.confidence = 0.975;
   o.horizon = 10;
   const auto e = estimate_risk(RiskMethod::kParametricNormal, {r, 2}, w, o);
-  const auto direct = parametric_normal(sample_mean(r, 2), sample_covariance(r, 2), w, 0.975, 10);
+  const auto direct = parametric_normal(sample_mean(r, 2), sample_covariance(r, 2), w,
+                                        {.confidence = 0.975, .horizon = 10});
   CHECK(e.var == direct.var);
   CHECK(e.cvar == direct.cvar);
   o.ewma_covariance = true;

@@ -15,11 +15,6 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
-struct HeadWatcher::Impl {
-  asio::io_context ioc;
-  std::optional<websocket::stream<beast::tcp_stream>> ws;
-};
-
 namespace {
 // Runs the io_context in slices until `done` or `deadline`, or `stop` is set.
 template <class Done>
@@ -33,6 +28,33 @@ bool run_until(asio::io_context& ioc, Done&& done, std::chrono::steady_clock::ti
   return true;
 }
 }  // namespace
+
+struct HeadWatcher::Impl {
+  asio::io_context ioc;
+  std::optional<websocket::stream<beast::tcp_stream>> ws;
+  beast::flat_buffer buffer;
+  // The outcome of the pending asynchronous operation. Members, not locals: a handler cancelled
+  // by a timeout still runs (and writes them) when the connection is torn down.
+  beast::error_code ec;
+  bool done = false;
+
+  // A completion handler for any Beast/Asio operation of this connection.
+  auto handler() {
+    ec = asio::error::would_block;
+    done = false;
+    return [this](beast::error_code e, auto&&...) {
+      ec = e;
+      done = true;
+    };
+  }
+  // Runs the pending operation until it completes (true: without error), `timeout` passes or
+  // `stop` is set.
+  bool await(std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
+    return run_until(
+               ioc, [this] { return done; }, std::chrono::steady_clock::now() + timeout, stop) &&
+           !ec;
+  }
+};
 
 HeadWatcher::HeadWatcher(Url ws_url, EthClient& backfill, OnHead on_head,
                          HeadWatcherOptions options)
@@ -75,6 +97,7 @@ void HeadWatcher::deliver_through(std::uint64_t number) {
   }
 }
 
+// Connects, keeps the connection until it dies, backs off, reconnects: until stop().
 void HeadWatcher::run() {
   auto backoff = options_.backoff_initial;
   bool first = true;
@@ -83,143 +106,114 @@ void HeadWatcher::run() {
       std::lock_guard lock(stats_mu_);
       ++stats_.reconnects;
     }
-    auto& ioc = impl_->ioc;
-    ioc.restart();
-    impl_->ws.reset();
-    impl_->ws.emplace(ioc);
-    auto& ws = *impl_->ws;
-    beast::error_code ec = asio::error::would_block;
-    bool done = false;
-    const auto deadline = [&] { return std::chrono::steady_clock::now() + options_.io_timeout; };
-    const auto wait = [&] {
-      return run_until(
-                 ioc, [&] { return done; }, deadline(), stop_) &&
-             !ec;
-    };
-    const auto fail_and_backoff = [&] {
-      beast::error_code ignored;
-      beast::get_lowest_layer(ws).socket().close(ignored);
-      ioc.restart();
-      ioc.poll();  // let cancelled handlers run before the stream dies
-      const auto until = std::chrono::steady_clock::now() + backoff;
-      while (!stop_ && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      backoff = std::min(backoff * 2, options_.backoff_max);
-      first = false;
-    };
-
-    // Connect, handshake, subscribe.
-    tcp::resolver resolver(ioc);
-    const auto endpoints = resolver.resolve(url_.host, std::to_string(url_.port), ec);
-    if (ec) {
-      fail_and_backoff();
-      continue;
-    }
-    done = false;
-    beast::get_lowest_layer(ws).expires_after(options_.io_timeout);
-    beast::get_lowest_layer(ws).async_connect(endpoints, [&](beast::error_code e, auto&&) {
-      ec = e;
-      done = true;
-    });
-    if (!wait()) {
-      fail_and_backoff();
-      continue;
-    }
-    beast::get_lowest_layer(ws).expires_never();
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = options_.io_timeout;
-    timeouts.idle_timeout = options_.idle_ping;  // ping at half, close if no pong
-    timeouts.keep_alive_pings = true;
-    ws.set_option(timeouts);
-    ws.read_message_max(16u << 20);
-    done = false;
-    ws.async_handshake(url_.host, url_.target, [&](beast::error_code e) {
-      ec = e;
-      done = true;
-    });
-    if (!wait()) {
-      fail_and_backoff();
-      continue;
-    }
-    const std::string subscribe =
-        R"({"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]})";
-    done = false;
-    ws.async_write(asio::buffer(subscribe), [&](beast::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    if (!wait()) {
-      fail_and_backoff();
-      continue;
-    }
-    beast::flat_buffer buffer;
-    done = false;
-    ws.async_read(buffer, [&](beast::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    if (!wait()) {
-      fail_and_backoff();
-      continue;
-    }
-    const Json ack = Json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
-    if (!ack.is_object() || !ack.contains("result") || !ack["result"].is_string()) {
-      fail_and_backoff();
-      continue;
-    }
-    const std::string subscription = ack["result"].get<std::string>();
-    {
-      std::lock_guard lock(stats_mu_);
-      ++stats_.connects;
-    }
-    backoff = options_.backoff_initial;
     first = false;
-
-    // Backfill what was missed while (re)connecting.
-    if (auto head = backfill_.block_number()) deliver_through(*head);
-
-    // Read heads until the connection dies or the watchdog fires.
-    while (!stop_) {
-      buffer.clear();
-      done = false;
-      ec = asio::error::would_block;
-      ws.async_read(buffer, [&](beast::error_code e, std::size_t) {
-        ec = e;
-        done = true;
-      });
-      const bool got = run_until(
-          ioc, [&] { return done; }, std::chrono::steady_clock::now() + options_.no_heads_timeout,
-          stop_);
-      if (!got) {
-        if (!stop_) {
-          std::lock_guard lock(stats_mu_);
-          ++stats_.watchdog_trips;
-        }
-        break;
-      }
-      if (ec) break;
-      const Json note = Json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
-      if (!note.is_object() || note.value("method", "") != "eth_subscription") continue;
-      const auto& params = note["params"];
-      if (!params.is_object() || params.value("subscription", "") != subscription) continue;
-      auto header = decode_block_header(params["result"]);
-      if (!header) continue;
+    impl_->ioc.restart();
+    impl_->ws.reset();
+    impl_->ws.emplace(impl_->ioc);
+    if (const auto subscription = connect_and_subscribe()) {
       {
         std::lock_guard lock(stats_mu_);
-        ++stats_.notified;
+        ++stats_.connects;
       }
-      if (header->number <= last_.load()) continue;  // already delivered (or backfilled)
-      if (header->number > last_.load() + 1) deliver_through(header->number - 1);
-      if (header->number == last_.load() + 1) {
-        on_head_(*header);
-        last_ = header->number;
-      }
+      backoff = options_.backoff_initial;
+      // Backfill what was missed while (re)connecting.
+      if (auto head = backfill_.block_number()) deliver_through(*head);
+      read_heads(*subscription);
     }
-    fail_and_backoff();
+    close_and_back_off(backoff);
   }
   beast::error_code ignored;
   if (impl_->ws) beast::get_lowest_layer(*impl_->ws).socket().close(ignored);
+}
+
+// Connect, handshake, subscribe: the subscription id, or nothing if a step failed or timed out.
+std::optional<std::string> HeadWatcher::connect_and_subscribe() {
+  auto& im = *impl_;
+  auto& ws = *im.ws;
+  tcp::resolver resolver(im.ioc);
+  const auto endpoints = resolver.resolve(url_.host, std::to_string(url_.port), im.ec);
+  if (im.ec) return std::nullopt;
+  beast::get_lowest_layer(ws).expires_after(options_.io_timeout);
+  beast::get_lowest_layer(ws).async_connect(endpoints, im.handler());
+  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  beast::get_lowest_layer(ws).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = options_.io_timeout;
+  timeouts.idle_timeout = options_.idle_ping;  // ping at half, close if no pong
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  ws.read_message_max(16u << 20);
+  ws.async_handshake(url_.host, url_.target, im.handler());
+  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  const std::string subscribe =
+      R"({"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]})";
+  ws.async_write(asio::buffer(subscribe), im.handler());
+  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  im.buffer.clear();
+  ws.async_read(im.buffer, im.handler());
+  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  const Json ack = Json::parse(beast::buffers_to_string(im.buffer.data()), nullptr, false);
+  if (!ack.is_object() || !ack.contains("result") || !ack["result"].is_string()) {
+    return std::nullopt;
+  }
+  return ack["result"].get<std::string>();
+}
+
+// Reads heads until the connection dies, the no-heads watchdog fires or stop() is called.
+void HeadWatcher::read_heads(const std::string& subscription) {
+  auto& im = *impl_;
+  while (!stop_) {
+    im.buffer.clear();
+    im.ws->async_read(im.buffer, im.handler());
+    const bool got = run_until(
+        im.ioc, [&] { return im.done; },
+        std::chrono::steady_clock::now() + options_.no_heads_timeout, stop_);
+    if (!got) {
+      if (!stop_) {
+        std::lock_guard lock(stats_mu_);
+        ++stats_.watchdog_trips;
+      }
+      return;
+    }
+    if (im.ec) return;
+    on_message(beast::buffers_to_string(im.buffer.data()), subscription);
+  }
+}
+
+// One message on the connection: a head of our subscription is delivered in order, after any gap
+// before it is backfilled; anything else (other messages, bad JSON, old heads) is ignored.
+void HeadWatcher::on_message(const std::string& text, const std::string& subscription) {
+  const Json note = Json::parse(text, nullptr, false);
+  if (!note.is_object() || note.value("method", "") != "eth_subscription") return;
+  const auto& params = note["params"];
+  if (!params.is_object() || params.value("subscription", "") != subscription) return;
+  auto header = decode_block_header(params["result"]);
+  if (!header) return;
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.notified;
+  }
+  if (header->number <= last_.load()) return;  // already delivered (or backfilled)
+  if (header->number > last_.load() + 1) deliver_through(header->number - 1);
+  if (header->number == last_.load() + 1) {
+    on_head_(*header);
+    last_ = header->number;
+  }
+}
+
+// Closes the socket, lets cancelled handlers run before the stream dies, then waits `backoff`
+// (doubled for next time, up to backoff_max) unless stop() is called.
+void HeadWatcher::close_and_back_off(std::chrono::milliseconds& backoff) {
+  auto& im = *impl_;
+  beast::error_code ignored;
+  beast::get_lowest_layer(*im.ws).socket().close(ignored);
+  im.ioc.restart();
+  im.ioc.poll();
+  const auto until = std::chrono::steady_clock::now() + backoff;
+  while (!stop_ && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  backoff = std::min(backoff * 2, options_.backoff_max);
 }
 
 }  // namespace varkeeper::chain

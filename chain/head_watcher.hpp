@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "chain/eth_client.hpp"
@@ -53,6 +55,10 @@ class HeadWatcher {
  private:
   struct Impl;
   void run();
+  [[nodiscard]] std::optional<std::string> connect_and_subscribe();
+  void read_heads(const std::string& subscription);
+  void on_message(const std::string& text, const std::string& subscription);
+  void close_and_back_off(std::chrono::milliseconds& backoff);
   void deliver_through(std::uint64_t number);  // backfill (last_, number]
 
   Url url_;

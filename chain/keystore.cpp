@@ -195,12 +195,8 @@ Expected<void, KeystoreFailure> check_kdf(const KdfParams& kdf, std::uint64_t dk
   return {};
 }
 
-Expected<Keystore, KeystoreFailure> parse_document(const json& doc) {
-  if (!doc.is_object())
-    return fail(KeystoreError::kMalformedJson, {}, "the top level must be an object");
-  Keystore ks;
-
-  // Version first, so a v1 or v4 file is told apart from a damaged v3 one.
+// Version first, so a v1 or v4 file is told apart from a damaged v3 one.
+Expected<void, KeystoreFailure> parse_version(const json& doc) {
   const json* version = member(doc, "version");
   if (version == nullptr) return fail(KeystoreError::kMissingField, "version");
   if (!version->is_number_unsigned() && !version->is_number_integer()) {
@@ -209,39 +205,41 @@ Expected<Keystore, KeystoreFailure> parse_document(const json& doc) {
   if (!version->is_number_unsigned() || version->get<std::uint64_t>() != 3) {
     return fail(KeystoreError::kUnsupportedVersion, "version");
   }
+  return {};
+}
 
-  // geth reads "crypto" case-insensitively; files written by old Mist/ethereumjs use "Crypto".
-  const json* crypto = member(doc, "crypto");
-  if (crypto == nullptr) crypto = member(doc, "Crypto");
-  if (crypto == nullptr) return fail(KeystoreError::kMissingField, "crypto");
-  if (!crypto->is_object())
-    return fail(KeystoreError::kWrongType, "crypto", "must be a JSON object");
-
-  auto cipher = string_field(*crypto, "cipher", "crypto.cipher");
+// crypto.cipher, crypto.cipherparams.iv and crypto.ciphertext.
+Expected<void, KeystoreFailure> parse_cipher(const json& crypto, Keystore& ks) {
+  auto cipher = string_field(crypto, "cipher", "crypto.cipher");
   if (!cipher) return unexpected(cipher.error());
   if (*cipher != "aes-128-ctr") return fail(KeystoreError::kUnsupportedCipher, "crypto.cipher");
 
-  auto cipherparams = object_field(*crypto, "cipherparams", "crypto.cipherparams");
+  auto cipherparams = object_field(crypto, "cipherparams", "crypto.cipherparams");
   if (!cipherparams) return unexpected(cipherparams.error());
   auto iv = fixed_hex_field<16>(**cipherparams, "iv", "crypto.cipherparams.iv",
                                 "the AES-128-CTR iv must be 16 bytes");
   if (!iv) return unexpected(iv.error());
   ks.iv = *iv;
 
-  auto ciphertext = hex_field(*crypto, "ciphertext", "crypto.ciphertext");
+  auto ciphertext = hex_field(crypto, "ciphertext", "crypto.ciphertext");
   if (!ciphertext) return unexpected(ciphertext.error());
   if (ciphertext->empty() || ciphertext->size() > 32) {
     return fail(KeystoreError::kBadParameter, "crypto.ciphertext",
                 "the encrypted key must be 1 to 32 bytes");
   }
   ks.ciphertext = std::move(*ciphertext);
+  return {};
+}
 
-  auto kdf = string_field(*crypto, "kdf", "crypto.kdf");
+// crypto.kdf and crypto.kdfparams (scrypt n, r, p or PBKDF2 prf, c; then dklen and salt), within
+// the limits of check_kdf.
+Expected<void, KeystoreFailure> parse_kdf(const json& crypto, Keystore& ks) {
+  auto kdf = string_field(crypto, "kdf", "crypto.kdf");
   if (!kdf) return unexpected(kdf.error());
   const bool scrypt = *kdf == "scrypt";
   if (!scrypt && *kdf != "pbkdf2") return fail(KeystoreError::kUnsupportedKdf, "crypto.kdf");
 
-  auto kdfparams = object_field(*crypto, "kdfparams", "crypto.kdfparams");
+  auto kdfparams = object_field(crypto, "kdfparams", "crypto.kdfparams");
   if (!kdfparams) return unexpected(kdfparams.error());
   const json& params = **kdfparams;
   if (scrypt) {
@@ -270,7 +268,23 @@ Expected<Keystore, KeystoreFailure> parse_document(const json& doc) {
   auto salt = hex_field(params, "salt", "crypto.kdfparams.salt");
   if (!salt) return unexpected(salt.error());
   ks.salt = std::move(*salt);
-  if (auto ok = check_kdf(ks.kdf, ks.dklen, ks.salt.size()); !ok) return unexpected(ok.error());
+  return check_kdf(ks.kdf, ks.dklen, ks.salt.size());
+}
+
+Expected<Keystore, KeystoreFailure> parse_document(const json& doc) {
+  if (!doc.is_object())
+    return fail(KeystoreError::kMalformedJson, {}, "the top level must be an object");
+  Keystore ks;
+  if (auto ok = parse_version(doc); !ok) return unexpected(ok.error());
+
+  // geth reads "crypto" case-insensitively; files written by old Mist/ethereumjs use "Crypto".
+  const json* crypto = member(doc, "crypto");
+  if (crypto == nullptr) crypto = member(doc, "Crypto");
+  if (crypto == nullptr) return fail(KeystoreError::kMissingField, "crypto");
+  if (!crypto->is_object())
+    return fail(KeystoreError::kWrongType, "crypto", "must be a JSON object");
+  if (auto ok = parse_cipher(*crypto, ks); !ok) return unexpected(ok.error());
+  if (auto ok = parse_kdf(*crypto, ks); !ok) return unexpected(ok.error());
 
   auto mac = fixed_hex_field<32>(*crypto, "mac", "crypto.mac", "the MAC must be 32 bytes");
   if (!mac) return unexpected(mac.error());

@@ -263,6 +263,28 @@ std::uint64_t TxManager::enqueue(const TxRequest& request) {
   return store_.insert(request, sender_);
 }
 
+// The market's fees, read from the node at most once per tick and only if a transaction needs
+// them; a failed read counts one RPC failure per attempt.
+class TxManager::MarketFees {
+ public:
+  explicit MarketFees(TxManager& manager) : manager_(manager) {}
+  std::optional<Fees> get() {
+    if (!market_) {
+      auto f = manager_.current_fees();
+      if (!f) {
+        ++manager_.stats_.rpc_failures;
+        return std::nullopt;
+      }
+      market_ = *f;
+    }
+    return market_;
+  }
+
+ private:
+  TxManager& manager_;
+  std::optional<Fees> market_;
+};
+
 void TxManager::tick() {
   if (!started_) {
     if (!start()) {
@@ -275,121 +297,126 @@ void TxManager::tick() {
     ++stats_.rpc_failures;
     return;
   }
-  std::optional<Fees> market;
-  const auto fees = [&]() -> std::optional<Fees> {
-    if (!market) {
-      auto f = current_fees();
-      if (!f) {
-        ++stats_.rpc_failures;
-        return std::nullopt;
-      }
-      market = *f;
-    }
-    return market;
-  };
-
-  auto open = store_.load_open(sender_);
+  MarketFees fees(*this);
   std::size_t in_flight = 0;
+  auto open = open_in_nonce_order(in_flight);
+  for (auto& rec : open) {
+    switch (rec.state) {
+      case TxState::kUnstarted: advance_unstarted(rec, *head, fees, in_flight); break;
+      case TxState::kInProgress: advance_in_progress(rec, *head, fees); break;
+      case TxState::kUnconfirmed: advance_unconfirmed(rec, *head, fees); break;
+      case TxState::kConfirmed: advance_confirmed(rec, *head); break;
+      case TxState::kFinalized:
+      case TxState::kFatal: break;
+    }
+  }
+}
+
+// The open records, lower nonces first, then unstarted ones in queue order; `in_flight` counts
+// those holding a nonce that are not yet confirmed.
+std::vector<TxRecord> TxManager::open_in_nonce_order(std::size_t& in_flight) {
+  auto open = store_.load_open(sender_);
+  in_flight = 0;
   for (const auto& rec : open) {
     if (rec.nonce && rec.state != TxState::kConfirmed) ++in_flight;
   }
-  // Nonce order: lower nonces first, then unstarted ones in queue order.
   std::stable_sort(open.begin(), open.end(), [](const TxRecord& a, const TxRecord& b) {
     if (a.nonce.has_value() != b.nonce.has_value()) return a.nonce.has_value();
     if (a.nonce && b.nonce) return *a.nonce < *b.nonce;
     return a.id < b.id;
   });
+  return open;
+}
 
-  for (auto& rec : open) {
-    switch (rec.state) {
-      case TxState::kUnstarted: {
-        if (in_flight >= options_.max_in_flight) break;
-        if (rec.request.gas_limit == 0) {
-          CallRequest call{sender_, rec.request.to, rec.request.data, rec.request.value, {}};
-          auto gas = eth_.estimate_gas(call);
-          if (!gas) {
-            if (gas.error().kind == RpcErrorKind::kRpcError &&
-                gas.error().node_error == NodeError::kExecutionReverted) {
-              fail_fatal(rec, "would revert: " + gas.error().describe());
-            } else {
-              ++stats_.rpc_failures;
-            }
-            break;
-          }
-          rec.request.gas_limit =
-              static_cast<std::uint64_t>(static_cast<double>(*gas) * options_.gas_limit_multiplier);
-        }
-        const auto f = fees();
-        if (!f) break;
-        rec.nonce = next_nonce_++;
-        rec.state = TxState::kInProgress;
-        ++in_flight;
-        sign_attempt(rec, *f);
-        broadcast(rec, *head);
-        break;
+// unstarted -> in_progress: estimate gas if the request has none (a revert is fatal), take the
+// next nonce, sign and send; not while max_in_flight transactions are out.
+void TxManager::advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees& fees,
+                                  std::size_t& in_flight) {
+  if (in_flight >= options_.max_in_flight) return;
+  if (rec.request.gas_limit == 0) {
+    CallRequest call{sender_, rec.request.to, rec.request.data, rec.request.value, {}};
+    auto gas = eth_.estimate_gas(call);
+    if (!gas) {
+      if (gas.error().kind == RpcErrorKind::kRpcError &&
+          gas.error().node_error == NodeError::kExecutionReverted) {
+        fail_fatal(rec, "would revert: " + gas.error().describe());
+      } else {
+        ++stats_.rpc_failures;
       }
-      case TxState::kInProgress: {
-        if (rec.attempts.empty()) {  // a gap filler, or a crash before the first attempt
-          const auto f = fees();
-          if (!f) break;
-          sign_attempt(rec, *f);
-        }
-        broadcast(rec, *head);
-        break;
-      }
-      case TxState::kUnconfirmed: {
-        if (check_receipt(rec, *head)) break;
-        const auto& last = rec.attempts.back();
-        if (*head < last.broadcast_block + options_.bump_after_blocks) break;
-        // Is the nonce used on chain by something we never signed? Then reassign it.
-        auto latest = eth_.transaction_count(sender_, BlockTag::latest());
-        if (latest && *latest > *rec.nonce) {
-          if (check_receipt(rec, *head)) break;
-          release_nonce(rec);
-          break;
-        }
-        const auto f = fees();
-        if (!f) break;
-        const Fees next = bumped({last.max_fee_per_gas, last.max_priority_fee_per_gas}, *f);
-        if (next.max_fee == last.max_fee_per_gas && next.tip == last.max_priority_fee_per_gas) {
-          rec.error = "stuck at the fee cap";
-          save(rec);
-          break;
-        }
-        ++stats_.bumps;
-        sign_attempt(rec, next);
-        broadcast(rec, *head);
-        break;
-      }
-      case TxState::kConfirmed: {
-        // Still there, in the same block? A reorg that dropped it puts it back to unconfirmed.
-        auto receipt = eth_.transaction_receipt(*rec.mined_hash);
-        if (!receipt) {
-          ++stats_.rpc_failures;
-          break;
-        }
-        if (!*receipt || (*receipt)->block_hash != *rec.mined_block_hash) {
-          ++stats_.reorgs;
-          rec.state = TxState::kUnconfirmed;
-          rec.mined_hash.reset();
-          rec.mined_block_hash.reset();
-          save(rec);
-          if (!*receipt)
-            broadcast(rec, *head);
-          else
-            check_receipt(rec, *head);
-          break;
-        }
-        if (*head + 1 >= rec.mined_block + options_.confirmations) {
-          rec.state = TxState::kFinalized;
-          ++stats_.finalized;
-          save(rec);
-        }
-        break;
-      }
-      case TxState::kFinalized:
-      case TxState::kFatal: break;
+      return;
     }
+    rec.request.gas_limit =
+        static_cast<std::uint64_t>(static_cast<double>(*gas) * options_.gas_limit_multiplier);
+  }
+  const auto f = fees.get();
+  if (!f) return;
+  rec.nonce = next_nonce_++;
+  rec.state = TxState::kInProgress;
+  ++in_flight;
+  sign_attempt(rec, *f);
+  broadcast(rec, head);
+}
+
+// in_progress: (re)send the saved attempt; sign one first if there is none.
+void TxManager::advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
+  if (rec.attempts.empty()) {  // a gap filler, or a crash before the first attempt
+    const auto f = fees.get();
+    if (!f) return;
+    sign_attempt(rec, *f);
+  }
+  broadcast(rec, head);
+}
+
+// unconfirmed: mined? If not after bump_after_blocks, either the nonce was used by a transaction
+// we never signed (release it) or the fees are bumped and the transaction re-sent.
+void TxManager::advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
+  if (check_receipt(rec, head)) return;
+  const auto& last = rec.attempts.back();
+  if (head < last.broadcast_block + options_.bump_after_blocks) return;
+  // Is the nonce used on chain by something we never signed? Then reassign it.
+  auto latest = eth_.transaction_count(sender_, BlockTag::latest());
+  if (latest && *latest > *rec.nonce) {
+    if (check_receipt(rec, head)) return;
+    release_nonce(rec);
+    return;
+  }
+  const auto f = fees.get();
+  if (!f) return;
+  const Fees next = bumped({last.max_fee_per_gas, last.max_priority_fee_per_gas}, *f);
+  if (next.max_fee == last.max_fee_per_gas && next.tip == last.max_priority_fee_per_gas) {
+    rec.error = "stuck at the fee cap";
+    save(rec);
+    return;
+  }
+  ++stats_.bumps;
+  sign_attempt(rec, next);
+  broadcast(rec, head);
+}
+
+// confirmed: still there, in the same block? A reorg that dropped it puts it back to
+// unconfirmed; `confirmations` blocks deep, it is final.
+void TxManager::advance_confirmed(TxRecord& rec, std::uint64_t head) {
+  auto receipt = eth_.transaction_receipt(*rec.mined_hash);
+  if (!receipt) {
+    ++stats_.rpc_failures;
+    return;
+  }
+  if (!*receipt || (*receipt)->block_hash != *rec.mined_block_hash) {
+    ++stats_.reorgs;
+    rec.state = TxState::kUnconfirmed;
+    rec.mined_hash.reset();
+    rec.mined_block_hash.reset();
+    save(rec);
+    if (!*receipt)
+      broadcast(rec, head);
+    else
+      check_receipt(rec, head);
+    return;
+  }
+  if (head + 1 >= rec.mined_block + options_.confirmations) {
+    rec.state = TxState::kFinalized;
+    ++stats_.finalized;
+    save(rec);
   }
 }
 

@@ -4,10 +4,12 @@
 // and after a restart reconciles its store with the chain (no nonce skipped, none reused).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "chain/eth_client.hpp"
 #include "chain/secret_key.hpp"
@@ -83,6 +85,15 @@ class TxManager {
   void save(const TxRecord& rec);
   void fail_fatal(TxRecord& rec, const std::string& why);
   void release_nonce(TxRecord& rec);
+
+  // One tick's work on each state of the machine (tick() calls them in nonce order).
+  class MarketFees;  // the market's fees, read at most once per tick
+  [[nodiscard]] std::vector<TxRecord> open_in_nonce_order(std::size_t& in_flight);
+  void advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees& fees,
+                         std::size_t& in_flight);
+  void advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFees& fees);
+  void advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFees& fees);
+  void advance_confirmed(TxRecord& rec, std::uint64_t head);
 
   EthClient& eth_;
   TxStore& store_;

@@ -41,23 +41,9 @@ class Normals {
   bool has_spare_ = false;
 };
 
-}  // namespace
-
-Scenario make_scenario(ScenarioKind kind) {
-  Scenario s;
-  s.kind = kind;
-  s.start = kStart;
-  s.step_s = kStep;
-  s.onset = kStart + kOnset * kStep;
-  const bool stable = kind == ScenarioKind::kStablecoinDepeg;
-  const double p0 = stable ? 1.0 : 2000.0;
-  s.daily_vol = stable ? 0.001 : 0.035;
-  const double idio = stable ? 0.00005 : 0.0002;  // per-source venue noise (log)
-  FeedEmulator feed_template{stable ? 0.0025 : 0.005, stable ? 86'400 : 3'600, {}, false};
-  s.heartbeats_s.assign(kSources, feed_template.heartbeat_s);
-  const std::int64_t last_t = kStart + (kUpdates - 1) * kStep;
-  std::uint64_t seed = 0x5eed0000ULL + static_cast<std::uint64_t>(kind);
-  switch (kind) {
+// The scenario's name, description and event window (onset is already set).
+void describe(Scenario& s, std::int64_t last_t) {
+  switch (s.kind) {
     case ScenarioKind::kCalm:
       s.name = "calm (control)";
       s.description = "no event: 3.5 % daily volatility for three days";
@@ -95,6 +81,36 @@ Scenario make_scenario(ScenarioKind kind) {
       s.event_end = last_t;
       break;
   }
+}
+
+// The scripted log shift of the common price `since` updates after the onset (negative before).
+double scripted_level(ScenarioKind kind, int since) {
+  if (since < 0) return 0.0;
+  switch (kind) {
+    case ScenarioKind::kFlashCrash: return since < 2 ? std::log(0.65) : std::log(0.97);
+    case ScenarioKind::kStablecoinDepeg: return std::log(1.0 - 0.10 * std::min(1.0, since / 72.0));
+    case ScenarioKind::kSlowGrind: return std::log(0.70) * std::min(1.0, since / 576.0);
+    default: return 0.0;
+  }
+}
+
+}  // namespace
+
+Scenario make_scenario(ScenarioKind kind) {
+  Scenario s;
+  s.kind = kind;
+  s.start = kStart;
+  s.step_s = kStep;
+  s.onset = kStart + kOnset * kStep;
+  const bool stable = kind == ScenarioKind::kStablecoinDepeg;
+  const double p0 = stable ? 1.0 : 2000.0;
+  s.daily_vol = stable ? 0.001 : 0.035;
+  const double idio = stable ? 0.00005 : 0.0002;  // per-source venue noise (log)
+  FeedEmulator feed_template{stable ? 0.0025 : 0.005, stable ? 86'400 : 3'600, {}, false};
+  s.heartbeats_s.assign(kSources, feed_template.heartbeat_s);
+  const std::int64_t last_t = kStart + (kUpdates - 1) * kStep;
+  const std::uint64_t seed = 0x5eed0000ULL + static_cast<std::uint64_t>(kind);
+  describe(s, last_t);
 
   Normals rng(seed);
   std::vector<FeedEmulator> feeds(kSources, feed_template);
@@ -106,17 +122,7 @@ Scenario make_scenario(ScenarioKind kind) {
     double vol = step_vol;
     if (kind == ScenarioKind::kVolRegimeShift && since >= 0) vol *= 10.0 / 3.5;
     if (k > 0) x += vol * rng.next();
-    double level = 0.0;  // scripted log shift of the common price
-    if (since >= 0) {
-      switch (kind) {
-        case ScenarioKind::kFlashCrash: level = since < 2 ? std::log(0.65) : std::log(0.97); break;
-        case ScenarioKind::kStablecoinDepeg:
-          level = std::log(1.0 - 0.10 * std::min(1.0, since / 72.0));
-          break;
-        case ScenarioKind::kSlowGrind: level = std::log(0.70) * std::min(1.0, since / 576.0); break;
-        default: break;
-      }
-    }
+    const double level = scripted_level(kind, since);
     s.true_price.push_back(std::exp(x + level));
     std::vector<RoundData> row;
     for (int i = 0; i < kSources; ++i) {

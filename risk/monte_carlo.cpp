@@ -224,6 +224,70 @@ struct Scratch {
         loss_b(kBatchSize) {}
 };
 
+// Adds one step's jumps of the batch's first nb units: the sum of k N(m, s^2) jump sizes is
+// N(k m, k s^2), one normal per jumping asset; the means go to sym, the normal parts to anti.
+template <bool kPrice>
+void add_jumps(const Prepared& p, RandomStream& rng, std::size_t nb, double* sym, double* anti,
+               double& checksum) {
+  const std::size_t n = p.n;
+  for (std::size_t j = 0; j < nb; ++j) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (p.jump.intensity[i] <= 0.0) continue;
+      const unsigned k = rng.poisson(p.jump.intensity[i]);
+      if (k == 0) continue;
+      const double e = rng.normal();
+      sym[i * kBatchSize + j] += k * p.jump.mean[i];
+      anti[i * kBatchSize + j] += std::sqrt(static_cast<double>(k)) * p.jump.stdev[i] * e;
+      if constexpr (!kPrice) checksum += e;
+    }
+    if (p.jump.common_intensity > 0.0) {
+      const unsigned k = rng.poisson(p.jump.common_intensity);
+      if (k > 0) {
+        const double e = rng.normal();
+        const double rk = std::sqrt(static_cast<double>(k));
+        for (std::size_t i = 0; i < n; ++i) {
+          sym[i * kBatchSize + j] += k * p.jump.common_mean[i];
+          anti[i * kBatchSize + j] += rk * p.jump.common_stdev[i] * e;
+        }
+        if constexpr (!kPrice) checksum += e;
+      }
+    }
+  }
+}
+
+// Revalues the batch's nb units (paths begin + (u0 + j) * stride + half) and writes their losses
+// to `losses` and, for paths with a slot, each asset's unit loss to `capture`.
+void price_batch(const Prepared& p, Scratch& sc, std::size_t begin, std::size_t u0, std::size_t nb,
+                 std::size_t stride, double* losses, const std::int32_t* slot_of, double* capture) {
+  const std::size_t n = p.n;
+  const double h = static_cast<double>(p.horizon);
+  const double* anti = sc.anti.data();
+  const double* sym = sc.sym.data();
+  double* la = sc.loss_a.data();
+  double* lb = sc.loss_b.data();
+  std::fill(la, la + kBatchSize, 0.0);
+  std::fill(lb, lb + kBatchSize, 0.0);
+  const bool full = p.revaluation == Revaluation::kFull;
+  for (std::size_t i = 0; i < n; ++i) {
+    price_asset(h * p.drift[i], p.weights[i], anti + i * kBatchSize, sym + i * kBatchSize, la, lb,
+                full, !p.jumps);
+  }
+  for (std::size_t j = 0; j < nb; ++j) {
+    for (std::size_t half = 0; half < stride; ++half) {
+      const std::size_t id = begin + (u0 + j) * stride + half;
+      if (losses != nullptr) losses[id - begin] = half == 0 ? la[j] : lb[j];
+      if (slot_of != nullptr && slot_of[id] >= 0) {
+        double* out = capture + static_cast<std::size_t>(slot_of[id]) * n;
+        for (std::size_t i = 0; i < n; ++i) {
+          const double c = h * p.drift[i] + sym[i * kBatchSize + j];
+          const double r = half == 0 ? c + anti[i * kBatchSize + j] : c - anti[i * kBatchSize + j];
+          out[i] = full ? 1.0 - exp_kernel(clamp_exp_argument(r)) : -r;
+        }
+      }
+    }
+  }
+}
+
 // Simulates the paths of one block. losses: the block's slice of the loss vector (may be null).
 // slot_of / capture: for the components pass, the per-asset unit losses of selected paths.
 // Each path's log-return is drift * h + sym + anti (first of a pair) or drift * h + sym - anti
@@ -246,7 +310,6 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
   const bool t_dist = p.distribution == McDistribution::kStudentT;
   const double gamma_d = p.half_nu - 1.0 / 3.0;
   const double gamma_c = t_dist ? 1.0 / std::sqrt(9.0 * gamma_d) : 0.0;
-  const double h = static_cast<double>(p.horizon);
   double checksum = 0.0;
   for (std::size_t u0 = 0; u0 < units; u0 += kBatchSize) {
     const std::size_t nb = std::min(kBatchSize, units - u0);
@@ -273,60 +336,9 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
         }
         accumulate_shocks(p.chol.data(), n, z, anti);
       }
-      if (p.jumps) {
-        // The sum of k N(m, s^2) jump sizes is N(k m, k s^2): one normal per jumping asset.
-        for (std::size_t j = 0; j < nb; ++j) {
-          for (std::size_t i = 0; i < n; ++i) {
-            if (p.jump.intensity[i] <= 0.0) continue;
-            const unsigned k = rng.poisson(p.jump.intensity[i]);
-            if (k == 0) continue;
-            const double e = rng.normal();
-            sym[i * kBatchSize + j] += k * p.jump.mean[i];
-            anti[i * kBatchSize + j] += std::sqrt(static_cast<double>(k)) * p.jump.stdev[i] * e;
-            if constexpr (!kPrice) checksum += e;
-          }
-          if (p.jump.common_intensity > 0.0) {
-            const unsigned k = rng.poisson(p.jump.common_intensity);
-            if (k > 0) {
-              const double e = rng.normal();
-              const double rk = std::sqrt(static_cast<double>(k));
-              for (std::size_t i = 0; i < n; ++i) {
-                sym[i * kBatchSize + j] += k * p.jump.common_mean[i];
-                anti[i * kBatchSize + j] += rk * p.jump.common_stdev[i] * e;
-              }
-              if constexpr (!kPrice) checksum += e;
-            }
-          }
-        }
-      }
+      if (p.jumps) add_jumps<kPrice>(p, rng, nb, sym, anti, checksum);
     }
-    if constexpr (kPrice) {
-      double* la = sc.loss_a.data();
-      double* lb = sc.loss_b.data();
-      std::fill(la, la + kBatchSize, 0.0);
-      std::fill(lb, lb + kBatchSize, 0.0);
-      const bool full = p.revaluation == Revaluation::kFull;
-      for (std::size_t i = 0; i < n; ++i) {
-        price_asset(h * p.drift[i], p.weights[i], anti + i * kBatchSize, sym + i * kBatchSize, la,
-                    lb, full, !p.jumps);
-      }
-      for (std::size_t j = 0; j < nb; ++j) {
-        for (std::size_t half = 0; half < stride; ++half) {
-          const std::size_t id = begin + (u0 + j) * stride + half;
-          if (losses != nullptr) losses[id - begin] = half == 0 ? la[j] : lb[j];
-          if (slot_of != nullptr && slot_of[id] >= 0) {
-            double* out = capture + static_cast<std::size_t>(slot_of[id]) * n;
-            for (std::size_t i = 0; i < n; ++i) {
-              const double c = h * p.drift[i] + sym[i * kBatchSize + j];
-              const double r =
-                  half == 0 ? c + anti[i * kBatchSize + j] : c - anti[i * kBatchSize + j];
-              out[i] = p.revaluation == Revaluation::kFull ? 1.0 - exp_kernel(clamp_exp_argument(r))
-                                                           : -r;
-            }
-          }
-        }
-      }
-    }
+    if constexpr (kPrice) price_batch(p, sc, begin, u0, nb, stride, losses, slot_of, capture);
   }
   return checksum;
 }
@@ -350,34 +362,21 @@ void for_each_block(std::size_t blocks, unsigned threads, F&& f) {
 
 }  // namespace
 
-McResult monte_carlo_risk(const McModel& model, std::span<const double> weights, double alpha,
-                          const McSettings& settings) {
-  if (!(alpha > 0.0 && alpha < 1.0))
-    throw std::invalid_argument("confidence must be strictly between 0 and 1.");
-  if (weights.size() != model.drift.size())
-    throw std::invalid_argument("the weights do not match the number of assets.");
-  const Prepared p = prepare(model, weights, settings);
-  const std::size_t n_paths = p.paths;
-  const std::size_t blocks = block_count(p);
+// The steps of monte_carlo_risk after the simulation. Each runs per block in parallel, with
+// per-block results combined in block order, so nothing depends on the thread count.
+namespace {
 
-  // Every step after the simulation also runs per block in parallel, with per-block results
-  // combined in block order, so nothing depends on the thread count.
-  const auto losses_buffer = std::make_unique_for_overwrite<double[]>(n_paths);
-  const std::span<const double> losses(losses_buffer.get(), n_paths);
-  for_each_block(blocks, settings.threads, [&](std::size_t b) {
-    (void)run_block<true>(p, b, losses_buffer.get() + b * kMcBlockPaths, nullptr, nullptr);
-  });
-  const auto block_range = [&](std::size_t b) {
-    return std::pair{b * kMcBlockPaths, std::min(n_paths, (b + 1) * kMcBlockPaths)};
-  };
+std::pair<std::size_t, std::size_t> block_range(std::size_t b, std::size_t n_paths) {
+  return {b * kMcBlockPaths, std::min(n_paths, (b + 1) * kMcBlockPaths)};
+}
 
-  const std::size_t k = var_rank(n_paths, alpha);
-  const auto d = std::max<std::size_t>(
-      1, static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(k)))));
+// Tail candidates: a threshold from every 32nd loss, set so about 1.5x the needed ranks (plus a
+// margin) lie above it, then one parallel scan. Too few candidates (improbable) falls back to the
+// full selection; both give the same result.
+EmpiricalTail loss_tail(std::span<const double> losses, double alpha, std::size_t d,
+                        std::size_t blocks, unsigned threads) {
+  const std::size_t n_paths = losses.size();
   const std::size_t need = tail_ranks_needed(n_paths, alpha, d);
-  // Tail candidates: a threshold from every 32nd loss, set so about 1.5x the needed ranks (plus
-  // a margin) lie above it, then one parallel scan. Too few candidates (improbable) falls back to
-  // the full selection; both give the same result.
   constexpr std::size_t kSampleStride = 32;
   std::vector<double> sample;
   sample.reserve(n_paths / kSampleStride + 1);
@@ -388,8 +387,8 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   const double threshold = sample[sample_rank - 1];
   std::vector<std::vector<std::size_t>> block_candidates(blocks);
   std::vector<char> block_nan(blocks, 0);
-  for_each_block(blocks, settings.threads, [&](std::size_t b) {
-    const auto [from, to] = block_range(b);
+  for_each_block(blocks, threads, [&](std::size_t b) {
+    const auto [from, to] = block_range(b, n_paths);
     for (std::size_t j = from; j < to; ++j) {
       if (losses[j] >= threshold) block_candidates[b].push_back(j);
       if (std::isnan(losses[j])) block_nan[b] = 1;
@@ -399,26 +398,24 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
     throw std::invalid_argument("the Monte Carlo model produced a loss that is not a number.");
   std::vector<std::size_t> candidates;
   for (const auto& c : block_candidates) candidates.insert(candidates.end(), c.begin(), c.end());
-  const EmpiricalTail tail = candidates.size() >= need
-                                 ? tail_from_candidates(losses, alpha, d, std::move(candidates))
-                                 : empirical_tail(losses, alpha, d);
+  return candidates.size() >= need ? tail_from_candidates(losses, alpha, d, std::move(candidates))
+                                   : empirical_tail(losses, alpha, d);
+}
 
-  McResult r;
-  r.var = tail.var;
-  r.cvar = tail.cvar;
-  r.paths = n_paths;
-
-  // Standard errors with antithetic pairs (or single paths) as the independent units: per block
-  // sums of the unit means and their squares.
-  const std::size_t unit = p.antithetic ? 2 : 1;
+// Standard errors with antithetic pairs (or single paths) as the independent units: per block
+// sums of the unit means and their squares. [lo, hi]: the ranks of the sparsity estimate.
+void standard_errors(std::span<const double> losses, const EmpiricalTail& tail, double alpha,
+                     std::size_t unit, std::size_t lo, std::size_t hi, std::size_t blocks,
+                     unsigned threads, McResult& r) {
+  const std::size_t n_paths = losses.size();
   const std::size_t units = n_paths / unit;
   const double tail_p = 1.0 - alpha;
   struct Sums {
     double ind = 0.0, ind2 = 0.0, exc = 0.0, exc2 = 0.0;
   };
   std::vector<Sums> block_sums(blocks);
-  for_each_block(blocks, settings.threads, [&](std::size_t b) {
-    const auto [from, to] = block_range(b);
+  for_each_block(blocks, threads, [&](std::size_t b) {
+    const auto [from, to] = block_range(b, n_paths);
     Sums s;
     for (std::size_t j = from; j + unit <= to; j += unit) {
       double a = 0.0, e = 0.0;
@@ -448,8 +445,6 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
     const double var = std::max(0.0, (sum2 - sum * sum / m) / (m - 1.0));
     return std::sqrt(var / m);
   };
-  const std::size_t lo = k > d ? k - d : 1;
-  const std::size_t hi = std::min(tail.ranked.size(), k + d);
   double sparsity = 0.0;
   if (hi > lo) {
     sparsity = (losses[tail.ranked[lo - 1]] - losses[tail.ranked[hi - 1]]) *
@@ -457,35 +452,69 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   }
   r.stderr_var = sd_of_mean(total.ind, total.ind2) * sparsity;
   r.stderr_cvar = sd_of_mean(total.exc, total.exc2);
+}
 
-  if (settings.components) {
-    const std::size_t n = p.n;
-    // Second pass over the same streams: the asset losses of the ranked tail scenarios.
-    std::vector<std::int32_t> slot_of(n_paths, -1);
-    for (std::size_t s = 0; s < tail.ranked.size(); ++s)
-      slot_of[tail.ranked[s]] = static_cast<std::int32_t>(s);
-    std::vector<char> needed(blocks, 0);
-    for (std::size_t id : tail.ranked) needed[id / kMcBlockPaths] = 1;
-    std::vector<double> capture(tail.ranked.size() * n);
-    for_each_block(blocks, settings.threads, [&](std::size_t b) {
-      if (needed[b]) (void)run_block<true>(p, b, nullptr, slot_of.data(), capture.data());
-    });
-    r.component_var.assign(n, 0.0);
-    r.component_cvar.assign(n, 0.0);
-    double kernel_loss = 0.0;
-    for (std::size_t rank = lo; rank <= hi; ++rank) {
-      const std::size_t s = rank - 1;
-      kernel_loss += losses[tail.ranked[s]];
-      for (std::size_t i = 0; i < n; ++i) r.component_var[i] += p.weights[i] * capture[s * n + i];
-    }
-    const double scale = kernel_loss != 0.0 ? r.var / kernel_loss : 0.0;
-    for (auto& c : r.component_var) c *= scale;
-    for (const auto& sc : tail.cvar_scenarios) {
-      const auto s = static_cast<std::size_t>(slot_of[sc.index]);
-      for (std::size_t i = 0; i < n; ++i)
-        r.component_cvar[i] += sc.weight * p.weights[i] * capture[s * n + i];
-    }
+// Second pass over the same streams: the asset losses of the ranked tail scenarios give the
+// Euler components (VaR: the kernel over ranks [lo, hi] rescaled to VaR; CVaR: the tail average).
+void euler_components(const Prepared& p, std::span<const double> losses, const EmpiricalTail& tail,
+                      std::size_t lo, std::size_t hi, std::size_t blocks, unsigned threads,
+                      McResult& r) {
+  const std::size_t n = p.n;
+  std::vector<std::int32_t> slot_of(losses.size(), -1);
+  for (std::size_t s = 0; s < tail.ranked.size(); ++s)
+    slot_of[tail.ranked[s]] = static_cast<std::int32_t>(s);
+  std::vector<char> needed(blocks, 0);
+  for (std::size_t id : tail.ranked) needed[id / kMcBlockPaths] = 1;
+  std::vector<double> capture(tail.ranked.size() * n);
+  for_each_block(blocks, threads, [&](std::size_t b) {
+    if (needed[b]) (void)run_block<true>(p, b, nullptr, slot_of.data(), capture.data());
+  });
+  r.component_var.assign(n, 0.0);
+  r.component_cvar.assign(n, 0.0);
+  double kernel_loss = 0.0;
+  for (std::size_t rank = lo; rank <= hi; ++rank) {
+    const std::size_t s = rank - 1;
+    kernel_loss += losses[tail.ranked[s]];
+    for (std::size_t i = 0; i < n; ++i) r.component_var[i] += p.weights[i] * capture[s * n + i];
   }
+  const double scale = kernel_loss != 0.0 ? r.var / kernel_loss : 0.0;
+  for (auto& c : r.component_var) c *= scale;
+  for (const auto& sc : tail.cvar_scenarios) {
+    const auto s = static_cast<std::size_t>(slot_of[sc.index]);
+    for (std::size_t i = 0; i < n; ++i)
+      r.component_cvar[i] += sc.weight * p.weights[i] * capture[s * n + i];
+  }
+}
+
+}  // namespace
+
+McResult monte_carlo_risk(const McModel& model, std::span<const double> weights, double alpha,
+                          const McSettings& settings) {
+  if (!(alpha > 0.0 && alpha < 1.0))
+    throw std::invalid_argument("confidence must be strictly between 0 and 1.");
+  if (weights.size() != model.drift.size())
+    throw std::invalid_argument("the weights do not match the number of assets.");
+  const Prepared p = prepare(model, weights, settings);
+  const std::size_t n_paths = p.paths;
+  const std::size_t blocks = block_count(p);
+  const auto losses_buffer = std::make_unique_for_overwrite<double[]>(n_paths);
+  const std::span<const double> losses(losses_buffer.get(), n_paths);
+  for_each_block(blocks, settings.threads, [&](std::size_t b) {
+    (void)run_block<true>(p, b, losses_buffer.get() + b * kMcBlockPaths, nullptr, nullptr);
+  });
+
+  const std::size_t k = var_rank(n_paths, alpha);
+  const auto d = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(k)))));
+  const EmpiricalTail tail = loss_tail(losses, alpha, d, blocks, settings.threads);
+  McResult r;
+  r.var = tail.var;
+  r.cvar = tail.cvar;
+  r.paths = n_paths;
+  const std::size_t lo = k > d ? k - d : 1;
+  const std::size_t hi = std::min(tail.ranked.size(), k + d);
+  standard_errors(losses, tail, alpha, p.antithetic ? 2 : 1, lo, hi, blocks, settings.threads, r);
+  if (settings.components) euler_components(p, losses, tail, lo, hi, blocks, settings.threads, r);
   return r;
 }
 

@@ -27,9 +27,10 @@ std::vector<double> portfolio_simple_returns(const ReturnWindow& history,
   return out;
 }
 
-RollingBacktestResult rolling_backtest(const ReturnWindow& history, std::span<const double> weights,
-                                       std::span<const double> realized,
-                                       const RollingBacktestOptions& options) {
+namespace {
+
+void check_inputs(const ReturnWindow& history, std::span<const double> weights,
+                  const RollingBacktestOptions& options) {
   const std::size_t n_assets = history.n_assets;
   const std::size_t t_obs = history.n_obs();
   const std::size_t w = options.window;
@@ -48,25 +49,18 @@ RollingBacktestResult rolling_backtest(const ReturnWindow& history, std::span<co
                                 " returns, window " + std::to_string(w) +
                                 " (need at least window + 1).");
   }
-  std::vector<double> own_realized;
-  if (realized.empty()) {
-    own_realized = portfolio_simple_returns(history, weights);
-    realized = own_realized;
-  } else if (realized.size() != t_obs) {
-    throw std::invalid_argument("The realised returns and the return history differ in length.");
-  }
+}
 
-  RiskOptions risk = options.risk;
-  risk.confidence = options.backtest.confidence;
-  risk.horizon = 1;
-  risk.components = false;  // not needed for a backtest; saves the Euler allocation
-
-  // The fits are independent (each sees only its window and its own seed), so they run in
-  // parallel, refit j on thread j mod T; every fit lands in its own slot, so the series does not
-  // depend on T. Inside a fit Monte Carlo then runs on one thread (its result does not depend on
-  // its thread count either, risk/risk_method.hpp).
-  const std::size_t n_forecasts = t_obs - w;
-  const std::size_t n_fits = (n_forecasts + options.refit_every - 1) / options.refit_every;
+// The n_fits estimates, fit j over the window [j * refit_every, j * refit_every + window). The
+// fits are independent (each sees only its window and its own seed), so they run in parallel,
+// refit j on thread j mod T; every fit lands in its own slot, so the series does not depend on T.
+// Inside a fit Monte Carlo then runs on one thread (its result does not depend on its thread
+// count either, risk/risk_method.hpp).
+std::vector<RiskEstimate> fit_windows(const ReturnWindow& history, std::span<const double> weights,
+                                      const RollingBacktestOptions& options, RiskOptions risk,
+                                      std::size_t n_fits) {
+  const std::size_t n_assets = history.n_assets;
+  const std::size_t w = options.window;
   unsigned n_threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
   n_threads = static_cast<unsigned>(std::clamp<std::size_t>(n_threads, 1, n_fits));
   if (n_threads > 1) risk.threads = 1;
@@ -95,6 +89,32 @@ RollingBacktestResult rolling_backtest(const ReturnWindow& history, std::span<co
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);  // the earliest failing fit, whatever the thread count
   }
+  return fits;
+}
+
+}  // namespace
+
+RollingBacktestResult rolling_backtest(const ReturnWindow& history, std::span<const double> weights,
+                                       std::span<const double> realized,
+                                       const RollingBacktestOptions& options) {
+  check_inputs(history, weights, options);
+  const std::size_t t_obs = history.n_obs();
+  const std::size_t w = options.window;
+  std::vector<double> own_realized;
+  if (realized.empty()) {
+    own_realized = portfolio_simple_returns(history, weights);
+    realized = own_realized;
+  } else if (realized.size() != t_obs) {
+    throw std::invalid_argument("The realised returns and the return history differ in length.");
+  }
+
+  RiskOptions risk = options.risk;
+  risk.confidence = options.backtest.confidence;
+  risk.horizon = 1;
+  risk.components = false;  // not needed for a backtest; saves the Euler allocation
+  const std::size_t n_forecasts = t_obs - w;
+  const std::size_t n_fits = (n_forecasts + options.refit_every - 1) / options.refit_every;
+  const std::vector<RiskEstimate> fits = fit_windows(history, weights, options, risk, n_fits);
 
   RollingBacktestResult result;
   result.refits = n_fits;

@@ -55,7 +55,8 @@ PriceTable load(const VarArgs& a) {
   return std::move(*aligned);
 }
 
-void run(const VarArgs& a) {
+// Refuses arguments that cannot work, before any file is read.
+risk::RiskMethod check_args(const VarArgs& a) {
   if (a.prices.empty() == a.returns.empty())
     throw UserError("give either --prices FILE... or --returns FILE.");
   const auto method = risk::parse_risk_method(a.method);
@@ -67,30 +68,10 @@ void run(const VarArgs& a) {
   if (a.window < 2) throw UserError("--window must be at least 2 returns.");
   if (a.ewma != 0.0 && !(a.ewma > 0.0 && a.ewma < 1.0))
     throw UserError("--ewma must be strictly between 0 and 1 (RiskMetrics uses 0.94).");
+  return *method;
+}
 
-  const PriceTable table = load(a);
-  const auto parsed_weights = parse_weights(a.weights, table.assets);
-  if (!parsed_weights) throw UserError(parsed_weights.error().message);
-  const std::vector<double>& w = *parsed_weights;
-  const std::size_t n = table.n_assets();
-
-  // Log-returns: from consecutive common-date prices (each dated by its later price), or
-  // ln(1 + r) of a simple-returns file.
-  const bool from_prices = a.returns.empty();
-  const std::vector<double> r = from_prices ? risk::log_returns(table.values, n)
-                                            : risk::log_returns_from_simple(table.values);
-  const std::vector<std::string> dates(
-      table.dates.begin() + (from_prices && !table.dates.empty() ? 1 : 0), table.dates.end());
-  const std::size_t available = dates.size();
-  const std::string sources =
-      join(a.returns.empty() ? a.prices : std::vector<std::string>{a.returns});
-  if (available < a.window)
-    throw UserError(sources + " give(s) only " + std::to_string(available) +
-                    " returns on common dates, fewer than --window " + std::to_string(a.window) +
-                    "; use a smaller --window.");
-  const std::size_t first = available - a.window;
-  const std::span<const double> window(r.data() + first * n, a.window * n);
-
+risk::RiskOptions risk_options(const VarArgs& a) {
   risk::RiskOptions o;
   o.confidence = a.confidence;
   o.horizon = a.horizon;
@@ -103,64 +84,70 @@ void run(const VarArgs& a) {
     o.ewma_covariance = true;
   }
   o.revaluation = a.linear ? risk::Revaluation::kLinear : risk::Revaluation::kFull;
-  risk::RiskEstimate e;
-  risk::RiskAttribution attribution;
-  try {
-    if (a.sensitivities) {
-      attribution = risk::attribute_risk(*method, {window, n}, w, o);
-      e = attribution.estimate;
-    } else {
-      e = risk::estimate_risk(*method, {window, n}, w, o);
-    }
-  } catch (const std::invalid_argument& ex) {
-    throw UserError(ex.what());
-  }
+  return o;
+}
 
-  const bool mc = risk::is_monte_carlo(*method);
-  if (a.json) {
-    nlohmann::json j;
-    j["method"] = a.method;
-    j["confidence"] = a.confidence;
-    j["horizon"] = a.horizon;
-    j["n_obs"] = e.n_obs;
-    j["first_date"] = dates[first];
-    j["last_date"] = dates.back();
-    j["var"] = e.var;
-    j["cvar"] = e.cvar;
-    j["stderr_var"] = e.stderr_var;
-    j["stderr_cvar"] = e.stderr_cvar;
-    if (mc) {
-      j["paths"] = e.n_scenarios;
-      j["seed"] = a.seed;
-    }
-    if (e.nu > 0.0) j["nu"] = e.nu;
-    if (!e.warning.empty()) j["warning"] = e.warning;
-    j["revaluation"] = a.linear ? "linear" : "full";
-    j["covariance"] = a.ewma != 0.0 ? "ewma" : "sample";
-    nlohmann::json comps = nlohmann::json::array();
-    for (std::size_t i = 0; i < n; ++i) {
-      nlohmann::json c{{"asset", table.assets[i]},
-                       {"weight", w[i]},
-                       {"var", e.component_var.empty() ? 0.0 : e.component_var[i]},
-                       {"cvar", e.component_cvar.empty() ? 0.0 : e.component_cvar[i]}};
-      if (a.sensitivities) {
-        c["marginal_var"] = attribution.marginal_var[i];
-        c["marginal_cvar"] = attribution.marginal_cvar[i];
-        c["vega_var"] = attribution.vega_var[i];
-        c["vega_cvar"] = attribution.vega_cvar[i];
-      }
-      comps.push_back(c);
-    }
-    j["components"] = comps;
-    std::cout << j.dump(2) << '\n';
-    return;
+// What `var` prints: the estimate over the window and what it was computed from.
+struct VarResult {
+  PriceTable table;
+  std::vector<double> weights;
+  std::string first_date;
+  std::string last_date;
+  risk::RiskEstimate estimate;
+  risk::RiskAttribution attribution;  // with --sensitivities
+};
+
+void print_json(const VarArgs& a, const VarResult& v) {
+  const auto& e = v.estimate;
+  const auto& attribution = v.attribution;
+  nlohmann::json j;
+  j["method"] = a.method;
+  j["confidence"] = a.confidence;
+  j["horizon"] = a.horizon;
+  j["n_obs"] = e.n_obs;
+  j["first_date"] = v.first_date;
+  j["last_date"] = v.last_date;
+  j["var"] = e.var;
+  j["cvar"] = e.cvar;
+  j["stderr_var"] = e.stderr_var;
+  j["stderr_cvar"] = e.stderr_cvar;
+  if (risk::is_monte_carlo(*risk::parse_risk_method(a.method))) {
+    j["paths"] = e.n_scenarios;
+    j["seed"] = a.seed;
   }
+  if (e.nu > 0.0) j["nu"] = e.nu;
+  if (!e.warning.empty()) j["warning"] = e.warning;
+  j["revaluation"] = a.linear ? "linear" : "full";
+  j["covariance"] = a.ewma != 0.0 ? "ewma" : "sample";
+  nlohmann::json comps = nlohmann::json::array();
+  for (std::size_t i = 0; i < v.table.n_assets(); ++i) {
+    nlohmann::json c{{"asset", v.table.assets[i]},
+                     {"weight", v.weights[i]},
+                     {"var", e.component_var.empty() ? 0.0 : e.component_var[i]},
+                     {"cvar", e.component_cvar.empty() ? 0.0 : e.component_cvar[i]}};
+    if (a.sensitivities) {
+      c["marginal_var"] = attribution.marginal_var[i];
+      c["marginal_cvar"] = attribution.marginal_cvar[i];
+      c["vega_var"] = attribution.vega_var[i];
+      c["vega_cvar"] = attribution.vega_cvar[i];
+    }
+    comps.push_back(c);
+  }
+  j["components"] = comps;
+  std::cout << j.dump(2) << '\n';
+}
+
+void print_text(const VarArgs& a, const VarResult& v) {
+  const auto& e = v.estimate;
+  const auto& attribution = v.attribution;
+  const std::size_t n = v.table.n_assets();
+  const bool mc = risk::is_monte_carlo(*risk::parse_risk_method(a.method));
   char buf[256];
   std::cout << "method      " << a.method << '\n';
   std::snprintf(buf, sizeof buf, "confidence  %g   horizon %d period(s)\n", a.confidence,
                 a.horizon);
   std::cout << buf;
-  std::cout << "window      " << e.n_obs << " returns, " << dates[first] << " .. " << dates.back()
+  std::cout << "window      " << e.n_obs << " returns, " << v.first_date << " .. " << v.last_date
             << '\n';
   std::snprintf(buf, sizeof buf, "VaR         %.6f  (%.3f %% of portfolio value)", e.var,
                 100 * e.var);
@@ -185,8 +172,9 @@ void run(const VarArgs& a) {
   if (!e.warning.empty()) std::cout << "warning     " << e.warning << '\n';
   std::cout << "components  asset, weight, VaR, CVaR (Euler; they sum to the totals)\n";
   for (std::size_t i = 0; i < n; ++i) {
-    std::snprintf(buf, sizeof buf, "            %-16s %8.4f  %.6f  %.6f\n", table.assets[i].c_str(),
-                  w[i], e.component_var.empty() ? 0.0 : e.component_var[i],
+    std::snprintf(buf, sizeof buf, "            %-16s %8.4f  %.6f  %.6f\n",
+                  v.table.assets[i].c_str(), v.weights[i],
+                  e.component_var.empty() ? 0.0 : e.component_var[i],
                   e.component_cvar.empty() ? 0.0 : e.component_cvar[i]);
     std::cout << buf;
   }
@@ -195,11 +183,63 @@ void run(const VarArgs& a) {
                  "(per unit of ln volatility)\n";
     for (std::size_t i = 0; i < n; ++i) {
       std::snprintf(buf, sizeof buf, "            %-16s %9.6f %9.6f %9.6f %9.6f\n",
-                    table.assets[i].c_str(), attribution.marginal_var[i],
+                    v.table.assets[i].c_str(), attribution.marginal_var[i],
                     attribution.marginal_cvar[i], attribution.vega_var[i],
                     attribution.vega_cvar[i]);
       std::cout << buf;
     }
+  }
+}
+
+// Reads the inputs, takes the last --window returns and estimates (and attributes) the risk.
+VarResult compute(const VarArgs& a, risk::RiskMethod method) {
+  VarResult v;
+  v.table = load(a);
+  const auto parsed_weights = parse_weights(a.weights, v.table.assets);
+  if (!parsed_weights) throw UserError(parsed_weights.error().message);
+  v.weights = *parsed_weights;
+  const std::size_t n = v.table.n_assets();
+
+  // Log-returns: from consecutive common-date prices (each dated by its later price), or
+  // ln(1 + r) of a simple-returns file.
+  const bool from_prices = a.returns.empty();
+  const std::vector<double> r = from_prices ? risk::log_returns(v.table.values, n)
+                                            : risk::log_returns_from_simple(v.table.values);
+  const std::vector<std::string> dates(
+      v.table.dates.begin() + (from_prices && !v.table.dates.empty() ? 1 : 0), v.table.dates.end());
+  const std::size_t available = dates.size();
+  const std::string sources =
+      join(a.returns.empty() ? a.prices : std::vector<std::string>{a.returns});
+  if (available < a.window)
+    throw UserError(sources + " give(s) only " + std::to_string(available) +
+                    " returns on common dates, fewer than --window " + std::to_string(a.window) +
+                    "; use a smaller --window.");
+  const std::size_t first = available - a.window;
+  const std::span<const double> window(r.data() + first * n, a.window * n);
+  v.first_date = dates[first];
+  v.last_date = dates.back();
+
+  const risk::RiskOptions o = risk_options(a);
+  try {
+    if (a.sensitivities) {
+      v.attribution = risk::attribute_risk(method, {window, n}, v.weights, o);
+      v.estimate = v.attribution.estimate;
+    } else {
+      v.estimate = risk::estimate_risk(method, {window, n}, v.weights, o);
+    }
+  } catch (const std::invalid_argument& ex) {
+    throw UserError(ex.what());
+  }
+  return v;
+}
+
+void run(const VarArgs& a) {
+  const risk::RiskMethod method = check_args(a);
+  const VarResult v = compute(a, method);
+  if (a.json) {
+    print_json(a, v);
+  } else {
+    print_text(a, v);
   }
 }
 

@@ -66,6 +66,19 @@ struct Pipeline::State {
   std::map<std::uint64_t, PortfolioState> portfolios;
   std::set<std::int64_t> periods;
   std::size_t max_rows = 0;
+
+  // The steps of Pipeline::tick, in order.
+  risk::AssetVerdict consensus_of(const AssetSpec& asset, const risk::PriceCheckConfig& checks,
+                                  std::int64_t now, const std::vector<PriceReading>& readings,
+                                  TickResult& out);
+  void record_incidents(const AssetSpec& asset, const risk::AssetVerdict& verdict, std::int64_t now,
+                        std::vector<Incident>& incidents);
+  void record_price(const std::string& symbol, double price, std::int64_t oldest_update,
+                    std::int64_t now);
+  PortfolioUpdate update_portfolio(const PortfolioSpec& spec, std::int64_t now,
+                                   const std::map<std::string, risk::AssetVerdict>& verdicts);
+  bool estimate(const PortfolioSpec& spec, PortfolioState& ps, const std::vector<double>& values,
+                PortfolioUpdate& u);
 };
 
 Pipeline::Pipeline(PipelineConfig config)
@@ -123,180 +136,214 @@ TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& rea
   auto& st = *state_;
   TickResult out;
   out.t = now;
-
   // 1. Input checks and consensus per asset.
   std::map<std::string, risk::AssetVerdict> verdicts;
   for (const auto& asset : config_.assets) {
-    std::vector<risk::SourceVerdict> per_source;
-    std::int64_t oldest_update = 0;
-    for (const auto& src : asset.sources) {
-      const auto key = std::pair{asset.symbol, src.name};
-      const auto it = std::find_if(readings.begin(), readings.end(), [&](const PriceReading& r) {
-        return r.asset == asset.symbol && r.source == src.name && r.fetched;
-      });
-      risk::SourceVerdict v;
-      if (it == readings.end()) {
-        v.check = risk::SourceCheck::kStale;  // no answer this tick is no fresher than a stale one
-      } else {
-        v = st.monitors.at(key).check(it->round, now);
-        if (v.ok()) {
-          oldest_update = oldest_update == 0 ? it->round.updated_at
-                                             : std::min(oldest_update, it->round.updated_at);
-        }
-      }
-      per_source.push_back(v);
-    }
-    auto verdict = risk::check_asset(per_source, config_.breaker.checks);
-    // Incidents on transitions only: a feed stale for a day is one incident, not thousands.
-    for (std::size_t i = 0; i < asset.sources.size(); ++i) {
-      const auto key = std::pair{asset.symbol, asset.sources[i].name};
-      const auto check = verdict.sources[i].check;
-      const auto prev = st.last_check.find(key);
-      const bool was_ok = prev == st.last_check.end() || prev->second == risk::SourceCheck::kOk;
-      if (check != risk::SourceCheck::kOk && (was_ok || prev->second != check)) {
-        Incident inc;
-        inc.time = now;
-        inc.category = std::string(category_of(check));
-        inc.subject = asset.symbol + "/" + asset.sources[i].name;
-        inc.evidence =
-            nlohmann::json{{"check", risk::to_string(check)}, {"answer", verdict.sources[i].price}}
-                .dump();
-        out.incidents.push_back(std::move(inc));
-      }
-      st.last_check[key] = check;
-    }
-    const auto prev_asset = st.last_asset_check.find(asset.symbol);
-    if (!verdict.usable() &&
-        (prev_asset == st.last_asset_check.end() || prev_asset->second != verdict.check)) {
-      // Unusable because feeds went quiet is a stale feed; because they disagree, candidate
-      // manipulation.
-      const bool all_quiet =
-          verdict.check == risk::AssetCheck::kNoMajority &&
-          std::all_of(verdict.sources.begin(), verdict.sources.end(),
-                      [](const risk::SourceVerdict& v) {
-                        return v.ok() || category_of(v.check) == risk::oprisk::kStaleFeed;
-                      });
-      Incident inc;
-      inc.time = now;
-      inc.category =
-          std::string(all_quiet ? risk::oprisk::kStaleFeed : risk::oprisk::kOracleManipulation);
-      inc.subject = asset.symbol;
-      inc.evidence = nlohmann::json{{"asset_unusable", risk::to_string(verdict.check)}}.dump();
-      out.incidents.push_back(std::move(inc));
-    }
-    st.last_asset_check[asset.symbol] = verdict.check;
-    if (verdict.usable()) {
-      out.prices[asset.symbol] = verdict.price;
-      st.last_price[asset.symbol] = verdict.price;
-      if (oldest_update != 0) st.last_updated_at[asset.symbol] = oldest_update;
-      for (const auto period : st.periods) {
-        auto& h = st.history[{asset.symbol, period}];
-        h[period_start(now, period)] = verdict.price;
-        while (h.size() > st.max_rows) h.erase(h.begin());
-      }
-    }
-    verdicts.emplace(asset.symbol, std::move(verdict));
+    verdicts.emplace(asset.symbol,
+                     st.consensus_of(asset, config_.breaker.checks, now, readings, out));
   }
-
   // 2. Per portfolio: value, returns, risk, breaker, publish policy, actions.
   for (const auto& spec : config_.portfolios) {
-    auto& ps = st.portfolios.at(spec.id);
-    PortfolioUpdate u;
-    u.portfolio_id = spec.id;
-    u.t = now;
-    risk::TripReasons faults;
-    bool prices_known = true;
-    std::vector<double> values;
-    std::int64_t observed_at = now;
-    for (const auto& [sym, qty] : spec.positions) {
-      const auto& v = verdicts.at(sym);
-      faults |= risk::trip_reasons(v);
-      const auto lp = st.last_price.find(sym);
-      if (lp == st.last_price.end()) {
-        prices_known = false;
-        values.push_back(0.0);
-        continue;
-      }
-      values.push_back(qty * lp->second);
-      if (const auto up = st.last_updated_at.find(sym); up != st.last_updated_at.end()) {
-        observed_at = std::min(observed_at, up->second);
-      }
-    }
-    u.observed_at = observed_at;
-    for (double v : values) u.value += v;
-    if (!prices_known || !(u.value > 0.0)) {
-      u.note = "no price yet for every position";
-      out.portfolios.push_back(std::move(u));
-      continue;
-    }
-
-    // Aligned log-returns over the common period starts of every asset held.
-    std::vector<const Closes*> series;
-    for (const auto& [sym, qty] : spec.positions) {
-      series.push_back(&st.history[{sym, spec.period_s}]);
-    }
-    std::vector<std::int64_t> common;
-    for (const auto& [t, close] : *series[0]) {
-      if (std::all_of(series.begin() + 1, series.end(),
-                      [&](const Closes* c) { return c->count(t) != 0; })) {
-        common.push_back(t);
-      }
-    }
-    const std::size_t rows = common.size() > spec.window + 1 ? spec.window + 1 : common.size();
-    const std::size_t n_assets = spec.positions.size();
-    if (rows < spec.min_obs + 1) {
-      u.note = "collecting history (" + std::to_string(rows == 0 ? 0 : rows - 1) + " of " +
-               std::to_string(spec.min_obs) + " returns)";
-      out.portfolios.push_back(std::move(u));
-      continue;
-    }
-    std::vector<double> key;
-    key.push_back(static_cast<double>(common.back()));
-    key.push_back(static_cast<double>(rows));
-    for (const auto* c : series) key.push_back(c->at(common.back()));
-    if (!ps.last_estimate || key != ps.estimate_key) {
-      std::vector<double> prices;
-      prices.reserve(rows * n_assets);
-      for (std::size_t r = common.size() - rows; r < common.size(); ++r) {
-        for (const auto* c : series) prices.push_back(c->at(common[r]));
-      }
-      const std::vector<double> returns = risk::log_returns(prices, n_assets);
-      std::vector<double> weights;
-      for (double v : values) weights.push_back(v / u.value);
-      const risk::ReturnWindow window{returns, n_assets};
-      ps.last_estimate = risk::estimate_risk(spec.method, window, weights, spec.risk);
-      ps.estimate_key = std::move(key);
-    }
-    u.has_estimate = true;
-    u.computed = *ps.last_estimate;
-
-    const auto b = ps.breaker.step({now, u.computed.var, faults});
-    u.status = b.status;
-    u.reasons = b.reasons;
-    u.published_var = std::clamp(b.published, 0.0, 1.0);
-    // CVaR follows VaR through the breaker in proportion (the tail's shape is the engine's);
-    // it is never below the published VaR and never above a total loss.
-    const double scale = u.computed.var > 0.0 ? u.published_var / u.computed.var : 1.0;
-    u.published_cvar = std::clamp(u.computed.cvar * scale, u.published_var, 1.0);
-
-    if (!ps.last_published) {
-      u.publish = PublishReason::kFirst;
-    } else if (b.status_changed) {
-      u.publish = PublishReason::kBreaker;
-    } else {
-      const double last = ps.last_published->second;
-      const double change = std::fabs(u.published_var - last) / std::max(last, 1e-12);
-      if (change >= spec.publish.deviation) {
-        u.publish = PublishReason::kDeviation;
-      } else if (now - ps.last_published->first >= spec.publish.heartbeat_s) {
-        u.publish = PublishReason::kHeartbeat;
-      }
-    }
-    u.rebalance = ps.rebalance.update(now, u.published_var);
-    u.payout = ps.payout.update(now, u.published_var);
-    out.portfolios.push_back(std::move(u));
+    out.portfolios.push_back(st.update_portfolio(spec, now, verdicts));
   }
   return out;
+}
+
+// Checks each source's answer, takes the consensus, records incidents and, if the asset is
+// usable, its price (in out.prices and the history).
+risk::AssetVerdict Pipeline::State::consensus_of(const AssetSpec& asset,
+                                                 const risk::PriceCheckConfig& checks,
+                                                 std::int64_t now,
+                                                 const std::vector<PriceReading>& readings,
+                                                 TickResult& out) {
+  std::vector<risk::SourceVerdict> per_source;
+  std::int64_t oldest_update = 0;
+  for (const auto& src : asset.sources) {
+    const auto key = std::pair{asset.symbol, src.name};
+    const auto it = std::find_if(readings.begin(), readings.end(), [&](const PriceReading& r) {
+      return r.asset == asset.symbol && r.source == src.name && r.fetched;
+    });
+    risk::SourceVerdict v;
+    if (it == readings.end()) {
+      v.check = risk::SourceCheck::kStale;  // no answer this tick is no fresher than a stale one
+    } else {
+      v = monitors.at(key).check(it->round, now);
+      if (v.ok()) {
+        oldest_update = oldest_update == 0 ? it->round.updated_at
+                                           : std::min(oldest_update, it->round.updated_at);
+      }
+    }
+    per_source.push_back(v);
+  }
+  auto verdict = risk::check_asset(per_source, checks);
+  record_incidents(asset, verdict, now, out.incidents);
+  if (verdict.usable()) {
+    out.prices[asset.symbol] = verdict.price;
+    record_price(asset.symbol, verdict.price, oldest_update, now);
+  }
+  return verdict;
+}
+
+// Incidents on transitions only: a feed stale for a day is one incident, not thousands.
+void Pipeline::State::record_incidents(const AssetSpec& asset, const risk::AssetVerdict& verdict,
+                                       std::int64_t now, std::vector<Incident>& incidents) {
+  for (std::size_t i = 0; i < asset.sources.size(); ++i) {
+    const auto key = std::pair{asset.symbol, asset.sources[i].name};
+    const auto check = verdict.sources[i].check;
+    const auto prev = last_check.find(key);
+    const bool was_ok = prev == last_check.end() || prev->second == risk::SourceCheck::kOk;
+    if (check != risk::SourceCheck::kOk && (was_ok || prev->second != check)) {
+      Incident inc;
+      inc.time = now;
+      inc.category = std::string(category_of(check));
+      inc.subject = asset.symbol + "/" + asset.sources[i].name;
+      inc.evidence =
+          nlohmann::json{{"check", risk::to_string(check)}, {"answer", verdict.sources[i].price}}
+              .dump();
+      incidents.push_back(std::move(inc));
+    }
+    last_check[key] = check;
+  }
+  const auto prev_asset = last_asset_check.find(asset.symbol);
+  if (!verdict.usable() &&
+      (prev_asset == last_asset_check.end() || prev_asset->second != verdict.check)) {
+    // Unusable because feeds went quiet is a stale feed; because they disagree, candidate
+    // manipulation.
+    const bool all_quiet =
+        verdict.check == risk::AssetCheck::kNoMajority &&
+        std::all_of(verdict.sources.begin(), verdict.sources.end(),
+                    [](const risk::SourceVerdict& v) {
+                      return v.ok() || category_of(v.check) == risk::oprisk::kStaleFeed;
+                    });
+    Incident inc;
+    inc.time = now;
+    inc.category =
+        std::string(all_quiet ? risk::oprisk::kStaleFeed : risk::oprisk::kOracleManipulation);
+    inc.subject = asset.symbol;
+    inc.evidence = nlohmann::json{{"asset_unusable", risk::to_string(verdict.check)}}.dump();
+    incidents.push_back(std::move(inc));
+  }
+  last_asset_check[asset.symbol] = verdict.check;
+}
+
+// The consensus price becomes the latest price and this period's close at every interval.
+void Pipeline::State::record_price(const std::string& symbol, double price,
+                                   std::int64_t oldest_update, std::int64_t now) {
+  last_price[symbol] = price;
+  if (oldest_update != 0) last_updated_at[symbol] = oldest_update;
+  for (const auto period : periods) {
+    auto& h = history[{symbol, period}];
+    h[period_start(now, period)] = price;
+    while (h.size() > max_rows) h.erase(h.begin());
+  }
+}
+
+PortfolioUpdate Pipeline::State::update_portfolio(
+    const PortfolioSpec& spec, std::int64_t now,
+    const std::map<std::string, risk::AssetVerdict>& verdicts) {
+  auto& ps = portfolios.at(spec.id);
+  PortfolioUpdate u;
+  u.portfolio_id = spec.id;
+  u.t = now;
+  // 2a. Value at the latest prices; the sources' faults for the breaker.
+  risk::TripReasons faults;
+  bool prices_known = true;
+  std::vector<double> values;
+  std::int64_t observed_at = now;
+  for (const auto& [sym, qty] : spec.positions) {
+    const auto& v = verdicts.at(sym);
+    faults |= risk::trip_reasons(v);
+    const auto lp = last_price.find(sym);
+    if (lp == last_price.end()) {
+      prices_known = false;
+      values.push_back(0.0);
+      continue;
+    }
+    values.push_back(qty * lp->second);
+    if (const auto up = last_updated_at.find(sym); up != last_updated_at.end()) {
+      observed_at = std::min(observed_at, up->second);
+    }
+  }
+  u.observed_at = observed_at;
+  for (double v : values) u.value += v;
+  if (!prices_known || !(u.value > 0.0)) {
+    u.note = "no price yet for every position";
+    return u;
+  }
+  // 2b. Risk of the window of returns.
+  if (!estimate(spec, ps, values, u)) return u;
+
+  // 2c. Breaker: the published figures. CVaR follows VaR through the breaker in proportion (the
+  // tail's shape is the engine's); it is never below the published VaR and never above a total
+  // loss.
+  const auto b = ps.breaker.step({now, u.computed.var, faults});
+  u.status = b.status;
+  u.reasons = b.reasons;
+  u.published_var = std::clamp(b.published, 0.0, 1.0);
+  const double scale = u.computed.var > 0.0 ? u.published_var / u.computed.var : 1.0;
+  u.published_cvar = std::clamp(u.computed.cvar * scale, u.published_var, 1.0);
+
+  // 2d. Publish policy and action edges.
+  if (!ps.last_published) {
+    u.publish = PublishReason::kFirst;
+  } else if (b.status_changed) {
+    u.publish = PublishReason::kBreaker;
+  } else {
+    const double last = ps.last_published->second;
+    const double change = std::fabs(u.published_var - last) / std::max(last, 1e-12);
+    if (change >= spec.publish.deviation) {
+      u.publish = PublishReason::kDeviation;
+    } else if (now - ps.last_published->first >= spec.publish.heartbeat_s) {
+      u.publish = PublishReason::kHeartbeat;
+    }
+  }
+  u.rebalance = ps.rebalance.update(now, u.published_var);
+  u.payout = ps.payout.update(now, u.published_var);
+  return u;
+}
+
+// The engine's estimate over the aligned log-returns of the common period starts of every asset
+// held, recomputed only when the window changed. False (with a note) while history is short.
+bool Pipeline::State::estimate(const PortfolioSpec& spec, PortfolioState& ps,
+                               const std::vector<double>& values, PortfolioUpdate& u) {
+  std::vector<const Closes*> series;
+  for (const auto& [sym, qty] : spec.positions) {
+    series.push_back(&history[{sym, spec.period_s}]);
+  }
+  std::vector<std::int64_t> common;
+  for (const auto& [t, close] : *series[0]) {
+    if (std::all_of(series.begin() + 1, series.end(),
+                    [&](const Closes* c) { return c->count(t) != 0; })) {
+      common.push_back(t);
+    }
+  }
+  const std::size_t rows = common.size() > spec.window + 1 ? spec.window + 1 : common.size();
+  const std::size_t n_assets = spec.positions.size();
+  if (rows < spec.min_obs + 1) {
+    u.note = "collecting history (" + std::to_string(rows == 0 ? 0 : rows - 1) + " of " +
+             std::to_string(spec.min_obs) + " returns)";
+    return false;
+  }
+  std::vector<double> key;
+  key.push_back(static_cast<double>(common.back()));
+  key.push_back(static_cast<double>(rows));
+  for (const auto* c : series) key.push_back(c->at(common.back()));
+  if (!ps.last_estimate || key != ps.estimate_key) {
+    std::vector<double> prices;
+    prices.reserve(rows * n_assets);
+    for (std::size_t r = common.size() - rows; r < common.size(); ++r) {
+      for (const auto* c : series) prices.push_back(c->at(common[r]));
+    }
+    const std::vector<double> returns = risk::log_returns(prices, n_assets);
+    std::vector<double> weights;
+    for (double v : values) weights.push_back(v / u.value);
+    const risk::ReturnWindow window{returns, n_assets};
+    ps.last_estimate = risk::estimate_risk(spec.method, window, weights, spec.risk);
+    ps.estimate_key = std::move(key);
+  }
+  u.has_estimate = true;
+  u.computed = *ps.last_estimate;
+  return true;
 }
 
 }  // namespace varkeeper::keeper

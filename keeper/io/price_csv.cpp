@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 namespace varkeeper::keeper {
 namespace {
@@ -41,6 +43,94 @@ std::string shown(std::string_view s) {
   return "'" + v + "'";
 }
 
+// The header line: `date` then the value columns, named uniquely; a `date,close` (or price,
+// return) file's one asset is named after the file's stem.
+std::optional<PriceCsvIssue> read_header(const std::vector<std::string_view>& fields,
+                                         std::string_view file, std::size_t line_no,
+                                         PriceTable& t) {
+  std::string first(fields[0]);
+  std::transform(first.begin(), first.end(), first.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (first != "date")
+    return issue(PriceCsvError::kBadHeader, file, line_no,
+                 "the header must start with a 'date' column, found " + shown(fields[0]) + ".");
+  if (fields.size() < 2)
+    return issue(PriceCsvError::kBadHeader, file, line_no,
+                 "the header has no value column after 'date'.");
+  std::set<std::string_view> seen;
+  for (std::size_t i = 1; i < fields.size(); ++i) {
+    if (fields[i].empty())
+      return issue(PriceCsvError::kBadHeader, file, line_no,
+                   "header column " + std::to_string(i + 1) + " has no name.");
+    if (!seen.insert(fields[i]).second)
+      return issue(PriceCsvError::kBadHeader, file, line_no,
+                   "the header names column " + shown(fields[i]) + " twice.");
+  }
+  std::string lower1(fields[1]);
+  std::transform(lower1.begin(), lower1.end(), lower1.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string stem = std::filesystem::path(std::string(file)).stem().string();
+  if (fields.size() == 2 && (lower1 == "close" || lower1 == "price" || lower1 == "return")) {
+    t.assets.push_back(stem.empty() ? std::string(fields[1]) : stem);
+  } else {
+    for (std::size_t i = 1; i < fields.size(); ++i) t.assets.emplace_back(fields[i]);
+  }
+  t.sources.assign(t.assets.size(), std::string(file));
+  return std::nullopt;
+}
+
+// One data row: its field count, a date after the previous row's, and a finite value per column
+// (a positive price, or a simple return above -1).
+std::optional<PriceCsvIssue> read_row(const std::vector<std::string_view>& fields,
+                                      std::string_view file, std::size_t line_no,
+                                      std::size_t previous_line, CsvValues values, PriceTable& t) {
+  const std::size_t header_fields = t.assets.size() + 1;
+  if (fields.size() < header_fields)
+    return issue(PriceCsvError::kMissingColumn, file, line_no,
+                 "the row has " + std::to_string(fields.size()) + " fields but the header has " +
+                     std::to_string(header_fields) + " (column " +
+                     shown(t.assets[fields.size() - 1]) + " is missing).");
+  if (fields.size() > header_fields)
+    return issue(PriceCsvError::kExtraColumn, file, line_no,
+                 "the row has " + std::to_string(fields.size()) + " fields but the header has " +
+                     std::to_string(header_fields) + ".");
+  const std::string_view date = fields[0];
+  if (!valid_date(date))
+    return issue(PriceCsvError::kBadDate, file, line_no,
+                 shown(date) + " is not a YYYY-MM-DD date.");
+  if (!t.dates.empty()) {
+    const std::string& prev = t.dates.back();
+    if (date == prev)
+      return issue(
+          PriceCsvError::kDuplicateDate, file, line_no,
+          "date " + std::string(date) + " repeats line " + std::to_string(previous_line) + ".");
+    if (date < std::string_view(prev))
+      return issue(PriceCsvError::kUnorderedDate, file, line_no,
+                   "date " + std::string(date) + " comes after " + prev + " on line " +
+                       std::to_string(previous_line) + "; dates must increase.");
+  }
+  for (std::size_t i = 1; i < fields.size(); ++i) {
+    const std::string_view f = fields[i];
+    double v = 0.0;
+    const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+    if (f.empty() || ec != std::errc{} || end != f.data() + f.size() || !std::isfinite(v))
+      return issue(
+          PriceCsvError::kUnparsableValue, file, line_no,
+          "the " + t.assets[i - 1] + " value " +
+              (f.empty() ? std::string("is empty") : shown(f) + " is not a finite number") + ".");
+    if (values == CsvValues::kPrices && !(v > 0.0))
+      return issue(PriceCsvError::kNonPositivePrice, file, line_no,
+                   "the " + t.assets[i - 1] + " price " + std::string(f) + " is not positive.");
+    if (values == CsvValues::kSimpleReturns && !(v > -1.0))
+      return issue(
+          PriceCsvError::kReturnAtOrBelowMinusOne, file, line_no,
+          "the " + t.assets[i - 1] + " return " + std::string(f) + " is a loss of 100 % or more.");
+    t.values.push_back(v);
+  }
+  t.dates.emplace_back(date);
+  return std::nullopt;
+}
+
 }  // namespace
 
 chain::Expected<PriceTable, PriceCsvIssue> parse_price_csv(std::string_view text,
@@ -49,7 +139,6 @@ chain::Expected<PriceTable, PriceCsvIssue> parse_price_csv(std::string_view text
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   PriceTable t;
   std::size_t line_no = 0;
-  std::size_t header_fields = 0;
   std::size_t previous_line = 0;
   bool have_header = false;
   std::size_t pos = 0;
@@ -62,88 +151,11 @@ chain::Expected<PriceTable, PriceCsvIssue> parse_price_csv(std::string_view text
     const std::string_view line = trim(raw);
     if (line.empty()) continue;
     const auto fields = split_fields(line);
-    if (!have_header) {
-      std::string first(fields[0]);
-      std::transform(first.begin(), first.end(), first.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (first != "date")
-        return unexpected(
-            issue(PriceCsvError::kBadHeader, file, line_no,
-                  "the header must start with a 'date' column, found " + shown(fields[0]) + "."));
-      if (fields.size() < 2)
-        return unexpected(issue(PriceCsvError::kBadHeader, file, line_no,
-                                "the header has no value column after 'date'."));
-      std::set<std::string_view> seen;
-      for (std::size_t i = 1; i < fields.size(); ++i) {
-        if (fields[i].empty())
-          return unexpected(issue(PriceCsvError::kBadHeader, file, line_no,
-                                  "header column " + std::to_string(i + 1) + " has no name."));
-        if (!seen.insert(fields[i]).second)
-          return unexpected(issue(PriceCsvError::kBadHeader, file, line_no,
-                                  "the header names column " + shown(fields[i]) + " twice."));
-      }
-      std::string lower1(fields[1]);
-      std::transform(lower1.begin(), lower1.end(), lower1.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      const std::string stem = std::filesystem::path(std::string(file)).stem().string();
-      if (fields.size() == 2 && (lower1 == "close" || lower1 == "price" || lower1 == "return")) {
-        t.assets.push_back(stem.empty() ? std::string(fields[1]) : stem);
-      } else {
-        for (std::size_t i = 1; i < fields.size(); ++i) t.assets.emplace_back(fields[i]);
-      }
-      t.sources.assign(t.assets.size(), std::string(file));
-      header_fields = fields.size();
-      have_header = true;
-      continue;
-    }
-    if (fields.size() < header_fields)
-      return unexpected(issue(PriceCsvError::kMissingColumn, file, line_no,
-                              "the row has " + std::to_string(fields.size()) +
-                                  " fields but the header has " + std::to_string(header_fields) +
-                                  " (column " + shown(t.assets[fields.size() - 1]) +
-                                  " is missing)."));
-    if (fields.size() > header_fields)
-      return unexpected(issue(PriceCsvError::kExtraColumn, file, line_no,
-                              "the row has " + std::to_string(fields.size()) +
-                                  " fields but the header has " + std::to_string(header_fields) +
-                                  "."));
-    const std::string_view date = fields[0];
-    if (!valid_date(date))
-      return unexpected(issue(PriceCsvError::kBadDate, file, line_no,
-                              shown(date) + " is not a YYYY-MM-DD date."));
-    if (!t.dates.empty()) {
-      const std::string& prev = t.dates.back();
-      if (date == prev)
-        return unexpected(issue(
-            PriceCsvError::kDuplicateDate, file, line_no,
-            "date " + std::string(date) + " repeats line " + std::to_string(previous_line) + "."));
-      if (date < std::string_view(prev))
-        return unexpected(issue(PriceCsvError::kUnorderedDate, file, line_no,
-                                "date " + std::string(date) + " comes after " + prev + " on line " +
-                                    std::to_string(previous_line) + "; dates must increase."));
-    }
-    for (std::size_t i = 1; i < fields.size(); ++i) {
-      const std::string_view f = fields[i];
-      double v = 0.0;
-      const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
-      if (f.empty() || ec != std::errc{} || end != f.data() + f.size() || !std::isfinite(v))
-        return unexpected(
-            issue(PriceCsvError::kUnparsableValue, file, line_no,
-                  "the " + t.assets[i - 1] + " value " +
-                      (f.empty() ? std::string("is empty") : shown(f) + " is not a finite number") +
-                      "."));
-      if (values == CsvValues::kPrices && !(v > 0.0))
-        return unexpected(
-            issue(PriceCsvError::kNonPositivePrice, file, line_no,
-                  "the " + t.assets[i - 1] + " price " + std::string(f) + " is not positive."));
-      if (values == CsvValues::kSimpleReturns && !(v > -1.0))
-        return unexpected(issue(PriceCsvError::kReturnAtOrBelowMinusOne, file, line_no,
-                                "the " + t.assets[i - 1] + " return " + std::string(f) +
-                                    " is a loss of 100 % or more."));
-      t.values.push_back(v);
-    }
-    t.dates.emplace_back(date);
-    previous_line = line_no;
+    auto problem = have_header ? read_row(fields, file, line_no, previous_line, values, t)
+                               : read_header(fields, file, line_no, t);
+    if (problem) return unexpected(std::move(*problem));
+    if (have_header) previous_line = line_no;
+    have_header = true;
   }
   if (!have_header) return unexpected(issue(PriceCsvError::kNoRows, file, 0, "the file is empty."));
   if (t.dates.empty())

@@ -2,7 +2,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,6 +11,7 @@
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::run_process;
+using varkeeper::test::TempDir;
 
 namespace {
 
@@ -91,7 +91,8 @@ TEST_CASE("varkeeper var Monte Carlo output does not depend on the thread count"
 }
 
 TEST_CASE("varkeeper var refuses bad input with one sentence and a non-zero exit") {
-  const std::string bad = "/tmp/varkeeper_var_cli_test_bad.csv";
+  const TempDir dir("var-cli");
+  const std::string bad = dir.file("varkeeper_var_cli_test_bad.csv");
   std::ofstream(bad) << "date,close\n2024-01-01,100\n2024-01-02,-3\n";
   auto r = run_process({VARKEEPER_BINARY, "var", "--prices", bad, "--method", "historical"});
   CHECK(r.exit_code == 2);
@@ -107,7 +108,6 @@ TEST_CASE("varkeeper var refuses bad input with one sentence and a non-zero exit
   CHECK(r.err.find("fewer than --window 999999") != std::string::npos);
   r = run_process({VARKEEPER_BINARY, "var", "--prices", kBtc, "--method", "garch"});
   CHECK(r.exit_code == 2);
-  std::remove(bad.c_str());
 }
 
 TEST_CASE("varkeeper var --sensitivities adds marginal and volatility sensitivities") {
@@ -123,7 +123,8 @@ TEST_CASE("varkeeper var --sensitivities adds marginal and volatility sensitivit
 }
 
 TEST_CASE("varkeeper var --returns revalues simple returns exactly") {
-  const std::string file = "/tmp/varkeeper_var_cli_test_returns.csv";
+  const TempDir dir("var-cli");
+  const std::string file = dir.file("returns.csv");
   std::ofstream(file) << "date,A,B\n2024-01-01,0.01,-0.02\n2024-01-02,-0.03,0.01\n"
                          "2024-01-03,0.02,0.00\n2024-01-04,-0.05,-0.04\n2024-01-05,0.01,0.02\n";
   const auto r = run_process({VARKEEPER_BINARY, "var", "--returns", file, "--method", "historical",
@@ -134,5 +135,4 @@ TEST_CASE("varkeeper var --returns revalues simple returns exactly") {
   CHECK(j["var"].get<double>() == doctest::Approx(0.045).epsilon(1e-14));
   CHECK(j["cvar"].get<double>() == doctest::Approx(0.045).epsilon(1e-14));
   CHECK(j["n_obs"] == 5);
-  std::remove(file.c_str());
 }

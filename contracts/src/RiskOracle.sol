@@ -2,17 +2,22 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {AcceptedReport, IRiskOracle, RiskReport, Signature} from "./interfaces/IRiskOracle.sol";
 
 /// @title RiskOracle
 /// @notice Stores the latest accepted risk report per portfolio. A report for
-/// (portfolioId, round) is accepted once `quorum` distinct authorized signers have signed it
-/// (EIP-712, domain "varkeeper RiskOracle" / "1"), either all in one `submit` transaction or
-/// accumulated over several `propose` transactions (then the stored figures are the median of the
-/// quorum). Anyone may relay. Rounds strictly increase; stale, future-dated, too-frequent and
-/// (outside a breaker state) too-large VaR moves are refused with custom errors.
-contract RiskOracle is IRiskOracle, Ownable, EIP712 {
+/// (portfolioId, round) is accepted once `quorum` (>= 1) distinct authorized signers have signed
+/// it (EIP-712, domain "varkeeper RiskOracle" / "1"), either all in one `submit` transaction or
+/// accumulated over several `propose` transactions (then the stored figures are one signer's
+/// whole report: the median by VaR). Anyone may relay. Rounds strictly increase by bounded
+/// steps; stale, future-dated and too-frequent reports are refused, and VaR and CVaR may move
+/// only as fast as the portfolio's change limit allows for the time elapsed (wider, never
+/// unlimited, while the breaker is tripped). The owner configures signers, quorum and limits
+/// freely only during setup (until `finalizeSetup` or the first accepted report); afterwards
+/// every such change is queued and takes effect `changeDelay` seconds later (issue 14).
+contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     // ---------------------------------------------------------------- constants
 
     /// @notice EIP-712 type string of the report (the keeper hashes the identical string).
@@ -32,46 +37,71 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     uint256 internal constant SECP256K1N_HALF =
         0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
     /// @notice Seconds a report's observation time may lie ahead of the block time (clock skew
-    /// between the keeper and the chain).
+    /// between the keeper and the chain); such a report is stored with the block time instead,
+    /// so `block.timestamp - updatedAt` never underflows for a consumer.
     uint256 public constant MAX_FUTURE_DRIFT = 15;
     /// @notice Signer indices occupy bits 1..255 of a bitmap.
     uint256 public constant MAX_SIGNERS = 255;
+    /// @notice Largest step between a portfolio's accepted rounds (also from 0 to the first), so
+    /// no report can push the round to 2^64-1 and brick the portfolio.
+    uint256 public constant MAX_ROUND_JUMP = 2 ** 32;
 
     /// @notice Breaker status codes (the keeper's breaker state machine, issue 5).
     uint8 public constant BREAKER_NORMAL = 0;
     uint8 public constant BREAKER_TRIPPED = 1;
     uint8 public constant BREAKER_COOLDOWN = 2;
 
+    /// @notice The change limit's period when none is set.
+    uint32 public constant DEFAULT_CHANGE_PERIOD = 3600;
+    /// @notice The factor the change limit widens by while the breaker status is not normal,
+    /// when none is set.
+    uint8 public constant DEFAULT_BREAKER_WIDENING = 4;
+    uint8 public constant MAX_BREAKER_WIDENING = 20;
+    uint32 public constant MAX_CHANGE_PERIOD = 30 days;
+
+    /// @notice Delay of a queued configuration change after setup, and its bounds.
+    uint32 public constant DEFAULT_CHANGE_DELAY = 2 days;
+    uint32 public constant MIN_CHANGE_DELAY = 1 hours;
+    uint32 public constant MAX_CHANGE_DELAY = 30 days;
+
     // ---------------------------------------------------------------- storage
 
-    /// @notice Signatures required for acceptance (packs into Ownable's slot).
+    /// @notice Signatures required for acceptance; 0 until set, and no portfolio can be enabled
+    /// before it is. (quorum, signerEpoch, setupFinalized, changeDelay share one slot.)
     uint8 public quorum;
-    /// @notice Bumped on every signer-set or quorum change; pending accumulations of an older
-    /// epoch are discarded.
+    /// @notice Bumped on every signer-set or quorum change; proposals are keyed by it, so those
+    /// of an older epoch can never complete.
     uint32 public signerEpoch;
+    /// @notice False during setup (configuration immediate); true after `finalizeSetup` or the
+    /// first accepted report (configuration only through `queueChange` + `executeChange`).
+    bool public setupFinalized;
+    /// @notice Seconds between queueing a configuration change and its earliest execution.
+    uint32 public changeDelay;
 
     address[] internal _signers;
     /// @dev 1-based position in `_signers`, 0 = not a signer.
     mapping(address => uint256) internal _signerIndex;
 
+    /// @dev One slot per portfolio; `limits(id)` returns the first three fields (v1 ABI).
     struct Limits {
         uint32 maxAge; // seconds a report may be old when it arrives; 0 = portfolio not enabled
         uint32 minInterval; // seconds between observation times of accepted rounds
-        uint64 maxVaRChange; // WAD relative change of VaR per round; 0 = unlimited
+        uint64 maxVaRChange; // WAD relative change of VaR and CVaR per period; 0 = unlimited
+        uint32 changePeriod; // seconds; 0 = DEFAULT_CHANGE_PERIOD
+        uint8 breakerWidening; // factor while the breaker is not normal; 0 = default
     }
 
-    mapping(uint64 => Limits) public limits;
+    mapping(uint64 => Limits) internal _limits;
 
     /// @dev The accepted report in three slots:
     /// A = round|observedAt|valueAtRisk|expectedShortfall, B = portfolioValue|confidence|horizon|
     /// method|breakerStatus|acceptedAt, C = configHash.
     mapping(uint64 => AcceptedReport) internal _latest;
 
+    /// @dev Proposals for one (portfolioId, round, modelHash, signerEpoch).
     struct Pending {
-        uint32 epoch;
         uint8 count;
         uint256 signerBitmap;
-        bytes32 modelHash; // horizon, confidence, method and configHash must agree
     }
 
     struct Proposal {
@@ -85,6 +115,10 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     mapping(bytes32 => Pending) internal _pending;
     mapping(bytes32 => mapping(uint256 => Proposal)) internal _proposals;
 
+    /// @notice Earliest execution time of a queued configuration change, by id =
+    /// keccak256(calldata of the change); 0 = not queued.
+    mapping(bytes32 => uint256) public changeEta;
+
     // ---------------------------------------------------------------- events
 
     event SignerAdded(address indexed signer, uint32 epoch);
@@ -93,6 +127,12 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     event LimitsSet(
         uint64 indexed portfolioId, uint32 maxAge, uint32 minInterval, uint64 maxVaRChange
     );
+    event ChangePolicySet(uint64 indexed portfolioId, uint32 changePeriod, uint8 breakerWidening);
+    event ChangeDelaySet(uint32 delay);
+    event SetupFinalized();
+    event ChangeQueued(bytes32 indexed id, bytes4 indexed selector, bytes data, uint256 eta);
+    event ChangeCancelled(bytes32 indexed id);
+    event ChangeExecuted(bytes32 indexed id);
     event ReportProposed(
         uint64 indexed portfolioId, uint64 indexed round, address indexed signer, uint8 count
     );
@@ -103,6 +143,9 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         uint64 expectedShortfall,
         uint8 breakerStatus
     );
+    /// @notice A `submitBatch` report whose round was already accepted (e.g. copied out of the
+    /// batch and landed first) is skipped, not fatal to the batch.
+    event ReportSkipped(uint64 indexed portfolioId, uint64 indexed round, uint64 latestRound);
 
     // ---------------------------------------------------------------- errors
 
@@ -112,6 +155,13 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     error TooManySigners();
     error InvalidQuorum(uint256 quorum, uint256 signerCount);
     error InvalidLimits();
+    error QuorumNotSet();
+    error SetupClosed();
+    error InvalidDelay(uint256 delay);
+    error UnsupportedChange(bytes4 selector);
+    error ChangeAlreadyQueued(bytes32 id);
+    error ChangeNotQueued(bytes32 id);
+    error ChangeNotReady(bytes32 id, uint256 eta);
     error LengthMismatch();
     error EmptyBatch();
     error UnknownPortfolio(uint64 portfolioId);
@@ -122,24 +172,38 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     error FutureReport(uint64 observedAt, uint256 blockTime);
     error StaleReport(uint64 observedAt, uint256 blockTime, uint32 maxAge);
     error RoundNotIncreasing(uint64 round, uint64 latestRound);
+    error RoundJumpTooLarge(uint64 round, uint64 latestRound);
     error TooSoon(uint64 observedAt, uint256 earliest);
     error VaRChangeTooLarge(uint64 previous, uint64 proposed);
+    error CVaRChangeTooLarge(uint64 previous, uint64 proposed);
     error InsufficientSignatures(uint256 given, uint256 quorum);
     error MalleableSignature();
     error InvalidSignature();
     error UnauthorizedSigner(address recovered);
     error DuplicateSigner(address signer);
-    error ModelMismatch();
     error NoReport(uint64 portfolioId);
 
     // ---------------------------------------------------------------- construction
 
-    /// @param initialOwner manages signers, quorum and limits; holds no power over figures.
-    constructor(address initialOwner) Ownable(initialOwner) EIP712("varkeeper RiskOracle", "1") {}
+    /// @param initialOwner configures signers, quorum and limits (immediately during setup,
+    /// behind `changeDelay` afterwards); holds no power over figures.
+    constructor(address initialOwner) Ownable(initialOwner) EIP712("varkeeper RiskOracle", "1") {
+        changeDelay = DEFAULT_CHANGE_DELAY;
+    }
 
-    // ---------------------------------------------------------------- owner
+    // ---------------------------------------------------------------- configuration
 
-    function addSigner(address signer) external onlyOwner {
+    /// @dev The configuration setters: the owner during setup, afterwards only this contract
+    /// itself, i.e. `executeChange` of a change queued at least `changeDelay` earlier.
+    modifier onlyConfig() {
+        if (msg.sender != address(this)) {
+            _checkOwner();
+            if (setupFinalized) revert SetupClosed();
+        }
+        _;
+    }
+
+    function addSigner(address signer) external onlyConfig {
         if (signer == address(0)) revert ZeroAddress();
         if (_signerIndex[signer] != 0) revert AlreadySigner(signer);
         if (_signers.length >= MAX_SIGNERS) revert TooManySigners();
@@ -149,7 +213,7 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         emit SignerAdded(signer, epoch);
     }
 
-    function removeSigner(address signer) external onlyOwner {
+    function removeSigner(address signer) external onlyConfig {
         uint256 index = _signerIndex[signer];
         if (index == 0) revert NotSigner(signer);
         uint256 count = _signers.length;
@@ -163,7 +227,7 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         emit SignerRemoved(signer, epoch);
     }
 
-    function setQuorum(uint8 newQuorum) external onlyOwner {
+    function setQuorum(uint8 newQuorum) external onlyConfig {
         if (newQuorum == 0 || newQuorum > _signers.length) {
             revert InvalidQuorum(newQuorum, _signers.length);
         }
@@ -172,14 +236,92 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         emit QuorumSet(newQuorum, epoch);
     }
 
-    /// @notice Enables a portfolio (maxAge > 0) and sets its acceptance limits.
+    /// @notice Enables a portfolio (maxAge > 0) and sets its acceptance limits; refused while no
+    /// quorum is set (`QuorumNotSet`), so no report can ever be accepted with zero signatures.
+    /// Keeps the portfolio's change policy.
     function setLimits(uint64 portfolioId, uint32 maxAge, uint32 minInterval, uint64 maxVaRChange)
         external
-        onlyOwner
+        onlyConfig
     {
         if (maxAge == 0) revert InvalidLimits();
-        limits[portfolioId] = Limits(maxAge, minInterval, maxVaRChange);
+        if (quorum == 0) revert QuorumNotSet();
+        Limits storage l = _limits[portfolioId];
+        (l.maxAge, l.minInterval, l.maxVaRChange) = (maxAge, minInterval, maxVaRChange);
         emit LimitsSet(portfolioId, maxAge, minInterval, maxVaRChange);
+    }
+
+    /// @notice The change limit's time scale: VaR and CVaR may each move by at most
+    /// maxVaRChange * min(elapsed, changePeriod) / changePeriod of their previous value, where
+    /// elapsed is the time since the previous acceptance; while the breaker status is not normal
+    /// the bound is `breakerWidening` times wider. 0 selects the defaults.
+    function setChangePolicy(uint64 portfolioId, uint32 changePeriod, uint8 breakerWidening)
+        external
+        onlyConfig
+    {
+        if (changePeriod > MAX_CHANGE_PERIOD || breakerWidening > MAX_BREAKER_WIDENING) {
+            revert InvalidLimits();
+        }
+        Limits storage l = _limits[portfolioId];
+        (l.changePeriod, l.breakerWidening) = (changePeriod, breakerWidening);
+        emit ChangePolicySet(portfolioId, changePeriod, breakerWidening);
+    }
+
+    function setChangeDelay(uint32 delay) external onlyConfig {
+        if (delay < MIN_CHANGE_DELAY || delay > MAX_CHANGE_DELAY) revert InvalidDelay(delay);
+        changeDelay = delay;
+        emit ChangeDelaySet(delay);
+    }
+
+    /// @notice Ends setup early (it also ends at the first accepted report): from now on the
+    /// configuration changes only through `queueChange` / `executeChange`.
+    function finalizeSetup() external onlyOwner {
+        if (quorum == 0) revert QuorumNotSet();
+        if (!setupFinalized) {
+            setupFinalized = true;
+            emit SetupFinalized();
+        }
+    }
+
+    /// @notice Queues a configuration change: `data` is the calldata of `addSigner`,
+    /// `removeSigner`, `setQuorum`, `setLimits`, `setChangePolicy` or `setChangeDelay`. It can
+    /// be executed by anyone `changeDelay` seconds later, and cancelled by the owner until then.
+    function queueChange(bytes calldata data) external onlyOwner returns (bytes32 id) {
+        bytes4 selector = bytes4(data);
+        if (
+            selector != this.addSigner.selector && selector != this.removeSigner.selector
+                && selector != this.setQuorum.selector && selector != this.setLimits.selector
+                && selector != this.setChangePolicy.selector
+                && selector != this.setChangeDelay.selector
+        ) revert UnsupportedChange(selector);
+        id = keccak256(data);
+        if (changeEta[id] != 0) revert ChangeAlreadyQueued(id);
+        uint256 eta = block.timestamp + changeDelay;
+        changeEta[id] = eta;
+        emit ChangeQueued(id, selector, data, eta);
+    }
+
+    function cancelChange(bytes calldata data) external onlyOwner {
+        bytes32 id = keccak256(data);
+        if (changeEta[id] == 0) revert ChangeNotQueued(id);
+        delete changeEta[id];
+        emit ChangeCancelled(id);
+    }
+
+    /// @notice Applies a queued change once its delay has passed (anyone may call); the
+    /// change's own checks run now and its revert, if any, is passed on.
+    function executeChange(bytes calldata data) external {
+        bytes32 id = keccak256(data);
+        uint256 eta = changeEta[id];
+        if (eta == 0) revert ChangeNotQueued(id);
+        if (block.timestamp < eta) revert ChangeNotReady(id, eta);
+        delete changeEta[id];
+        (bool ok, bytes memory ret) = address(this).call(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+        emit ChangeExecuted(id);
     }
 
     // ---------------------------------------------------------------- submission
@@ -187,48 +329,58 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
     /// @notice Accepts `report` if `signatures` holds at least `quorum` valid signatures by
     /// distinct authorized signers (every given signature must be valid). Anyone may relay.
     function submit(RiskReport calldata report, Signature[] calldata signatures) external {
-        _submit(report, signatures, quorum);
+        (uint256 q, bool finalized) = _quorum();
+        _submit(report, signatures, q, false);
+        _closeSetup(finalized);
     }
 
-    /// @notice `submit` for several portfolios in one transaction; all or nothing.
+    /// @notice `submit` for several portfolios in one transaction. A report whose round is
+    /// already accepted is skipped (`ReportSkipped`), so landing a copy of one report first
+    /// cannot sink the batch; any other refusal reverts the whole batch.
     function submitBatch(RiskReport[] calldata reports, Signature[][] calldata signatures)
         external
     {
         if (reports.length != signatures.length) revert LengthMismatch();
-        uint256 q = quorum;
+        (uint256 q, bool finalized) = _quorum();
         for (uint256 i; i < reports.length; ++i) {
-            _submit(reports[i], signatures[i], q);
+            _submit(reports[i], signatures[i], q, true);
         }
+        _closeSetup(finalized);
     }
 
     /// @notice Accepts several reports (any portfolios) signed together: each signature is over
     /// the EIP-712 `RiskReportBatch` of exactly these reports in this order, so the signature
     /// cost is paid once per batch, not once per portfolio. Every report passes the same checks
-    /// as in `submit`; all or nothing.
+    /// as in `submit` (a repeated portfolio is credited only the observation time between its
+    /// reports by the change limit); all or nothing.
     function submitBatchSigned(RiskReport[] calldata reports, Signature[] calldata signatures)
         external
     {
         uint256 n = reports.length;
         if (n == 0) revert EmptyBatch();
-        uint256 q = quorum;
+        (uint256 q, bool finalized) = _quorum();
         if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
         bytes32[] memory hashes = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
             RiskReport memory r = reports[i];
             Limits memory lim = _checkFields(r);
             AcceptedReport storage stored = _latest[r.portfolioId];
-            _checkHistory(r, lim, stored);
-            hashes[i] = keccak256(abi.encode(REPORT_TYPEHASH, reports[i]));
+            _checkHistory(r, lim, _firstSlot(stored));
+            hashes[i] = keccak256(abi.encode(REPORT_TYPEHASH, r));
             // Written at once so a later report of the same portfolio is checked against it;
             // a bad signature below reverts everything.
             _write(r, stored);
         }
         _verifyQuorum(_batchDigest(hashes), signatures);
+        _closeSetup(finalized);
     }
 
-    /// @notice Records one signer's report for (portfolioId, round); when `quorum` distinct
-    /// signers of the current signer epoch have proposed, the median of their figures is
-    /// accepted. horizon, confidence, method and configHash must agree among the proposals.
+    /// @notice Records one signer's report. Proposals are grouped by (portfolioId, round, model
+    /// hash, signer epoch), model hash = keccak256(horizon, confidence, method, configHash): a
+    /// proposal for another model opens its own group instead of blocking this one, and a
+    /// signer-set change starts new groups. When a group has `quorum` distinct signers, the
+    /// report of the signer with the median VaR is accepted whole (for an even count, of the two
+    /// middle reports the one whose VaR is nearer the last accepted VaR).
     function propose(RiskReport calldata report, Signature calldata signature) external {
         RiskReport memory r = report;
         Limits memory lim = _checkFields(r);
@@ -237,51 +389,68 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         address signer = _recover(hashReport(report), signature);
         uint256 index = _signerIndex[signer];
         if (index == 0) revert UnauthorizedSigner(signer);
+        (uint256 q, bool finalized) = _quorum();
 
-        bytes32 key = keccak256(abi.encode(report.portfolioId, report.round));
-        bytes32 modelHash = keccak256(
-            abi.encode(report.horizon, report.confidence, report.method, report.configHash)
+        bytes32 key = _proposalKey(
+            r.portfolioId,
+            r.round,
+            modelHash(r.horizon, r.confidence, r.method, r.configHash),
+            signerEpoch
         );
         Pending storage p = _pending[key];
-        uint32 epoch = signerEpoch;
-        if (p.epoch != epoch || p.count == 0) {
-            p.epoch = epoch;
-            p.count = 0;
-            p.signerBitmap = 0;
-            p.modelHash = modelHash;
-        } else if (p.modelHash != modelHash) {
-            revert ModelMismatch();
-        }
         uint256 bit = 1 << index;
         if (p.signerBitmap & bit != 0) revert DuplicateSigner(signer);
         p.signerBitmap |= bit;
         uint8 count = p.count;
         _proposals[key][count] = Proposal(
-            report.observedAt,
-            report.valueAtRisk,
-            report.expectedShortfall,
-            report.breakerStatus,
-            report.portfolioValue
+            r.observedAt, r.valueAtRisk, r.expectedShortfall, r.breakerStatus, r.portfolioValue
         );
         p.count = ++count;
-        emit ReportProposed(report.portfolioId, report.round, signer, count);
+        emit ReportProposed(r.portfolioId, r.round, signer, count);
 
-        if (count >= quorum) {
-            RiskReport memory m = _median(r, key, count);
-            p.count = 0;
-            p.signerBitmap = 0;
-            // The median observation time lies between accepted proposals' times, but the
-            // acceptance block may be later than theirs: check age again.
-            if (block.timestamp > uint256(m.observedAt) + lim.maxAge) {
-                revert StaleReport(m.observedAt, block.timestamp, lim.maxAge);
+        if (count >= q) {
+            AcceptedReport storage stored = _latest[r.portfolioId];
+            _applyMedian(r, key, count, stored.valueAtRisk);
+            // The chosen report may be older than the block that completes the quorum.
+            if (block.timestamp > uint256(r.observedAt) + lim.maxAge) {
+                revert StaleReport(r.observedAt, block.timestamp, lim.maxAge);
             }
-            AcceptedReport storage stored = _latest[m.portfolioId];
-            _checkHistory(m, lim, stored);
-            _write(m, stored);
+            _checkHistory(r, lim, _firstSlot(stored));
+            _write(r, stored);
+            _closeSetup(finalized);
         }
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice A portfolio's acceptance limits (the v1 getter; `changePolicy` has the rest).
+    function limits(uint64 portfolioId)
+        external
+        view
+        returns (uint32 maxAge, uint32 minInterval, uint64 maxVaRChange)
+    {
+        Limits storage l = _limits[portfolioId];
+        return (l.maxAge, l.minInterval, l.maxVaRChange);
+    }
+
+    /// @notice The change limit's effective period and breaker widening (defaults resolved).
+    function changePolicy(uint64 portfolioId)
+        external
+        view
+        returns (uint32 changePeriod, uint8 breakerWidening)
+    {
+        Limits memory l = _limits[portfolioId];
+        return (uint32(_period(l)), _widening(l));
+    }
+
+    /// @notice What proposals are grouped by besides (portfolioId, round, signer epoch).
+    function modelHash(uint32 horizon, uint64 confidence, uint8 method, bytes32 configHash)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(horizon, confidence, method, configHash));
+    }
 
     function latest(uint64 portfolioId) external view returns (AcceptedReport memory r) {
         r = _latest[portfolioId];
@@ -323,10 +492,14 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         return _domainSeparatorV4();
     }
 
-    /// @notice Number of proposals recorded for (portfolioId, round) in the current signer epoch.
-    function pendingCount(uint64 portfolioId, uint64 round) external view returns (uint8) {
-        Pending storage p = _pending[keccak256(abi.encode(portfolioId, round))];
-        return p.epoch == signerEpoch ? p.count : 0;
+    /// @notice Number of proposals recorded for (portfolioId, round) with this model hash in the
+    /// current signer epoch (see `modelHash`).
+    function pendingCount(uint64 portfolioId, uint64 round, bytes32 modelHash_)
+        external
+        view
+        returns (uint8)
+    {
+        return _pending[_proposalKey(portfolioId, round, modelHash_, signerEpoch)].count;
     }
 
     /// @notice EIP-712 digest of a `RiskReportBatch` (what `submitBatchSigned` verifies).
@@ -345,15 +518,61 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
 
     // ---------------------------------------------------------------- internals
 
-    function _submit(RiskReport calldata report, Signature[] calldata signatures, uint256 q)
+    /// @dev The quorum, which must be set (it is before any portfolio can be enabled; checked
+    /// again so no path can ever accept a report on zero signatures), and whether setup is over
+    /// (same slot).
+    function _quorum() internal view returns (uint256 q, bool finalized) {
+        (q, finalized) = (quorum, setupFinalized);
+        if (q == 0) revert QuorumNotSet();
+    }
+
+    /// @dev The first accepted report ends setup.
+    function _closeSetup(bool finalized) internal {
+        if (!finalized) {
+            setupFinalized = true;
+            emit SetupFinalized();
+        }
+    }
+
+    function _proposalKey(uint64 portfolioId, uint64 round, bytes32 model, uint32 epoch)
         internal
+        pure
+        returns (bytes32)
     {
+        return keccak256(abi.encode(portfolioId, round, model, epoch));
+    }
+
+    /// @dev The change period (elapsed >= minInterval always, so a period below minInterval
+    /// already allows the full change to every report).
+    function _period(Limits memory l) internal pure returns (uint256) {
+        return l.changePeriod != 0 ? l.changePeriod : DEFAULT_CHANGE_PERIOD;
+    }
+
+    function _widening(Limits memory l) internal pure returns (uint8) {
+        return l.breakerWidening != 0 ? l.breakerWidening : DEFAULT_BREAKER_WIDENING;
+    }
+
+    /// @dev With `skipAccepted`, a report whose round is already accepted is skipped with
+    /// `ReportSkipped` instead of reverting `RoundNotIncreasing`.
+    function _submit(
+        RiskReport calldata report,
+        Signature[] calldata signatures,
+        uint256 q,
+        bool skipAccepted
+    ) internal {
         if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
         RiskReport memory r = report;
-        Limits memory lim = _checkFields(r);
         AcceptedReport storage stored = _latest[r.portfolioId];
-        _checkHistory(r, lim, stored);
-        _verifyQuorum(hashReport(report), signatures);
+        uint256 a = _firstSlot(stored);
+        if (skipAccepted && r.round <= uint64(a)) {
+            emit ReportSkipped(r.portfolioId, r.round, uint64(a));
+            return;
+        }
+        Limits memory lim = _checkFields(r);
+        _checkHistory(r, lim, a);
+        // Hashed from the memory copy: the same words as the calldata struct, without decoding
+        // and validating it a second time.
+        _verifyQuorum(_hashTypedDataV4(keccak256(abi.encode(REPORT_TYPEHASH, r))), signatures);
         _write(r, stored);
     }
 
@@ -388,7 +607,7 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
 
     /// @dev Checks that need no previous report; returns the portfolio's limits.
     function _checkFields(RiskReport memory r) internal view returns (Limits memory lim) {
-        lim = limits[r.portfolioId];
+        lim = _limits[r.portfolioId];
         if (lim.maxAge == 0) revert UnknownPortfolio(r.portfolioId);
         if (r.confidence == 0 || r.confidence >= WAD) revert InvalidConfidence(r.confidence);
         if (r.horizon == 0) revert InvalidHorizon();
@@ -404,38 +623,64 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         }
     }
 
-    /// @dev Checks against the stored report: round, interval, VaR change.
-    function _checkHistory(RiskReport memory r, Limits memory lim, AcceptedReport storage stored)
-        internal
-        view
-    {
-        uint256 a;
+    /// @dev Checks against the stored report: round (increasing, bounded jump), interval, and
+    /// the change of VaR and CVaR for the time elapsed since the previous observation.
+    /// @dev Slot A of the stored report: round | observedAt << 64 | VaR << 128 | CVaR << 192.
+    function _firstSlot(AcceptedReport storage stored) internal view returns (uint256 a) {
         assembly ("memory-safe") {
             a := sload(stored.slot)
         }
+    }
+
+    /// @dev `a` is the stored report's first slot (`_firstSlot`).
+    function _checkHistory(RiskReport memory r, Limits memory lim, uint256 a) internal pure {
         uint64 prevRound = uint64(a);
-        if (r.round <= prevRound) revert RoundNotIncreasing(r.round, prevRound);
-        if (prevRound != 0) {
-            uint64 prevObserved = uint64(a >> 64);
-            uint256 earliest = uint256(prevObserved) + lim.minInterval;
-            if (r.observedAt <= prevObserved || r.observedAt < earliest) {
-                revert TooSoon(r.observedAt, earliest);
+        uint64 round = r.round;
+        if (round <= prevRound) revert RoundNotIncreasing(round, prevRound);
+        unchecked {
+            if (round - prevRound > MAX_ROUND_JUMP) revert RoundJumpTooLarge(round, prevRound);
+        }
+        if (prevRound == 0) return;
+        uint64 prevObserved = uint64(a >> 64);
+        uint64 observed = r.observedAt;
+        uint256 earliest = uint256(prevObserved) + lim.minInterval;
+        if (observed <= prevObserved || observed < earliest) revert TooSoon(observed, earliest);
+        uint256 maxChange = lim.maxVaRChange;
+        if (maxChange == 0) return;
+        // Allowed relative move: maxVaRChange * min(elapsed, period) / period, times the
+        // breaker widening while the breaker is not normal. Elapsed runs on observation times,
+        // which only increase, lie at most MAX_FUTURE_DRIFT ahead of the block and at most
+        // maxAge behind it: reports repeated in one transaction share the time that passed,
+        // and no sequence of reports is credited more than real time + maxAge + drift.
+        // |next - prev| * WAD * period > allowance * prev is refused; a zero previous figure is
+        // not limited (there is no scale to move relative to). No overflow: differences and
+        // figures < 2^64, WAD < 2^60, period <= 2^32, allowance < 2^64 * 2^32 * 2^5.
+        unchecked {
+            uint256 period = _period(lim);
+            uint256 elapsed = observed - prevObserved; // > 0, checked above
+            if (elapsed > period) elapsed = period;
+            uint256 allowance = maxChange * elapsed;
+            if (r.breakerStatus != BREAKER_NORMAL) allowance *= _widening(lim);
+            uint256 scale = WAD * period;
+            uint256 prev = uint64(a >> 128);
+            uint256 next = r.valueAtRisk;
+            if (prev != 0 && (next > prev ? next - prev : prev - next) * scale > allowance * prev) {
+                revert VaRChangeTooLarge(uint64(prev), uint64(next));
             }
-            uint64 prevVaR = uint64(a >> 128);
-            if (lim.maxVaRChange != 0 && prevVaR != 0 && r.breakerStatus == BREAKER_NORMAL) {
-                uint64 v = r.valueAtRisk;
-                uint256 diff = v > prevVaR ? v - prevVaR : prevVaR - v;
-                if (diff * WAD > uint256(lim.maxVaRChange) * prevVaR) {
-                    revert VaRChangeTooLarge(prevVaR, v);
-                }
+            prev = a >> 192;
+            next = r.expectedShortfall;
+            if (prev != 0 && (next > prev ? next - prev : prev - next) * scale > allowance * prev) {
+                revert CVaRChangeTooLarge(uint64(prev), uint64(next));
             }
         }
     }
 
     /// @dev Writes the three slots of `AcceptedReport` whole (Solidity's packing order: first
-    /// field in the lowest bits) and emits the acceptance.
+    /// field in the lowest bits) and emits the acceptance. An observation time ahead of the
+    /// block (within MAX_FUTURE_DRIFT) is stored as the block time.
     function _write(RiskReport memory r, AcceptedReport storage stored) internal {
-        uint256 a = uint256(r.round) | uint256(r.observedAt) << 64 | uint256(r.valueAtRisk) << 128
+        uint256 observed = r.observedAt > block.timestamp ? block.timestamp : r.observedAt;
+        uint256 a = uint256(r.round) | observed << 64 | uint256(r.valueAtRisk) << 128
             | uint256(r.expectedShortfall) << 192;
         uint256 b = uint256(r.portfolioValue) | uint256(r.confidence) << 96 | uint256(r.horizon)
             << 160 | uint256(r.method) << 192 | uint256(r.breakerStatus) << 200
@@ -452,59 +697,50 @@ contract RiskOracle is IRiskOracle, Ownable, EIP712 {
         );
     }
 
-    /// @dev Median of the `count` recorded proposals, field by field. With an even count the
-    /// lower median is taken, so every accepted figure was signed by some signer.
-    function _median(RiskReport memory report, bytes32 key, uint256 count)
+    /// @dev Replaces the figures of `r` (observedAt, VaR, CVaR, breaker status, value) by those
+    /// of one proposal of the group: the one with the median VaR (ties by CVaR, then by order
+    /// of arrival). For an even count, of the two middle proposals the one whose VaR is nearer
+    /// `prevVaR` (the last accepted VaR; the lower one on a tie or without a previous report)
+    /// is taken, so a faulty signer can pull the result toward the status quo, never past an
+    /// honest figure.
+    function _applyMedian(RiskReport memory r, bytes32 key, uint256 count, uint64 prevVaR)
         internal
         view
-        returns (RiskReport memory m)
     {
         mapping(uint256 => Proposal) storage props = _proposals[key];
-        uint256[] memory observed = new uint256[](count);
-        uint256[] memory vars = new uint256[](count);
-        uint256[] memory cvars = new uint256[](count);
-        uint256[] memory breakers = new uint256[](count);
-        uint256[] memory values = new uint256[](count);
+        Proposal[] memory ps = new Proposal[](count);
         for (uint256 i; i < count; ++i) {
-            Proposal memory p = props[i];
-            observed[i] = p.observedAt;
-            vars[i] = p.valueAtRisk;
-            cvars[i] = p.expectedShortfall;
-            breakers[i] = p.breakerStatus;
-            values[i] = p.portfolioValue;
+            ps[i] = props[i];
         }
-        uint256 mid = (count - 1) / 2;
-        m = RiskReport(
-            report.portfolioId,
-            report.round,
-            0,
-            report.horizon,
-            report.confidence,
-            report.method,
-            0,
-            0,
-            0,
-            0,
-            report.configHash
-        );
-        m.observedAt = uint64(_select(observed, mid));
-        m.valueAtRisk = uint64(_select(vars, mid));
-        m.expectedShortfall = uint64(_select(cvars, mid));
-        m.breakerStatus = uint8(_select(breakers, mid));
-        m.portfolioValue = uint96(_select(values, mid));
-    }
-
-    /// @dev The k-th smallest element (insertion sort; quorum is small).
-    function _select(uint256[] memory a, uint256 k) internal pure returns (uint256) {
-        for (uint256 i = 1; i < a.length; ++i) {
-            uint256 x = a[i];
+        // Insertion sort by (VaR, CVaR); stable, so equal figures keep their order of arrival.
+        for (uint256 i = 1; i < count; ++i) {
+            Proposal memory x = ps[i];
             uint256 j = i;
-            while (j > 0 && a[j - 1] > x) {
-                a[j] = a[j - 1];
+            while (j > 0 && _after(ps[j - 1], x)) {
+                ps[j] = ps[j - 1];
                 --j;
             }
-            a[j] = x;
+            ps[j] = x;
         }
-        return a[k];
+        Proposal memory m = ps[(count - 1) / 2];
+        if (count % 2 == 0 && prevVaR != 0) {
+            Proposal memory upper = ps[count / 2];
+            uint256 dLow =
+                m.valueAtRisk > prevVaR ? m.valueAtRisk - prevVaR : prevVaR - m.valueAtRisk;
+            uint256 dUp = upper.valueAtRisk > prevVaR
+                ? upper.valueAtRisk - prevVaR
+                : prevVaR - upper.valueAtRisk;
+            if (dUp < dLow) m = upper;
+        }
+        r.observedAt = m.observedAt;
+        r.valueAtRisk = m.valueAtRisk;
+        r.expectedShortfall = m.expectedShortfall;
+        r.breakerStatus = m.breakerStatus;
+        r.portfolioValue = m.portfolioValue;
+    }
+
+    function _after(Proposal memory x, Proposal memory y) internal pure returns (bool) {
+        if (x.valueAtRisk != y.valueAtRisk) return x.valueAtRisk > y.valueAtRisk;
+        return x.expectedShortfall > y.expectedShortfall;
     }
 }

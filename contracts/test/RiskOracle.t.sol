@@ -228,10 +228,10 @@ contract RiskOracleTest is OracleFixture {
         assertEq(oracle.latest(PID).round, 1, "accepted");
     }
 
-    function test_submit_acceptsFutureDriftWithinBound() public {
+    function test_submit_acceptsFutureDriftWithinBoundStoringBlockTime() public {
         RiskReport memory r = _report(1, uint64(T0 + 15), 0.05e18, 0.07e18);
         oracle.submit(r, _sigs3(r));
-        assertEq(oracle.latest(PID).observedAt, T0 + 15, "observedAt");
+        assertEq(oracle.latest(PID).observedAt, T0, "observedAt clamped to the block time");
     }
 
     function test_submit_acceptsReportExactlyMaxAgeOld() public {
@@ -247,27 +247,56 @@ contract RiskOracleTest is OracleFixture {
         assertEq(oracle.latest(PID).round, 5, "round");
     }
 
-    function test_submit_allowsLargeVaRMoveWhenBreakerNotNormal() public {
+    function test_submit_breakerWidensChangeLimitByDefaultFactorFour() public {
         _accept3(1, uint64(T0), 0.05e18, 0.07e18);
-        vm.warp(T0 + 60);
-        RiskReport memory r = _report(2, uint64(T0 + 60), 0.2e18, 0.3e18);
+        vm.warp(T0 + 3600);
+        // +200 % in one period: 4 x 50 %.
+        RiskReport memory r = _report(2, uint64(T0 + 3600), 0.15e18, 0.21e18);
         r.breakerStatus = 1;
         oracle.submit(r, _sigs3(r));
-        vm.warp(T0 + 120);
-        r = _report(3, uint64(T0 + 120), 0.01e18, 0.02e18);
+        vm.warp(T0 + 7200);
+        r = _report(3, uint64(T0 + 7200), 0.45e18 + 1, 0.63e18);
         r.breakerStatus = 2;
+        Signature[] memory s = _sigs3(r);
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.VaRChangeTooLarge.selector, 0.15e18, 0.45e18 + 1)
+        );
+        oracle.submit(r, s);
+        r.valueAtRisk = 0.45e18;
         oracle.submit(r, _sigs3(r));
-        assertEq(oracle.latest(PID).valueAtRisk, 0.01e18, "VaR");
+        assertEq(oracle.latest(PID).valueAtRisk, 0.45e18, "VaR");
         assertEq(oracle.latest(PID).breakerStatus, 2, "breaker");
+        (uint32 period, uint8 widening) = oracle.changePolicy(PID);
+        assertEq(period, 3600, "default period");
+        assertEq(widening, 4, "default widening");
     }
 
-    function test_submit_allowsVaRChangeExactlyAtLimit() public {
+    function test_submit_allowsVaRChangeExactlyAtLimitAfterOnePeriod() public {
         _accept3(1, uint64(T0), 0.1e18, 0.2e18);
-        vm.warp(T0 + 60);
-        _accept3(2, uint64(T0 + 60), 0.15e18, 0.2e18); // +50 % = the limit
-        vm.warp(T0 + 120);
-        _accept3(3, uint64(T0 + 120), 0.075e18, 0.2e18); // −50 %
+        vm.warp(T0 + 3600);
+        _accept3(2, uint64(T0 + 3600), 0.15e18, 0.3e18); // +50 % = the limit
+        vm.warp(T0 + 3 * 3600); // two periods still allow only one period's change
+        _accept3(3, uint64(T0 + 3 * 3600), 0.075e18, 0.15e18); // −50 %
         assertEq(oracle.latest(PID).valueAtRisk, 0.075e18, "VaR");
+    }
+
+    function test_submit_changeLimitIsProportionalToElapsedObservationTime() public {
+        _accept3(1, uint64(T0), 0.1e18, 0.2e18);
+        vm.warp(T0 + 900); // a quarter period: 12.5 %
+        RiskReport memory r = _report(2, uint64(T0 + 900), 0.1125e18 + 1, 0.2e18);
+        Signature[] memory s = _sigs3(r);
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.VaRChangeTooLarge.selector, 0.1e18, 0.1125e18 + 1)
+        );
+        oracle.submit(r, s);
+        r = _report(2, uint64(T0 + 900), 0.1e18, 0.225e18 + 1);
+        s = _sigs3(r);
+        vm.expectRevert(
+            abi.encodeWithSelector(RiskOracle.CVaRChangeTooLarge.selector, 0.2e18, 0.225e18 + 1)
+        );
+        oracle.submit(r, s);
+        _accept3(2, uint64(T0 + 900), 0.1125e18, 0.225e18);
+        assertEq(oracle.latest(PID).valueAtRisk, 0.1125e18, "exactly a quarter of the limit");
     }
 
     // ------------------------------------------------------------ submit: refusals
@@ -385,8 +414,8 @@ contract RiskOracleTest is OracleFixture {
 
     function test_submit_revertsOnVaRJumpInNormalState() public {
         _accept3(1, uint64(T0), 0.1e18, 0.2e18);
-        vm.warp(T0 + 60);
-        RiskReport memory r = _report(2, uint64(T0 + 60), 0.15e18 + 1, 0.2e18);
+        vm.warp(T0 + 3600);
+        RiskReport memory r = _report(2, uint64(T0 + 3600), 0.15e18 + 1, 0.2e18);
         Signature[] memory s = _sigs3(r);
         vm.expectRevert(
             abi.encodeWithSelector(RiskOracle.VaRChangeTooLarge.selector, 0.1e18, 0.15e18 + 1)
@@ -636,7 +665,11 @@ contract RiskOracleTest is OracleFixture {
 
     // ------------------------------------------------------------ propose (accumulation)
 
-    function test_propose_acceptsMedianOnceQuorumReached() public {
+    function _model() internal view returns (bytes32) {
+        return oracle.modelHash(86_400, 0.99e18, 3, keccak256("varkeeper test config"));
+    }
+
+    function test_propose_acceptsMedianVaRSignersWholeReportOnceQuorumReached() public {
         RiskReport memory a = _report(1, uint64(T0 - 20), 0.06e18, 0.09e18);
         RiskReport memory b = _report(1, uint64(T0 - 10), 0.04e18, 0.05e18);
         RiskReport memory c = _report(1, uint64(T0 - 30), 0.05e18, 0.1e18);
@@ -648,26 +681,29 @@ contract RiskOracleTest is OracleFixture {
         vm.expectEmit(true, true, true, true, address(oracle));
         emit ReportProposed(PID, 1, vm.addr(keys[0]), 1);
         oracle.propose(a, _sign(keys[0], a));
-        assertEq(oracle.pendingCount(PID, 1), 1, "pending 1");
+        assertEq(oracle.pendingCount(PID, 1, _model()), 1, "pending 1");
         oracle.propose(b, _sign(keys[1], b));
-        assertEq(oracle.pendingCount(PID, 1), 2, "pending 2");
+        assertEq(oracle.pendingCount(PID, 1, _model()), 2, "pending 2");
         vm.expectRevert(abi.encodeWithSelector(RiskOracle.NoReport.selector, PID));
         oracle.latest(PID);
 
+        // c has the median VaR: its report is stored whole.
         vm.expectEmit(true, true, false, true, address(oracle));
-        emit ReportAccepted(PID, 1, 0.05e18, 0.09e18, 0);
+        emit ReportAccepted(PID, 1, 0.05e18, 0.1e18, 0);
         oracle.propose(c, _sign(keys[4], c));
         AcceptedReport memory m = oracle.latest(PID);
         assertEq(m.round, 1, "round");
-        assertEq(m.observedAt, T0 - 20, "median observedAt");
+        assertEq(m.observedAt, T0 - 30, "c's observedAt");
         assertEq(m.valueAtRisk, 0.05e18, "median VaR");
-        assertEq(m.expectedShortfall, 0.09e18, "median CVaR");
-        assertEq(m.portfolioValue, 200e8, "median value");
-        assertEq(m.breakerStatus, 0, "median breaker");
-        assertEq(oracle.pendingCount(PID, 1), 0, "cleared");
+        assertEq(m.expectedShortfall, 0.1e18, "c's CVaR");
+        assertEq(m.portfolioValue, 200e8, "c's value");
+        assertEq(m.breakerStatus, 0, "c's breaker");
+        Signature memory late = _sign(keys[2], a);
+        vm.expectRevert(abi.encodeWithSelector(RiskOracle.RoundNotIncreasing.selector, 1, 1));
+        oracle.propose(a, late);
     }
 
-    function test_propose_evenQuorumTakesLowerMedian() public {
+    function test_propose_evenQuorumWithoutPreviousReportTakesLowerReport() public {
         vm.prank(owner);
         oracle.setQuorum(2);
         RiskReport memory a = _report(1, uint64(T0), 0.06e18, 0.09e18);
@@ -676,6 +712,21 @@ contract RiskOracleTest is OracleFixture {
         oracle.propose(b, _sign(keys[1], b));
         assertEq(oracle.latest(PID).valueAtRisk, 0.04e18, "lower median VaR");
         assertEq(oracle.latest(PID).expectedShortfall, 0.05e18, "lower median CVaR");
+    }
+
+    function test_propose_evenQuorumTakesReportNearerPreviousVaR() public {
+        vm.prank(owner);
+        oracle.setQuorum(2);
+        RiskReport memory r = _report(1, uint64(T0), 0.05e18, 0.07e18);
+        oracle.propose(r, _sign(keys[0], r));
+        oracle.propose(r, _sign(keys[1], r));
+        vm.warp(T0 + 3600);
+        RiskReport memory low = _report(2, uint64(T0 + 3600), 0.04e18, 0.056e18);
+        RiskReport memory high = _report(2, uint64(T0 + 3600), 0.058e18, 0.08e18);
+        oracle.propose(low, _sign(keys[0], low));
+        oracle.propose(high, _sign(keys[1], high));
+        assertEq(oracle.latest(PID).valueAtRisk, 0.058e18, "0.058 is nearer 0.05 than 0.04");
+        assertEq(oracle.latest(PID).expectedShortfall, 0.08e18, "the same report's CVaR");
     }
 
     function test_propose_revertsOnDuplicateSigner() public {
@@ -689,14 +740,18 @@ contract RiskOracleTest is OracleFixture {
         oracle.propose(b, s);
     }
 
-    function test_propose_revertsOnModelMismatch() public {
+    function test_propose_anotherModelOpensItsOwnGroup() public {
         RiskReport memory a = _report(1, uint64(T0), 0.06e18, 0.09e18);
         oracle.propose(a, _sign(keys[0], a));
         RiskReport memory b = _report(1, uint64(T0), 0.06e18, 0.09e18);
         b.method = 0;
-        Signature memory s = _sign(keys[1], b);
-        vm.expectRevert(RiskOracle.ModelMismatch.selector);
-        oracle.propose(b, s);
+        oracle.propose(b, _sign(keys[1], b));
+        assertEq(oracle.pendingCount(PID, 1, _model()), 1, "a's group");
+        bytes32 other = oracle.modelHash(86_400, 0.99e18, 0, keccak256("varkeeper test config"));
+        assertEq(oracle.pendingCount(PID, 1, other), 1, "b's group");
+        oracle.propose(a, _sign(keys[2], a));
+        oracle.propose(a, _sign(keys[3], a));
+        assertEq(oracle.latest(PID).method, 3, "a's group reached the quorum");
     }
 
     function test_propose_revertsOnUnknownSignerAndBadSignature() public {
@@ -745,7 +800,7 @@ contract RiskOracleTest is OracleFixture {
         oracle.propose(a, _sign(keys[1], a));
         vm.prank(owner);
         oracle.removeSigner(vm.addr(keys[1]));
-        assertEq(oracle.pendingCount(PID, 1), 0, "discarded");
+        assertEq(oracle.pendingCount(PID, 1, _model()), 0, "discarded");
         // keys[0] may propose again in the new epoch; quorum needs three fresh proposals.
         oracle.propose(a, _sign(keys[0], a));
         oracle.propose(a, _sign(keys[2], a));
@@ -841,18 +896,23 @@ contract RiskOracleTest is OracleFixture {
     }
 
     function testFuzz_submit_roundsMustStrictlyIncrease(uint64 first, uint64 second) public {
-        first = uint64(bound(first, 1, type(uint64).max));
+        first = uint64(bound(first, 1, 2 ** 32));
         _accept3(first, uint64(T0), 0.05e18, 0.07e18);
         vm.warp(T0 + 60);
         RiskReport memory r = _report(second, uint64(T0 + 60), 0.05e18, 0.07e18);
         Signature[] memory s = _sigs3(r);
+        bool ok = second > first && uint256(second) - first <= 2 ** 32;
         if (second <= first) {
             vm.expectRevert(
                 abi.encodeWithSelector(RiskOracle.RoundNotIncreasing.selector, second, first)
             );
+        } else if (!ok) {
+            vm.expectRevert(
+                abi.encodeWithSelector(RiskOracle.RoundJumpTooLarge.selector, second, first)
+            );
         }
         oracle.submit(r, s);
-        assertEq(oracle.latest(PID).round, second > first ? second : first, "round");
+        assertEq(oracle.latest(PID).round, ok ? second : first, "round");
     }
 
     function testFuzz_submit_figuresAcceptedIffWellFormed(
@@ -884,19 +944,26 @@ contract RiskOracleTest is OracleFixture {
         }
     }
 
-    function testFuzz_submit_varChangeLimit(uint64 prev, uint64 next, uint64 maxChange) public {
+    function testFuzz_submit_varChangeLimit(
+        uint64 prev,
+        uint64 next,
+        uint64 maxChange,
+        uint32 elapsed
+    ) public {
         prev = uint64(bound(prev, 1, WAD));
         next = uint64(bound(next, 0, WAD));
         maxChange = uint64(bound(maxChange, 1, 10 * WAD));
+        elapsed = uint32(bound(elapsed, 1, 7200));
         vm.prank(owner);
         oracle.setLimits(PID, 3600, 0, maxChange);
         _accept3(1, uint64(T0), prev, prev);
-        vm.warp(T0 + 1);
-        RiskReport memory r = _report(2, uint64(T0 + 1), next, next);
+        vm.warp(T0 + elapsed);
+        RiskReport memory r = _report(2, uint64(T0 + elapsed), next, next);
         Signature[] memory s = _sigs3(r);
         uint256 diff = next > prev ? next - prev : prev - next;
-        // Closed form of the rule: |next − prev| / prev ≤ maxChange.
-        bool ok = diff * WAD <= uint256(maxChange) * prev;
+        // Closed form of the rule: |next − prev| / prev ≤ maxChange · min(elapsed, 1 h) / 1 h.
+        uint256 credited = elapsed < 3600 ? elapsed : 3600;
+        bool ok = diff * WAD * 3600 <= uint256(maxChange) * credited * prev;
         if (!ok) {
             vm.expectRevert(
                 abi.encodeWithSelector(RiskOracle.VaRChangeTooLarge.selector, prev, next)

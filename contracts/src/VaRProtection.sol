@@ -5,6 +5,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {AcceptedReport, IRiskOracle} from "./interfaces/IRiskOracle.sol";
@@ -22,11 +23,16 @@ import {ProtectionToken} from "./ProtectionToken.sol";
 /// than the VaR published at epoch start, each protection unit is paid min(loss − VaR, cap);
 /// otherwise the premiums stay with the underwriters. No one (there is no admin) can move
 /// collateral, and the pool never sells more protection than it can pay at the cap.
-contract VaRProtection is ERC20 {
+/// Every function that moves tokens is `nonReentrant` and books its effects before the transfer
+/// out; collateral that arrives short (fee-on-transfer) is refused, so the books always equal
+/// what the pool holds (issue 14, findings 3 and 5).
+contract VaRProtection is ERC20, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     uint256 internal constant WAD = 1e18;
     uint256 public constant MAX_ROUND_SEARCH = 64;
+    /// @notice Longest epoch `startEpoch` accepts (the report's horizon).
+    uint256 public constant MAX_HORIZON = 365 days;
 
     IRiskOracle public immutable oracle;
     uint64 public immutable portfolioId;
@@ -39,8 +45,9 @@ contract VaRProtection is ERC20 {
     uint256 public immutable premiumFloor;
     /// @notice Maximum payout per unit notional (WAD fraction, ≤ 1e18).
     uint256 public immutable payoutCap;
-    /// @notice Seconds after epoch start during which protection is sold (less than the horizon,
-    /// so nobody buys once the outcome is nearly known).
+    /// @notice Seconds after epoch start during which protection is sold; an epoch starts only
+    /// if this is at most half the report's horizon, so nobody buys once the outcome is nearly
+    /// known.
     uint256 public immutable saleWindow;
     /// @notice Maximum age of the oracle report and of the start price when an epoch starts.
     uint256 public immutable maxReportAge;
@@ -108,6 +115,9 @@ contract VaRProtection is ERC20 {
     error SettlementRoundNotFound();
     error NotSettled(uint256 epochId);
     error NothingToClaim(uint256 epochId);
+    error HorizonTooShort(uint256 horizon, uint256 saleWindow);
+    error HorizonTooLong(uint256 horizon, uint256 maxHorizon);
+    error CollateralShortfall(uint256 expected, uint256 received);
 
     constructor(
         address oracle_,
@@ -123,8 +133,9 @@ contract VaRProtection is ERC20 {
     ) ERC20("varkeeper VaR protection underwriter share", "vkUW") {
         if (
             oracle_ == address(0) || priceFeed_ == address(0) || collateral_ == address(0)
-                || payoutCap_ == 0 || payoutCap_ > WAD || premiumFloor_ > WAD || saleWindow_ == 0
-                || maxReportAge_ == 0 || maxPriceAge_ == 0
+                || payoutCap_ == 0 || payoutCap_ > WAD || loading_ == 0 || premiumFloor_ == 0
+                || premiumFloor_ > WAD || saleWindow_ == 0 || maxReportAge_ == 0
+                || maxPriceAge_ == 0
         ) revert InvalidParameters();
         oracle = IRiskOracle(oracle_);
         portfolioId = portfolioId_;
@@ -148,12 +159,12 @@ contract VaRProtection is ERC20 {
 
     /// @notice Deposits `assets` collateral for shares (rounded down; one virtual share and one
     /// virtual asset make donation-inflation attacks unprofitable).
-    function deposit(uint256 assets) external returns (uint256 shares) {
+    function deposit(uint256 assets) external nonReentrant returns (uint256 shares) {
         if (assets == 0) revert ZeroAmount();
         _requireUnlocked();
         shares = assets * (totalSupply() + 1) / (poolAssets + 1);
         if (shares == 0) revert ZeroShares();
-        collateral.safeTransferFrom(msg.sender, address(this), assets);
+        _pull(msg.sender, assets);
         poolAssets += assets;
         _mint(msg.sender, shares);
         emit Deposited(msg.sender, assets, shares);
@@ -161,7 +172,7 @@ contract VaRProtection is ERC20 {
 
     /// @notice Burns `shares` for their part of the pool (rounded down), as long as the rest
     /// still covers the current epoch's maximum obligation.
-    function withdraw(uint256 shares) external returns (uint256 assets) {
+    function withdraw(uint256 shares) external nonReentrant returns (uint256 assets) {
         if (shares == 0) revert ZeroAmount();
         _requireUnlocked();
         assets = previewWithdraw(shares);
@@ -191,12 +202,14 @@ contract VaRProtection is ERC20 {
     // ---------------------------------------------------------------- epochs
 
     /// @notice Starts the next epoch from the oracle's latest report and the feed's latest price.
-    function startEpoch() external returns (uint256 epochId) {
+    function startEpoch() external nonReentrant returns (uint256 epochId) {
         if (epochActive) revert EpochIsActive();
         AcceptedReport memory r = oracle.latest(portfolioId);
         if (block.timestamp > uint256(r.observedAt) + maxReportAge) {
             revert StaleReport(r.observedAt);
         }
+        if (2 * saleWindow > r.horizon) revert HorizonTooShort(r.horizon, saleWindow);
+        if (r.horizon > MAX_HORIZON) revert HorizonTooLong(r.horizon, MAX_HORIZON);
         (uint80 roundId, int256 price,, uint256 updatedAt,) = priceFeed.latestRoundData();
         if (price <= 0) revert InvalidPrice(price);
         if (block.timestamp > updatedAt + maxPriceAge) revert StalePrice(updatedAt);
@@ -215,7 +228,7 @@ contract VaRProtection is ERC20 {
         _epochs[epochId] = Epoch({
             start: start,
             end: end,
-            saleEnd: uint64(saleEnd < end ? saleEnd : end),
+            saleEnd: uint64(saleEnd), // < end: 2 * saleWindow <= horizon
             reportRound: r.round,
             valueAtRisk: r.valueAtRisk,
             premiumPerUnit: uint64(premium),
@@ -253,6 +266,7 @@ contract VaRProtection is ERC20 {
     /// exceeds `maxPremium` or the pool could not pay the whole notional at the cap.
     function buyProtection(uint256 notional, uint256 maxPremium)
         external
+        nonReentrant
         returns (uint256 premium)
     {
         if (!epochActive) revert NoActiveEpoch();
@@ -265,10 +279,11 @@ contract VaRProtection is ERC20 {
         uint256 obligation = _mulDivUp(newNotional, payoutCap, WAD);
         uint256 assetsAfter = poolAssets + premium;
         if (obligation > assetsAfter) revert InsufficientCapacity(obligation, assetsAfter);
-        collateral.safeTransferFrom(msg.sender, address(this), premium);
+        // Checks-effects-interactions: booked before the premium is pulled.
         poolAssets = assetsAfter;
         e.notional = newNotional;
         e.token.mint(msg.sender, notional);
+        _pull(msg.sender, premium);
         emit ProtectionBought(currentEpoch, msg.sender, notional, premium);
     }
 
@@ -299,7 +314,7 @@ contract VaRProtection is ERC20 {
     /// @notice Settles the current epoch at `roundId`, which must be the first feed round whose
     /// update time is at or after the epoch end (the contract checks the round before it), so no
     /// caller can pick a favourable price.
-    function settle(uint80 roundId) public {
+    function settle(uint80 roundId) public nonReentrant {
         if (!epochActive) revert NoActiveEpoch();
         uint256 epochId = currentEpoch;
         Epoch storage e = _epochs[epochId];
@@ -339,7 +354,7 @@ contract VaRProtection is ERC20 {
     }
 
     /// @notice Burns `tokens` protection tokens of a settled epoch and pays tokens · payoutPerUnit.
-    function claim(uint256 epochId, uint256 tokens) external returns (uint256 paid) {
+    function claim(uint256 epochId, uint256 tokens) external nonReentrant returns (uint256 paid) {
         Epoch storage e = _epochs[epochId];
         if (!e.settled) revert NotSettled(epochId);
         if (tokens == 0) revert ZeroAmount();
@@ -361,6 +376,15 @@ contract VaRProtection is ERC20 {
 
     function epoch(uint256 epochId) external view returns (Epoch memory) {
         return _epochs[epochId];
+    }
+
+    /// @dev Pulls exactly `amount` collateral from `from`; a token that delivers less (a
+    /// transfer fee, a rebasing haircut) is refused rather than credited at nominal value.
+    function _pull(address from, uint256 amount) internal {
+        uint256 before = collateral.balanceOf(address(this));
+        collateral.safeTransferFrom(from, address(this), amount);
+        uint256 received = collateral.balanceOf(address(this)) - before;
+        if (received != amount) revert CollateralShortfall(amount, received);
     }
 
     function _mulDivUp(uint256 a, uint256 b, uint256 d) internal pure returns (uint256) {

@@ -1,6 +1,5 @@
 // `varkeeper run`: the keeper daemon. Without --config it runs the embedded default: a local
 // anvil chain it starts, the bundled contracts and mocks, a simulated market with a crash.
-#include <csignal>
 #include <iostream>
 
 #include "keeper/cli/command.hpp"
@@ -8,20 +7,11 @@
 #include "keeper/daemon/daemon.hpp"
 #include "keeper/deploy/deploy.hpp"
 #include "keeper/devchain/local_chain.hpp"
+#include "keeper/ops/signals.hpp"
 #include "keeper/store/store_error.hpp"
 
 namespace varkeeper::keeper::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-std::atomic<int> g_signals{0};
-
-void on_signal(int) {
-  // First signal: stop after the current tick (in-flight transactions stay in the store).
-  // Second: leave now.
-  if (g_signals.fetch_add(1) > 0) std::_Exit(130);
-  g_stop.store(true);
-}
 
 struct RunOptions {
   std::string config;
@@ -58,12 +48,14 @@ const RegisterCommand kRegister{
       cmd->add_option("--artifacts", opts->local.artifacts_dir,
                       "Contract artifacts directory (default: next to the binary)");
       cmd->callback([opts] {
-        std::signal(SIGINT, on_signal);
-        std::signal(SIGTERM, on_signal);
+        // First SIGINT/SIGTERM: the tick in progress finishes, in-flight transactions stay in the
+        // store, the HTTP server and the embedded anvil are stopped. Second: exit 130 at once
+        // (keeper/ops/signals.hpp).
+        const StopSignals stop;
         try {
           if (opts->config.empty()) {
             if (opts->ticks > 0) opts->local.max_ticks = opts->ticks;
-            const int rc = run_local(opts->local, g_stop, std::cout);
+            const int rc = run_local(opts->local, stop, std::cout);
             if (rc != 0) throw UserError("the local run failed", rc);
             return;
           }
@@ -74,13 +66,13 @@ const RegisterCommand kRegister{
             if (opts->local.store_path.empty())
               opts->local.store_path = config.keeper.store.string();
             if (opts->ticks > 0) opts->local.max_ticks = opts->ticks;
-            const int rc = run_local(opts->local, g_stop, std::cout);
+            const int rc = run_local(opts->local, stop, std::cout);
             if (rc != 0) throw UserError("the local run failed", rc);
             return;
           }
           DaemonOptions d;
           if (opts->ticks > 0) d.max_ticks = opts->ticks;
-          const int rc = run_daemon(config, g_stop, std::cout, d);
+          const int rc = run_daemon(config, stop, std::cout, d);
           if (rc != 0) throw UserError("the keeper stopped with an error", rc);
         } catch (const ConfigError& e) {
           throw UserError(e.what(), 2);

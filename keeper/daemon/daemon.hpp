@@ -1,8 +1,8 @@
-// `varkeeper run`: wires the configured chain, keys, store, price feeds, pipeline, reporter and
-// transaction manager into the keeper loop, and runs it until SIGINT/SIGTERM.
+// `varkeeper run --config`: wires the configured chain, keys, store, price feeds, pipeline,
+// reporter and transaction manager into the keeper loop (keeper/daemon/startup.hpp), and runs it
+// until SIGINT/SIGTERM.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -11,6 +11,7 @@
 
 #include "keeper/config/config.hpp"
 #include "keeper/core/startup_error.hpp"
+#include "keeper/ops/signals.hpp"
 
 namespace varkeeper::keeper {
 
@@ -18,9 +19,11 @@ struct DaemonOptions {
   std::optional<std::uint64_t> max_ticks;  // stop after this many ticks (tests, smoke runs)
 };
 
-// Runs the daemon on a configured chain. Returns the process exit code (0 after a clean stop).
-// Throws StartupError when it cannot start; nothing is left running then.
-int run_daemon(const Config& config, const std::atomic<bool>& stop, std::ostream& out,
+// Runs the daemon on a configured chain until `stop` (the first SIGINT/SIGTERM: the tick in
+// progress finishes). Returns the process exit code (0 after a clean stop). Throws StartupError
+// when it cannot start, a failed self-check first (keeper/ops/selfcheck.hpp); nothing is left
+// running then.
+int run_daemon(const Config& config, const StopSignals& stop, std::ostream& out,
                const DaemonOptions& options = {});
 
 }  // namespace varkeeper::keeper

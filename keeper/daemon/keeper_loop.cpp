@@ -4,13 +4,12 @@
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "chain/abi.hpp"
 #include "chain/contract.hpp"
 #include "chain/hex.hpp"
-#include "keeper/store/store.hpp"
 #include "keeper/core/units.hpp"
+#include "keeper/store/store.hpp"
 #include "risk/oprisk.hpp"
 
 namespace varkeeper::keeper {
@@ -36,6 +35,18 @@ bool is_permission_revert(const std::string& message) {
       chain::to_hex(selector_bytes("OwnableUnauthorizedAccount(address)"));
   return message.find(unauthorized) != std::string::npos ||
          message.find(not_owner) != std::string::npos;
+}
+
+// An operational incident in the store, when there is one (DESIGN §6).
+void record_incident(KeeperStore* store, std::int64_t time, std::string_view category,
+                     std::string subject, const nlohmann::json& evidence) {
+  if (store == nullptr) return;
+  Incident inc;
+  inc.time = time;
+  inc.category = std::string(category);
+  inc.subject = std::move(subject);
+  inc.evidence = evidence.dump();
+  store->add_incident(inc);
 }
 }  // namespace
 
@@ -108,14 +119,8 @@ void KeeperLoop::follow_reports(TickSummary& summary) {
         rec->state == chain::TxState::kConfirmed || rec->state == chain::TxState::kFinalized;
     if (rec->state == chain::TxState::kFatal) {
       summary.errors.push_back("report transaction failed: " + rec->error);
-      if (store_) {
-        Incident inc;
-        inc.time = summary.now;
-        inc.category = std::string(risk::oprisk::kFailedSubmission);
-        inc.subject = "tx " + std::to_string(rec->id);
-        inc.evidence = nlohmann::json{{"error", rec->error}}.dump();
-        store_->add_incident(inc);
-      }
+      record_incident(store_, summary.now, risk::oprisk::kFailedSubmission,
+                      "tx " + std::to_string(rec->id), {{"error", rec->error}});
       it = in_flight_.erase(it);
       continue;
     }
@@ -143,71 +148,77 @@ TickSummary KeeperLoop::tick() {
   const auto started = std::chrono::steady_clock::now();
   TickSummary s;
   s.tick = ++ticks_;
+  const bool have_head = read_head(s);
+  if (have_head) {
+    run_pipeline(s);
+    publish(s);
+    fire_actions(s);
+  }
+  tx_.tick();
+  if (have_head) follow_reports(s);
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return s;
+}
+
+bool KeeperLoop::read_head(TickSummary& s) {
   auto head = eth_.get_block(chain::BlockTag::latest());
   if (!head || !*head) {
     s.errors.push_back("cannot read the latest block: " +
                        (head ? std::string("no block") : head.error().describe()));
-    tx_.tick();
-    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return s;
+    return false;
   }
   s.block = (*head)->number;
   s.now = static_cast<std::int64_t>((*head)->timestamp);
+  return true;
+}
 
+void KeeperLoop::run_pipeline(TickSummary& s) {
   auto poll = source_.poll(s.block);
   for (auto& f : poll.failures) s.errors.push_back(std::move(f));
-  if (store_ && !poll.failures.empty() && poll.readings.empty()) {
-    Incident inc;
-    inc.time = s.now;
-    inc.category = std::string(risk::oprisk::kDenialOfService);
-    inc.subject = "rpc";
-    inc.evidence = nlohmann::json{{"failed_feeds", poll.failures.size()}}.dump();
-    store_->add_incident(inc);
+  if (!poll.failures.empty() && poll.readings.empty()) {
+    record_incident(store_, s.now, risk::oprisk::kDenialOfService, "rpc",
+                    {{"failed_feeds", poll.failures.size()}});
   }
   s.pipeline = pipeline_.tick(s.now, poll.readings);
   if (store_) {
     for (const auto& inc : s.pipeline.incidents) store_->add_incident(inc);
   }
+}
 
+void KeeperLoop::publish(TickSummary& s) {
   s.submitted = reporter_.publish(s.pipeline.portfolios);
   for (const auto& why : s.submitted.unbuilt) s.errors.push_back("report not built: " + why);
   if (!s.submitted.refused.empty()) {
     s.errors.push_back("report refused in simulation: " + s.submitted.refused);
-    if (store_) {
-      Incident inc;
-      inc.time = s.now;
-      inc.category =
-          std::string(is_permission_revert(s.submitted.refused) ? risk::oprisk::kUnauthorizedAccess
-                                                                : risk::oprisk::kFailedSubmission);
-      inc.subject = "RiskOracle";
-      inc.evidence = nlohmann::json{{"revert", s.submitted.refused}}.dump();
-      store_->add_incident(inc);
-    }
+    record_incident(store_, s.now,
+                    is_permission_revert(s.submitted.refused) ? risk::oprisk::kUnauthorizedAccess
+                                                              : risk::oprisk::kFailedSubmission,
+                    "RiskOracle", {{"revert", s.submitted.refused}});
   }
-  if (s.submitted.tx_id != 0) {
-    in_flight_[s.submitted.tx_id] = s.submitted.reports;
-    last_publish_time_ = s.now;
-    for (const auto& r : s.submitted.reports) {
-      pipeline_.mark_published(r.portfolio_id, s.now, from_wad(r.value_at_risk));
-      if (store_) {
-        PublishedReport pr;
-        pr.portfolio_id = r.portfolio_id;
-        pr.round = r.round;
-        pr.observed_at = static_cast<std::int64_t>(r.observed_at);
-        for (const auto& u : s.pipeline.portfolios) {
-          if (u.portfolio_id != r.portfolio_id) continue;
-          pr.var = u.computed.var;
-          pr.cvar = u.computed.cvar;
-          pr.published_var = u.published_var;
-          pr.breaker_status = u.status;
-        }
-        pr.tx_id = s.submitted.tx_id;
-        pr.created_at = s.now;
-        store_->add_report(pr);
-      }
+  if (s.submitted.tx_id == 0) return;
+  in_flight_[s.submitted.tx_id] = s.submitted.reports;
+  last_publish_time_ = s.now;
+  for (const auto& r : s.submitted.reports) {
+    pipeline_.mark_published(r.portfolio_id, s.now, from_wad(r.value_at_risk));
+    if (!store_) continue;
+    PublishedReport pr;
+    pr.portfolio_id = r.portfolio_id;
+    pr.round = r.round;
+    pr.observed_at = static_cast<std::int64_t>(r.observed_at);
+    for (const auto& u : s.pipeline.portfolios) {
+      if (u.portfolio_id != r.portfolio_id) continue;
+      pr.var = u.computed.var;
+      pr.cvar = u.computed.cvar;
+      pr.published_var = u.published_var;
+      pr.breaker_status = u.status;
     }
+    pr.tx_id = s.submitted.tx_id;
+    pr.created_at = s.now;
+    store_->add_report(pr);
   }
+}
 
+void KeeperLoop::fire_actions(TickSummary& s) {
   if (actions_.rebalancer) try_action(*actions_.rebalancer, "rebalance()", "rebalance", s);
   if (actions_.protection) {
     // Settle a finished epoch, then open the next one (anyone may; the contract checks the
@@ -215,11 +226,6 @@ TickSummary KeeperLoop::tick() {
     try_action(*actions_.protection, "settle()", "settle", s);
     try_action(*actions_.protection, "startEpoch()", "startEpoch", s);
   }
-
-  tx_.tick();
-  follow_reports(s);
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  return s;
 }
 
 std::string KeeperLoop::status_line(const TickSummary& s) {
@@ -249,19 +255,19 @@ std::string KeeperLoop::status_line(const TickSummary& s) {
   return out.str();
 }
 
-void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const std::atomic<bool>& stop,
+void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const StopSignals& stop,
                 std::ostream& out, std::optional<std::uint64_t> max_ticks,
                 const std::function<void(std::uint64_t)>& before_tick,
                 const std::function<void(const TickSummary&)>& after_tick) {
-  while (!stop.load() && (!max_ticks || loop.ticks() < *max_ticks)) {
+  while (!stop.stop_requested() && (!max_ticks || loop.ticks() < *max_ticks)) {
     const auto next = std::chrono::steady_clock::now() + interval;
     if (before_tick) before_tick(loop.ticks() + 1);
     const auto summary = loop.tick();
     out << KeeperLoop::status_line(summary) << std::endl;
     if (after_tick) after_tick(summary);
-    while (!stop.load() && std::chrono::steady_clock::now() < next) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
+    if (left.count() > 0) (void)stop.wait_for_stop(left);
   }
 }
 

@@ -16,9 +16,10 @@
 #include "chain/abi_type.hpp"
 #include "chain/eth_client.hpp"
 #include "chain/tx_manager.hpp"
-#include "keeper/daemon/chainlink_source.hpp"
 #include "keeper/core/pipeline.hpp"
 #include "keeper/core/reporter.hpp"
+#include "keeper/daemon/chainlink_source.hpp"
+#include "keeper/ops/signals.hpp"
 
 namespace varkeeper::keeper {
 
@@ -67,6 +68,11 @@ class KeeperLoop {
   [[nodiscard]] std::int64_t last_publish_time() const noexcept { return last_publish_time_; }
 
  private:
+  // The steps of tick(), in order.
+  bool read_head(TickSummary& summary);     // false: no head this tick (the error is recorded)
+  void run_pipeline(TickSummary& summary);  // one block-pinned poll, the pipeline, its incidents
+  void publish(TickSummary& summary);       // reports sent and recorded in the store
+  void fire_actions(TickSummary& summary);  // rebalance, settle, startEpoch when they would pass
   void try_action(const chain::Address& target, const char* signature, const std::string& label,
                   TickSummary& summary);
   void follow_reports(TickSummary& summary);
@@ -87,9 +93,11 @@ class KeeperLoop {
   std::vector<chain::AbiSignature> known_errors_;
 };
 
-// Runs `loop` every `interval` until `stop` is set (or `max_ticks` ticks), printing one status
-// line per tick to `out`. `before_tick` runs first in each round (the local market moves feeds).
-void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const std::atomic<bool>& stop,
+// Runs `loop` every `interval` until a stop is requested (or `max_ticks` ticks), printing one
+// status line per tick to `out`. `before_tick` runs first in each round (the local market moves
+// feeds). A stop requested during a tick lets that tick finish; between ticks the loop sleeps in
+// StopSignals::wait_for_stop, so a signal ends the wait at once.
+void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const StopSignals& stop,
                 std::ostream& out, std::optional<std::uint64_t> max_ticks = std::nullopt,
                 const std::function<void(std::uint64_t)>& before_tick = {},
                 const std::function<void(const TickSummary&)>& after_tick = {});

@@ -1,10 +1,12 @@
 #include "keeper/devchain/local_chain.hpp"
 
 #include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "chain/contract_abi.hpp"
@@ -14,21 +16,18 @@
 #include "chain/keccak.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
-#include "keeper/devchain/anvil_node.hpp"
-#include "keeper/daemon/chainlink_source.hpp"
 #include "keeper/config/config.hpp"
-#include "keeper/deploy/deploy.hpp"
-#include "keeper/daemon/keeper_loop.hpp"
-#include "keeper/devchain/local_market.hpp"
-#include "keeper/ops/operations.hpp"
-#include "keeper/core/reporter.hpp"
-#include "keeper/store/store.hpp"
-#include "keeper/daemon/tick_metrics.hpp"
-#include "keeper/core/units.hpp"
 #include "keeper/core/methodology.hpp"
 #include "keeper/core/startup_error.hpp"
-#include "keeper/io/price_csv.hpp"
+#include "keeper/core/units.hpp"
+#include "keeper/daemon/chainlink_source.hpp"
+#include "keeper/daemon/startup.hpp"
+#include "keeper/deploy/deploy.hpp"
+#include "keeper/devchain/anvil_node.hpp"
+#include "keeper/devchain/local_market.hpp"
 #include "keeper/install/install_paths.hpp"
+#include "keeper/io/price_csv.hpp"
+#include "keeper/ops/selfcheck.hpp"
 
 namespace varkeeper::keeper {
 
@@ -41,21 +40,14 @@ using chain::U256;
 
 constexpr std::uint64_t kChainId = 31337;
 const U256 kWadU = U256(1'000'000'000'000'000'000ULL);
+// The mock feeds' opening prices on a fresh deployment (USD).
+constexpr double kEthOpen = 3000.0;
+constexpr double kBtcOpen = 60000.0;
 
 U256 pow10(int n) {
   U256 v = 1;
   for (int i = 0; i < n; ++i) v *= 10;
   return v;
-}
-
-U256 from_double(double x) {  // non-negative, integer-valued amounts of token units
-  if (!(x > 0.0)) return 0;
-  const long double v = std::floor(static_cast<long double>(x));
-  const long double hi = std::floor(v / 18446744073709551616.0L);
-  U256 out = static_cast<std::uint64_t>(hi);
-  out <<= 64;
-  out += static_cast<std::uint64_t>(v - hi * 18446744073709551616.0L);
-  return out;
 }
 
 // Anvil's unlocked development accounts act for the other market participants.
@@ -144,203 +136,183 @@ std::vector<std::pair<std::int64_t, double>> seeded_history(const std::string& c
   return out;
 }
 
-}  // namespace
-
-int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std::ostream& out) {
+// The node and a client connected to it: an anvil this run starts (stopped when this object
+// dies), or the one at `rpc_url`.
+struct LocalNode {
   std::optional<AnvilNode> anvil;
-  std::string url = options.rpc_url;
-  if (url.empty()) {
+  std::string url;
+  std::unique_ptr<chain::EndpointPool> pool;
+  std::unique_ptr<chain::EthClient> eth;
+};
+
+void connect(LocalNode& node, const std::string& rpc_url, std::ostream& out) {
+  node.url = rpc_url;
+  if (node.url.empty()) {
     AnvilOptions anvil_options;
     anvil_options.block_time_seconds = 1;
-    anvil.emplace(anvil_options);
-    url = anvil->http_url();
+    node.anvil.emplace(anvil_options);
+    node.url = node.anvil->http_url();
   }
-  const auto parsed = chain::parse_url(url);
-  if (!parsed) throw StartupError(url + ": " + std::string(chain::to_string(parsed.error())));
+  const auto parsed = chain::parse_url(node.url);
+  if (!parsed) {
+    throw StartupError(node.url + ": " + std::string(chain::to_string(parsed.error())));
+  }
   std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
   clients.push_back(std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(*parsed)));
-  chain::EndpointPool pool(std::move(clients));
-  if (auto ok = pool.connect(kChainId); !ok) {
-    throw StartupError("the local chain at " + url + " is not usable: " + ok.error().describe());
+  node.pool = std::make_unique<chain::EndpointPool>(std::move(clients));
+  if (auto ok = node.pool->connect(kChainId); !ok) {
+    throw StartupError("the local chain at " + node.url +
+                       " is not usable: " + ok.error().describe());
   }
-  chain::EthClient eth(pool);
-  out << "varkeeper: local chain " << url << " (chain id " << kChainId;
-  if (anvil) out << ", anvil pid " << anvil->pid();
+  node.eth = std::make_unique<chain::EthClient>(*node.pool);
+  out << "varkeeper: local chain " << node.url << " (chain id " << kChainId;
+  if (node.anvil) out << ", anvil pid " << node.anvil->pid();
   out << ")" << std::endl;
+}
 
-  const auto artifacts_dir = find_artifacts_dir(
-      options.artifacts_dir.empty() ? std::nullopt
-                                    : std::optional<std::filesystem::path>(options.artifacts_dir));
-  const ArtifactSet artifacts = load_artifacts(artifacts_dir);
-  Participants who(eth, artifacts);
+// Keys: account 0 owns the contracts and pays the keeper's gas; 1..3 sign reports (quorum 2);
+// 7 underwrites protection, 8 buys it, 9 operates the feeds and arbitrages the AMM.
+struct LocalAccounts {
+  chain::SecretKey owner = dev_key(0);
+  std::vector<chain::SecretKey> signers{dev_key(1), dev_key(2), dev_key(3)};
+  Address owner_address = dev_address(0);
+  Address underwriter = dev_address(7);
+  Address buyer = dev_address(8);
+  Address feed_operator = dev_address(9);
+};
 
-  // Keys: account 0 owns the contracts and pays the keeper's gas; 1..3 sign reports (quorum 2);
-  // 7 underwrites protection, 8 buys it, 9 operates the feeds and arbitrages the AMM.
-  const chain::SecretKey owner = dev_key(0);
-  const std::vector<chain::SecretKey> signer_keys{dev_key(1), dev_key(2), dev_key(3)};
-  const Address underwriter = dev_address(7), buyer = dev_address(8), operator_ = dev_address(9);
-  const std::int64_t period =
-      std::max<std::int64_t>(1, static_cast<std::int64_t>(options.tick_ms / 1000));
+// The bundled contracts and mocks, deployed by the owner (limits for portfolios 1 and 2, a
+// protection sale window of two ticks).
+Deployment deploy_contracts(chain::EthClient& eth, const LocalAccounts& accounts,
+                            const std::filesystem::path& artifacts_dir, std::int64_t period,
+                            std::ostream& out) {
+  chain::InMemoryTxStore deploy_store;
+  chain::TxManager deployer(eth, deploy_store, accounts.owner, kChainId);
+  if (auto s = deployer.start(); !s) throw StartupError("deployer: " + s.error().describe());
+  DeployOptions d;
+  d.artifacts_dir = artifacts_dir;
+  for (const auto& k : accounts.signers) d.signers.push_back(chain::address_of(k));
+  d.quorum = 2;
+  d.limits = {{1, 600, 0, 0}, {2, 600, 0, 0}};
+  d.mocks = true;
+  d.portfolio_id = 1;
+  d.protection.sale_window = static_cast<std::uint64_t>(2 * period);
+  d.protection.max_report_age = 600;
+  d.protection.max_price_age = 600;
+  d.protection.loading = kWadU * 3 / 2;
+  d.timeout = std::chrono::minutes(2);
+  d.poll_interval = std::chrono::milliseconds(100);
+  d.log = [&out](const std::string& line) { out << "  deploy: " << line << std::endl; };
+  return deploy_all(eth, deployer, d);
+}
 
-  std::optional<Deployment> previous;
-  if (!options.deployment_file.empty()) previous = read_deployment_file(options.deployment_file);
-  const bool resume = previous && previous->find("MockAggregatorEthUsd_c") != nullptr &&
-                      previous->find("MockAggregatorBtcUsd_c") != nullptr;
-  Deployment dep;
-  if (resume) {
-    dep = *previous;
-    out << "varkeeper: resuming on the contracts of " << options.deployment_file << std::endl;
-  } else {
-    chain::InMemoryTxStore deploy_store;
-    chain::TxManager deployer(eth, deploy_store, owner, kChainId);
-    if (auto s = deployer.start(); !s) throw StartupError("deployer: " + s.error().describe());
-    DeployOptions d;
-    d.artifacts_dir = artifacts_dir;
-    for (const auto& k : signer_keys) d.signers.push_back(chain::address_of(k));
-    d.quorum = 2;
-    d.limits = {{1, 600, 0, 0}, {2, 600, 0, 0}};
-    d.mocks = true;
-    d.portfolio_id = 1;
-    d.protection.sale_window = static_cast<std::uint64_t>(2 * period);
-    d.protection.max_report_age = 600;
-    d.protection.max_price_age = 600;
-    d.protection.loading = kWadU * 3 / 2;
-    d.timeout = std::chrono::minutes(2);
-    d.poll_interval = std::chrono::milliseconds(100);
-    d.log = [&out](const std::string& line) { out << "  deploy: " << line << std::endl; };
-    dep = deploy_all(eth, deployer, d);
-  }
-  const Address oracle = dep.address_of("RiskOracle");
-  const Address rebalancer = dep.address_of("RiskRebalancer");
-  const Address protection = dep.address_of("VaRProtection");
-  const Address stable = dep.address_of("MockERC20Stable");  // 6 decimals
-  const Address risky = dep.address_of("MockERC20Risky");    // 18 decimals
-  const Address amm = dep.address_of("MockConstantProductAMM");
-  const double eth0 = 3000.0, btc0 = 60000.0;
+using FeedMap = std::map<std::string, std::vector<Address>>;  // asset -> its aggregators
 
-  // Three sources per asset, so the pipeline's consensus has three to compare.
-  std::map<std::string, std::vector<Address>> feeds{
-      {"ETH", {dep.address_of("MockAggregatorEthUsd")}},
-      {"BTC", {dep.address_of("MockAggregatorBtcUsd")}}};
+// Three sources per asset, so the pipeline's consensus has three to compare: the deployment's
+// mock feed ("a") and two more ("b", "c"), deployed here at the same opening price on a fresh
+// chain and recorded in `dep`.
+FeedMap three_feeds(chain::EthClient& eth, Participants& who, const LocalAccounts& accounts,
+                    Deployment& dep, bool resume) {
+  FeedMap feeds{{"ETH", {dep.address_of("MockAggregatorEthUsd")}},
+                {"BTC", {dep.address_of("MockAggregatorBtcUsd")}}};
   if (resume) {
     for (const char* src : {"_b", "_c"}) {
       feeds["ETH"].push_back(dep.address_of(std::string("MockAggregatorEthUsd") + src));
       feeds["BTC"].push_back(dep.address_of(std::string("MockAggregatorBtcUsd") + src));
     }
-  } else {
-    std::vector<chain::Hash32> pending;
-    std::vector<std::pair<std::string, std::string>> which;
-    for (const auto& [sym, start] : {std::pair<std::string, double>{"ETH", eth0}, {"BTC", btc0}}) {
-      for (const char* src : {"b", "c"}) {
-        auto data = who.abi("MockAggregator")
-                        .deploy_data({AbiValue::from_uint(8),
-                                      AbiValue::from_string(sym + " / USD (" + src + ")"),
-                                      AbiValue::from_int(static_cast<std::int64_t>(start * 1e8))});
-        pending.push_back(who.send(operator_, std::nullopt, *data));
-        which.emplace_back(sym, src);
-      }
-    }
-    const auto receipts = who.wait(pending);
-    for (std::size_t i = 0; i < receipts.size(); ++i) {
-      const auto& [sym, src] = which[i];
-      feeds[sym].push_back(*receipts[i].contract_address);
-      DeployedContract c;
-      c.artifact = "MockAggregator";
-      c.address = *receipts[i].contract_address;
-      c.tx_hash = receipts[i].transaction_hash;
-      c.block = receipts[i].block_number;
-      if (auto code = eth.code(c.address)) c.code_hash = chain::keccak256(*code);
-      dep.contracts[(sym == "ETH" ? "MockAggregatorEthUsd_" : "MockAggregatorBtcUsd_") + src] = c;
+    return feeds;
+  }
+  std::vector<chain::Hash32> pending;
+  std::vector<std::pair<std::string, std::string>> which;
+  for (const auto& [sym, price] :
+       {std::pair<std::string, double>{"ETH", kEthOpen}, {"BTC", kBtcOpen}}) {
+    for (const char* src : {"b", "c"}) {
+      const chain::AbiInt answer{false, to_feed_answer(price, 8)};
+      auto data = who.abi("MockAggregator")
+                      .deploy_data({AbiValue::from_uint(8),
+                                    AbiValue::from_string(sym + " / USD (" + src + ")"),
+                                    AbiValue::from_int(answer)});
+      pending.push_back(who.send(accounts.feed_operator, std::nullopt, *data));
+      which.emplace_back(sym, src);
     }
   }
-
-  // Market participants' positions: AMM liquidity at the feed price, the vault's assets and
-  // policy, the underwriters' collateral (once, on a fresh deployment).
-  if (!resume) {
-    const U256 max = ~U256(0);
-    std::vector<chain::Hash32> tx;
-    const U256 amm_risky = U256(10'000) * pow10(18);
-    const U256 amm_stable = U256(30'000'000) * pow10(6);
-    tx.push_back(
-        who.call(operator_, risky, "MockERC20", "mint",
-                 {AbiValue::from_address(operator_), AbiValue::from_uint(amm_risky * 100)}));
-    tx.push_back(
-        who.call(operator_, stable, "MockERC20", "mint",
-                 {AbiValue::from_address(operator_), AbiValue::from_uint(amm_stable * 100)}));
-    tx.push_back(who.call(operator_, risky, "MockERC20", "approve",
-                          {AbiValue::from_address(amm), AbiValue::from_uint(max)}));
-    tx.push_back(who.call(operator_, stable, "MockERC20", "approve",
-                          {AbiValue::from_address(amm), AbiValue::from_uint(max)}));
-    who.wait(tx);
-    tx.clear();
-    tx.push_back(who.call(operator_, amm, "MockConstantProductAMM", "addLiquidity",
-                          {AbiValue::from_uint(amm_risky), AbiValue::from_uint(amm_stable)}));
-    // The vault (owner = account 0): 200 mWETH and 400,000 mUSD, policy thresholds on VaR.
-    const Address owner_addr = chain::address_of(owner);
-    tx.push_back(
-        who.call(owner_addr, risky, "MockERC20", "mint",
-                 {AbiValue::from_address(owner_addr), AbiValue::from_uint(U256(200) * pow10(18))}));
-    tx.push_back(who.call(
-        owner_addr, stable, "MockERC20", "mint",
-        {AbiValue::from_address(owner_addr), AbiValue::from_uint(U256(400'000) * pow10(6))}));
-    tx.push_back(who.call(owner_addr, risky, "MockERC20", "approve",
-                          {AbiValue::from_address(rebalancer), AbiValue::from_uint(max)}));
-    tx.push_back(who.call(owner_addr, stable, "MockERC20", "approve",
-                          {AbiValue::from_address(rebalancer), AbiValue::from_uint(max)}));
-    who.wait(tx);
-    tx.clear();
-    const auto wad = [](double f) { return AbiValue::from_uint(to_wad(f)); };
-    tx.push_back(
-        who.call(owner_addr, rebalancer, "RiskRebalancer", "deposit",
-                 {AbiValue::from_address(risky), AbiValue::from_uint(U256(200) * pow10(18))}));
-    tx.push_back(
-        who.call(owner_addr, rebalancer, "RiskRebalancer", "deposit",
-                 {AbiValue::from_address(stable), AbiValue::from_uint(U256(400'000) * pow10(6))}));
-    tx.push_back(who.call(
-        owner_addr, rebalancer, "RiskRebalancer", "setPolicy",
-        {AbiValue::from_list({wad(0.25), wad(0.05), wad(0.20), wad(0.60), wad(0.05), wad(0.02),
-                              AbiValue::from_uint(600), AbiValue::from_uint(600)})}));
-    // Underwriter: 1,000,000 mUSD of protection collateral.
-    tx.push_back(who.call(
-        underwriter, stable, "MockERC20", "mint",
-        {AbiValue::from_address(underwriter), AbiValue::from_uint(U256(1'000'000) * pow10(6))}));
-    tx.push_back(who.call(underwriter, stable, "MockERC20", "approve",
-                          {AbiValue::from_address(protection), AbiValue::from_uint(max)}));
-    tx.push_back(who.call(
-        buyer, stable, "MockERC20", "mint",
-        {AbiValue::from_address(buyer), AbiValue::from_uint(U256(10'000'000) * pow10(6))}));
-    tx.push_back(who.call(buyer, stable, "MockERC20", "approve",
-                          {AbiValue::from_address(protection), AbiValue::from_uint(max)}));
-    who.wait(tx);
-    tx.clear();
-    tx.push_back(who.call(underwriter, protection, "VaRProtection", "deposit",
-                          {AbiValue::from_uint(U256(1'000'000) * pow10(6))}));
-    who.wait(tx);
-    if (!options.deployment_file.empty()) write_deployment_file(options.deployment_file, dep);
+  const auto receipts = who.wait(pending);
+  for (std::size_t i = 0; i < receipts.size(); ++i) {
+    const auto& [sym, src] = which[i];
+    feeds[sym].push_back(*receipts[i].contract_address);
+    DeployedContract c;
+    c.artifact = "MockAggregator";
+    c.address = *receipts[i].contract_address;
+    c.tx_hash = receipts[i].transaction_hash;
+    c.block = receipts[i].block_number;
+    if (auto code = eth.code(c.address)) c.code_hash = chain::keccak256(*code);
+    dep.contracts[(sym == "ETH" ? "MockAggregatorEthUsd_" : "MockAggregatorBtcUsd_") + src] = c;
   }
+  return feeds;
+}
 
-  out << "varkeeper: RiskOracle " << chain::to_checksum_address(oracle) << ", RiskRebalancer "
-      << chain::to_checksum_address(rebalancer) << ", VaRProtection "
-      << chain::to_checksum_address(protection) << std::endl;
+// Market participants' positions, once on a fresh deployment: AMM liquidity at the feed price,
+// the vault's assets and policy, the underwriter's collateral and the buyer's cash.
+void fund_participants(Participants& who, const LocalAccounts& a, const Deployment& dep) {
+  const Address rebalancer = dep.address_of("RiskRebalancer");
+  const Address protection = dep.address_of("VaRProtection");
+  const Address stable = dep.address_of("MockERC20Stable");  // 6 decimals
+  const Address risky = dep.address_of("MockERC20Risky");    // 18 decimals
+  const Address amm = dep.address_of("MockConstantProductAMM");
+  const U256 max = ~U256(0);
+  const auto uint = [](const U256& v) { return AbiValue::from_uint(v); };
+  const auto addr = [](const Address& v) { return AbiValue::from_address(v); };
+  const auto mint = [&](const Address& token, const Address& to, const U256& amount) {
+    return who.call(to, token, "MockERC20", "mint", {addr(to), uint(amount)});
+  };
+  const auto approve = [&](const Address& owner, const Address& token, const Address& spender) {
+    return who.call(owner, token, "MockERC20", "approve", {addr(spender), uint(max)});
+  };
+  const U256 amm_risky = U256(10'000) * pow10(18);
+  const U256 amm_stable = U256(30'000'000) * pow10(6);
+  who.wait({mint(risky, a.feed_operator, amm_risky * 100),
+            mint(stable, a.feed_operator, amm_stable * 100), approve(a.feed_operator, risky, amm),
+            approve(a.feed_operator, stable, amm)});
+  // The vault (owner = account 0): 200 mWETH and 400,000 mUSD, policy thresholds on VaR.
+  const Address owner = a.owner_address;
+  who.wait({who.call(a.feed_operator, amm, "MockConstantProductAMM", "addLiquidity",
+                     {uint(amm_risky), uint(amm_stable)}),
+            mint(risky, owner, U256(200) * pow10(18)),
+            mint(stable, owner, U256(400'000) * pow10(6)), approve(owner, risky, rebalancer),
+            approve(owner, stable, rebalancer)});
+  const auto wad = [](double f) { return AbiValue::from_uint(to_wad(f)); };
+  // Underwriter: 1,000,000 mUSD of protection collateral; the buyer: 10,000,000 mUSD of cash.
+  who.wait({who.call(owner, rebalancer, "RiskRebalancer", "deposit",
+                     {addr(risky), uint(U256(200) * pow10(18))}),
+            who.call(owner, rebalancer, "RiskRebalancer", "deposit",
+                     {addr(stable), uint(U256(400'000) * pow10(6))}),
+            who.call(owner, rebalancer, "RiskRebalancer", "setPolicy",
+                     {AbiValue::from_list({wad(0.25), wad(0.05), wad(0.20), wad(0.60), wad(0.05),
+                                           wad(0.02), uint(600), uint(600)})}),
+            mint(stable, a.underwriter, U256(1'000'000) * pow10(6)),
+            approve(a.underwriter, stable, protection),
+            mint(stable, a.buyer, U256(10'000'000) * pow10(6)),
+            approve(a.buyer, stable, protection)});
+  who.wait({who.call(a.underwriter, protection, "VaRProtection", "deposit",
+                     {uint(U256(1'000'000) * pow10(6))})});
+}
+
+void print_contracts(const Deployment& dep, const FeedMap& feeds, std::ostream& out) {
+  out << "varkeeper: RiskOracle " << chain::to_checksum_address(dep.address_of("RiskOracle"))
+      << ", RiskRebalancer " << chain::to_checksum_address(dep.address_of("RiskRebalancer"))
+      << ", VaRProtection " << chain::to_checksum_address(dep.address_of("VaRProtection"))
+      << std::endl;
   for (const auto& [sym, addrs] : feeds) {
     out << "varkeeper: " << sym << "/USD feeds";
     for (const auto& a : addrs) out << ' ' << chain::to_checksum_address(a);
     out << std::endl;
   }
+}
 
-  // The keeper itself.
-  const std::string store_path = options.store_path.empty()
-                                     ? (std::filesystem::temp_directory_path() /
-                                        ("varkeeper-local-" + std::to_string(::getpid()) + ".db"))
-                                           .string()
-                                     : options.store_path;
-  auto store = KeeperStore::open(store_path);
-  chain::TxManagerOptions tx_options;
-  tx_options.confirmations = 1;
-  chain::TxManager tx(eth, *store, owner, kChainId, tx_options);
-  if (auto s = tx.start(); !s) throw StartupError("transaction manager: " + s.error().describe());
-
-  std::vector<FeedRef> refs;
+// The keeper's sources ("a", "b", "c" per asset) and the two portfolios it publishes, in
+// compressed time: one tick is one market "day", so the breaker's clocks are in ticks too.
+PipelineConfig local_pipeline(const FeedMap& feeds, std::int64_t period, std::uint64_t seed,
+                              std::vector<FeedRef>& refs) {
   PipelineConfig pc;
   for (const auto& [sym, addrs] : feeds) {
     AssetSpec a{sym, {}};
@@ -351,7 +323,6 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
     }
     pc.assets.push_back(a);
   }
-  // Compressed time: one tick is one market "day", so the breaker's clocks are in ticks too.
   pc.breaker.breaker.clear_s = 3 * period;
   pc.breaker.breaker.cooldown_s = 5 * period;
   pc.breaker.breaker.var_jump_factor = 3.0;
@@ -371,7 +342,7 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   vault.method = risk::RiskMethod::kFilteredHistorical;
   vault.risk.confidence = 0.99;
   vault.risk.horizon = 5;
-  vault.risk.seed = options.seed;
+  vault.risk.seed = seed;
   vault.period_s = period;
   vault.window = 500;
   vault.min_obs = 30;
@@ -384,10 +355,29 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
   treasury.risk.paths = 20'000;
   pc.portfolios = {vault, treasury};
   stamp_methodology(pc);  // the portfolios exactly as the pipeline runs them
-  Pipeline pipeline(pc);
-  ChainlinkSource source(eth, refs);
-  source.init();
-  // The market continues from where the feeds are (a resumed run does not jump back).
+  return pc;
+}
+
+std::string bundled_data_dir(const std::string& given) {
+  if (!given.empty()) return given;
+  const auto shipped = bundled("config/data");
+  if (!shipped) {
+    throw StartupError("the bundled price histories (config/data) are not installed (looked in " +
+                       share_dir_candidates() + "); set VARKEEPER_HOME or pass a data directory");
+  }
+  return shipped->string();
+}
+
+// Where the market opens: the feeds' current prices, so a resumed run does not jump back.
+struct Opening {
+  double eth = kEthOpen;
+  double btc = kBtcOpen;
+};
+
+// The history seed: the bundled ETH and BTC histories rescaled to where the feeds are, one
+// period apart up to the chain's head.
+Opening seed_local_history(chain::EthClient& eth, Pipeline& pipeline, ChainlinkSource& source,
+                           const std::string& data_dir, std::int64_t period) {
   const auto opening = source.poll();
   const auto feed_price = [&](const std::string& sym, double fallback) {
     for (const auto& r : opening.readings) {
@@ -395,107 +385,187 @@ int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std
     }
     return fallback;
   };
-  const double eth_now = feed_price("ETH", eth0), btc_now = feed_price("BTC", btc0);
+  const Opening at{feed_price("ETH", kEthOpen), feed_price("BTC", kBtcOpen)};
   auto head = eth.get_block(chain::BlockTag::latest());
   const std::int64_t now = head && *head ? static_cast<std::int64_t>((*head)->timestamp) : 0;
-  std::string data_dir = options.data_dir;
-  if (data_dir.empty()) {
-    const auto shipped = bundled("config/data");
-    if (!shipped) {
-      throw StartupError("the bundled price histories (config/data) are not installed (looked in " +
-                         share_dir_candidates() + "); set VARKEEPER_HOME or pass a data directory");
-    }
-    data_dir = shipped->string();
-  }
   pipeline.seed_history("ETH",
-                        seeded_history(data_dir + "/eth_usd_daily.csv", 600, eth_now, now, period));
+                        seeded_history(data_dir + "/eth_usd_daily.csv", 600, at.eth, now, period));
   pipeline.seed_history("BTC",
-                        seeded_history(data_dir + "/btc_usd_daily.csv", 600, btc_now, now, period));
+                        seeded_history(data_dir + "/btc_usd_daily.csv", 600, at.btc, now, period));
+  return at;
+}
 
-  std::map<std::uint64_t, PortfolioSpec> specs;
-  for (const auto& p : pc.portfolios) specs.emplace(p.id, p);
-  Reporter reporter(eth, tx, signer_keys, specs, {oracle, kChainId, 0});
-  reporter.resume();
-  for (const auto& [pid, spec] : specs)
-    reporter.skip_rounds_through(pid, store->next_round(pid) - 1);
-  KeeperLoop loop(eth, tx, source, pipeline, reporter, {rebalancer, protection}, store.get());
+// The other participants, once per tick: the feed operator moves the feeds along the simulated
+// market, an arbitrageur keeps the AMM at the ETH price, a buyer takes protection in each epoch.
+class MarketParticipants {
+ public:
+  MarketParticipants(chain::EthClient& eth, Participants& who, const LocalAccounts& accounts,
+                     const Deployment& dep, const FeedMap& feeds, Opening opening,
+                     const LocalRunOptions& options)
+      : who_(who),
+        accounts_(accounts),
+        amm_(dep.address_of("MockConstantProductAMM")),
+        stable_(dep.address_of("MockERC20Stable")),
+        risky_(dep.address_of("MockERC20Risky")),
+        protection_(dep.address_of("VaRProtection")),
+        market_(eth, accounts.feed_operator,
+                {{"ETH", opening.eth, 0.03, 8, feeds.at("ETH")},
+                 {"BTC", opening.btc, 0.025, 8, feeds.at("BTC")}},
+                market_options(options)) {}
+
+  void step(std::uint64_t tick) {
+    market_.step(tick);
+    arbitrage();
+    buy_protection();
+  }
+
+ private:
+  static MarketOptions market_options(const LocalRunOptions& options) {
+    MarketOptions mo;
+    mo.seed = options.seed;
+    mo.jump_probability = 0.01;
+    mo.jump_mean = 0.0;
+    mo.jump_sd = 0.04;
+    mo.crash = {options.crash_at_tick, 3, options.crash_drop};
+    return mo;
+  }
+
+  // Constant product: x* = sqrt(k / p), y* = sqrt(k p); trade only beyond 5 bp of the price.
+  void arbitrage() {
+    const auto r0 = who_.view(amm_, "MockConstantProductAMM", "reserve0");
+    const auto r1 = who_.view(amm_, "MockConstantProductAMM", "reserve1");
+    if (r0.empty() || r1.empty()) return;
+    const double x = from_fixed(*r0[0].as_uint(), 18);  // mWETH
+    const double y = from_fixed(*r1[0].as_uint(), 6);   // mUSD
+    const double p = market_.price("ETH");
+    const double x_star = std::sqrt(x * y / p);
+    const double y_star = std::sqrt(x * y * p);
+    const Address op = accounts_.feed_operator;
+    if (x_star > x * 1.0005) {
+      who_.call(op, amm_, "MockConstantProductAMM", "swap",
+                {AbiValue::from_address(risky_), AbiValue::from_address(stable_),
+                 AbiValue::from_uint(to_token_units(x_star - x, 18)), AbiValue::from_uint(0),
+                 AbiValue::from_address(op)});
+    } else if (y_star > y * 1.0005) {
+      who_.call(op, amm_, "MockConstantProductAMM", "swap",
+                {AbiValue::from_address(stable_), AbiValue::from_address(risky_),
+                 AbiValue::from_uint(to_token_units(y_star - y, 6)), AbiValue::from_uint(0),
+                 AbiValue::from_address(op)});
+    }
+  }
+
+  // 100,000 mUSD of protection in every epoch it can.
+  void buy_protection() {
+    const auto active = who_.view(protection_, "VaRProtection", "epochActive");
+    const auto current = who_.view(protection_, "VaRProtection", "currentEpoch");
+    if (active.empty() || !*active[0].as_bool() || current.empty()) return;
+    const auto id = static_cast<std::uint64_t>(*current[0].as_uint());
+    if (id == bought_epoch_) return;
+    who_.call(accounts_.buyer, protection_, "VaRProtection", "buyProtection",
+              {AbiValue::from_uint(U256(100'000) * pow10(6)),
+               AbiValue::from_uint(U256(100'000) * pow10(6))});
+    bought_epoch_ = id;
+  }
+
+  Participants& who_;
+  const LocalAccounts& accounts_;
+  Address amm_, stable_, risky_, protection_;
+  LocalMarket market_;
+  std::uint64_t bought_epoch_ = 0;
+};
+
+std::string default_store_path(const std::string& given) {
+  if (!given.empty()) return given;
+  return (std::filesystem::temp_directory_path() /
+          ("varkeeper-local-" + std::to_string(::getpid()) + ".db"))
+      .string();
+}
+
+std::vector<chain::AbiSignature> contract_errors(const ArtifactSet& artifacts) {
   std::vector<chain::AbiSignature> errors;
   for (const auto& [name, abi] : artifacts) {
     errors.insert(errors.end(), abi.error_signatures().begin(), abi.error_signatures().end());
   }
-  loop.set_known_errors(std::move(errors));
+  return errors;
+}
 
-  // Feed operator and arbitrageur: the feeds follow the simulated market, the AMM follows the
-  // feeds; the protection buyer buys at each new epoch.
-  MarketOptions mo;
-  mo.seed = options.seed;
-  mo.jump_probability = 0.01;
-  mo.jump_mean = 0.0;
-  mo.jump_sd = 0.04;
-  mo.crash = {options.crash_at_tick, 3, options.crash_drop};
-  LocalMarket market(
-      eth, operator_,
-      {{"ETH", eth_now, 0.03, 8, feeds["ETH"]}, {"BTC", btc_now, 0.025, 8, feeds["BTC"]}}, mo);
-  std::uint64_t bought_epoch = 0;
-  const auto participants = [&](std::uint64_t t) {
-    market.step(t);
-    // Arbitrage the AMM to the ETH price (constant product: x* = sqrt(k / p), y* = sqrt(k p)).
-    const auto r0 = who.view(amm, "MockConstantProductAMM", "reserve0");
-    const auto r1 = who.view(amm, "MockConstantProductAMM", "reserve1");
-    if (!r0.empty() && !r1.empty()) {
-      const double x = static_cast<double>(r0[0].as_uint()->convert_to<long double>() / 1e18L);
-      const double y = static_cast<double>(r1[0].as_uint()->convert_to<long double>() / 1e6L);
-      const double p = market.price("ETH");
-      const double x_star = std::sqrt(x * y / p);
-      const double y_star = std::sqrt(x * y * p);
-      if (x_star > x * 1.0005) {
-        who.call(operator_, amm, "MockConstantProductAMM", "swap",
-                 {AbiValue::from_address(risky), AbiValue::from_address(stable),
-                  AbiValue::from_uint(from_double((x_star - x) * 1e18)), AbiValue::from_uint(0),
-                  AbiValue::from_address(operator_)});
-      } else if (y_star > y * 1.0005) {
-        who.call(operator_, amm, "MockConstantProductAMM", "swap",
-                 {AbiValue::from_address(stable), AbiValue::from_address(risky),
-                  AbiValue::from_uint(from_double((y_star - y) * 1e6)), AbiValue::from_uint(0),
-                  AbiValue::from_address(operator_)});
-      }
-    }
-    // A buyer takes 100,000 mUSD of protection in every epoch it can.
-    const auto active = who.view(protection, "VaRProtection", "epochActive");
-    const auto current = who.view(protection, "VaRProtection", "currentEpoch");
-    if (!active.empty() && *active[0].as_bool() && !current.empty()) {
-      const auto id = static_cast<std::uint64_t>(*current[0].as_uint());
-      if (id != bought_epoch) {
-        who.call(buyer, protection, "VaRProtection", "buyProtection",
-                 {AbiValue::from_uint(U256(100'000) * pow10(6)),
-                  AbiValue::from_uint(U256(100'000) * pow10(6))});
-        bought_epoch = id;
-      }
-    }
+}  // namespace
+
+int run_local(const LocalRunOptions& options, const StopSignals& stop, std::ostream& out) {
+  require_self_checks(run_self_checks());  // before a node is started or a key used
+  LocalNode node;
+  connect(node, options.rpc_url, out);
+  chain::EthClient& eth = *node.eth;
+  const auto artifacts_dir = find_artifacts_dir(
+      options.artifacts_dir.empty() ? std::nullopt
+                                    : std::optional<std::filesystem::path>(options.artifacts_dir));
+  const ArtifactSet artifacts = load_artifacts(artifacts_dir);
+  Participants who(eth, artifacts);
+  const LocalAccounts accounts;
+  const std::int64_t period =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(options.tick_ms / 1000));
+
+  // The contracts: those of a previous run's deployment file, or deployed and funded now.
+  std::optional<Deployment> previous;
+  if (!options.deployment_file.empty()) previous = read_deployment_file(options.deployment_file);
+  const bool resume = previous && previous->find("MockAggregatorEthUsd_c") != nullptr &&
+                      previous->find("MockAggregatorBtcUsd_c") != nullptr;
+  Deployment dep;
+  if (resume) {
+    dep = *previous;
+    out << "varkeeper: resuming on the contracts of " << options.deployment_file << std::endl;
+  } else {
+    dep = deploy_contracts(eth, accounts, artifacts_dir, period, out);
+  }
+  const FeedMap feeds = three_feeds(eth, who, accounts, dep, resume);
+  if (!resume) {
+    fund_participants(who, accounts, dep);
+    if (!options.deployment_file.empty()) write_deployment_file(options.deployment_file, dep);
+  }
+  print_contracts(dep, feeds, out);
+
+  // The keeper itself, started as every keeper is (keeper/daemon/startup.hpp).
+  KeeperSetup setup;
+  setup.chain_id = kChainId;
+  setup.store_path = default_store_path(options.store_path);
+  setup.tx_options.confirmations = 1;
+  setup.signers = accounts.signers;
+  setup.oracle = dep.address_of("RiskOracle");
+  setup.actions = {dep.address_of("RiskRebalancer"), dep.address_of("VaRProtection")};
+  setup.pipeline = local_pipeline(feeds, period, options.seed, setup.feeds);
+  setup.known_errors = contract_errors(artifacts);
+  setup.operations.address = options.metrics_address;
+  setup.operations.readiness.max_price_age_s = 30 * period;
+  setup.operations.readiness.max_publish_age_s = 60 * period;
+  setup.tick_interval = std::chrono::milliseconds(options.tick_ms);
+  setup.max_ticks = options.max_ticks;
+
+  const std::string store_path = setup.store_path;
+  const std::string data_dir = bundled_data_dir(options.data_dir);
+  Opening opening;
+  std::optional<MarketParticipants> market;
+  KeeperHooks hooks;
+  hooks.seed_history = [&](Pipeline& pipeline, ChainlinkSource& source) {
+    opening = seed_local_history(eth, pipeline, source, data_dir, period);
+  };
+  hooks.before_operations = [&] {
+    market.emplace(eth, who, accounts, dep, feeds, opening, options);
+  };
+  hooks.started = [&](const StartedKeeper&) {
+    out << "varkeeper: store " << store_path << "; one line per tick; Ctrl-C stops (anvil too)"
+        << std::endl;
   };
   // The other participants' failures (a purchase after the sale window closed, ...) are theirs,
   // not the keeper's: they are shown, and the run goes on.
-  const auto before_tick = [&](std::uint64_t t) {
+  hooks.before_tick = [&](std::uint64_t t) {
     try {
-      participants(t);
+      market->step(t);
     } catch (const std::exception& e) {
       out << "market: " << e.what() << std::endl;
     }
   };
-  OperationsOptions ops_options;
-  ops_options.address = options.metrics_address;
-  ops_options.readiness.max_price_age_s = 30 * period;
-  ops_options.readiness.max_publish_age_s = 60 * period;
-  auto ops = Operations::start(ops_options);
-  if (!ops)
-    throw StartupError("metrics server on " + options.metrics_address + ": " + ops.error().message);
-  TickMetrics tick_metrics(*ops, pc.assets.size());
-  out << "varkeeper: metrics " << ops->url() << "/metrics (also /healthz, /readyz)" << std::endl;
-  out << "varkeeper: store " << store_path << "; one line per tick; Ctrl-C stops (anvil too)"
-      << std::endl;
-  run_keeper(loop, std::chrono::milliseconds(options.tick_ms), stop, out, options.max_ticks,
-             before_tick, [&](const TickSummary& s) { tick_metrics.record(s, eth, tx); });
-  out << "varkeeper: stopped after " << loop.ticks() << " ticks" << std::endl;
+  const auto ticks = run_keeper_on_chain(eth, accounts.owner, std::move(setup), hooks, stop, out);
+  out << "varkeeper: stopped after " << ticks << " ticks" << std::endl;
   return 0;
 }
 

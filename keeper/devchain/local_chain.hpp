@@ -4,11 +4,12 @@
 // seeded from the bundled BTC/ETH data, and the keeper pipeline publishing real reports.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
+
+#include "keeper/ops/signals.hpp"
 
 namespace varkeeper::keeper {
 
@@ -18,9 +19,9 @@ struct LocalRunOptions {
   std::uint64_t crash_at_tick = 30;  // "a crash a minute in" at 2 s ticks
   double crash_drop = 0.35;
   std::optional<std::uint64_t> max_ticks;  // stop after N ticks (tests and smoke runs)
-  std::string data_dir;                    // bundled CSVs; default: the installed config/data (keeper/install)
-  std::string store_path;                  // default: a fresh file in the temp directory
-  std::string artifacts_dir;               // default: next to the binary
+  std::string data_dir;       // bundled CSVs; default: the installed config/data (keeper/install)
+  std::string store_path;     // default: a fresh file in the temp directory
+  std::string artifacts_dir;  // default: next to the binary
   // An anvil node already running (its accounts unlocked) instead of starting one; it is left
   // running at exit. With `deployment_file`, a run resumes on the contracts a previous run
   // deployed (and wrote there) instead of deploying new ones.
@@ -30,7 +31,10 @@ struct LocalRunOptions {
   std::string deployment_file;
 };
 
-// Returns the exit code; throws StartupError (keeper/core/startup_error.hpp) if the chain cannot be set up.
-int run_local(const LocalRunOptions& options, const std::atomic<bool>& stop, std::ostream& out);
+// Runs until `stop` (the first SIGINT/SIGTERM: the tick in progress finishes, then the anvil it
+// started is stopped) or `max_ticks`. Returns the exit code; throws StartupError
+// (keeper/core/startup_error.hpp) if the chain cannot be set up or a self-check fails
+// (keeper/ops/selfcheck.hpp; checked before anvil starts).
+int run_local(const LocalRunOptions& options, const StopSignals& stop, std::ostream& out);
 
 }  // namespace varkeeper::keeper

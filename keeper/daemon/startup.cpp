@@ -1,0 +1,82 @@
+#include "keeper/daemon/startup.hpp"
+
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+#include "keeper/core/reporter.hpp"
+#include "keeper/core/startup_error.hpp"
+#include "keeper/daemon/tick_metrics.hpp"
+#include "keeper/store/store.hpp"
+
+namespace varkeeper::keeper {
+
+namespace {
+
+// DESIGN §5, "after kill -9 and restart, no report is published twice": rounds continue after
+// what the oracle holds (resume) and after every round this keeper ever used, sent or not (the
+// store's next round), whichever is later.
+void resume_rounds(Reporter& reporter, const KeeperStore& store,
+                   const std::map<std::uint64_t, PortfolioSpec>& specs) {
+  reporter.resume();
+  for (const auto& [pid, spec] : specs)
+    reporter.skip_rounds_through(pid, store.next_round(pid) - 1);
+}
+
+Operations start_operations(const OperationsOptions& options) {
+  auto ops = Operations::start(options);
+  if (!ops) {
+    throw StartupError("metrics server on " + options.address + ": " + ops.error().message);
+  }
+  return std::move(*ops);
+}
+
+}  // namespace
+
+std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey& sender,
+                                  KeeperSetup setup, const KeeperHooks& hooks,
+                                  const StopSignals& stop, std::ostream& out) {
+  // Transaction manager: its state machine lives in the keeper store, so a restart picks up the
+  // transactions a previous run left in flight.
+  auto store = KeeperStore::open(setup.store_path);
+  chain::TxManager tx(eth, *store, sender, setup.chain_id, setup.tx_options);
+  if (auto started = tx.start(); !started) {
+    throw StartupError("transaction manager: " + started.error().describe());
+  }
+
+  // Sources, then the history they continue.
+  ChainlinkSource source(eth, setup.feeds);
+  try {
+    source.init();
+  } catch (const std::runtime_error& e) {
+    throw StartupError(e.what());
+  }
+  Pipeline pipeline(setup.pipeline);
+  hooks.seed_history(pipeline, source);
+
+  // Reporter, resumed past every round already used.
+  std::map<std::uint64_t, PortfolioSpec> specs;
+  for (const auto& p : pipeline.config().portfolios) specs.emplace(p.id, p);
+  Reporter reporter(eth, tx, setup.signers, specs, {setup.oracle, setup.chain_id, 0});
+  resume_rounds(reporter, *store, specs);
+
+  KeeperLoop loop(eth, tx, source, pipeline, reporter, setup.actions, store.get());
+  loop.set_known_errors(std::move(setup.known_errors));
+  if (hooks.before_operations) hooks.before_operations();
+
+  // Operations and metrics.
+  Operations ops = start_operations(setup.operations);
+  TickMetrics tick_metrics(ops, setup.pipeline.assets.size());
+  const StartedKeeper keeper{eth, tx, *store, ops};
+  out << "varkeeper: metrics " << ops.url() << "/metrics (also /healthz, /readyz)" << std::endl;
+  if (hooks.started) hooks.started(keeper);
+
+  run_keeper(loop, setup.tick_interval, stop, out, setup.max_ticks, hooks.before_tick,
+             [&](const TickSummary& s) {
+               tick_metrics.record(s, eth, tx);
+               if (hooks.after_tick) hooks.after_tick(s, keeper);
+             });
+  return loop.ticks();
+}
+
+}  // namespace varkeeper::keeper

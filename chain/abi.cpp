@@ -35,7 +35,9 @@ Expected<void, AbiEncodeFailure> in_place(const AbiType& type, const AbiValue& v
                                           Bytes& out) {
   if (is_value_type(type)) {
     auto word = abi_encode({type}, {value});
-    if (!word) return unexpected(word.error());
+    if (!word) {
+      return unexpected(word.error());
+    }
     append(out, *word);
     return {};
   }
@@ -53,18 +55,24 @@ Expected<void, AbiEncodeFailure> in_place(const AbiType& type, const AbiValue& v
       content = as_bytes(*value.as_string());
     }
     append(out, content);
-    if (nested) out.insert(out.end(), (32 - content.size() % 32) % 32, 0);
+    if (nested) {
+      out.insert(out.end(), (32 - content.size() % 32) % 32, 0);
+    }
     return {};
   }
   const AbiValue::List* list = value.as_list();
-  if (list == nullptr) return unexpected(AbiEncodeFailure{AbiEncodeError::kWrongValueKind, {}});
+  if (list == nullptr) {
+    return unexpected(AbiEncodeFailure{AbiEncodeError::kWrongValueKind, {}});
+  }
   if ((type.kind == AbiKind::kTuple && list->size() != type.components.size()) ||
       (type.kind == AbiKind::kFixedArray && list->size() != type.size)) {
     return unexpected(AbiEncodeFailure{AbiEncodeError::kWrongElementCount, {}});
   }
   for (std::size_t i = 0; i < list->size(); ++i) {
     const AbiType& t = type.kind == AbiKind::kTuple ? type.components[i] : type.components[0];
-    if (auto r = in_place(t, (*list)[i], true, out); !r) return r;
+    if (auto r = in_place(t, (*list)[i], true, out); !r) {
+      return r;
+    }
   }
   return {};
 }
@@ -77,14 +85,18 @@ Selector selector_of(const AbiSignature& signature) {
 
 Expected<Selector, AbiTypeParseError> function_selector(std::string_view signature) {
   auto parsed = parse_abi_signature(signature);
-  if (!parsed) return unexpected(parsed.error());
+  if (!parsed) {
+    return unexpected(parsed.error());
+  }
   return selector_of(*parsed);
 }
 
 Expected<Bytes, AbiEncodeFailure> encode_call(const AbiSignature& function,
                                               const std::vector<AbiValue>& args) {
   auto body = abi_encode(function.inputs, args);
-  if (!body) return body;
+  if (!body) {
+    return body;
+  }
   const Selector selector = selector_of(function);
   Bytes out(selector.begin(), selector.end());
   append(out, *body);
@@ -93,12 +105,16 @@ Expected<Bytes, AbiEncodeFailure> encode_call(const AbiSignature& function,
 
 Expected<std::vector<AbiValue>, AbiDecodeFailure> decode_call(const AbiSignature& function,
                                                               ByteView calldata) {
-  if (calldata.size() < 4) return unexpected(AbiDecodeFailure{AbiDecodeError::kMissingSelector, 0});
+  if (calldata.size() < 4) {
+    return unexpected(AbiDecodeFailure{AbiDecodeError::kMissingSelector, 0});
+  }
   if (!std::equal(calldata.begin(), calldata.begin() + 4, selector_of(function).begin())) {
     return unexpected(AbiDecodeFailure{AbiDecodeError::kSelectorMismatch, 0});
   }
   auto args = abi_decode(function.inputs, calldata.subspan(4));
-  if (!args) return unexpected(shifted(args.error(), 4));
+  if (!args) {
+    return unexpected(shifted(args.error(), 4));
+  }
   return args;
 }
 
@@ -106,7 +122,9 @@ Hash32 event_topic0(const AbiSignature& event) { return keccak256(event.canonica
 
 Expected<Hash32, AbiEncodeFailure> indexed_topic(const AbiType& type, const AbiValue& value) {
   Bytes encoded;
-  if (auto r = in_place(type, value, false, encoded); !r) return unexpected(r.error());
+  if (auto r = in_place(type, value, false, encoded); !r) {
+    return unexpected(r.error());
+  }
   if (is_value_type(type)) {
     Hash32 word{};
     std::copy(encoded.begin(), encoded.end(), word.begin());
@@ -121,7 +139,9 @@ Expected<AbiLog, AbiEncodeFailure> encode_event(const AbiSignature& event,
     return unexpected(AbiEncodeFailure{AbiEncodeError::kWrongArgumentCount, {}});
   }
   AbiLog log;
-  if (!anonymous) log.topics.push_back(event_topic0(event));
+  if (!anonymous) {
+    log.topics.push_back(event_topic0(event));
+  }
   std::vector<AbiType> data_types;
   std::vector<AbiValue> data_values;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -140,7 +160,9 @@ Expected<AbiLog, AbiEncodeFailure> encode_event(const AbiSignature& event,
     log.topics.push_back(*topic);
   }
   auto data = abi_encode(data_types, data_values);
-  if (!data) return unexpected(data.error());
+  if (!data) {
+    return unexpected(data.error());
+  }
   log.data = std::move(*data);
   return log;
 }
@@ -164,7 +186,9 @@ Expected<std::vector<AbiValue>, AbiDecodeFailure> decode_event(const AbiSignatur
     return unexpected(AbiDecodeFailure{AbiDecodeError::kTopicMismatch, 0});
   }
   auto non_indexed = abi_decode(data_types, data);
-  if (!non_indexed) return unexpected(non_indexed.error());
+  if (!non_indexed) {
+    return unexpected(non_indexed.error());
+  }
   std::vector<AbiValue> out;
   std::size_t next_topic = anonymous ? 0 : 1;
   std::size_t next_data = 0;
@@ -179,7 +203,9 @@ Expected<std::vector<AbiValue>, AbiDecodeFailure> decode_event(const AbiSignatur
       continue;
     }
     auto value = abi_decode_word(event.inputs[i], topic);
-    if (!value) return unexpected(value.error());
+    if (!value) {
+      return unexpected(value.error());
+    }
     out.push_back(std::move(*value));
   }
   return out;
@@ -188,28 +214,40 @@ Expected<std::vector<AbiValue>, AbiDecodeFailure> decode_event(const AbiSignatur
 Expected<RevertReason, AbiDecodeFailure> decode_revert(
     ByteView data, std::span<const AbiSignature> custom_errors) {
   RevertReason reason;
-  if (data.empty()) return reason;
-  if (data.size() < 4) return unexpected(AbiDecodeFailure{AbiDecodeError::kMissingSelector, 0});
+  if (data.empty()) {
+    return reason;
+  }
+  if (data.size() < 4) {
+    return unexpected(AbiDecodeFailure{AbiDecodeError::kMissingSelector, 0});
+  }
   std::copy(data.begin(), data.begin() + 4, reason.selector.begin());
   const ByteView payload = data.subspan(4);
   if (reason.selector == kErrorSelector) {
     auto args = abi_decode({abi_string()}, payload);
-    if (!args) return unexpected(shifted(args.error(), 4));
+    if (!args) {
+      return unexpected(shifted(args.error(), 4));
+    }
     reason.kind = RevertKind::kError;
     reason.message = *(*args)[0].as_string();
     return reason;
   }
   if (reason.selector == kPanicSelector) {
     auto args = abi_decode({abi_uint(256)}, payload);
-    if (!args) return unexpected(shifted(args.error(), 4));
+    if (!args) {
+      return unexpected(shifted(args.error(), 4));
+    }
     reason.kind = RevertKind::kPanic;
     reason.panic_code = *(*args)[0].as_uint();
     return reason;
   }
   for (const auto& error : custom_errors) {
-    if (selector_of(error) != reason.selector) continue;
+    if (selector_of(error) != reason.selector) {
+      continue;
+    }
     auto args = abi_decode(error.inputs, payload);
-    if (!args) return unexpected(shifted(args.error(), 4));
+    if (!args) {
+      return unexpected(shifted(args.error(), 4));
+    }
     reason.kind = RevertKind::kCustom;
     reason.error_signature = error.canonical();
     reason.args = std::move(*args);
@@ -220,7 +258,9 @@ Expected<RevertReason, AbiDecodeFailure> decode_revert(
 }
 
 std::string_view panic_code_meaning(const U256& code) {
-  if (code > 0xff) return "unknown panic code";
+  if (code > 0xff) {
+    return "unknown panic code";
+  }
   switch (static_cast<unsigned>(code)) {
     case 0x00: return "generic compiler inserted panic";
     case 0x01: return "assertion failed";
@@ -246,7 +286,9 @@ std::string describe(const RevertReason& reason) {
     case RevertKind::kCustom: {
       auto parsed = parse_abi_signature(reason.error_signature);
       std::string out = reason.error_signature.substr(0, reason.error_signature.find('('));
-      if (!parsed) return out + "(...)";
+      if (!parsed) {
+        return out + "(...)";
+      }
       return out + format_abi_value(abi_tuple(parsed->inputs), AbiValue::from_list(reason.args));
     }
     case RevertKind::kUnknownSelector: return "unknown error selector " + to_hex(reason.selector);

@@ -66,7 +66,9 @@ class Encoder {
   Result encode_sequence(std::size_t count, const std::function<const AbiType&(std::size_t)>& type,
                          const AbiValue::List& values, Bytes& out, std::string& path) {
     std::size_t heads_size = 0;
-    for (std::size_t i = 0; i < count; ++i) heads_size += head_size(type(i));
+    for (std::size_t i = 0; i < count; ++i) {
+      heads_size += head_size(type(i));
+    }
     Bytes heads;
     Bytes tails;
     heads.reserve(heads_size);
@@ -76,9 +78,13 @@ class Encoder {
       const AbiType& t = type(i);
       if (is_dynamic(t)) {
         append_word(heads, U256(heads_size + tails.size()));
-        if (auto r = encode_value(t, values[i], tails, path); !r) return r;
+        if (auto r = encode_value(t, values[i], tails, path); !r) {
+          return r;
+        }
       } else {
-        if (auto r = encode_value(t, values[i], heads, path); !r) return r;
+        if (auto r = encode_value(t, values[i], heads, path); !r) {
+          return r;
+        }
       }
       path.resize(mark);
     }
@@ -91,7 +97,9 @@ class Encoder {
     switch (type.kind) {
       case AbiKind::kUint: {
         const U256* v = value.as_uint();
-        if (v == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
+        if (v == nullptr) {
+          return fail(AbiEncodeError::kWrongValueKind, path);
+        }
         if (type.size < 256 && (*v >> type.size) != 0) {
           return fail(AbiEncodeError::kUintOutOfRange, path);
         }
@@ -100,7 +108,9 @@ class Encoder {
       }
       case AbiKind::kInt: {
         const AbiInt* v = value.as_int();
-        if (v == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
+        if (v == nullptr) {
+          return fail(AbiEncodeError::kWrongValueKind, path);
+        }
         const U256 limit = U256(1) << (type.size - 1);
         const bool negative = v->negative && v->magnitude != 0;
         if (negative ? v->magnitude > limit : v->magnitude >= limit) {
@@ -112,22 +122,30 @@ class Encoder {
       }
       case AbiKind::kAddress: {
         const Address* v = value.as_address();
-        if (v == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
+        if (v == nullptr) {
+          return fail(AbiEncodeError::kWrongValueKind, path);
+        }
         out.insert(out.end(), 12, 0);
         out.insert(out.end(), v->begin(), v->end());
         return {};
       }
       case AbiKind::kBool: {
         const bool* v = value.as_bool();
-        if (v == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
+        if (v == nullptr) {
+          return fail(AbiEncodeError::kWrongValueKind, path);
+        }
         out.insert(out.end(), 31, 0);
         out.push_back(*v ? 1 : 0);
         return {};
       }
       case AbiKind::kFixedBytes: {
         const Bytes* v = value.as_bytes();
-        if (v == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
-        if (v->size() != type.size) return fail(AbiEncodeError::kFixedBytesWrongLength, path);
+        if (v == nullptr) {
+          return fail(AbiEncodeError::kWrongValueKind, path);
+        }
+        if (v->size() != type.size) {
+          return fail(AbiEncodeError::kFixedBytesWrongLength, path);
+        }
         append(out, *v);
         out.insert(out.end(), kWord - v->size(), 0);
         return {};
@@ -137,11 +155,15 @@ class Encoder {
         ByteView content;
         if (type.kind == AbiKind::kBytes) {
           const Bytes* v = value.as_bytes();
-          if (v == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
+          if (v == nullptr) {
+            return fail(AbiEncodeError::kWrongValueKind, path);
+          }
           content = *v;
         } else {
           const std::string* v = value.as_string();
-          if (v == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
+          if (v == nullptr) {
+            return fail(AbiEncodeError::kWrongValueKind, path);
+          }
           content = chain::as_bytes(*v);
         }
         append_word(out, U256(content.size()));
@@ -153,7 +175,9 @@ class Encoder {
       case AbiKind::kFixedArray:
       case AbiKind::kTuple: {
         const AbiValue::List* list = value.as_list();
-        if (list == nullptr) return fail(AbiEncodeError::kWrongValueKind, path);
+        if (list == nullptr) {
+          return fail(AbiEncodeError::kWrongValueKind, path);
+        }
         if (type.kind == AbiKind::kArray) {
           append_word(out, U256(list->size()));
           return encode_sequence(
@@ -161,7 +185,9 @@ class Encoder {
               *list, out, path);
         }
         const std::size_t want = type.kind == AbiKind::kTuple ? type.components.size() : type.size;
-        if (list->size() != want) return fail(AbiEncodeError::kWrongElementCount, path);
+        if (list->size() != want) {
+          return fail(AbiEncodeError::kWrongElementCount, path);
+        }
         if (type.kind == AbiKind::kFixedArray) {
           return encode_sequence(
               want, [&](std::size_t) -> const AbiType& { return type.components[0]; }, *list, out,
@@ -200,7 +226,9 @@ class Decoder {
     std::size_t heads_size = 0;
     for (std::size_t i = 0; i < count; ++i) {
       heads_size += head_size(type(i));
-      if (heads_size > data_.size() - base) return fail(AbiDecodeError::kTruncated, base);
+      if (heads_size > data_.size() - base) {
+        return fail(AbiDecodeError::kTruncated, base);
+      }
     }
     out.reserve(count);
     std::size_t head = base;
@@ -209,21 +237,35 @@ class Decoder {
       const AbiType& t = type(i);
       if (!is_dynamic(t)) {
         auto value = decode_value(t, head);
-        if (!value) return unexpected(value.error());
+        if (!value) {
+          return unexpected(value.error());
+        }
         out.push_back(std::move(value->first));
         head += head_size(t);
         continue;
       }
       // Offsets are measured from the start of this tuple's encoding (`base`).
       auto offset = read_size(head, AbiDecodeError::kOffsetOutOfBounds);
-      if (!offset) return unexpected(offset.error());
-      if (*offset >= data_.size() - base) return fail(AbiDecodeError::kOffsetOutOfBounds, head);
+      if (!offset) {
+        return unexpected(offset.error());
+      }
+      if (*offset >= data_.size() - base) {
+        return fail(AbiDecodeError::kOffsetOutOfBounds, head);
+      }
       const std::size_t target = base + *offset;
-      if (*offset < heads_size) return fail(AbiDecodeError::kOffsetIntoHead, head);
-      if (target < tail_end) return fail(AbiDecodeError::kOverlappingData, head);
-      if (target > tail_end) return fail(AbiDecodeError::kNonCanonicalOffset, head);
+      if (*offset < heads_size) {
+        return fail(AbiDecodeError::kOffsetIntoHead, head);
+      }
+      if (target < tail_end) {
+        return fail(AbiDecodeError::kOverlappingData, head);
+      }
+      if (target > tail_end) {
+        return fail(AbiDecodeError::kNonCanonicalOffset, head);
+      }
       auto value = decode_value(t, target);
-      if (!value) return unexpected(value.error());
+      if (!value) {
+        return unexpected(value.error());
+      }
       out.push_back(std::move(value->first));
       tail_end = value->second;
       head += kWord;
@@ -239,21 +281,33 @@ class Decoder {
       case AbiKind::kAddress:
       case AbiKind::kBool:
       case AbiKind::kFixedBytes: {
-        if (data_.size() - pos < kWord) return fail(AbiDecodeError::kTruncated, pos);
+        if (data_.size() - pos < kWord) {
+          return fail(AbiDecodeError::kTruncated, pos);
+        }
         auto value = decode_word(type, data_.subspan(pos, kWord), pos);
-        if (!value) return unexpected(value.error());
+        if (!value) {
+          return unexpected(value.error());
+        }
         return std::pair{std::move(*value), pos + kWord};
       }
       case AbiKind::kBytes:
       case AbiKind::kString: {
         auto length = read_size(pos, AbiDecodeError::kLengthOutOfBounds);
-        if (!length) return unexpected(length.error());
+        if (!length) {
+          return unexpected(length.error());
+        }
         const std::size_t start = pos + kWord;
-        if (*length > data_.size() - start) return fail(AbiDecodeError::kLengthOutOfBounds, pos);
+        if (*length > data_.size() - start) {
+          return fail(AbiDecodeError::kLengthOutOfBounds, pos);
+        }
         const std::size_t padded = padded_size(*length);
-        if (padded > data_.size() - start) return fail(AbiDecodeError::kTruncated, start);
+        if (padded > data_.size() - start) {
+          return fail(AbiDecodeError::kTruncated, start);
+        }
         for (std::size_t i = start + *length; i < start + padded; ++i) {
-          if (data_[i] != 0) return fail(AbiDecodeError::kNonZeroPadding, i);
+          if (data_[i] != 0) {
+            return fail(AbiDecodeError::kNonZeroPadding, i);
+          }
         }
         const auto content = data_.subspan(start, *length);
         AbiValue value = type.kind == AbiKind::kBytes
@@ -263,7 +317,9 @@ class Decoder {
       }
       case AbiKind::kArray: {
         auto length = read_size(pos, AbiDecodeError::kLengthOutOfBounds);
-        if (!length) return unexpected(length.error());
+        if (!length) {
+          return unexpected(length.error());
+        }
         const std::size_t start = pos + kWord;
         const AbiType& element = type.components.front();
         // Every element takes at least its head slot: reject a count the input cannot hold
@@ -274,7 +330,9 @@ class Decoder {
         AbiValue::List items;
         auto end = decode_sequence(
             start, *length, [&](std::size_t) -> const AbiType& { return element; }, items);
-        if (!end) return unexpected(end.error());
+        if (!end) {
+          return unexpected(end.error());
+        }
         return std::pair{AbiValue::from_list(std::move(items)), *end};
       }
       case AbiKind::kFixedArray: {
@@ -282,7 +340,9 @@ class Decoder {
         const AbiType& element = type.components.front();
         auto end = decode_sequence(
             pos, type.size, [&](std::size_t) -> const AbiType& { return element; }, items);
-        if (!end) return unexpected(end.error());
+        if (!end) {
+          return unexpected(end.error());
+        }
         return std::pair{AbiValue::from_list(std::move(items)), *end};
       }
       case AbiKind::kTuple: {
@@ -290,7 +350,9 @@ class Decoder {
         auto end = decode_sequence(
             pos, type.components.size(),
             [&](std::size_t i) -> const AbiType& { return type.components[i]; }, items);
-        if (!end) return unexpected(end.error());
+        if (!end) {
+          return unexpected(end.error());
+        }
         return std::pair{AbiValue::from_list(std::move(items)), *end};
       }
     }
@@ -305,7 +367,9 @@ class Decoder {
     };
     switch (type.kind) {
       case AbiKind::kUint: {
-        if (!zero_prefix(kWord - type.size / 8)) return fail(AbiDecodeError::kDirtyHighBits, at);
+        if (!zero_prefix(kWord - type.size / 8)) {
+          return fail(AbiDecodeError::kDirtyHighBits, at);
+        }
         return AbiValue::from_uint(*u256_from_be(word));
       }
       case AbiKind::kInt: {
@@ -313,25 +377,35 @@ class Decoder {
         const std::size_t first = kWord - type.size / 8;
         const std::uint8_t fill = (word[first] & 0x80) != 0 ? 0xff : 0x00;
         for (std::size_t i = 0; i < first; ++i) {
-          if (word[i] != fill) return fail(AbiDecodeError::kBadSignExtension, at);
+          if (word[i] != fill) {
+            return fail(AbiDecodeError::kBadSignExtension, at);
+          }
         }
         const U256 raw = *u256_from_be(word);
-        if (word[0] & 0x80) return AbiValue::from_int(AbiInt{true, U256(0) - raw});
+        if (word[0] & 0x80) {
+          return AbiValue::from_int(AbiInt{true, U256(0) - raw});
+        }
         return AbiValue::from_int(AbiInt{false, raw});
       }
       case AbiKind::kAddress: {
-        if (!zero_prefix(12)) return fail(AbiDecodeError::kDirtyAddress, at);
+        if (!zero_prefix(12)) {
+          return fail(AbiDecodeError::kDirtyAddress, at);
+        }
         Address address{};
         std::copy(word.begin() + 12, word.end(), address.begin());
         return AbiValue::from_address(address);
       }
       case AbiKind::kBool: {
-        if (!zero_prefix(31) || word[31] > 1) return fail(AbiDecodeError::kBadBool, at);
+        if (!zero_prefix(31) || word[31] > 1) {
+          return fail(AbiDecodeError::kBadBool, at);
+        }
         return AbiValue::from_bool(word[31] == 1);
       }
       case AbiKind::kFixedBytes: {
         for (std::size_t i = type.size; i < kWord; ++i) {
-          if (word[i] != 0) return fail(AbiDecodeError::kNonZeroPadding, at + i);
+          if (word[i] != 0) {
+            return fail(AbiDecodeError::kNonZeroPadding, at + i);
+          }
         }
         return AbiValue::from_bytes(Bytes(word.begin(), word.begin() + type.size));
       }
@@ -343,13 +417,21 @@ class Decoder {
  private:
   // A length or offset word; anything that does not fit the input is reported as `too_big`.
   Result<std::size_t> read_size(std::size_t pos, AbiDecodeError too_big) const {
-    if (data_.size() - pos < kWord) return fail(AbiDecodeError::kTruncated, pos);
+    if (data_.size() - pos < kWord) {
+      return fail(AbiDecodeError::kTruncated, pos);
+    }
     for (std::size_t i = 0; i < kWord - 8; ++i) {
-      if (data_[pos + i] != 0) return fail(too_big, pos);
+      if (data_[pos + i] != 0) {
+        return fail(too_big, pos);
+      }
     }
     std::uint64_t v = 0;
-    for (std::size_t i = kWord - 8; i < kWord; ++i) v = (v << 8) | data_[pos + i];
-    if (v > data_.size()) return fail(too_big, pos);
+    for (std::size_t i = kWord - 8; i < kWord; ++i) {
+      v = (v << 8) | data_[pos + i];
+    }
+    if (v > data_.size()) {
+      return fail(too_big, pos);
+    }
     return static_cast<std::size_t>(v);
   }
 
@@ -372,7 +454,9 @@ Expected<Bytes, AbiEncodeFailure> abi_encode(const std::vector<AbiType>& types,
   Encoder encoder;
   auto r = encoder.encode_sequence(
       types.size(), [&](std::size_t i) -> const AbiType& { return types[i]; }, values, out, path);
-  if (!r) return unexpected(r.error());
+  if (!r) {
+    return unexpected(r.error());
+  }
   return out;
 }
 
@@ -383,7 +467,9 @@ Expected<std::vector<AbiValue>, AbiDecodeFailure> abi_decode(const std::vector<A
   AbiValue::List values;
   auto end = decoder.decode_sequence(
       0, types.size(), [&](std::size_t i) -> const AbiType& { return types[i]; }, values);
-  if (!end) return unexpected(end.error());
+  if (!end) {
+    return unexpected(end.error());
+  }
   if (*end != data.size() && !options.allow_trailing_bytes) {
     return unexpected(AbiDecodeFailure{AbiDecodeError::kTrailingBytes, *end});
   }

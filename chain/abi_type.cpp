@@ -26,7 +26,9 @@ bool is_dynamic(const AbiType& type) noexcept {
     case AbiKind::kFixedArray: return is_dynamic(type.components.front());
     case AbiKind::kTuple:
       for (const auto& c : type.components) {
-        if (is_dynamic(c)) return true;
+        if (is_dynamic(c)) {
+          return true;
+        }
       }
       return false;
     default: return false;
@@ -34,12 +36,16 @@ bool is_dynamic(const AbiType& type) noexcept {
 }
 
 std::size_t head_size(const AbiType& type) noexcept {
-  if (is_dynamic(type)) return 32;
+  if (is_dynamic(type)) {
+    return 32;
+  }
   switch (type.kind) {
     case AbiKind::kFixedArray: return type.size * head_size(type.components.front());
     case AbiKind::kTuple: {
       std::size_t total = 0;
-      for (const auto& c : type.components) total += head_size(c);
+      for (const auto& c : type.components) {
+        total += head_size(c);
+      }
       return total;
     }
     default: return 32;
@@ -49,7 +55,9 @@ std::size_t head_size(const AbiType& type) noexcept {
 std::string canonical_list(const std::vector<AbiType>& types) {
   std::string out = "(";
   for (std::size_t i = 0; i < types.size(); ++i) {
-    if (i != 0) out += ',';
+    if (i != 0) {
+      out += ',';
+    }
     out += canonical_name(types[i]);
   }
   out += ')';
@@ -107,10 +115,14 @@ bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c 
 // Parses a decimal number without leading zeros, at most 9 digits (so it fits easily);
 // returns false on anything else.
 bool parse_small_decimal(std::string_view digits, std::size_t& out) noexcept {
-  if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return false;
+  if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) {
+    return false;
+  }
   out = 0;
   for (char c : digits) {
-    if (!is_digit(c)) return false;
+    if (!is_digit(c)) {
+      return false;
+    }
     out = out * 10 + static_cast<std::size_t>(c - '0');
   }
   return true;
@@ -121,27 +133,43 @@ class TypeParser {
   explicit TypeParser(std::string_view text) : text_(text) {}
 
   Expected<AbiType, AbiTypeParseError> parse_type(std::size_t depth) {
-    if (depth > kAbiMaxDepth) return fail(AbiTypeError::kTooDeep);
+    if (depth > kAbiMaxDepth) {
+      return fail(AbiTypeError::kTooDeep);
+    }
     AbiType base;
     if (peek() == '(') {
       auto list = parse_tuple(depth + 1);
-      if (!list) return unexpected(list.error());
-      if (list->empty()) return fail(AbiTypeError::kEmptyTuple, pos_ - 2);
+      if (!list) {
+        return unexpected(list.error());
+      }
+      if (list->empty()) {
+        return fail(AbiTypeError::kEmptyTuple, pos_ - 2);
+      }
       base = abi_tuple(std::move(*list));
-      if (auto e = check_size(base)) return unexpected(*e);
+      if (auto e = check_size(base)) {
+        return unexpected(*e);
+      }
     } else {
       auto elementary = parse_elementary();
-      if (!elementary) return unexpected(elementary.error());
+      if (!elementary) {
+        return unexpected(elementary.error());
+      }
       base = std::move(*elementary);
     }
     // Array suffixes apply left to right: "uint8[2][]" is a dynamic array of uint8[2].
     std::size_t suffixes = 0;
     while (peek() == '[') {
-      if (depth + ++suffixes > kAbiMaxDepth) return fail(AbiTypeError::kTooDeep);
+      if (depth + ++suffixes > kAbiMaxDepth) {
+        return fail(AbiTypeError::kTooDeep);
+      }
       const std::size_t open = pos_++;
       const std::size_t start = pos_;
-      while (pos_ < text_.size() && text_[pos_] != ']') ++pos_;
-      if (pos_ >= text_.size()) return fail(AbiTypeError::kBadArrayLength, open);
+      while (pos_ < text_.size() && text_[pos_] != ']') {
+        ++pos_;
+      }
+      if (pos_ >= text_.size()) {
+        return fail(AbiTypeError::kBadArrayLength, open);
+      }
       const std::string_view digits = text_.substr(start, pos_ - start);
       ++pos_;  // ']'
       if (digits.empty()) {
@@ -153,14 +181,18 @@ class TypeParser {
         return fail(AbiTypeError::kBadArrayLength, start);
       }
       base = abi_fixed_array(std::move(base), length);
-      if (auto e = check_size(base, open)) return unexpected(*e);
+      if (auto e = check_size(base, open)) {
+        return unexpected(*e);
+      }
     }
     return base;
   }
 
   // "(" [type ("," type)*] ")"; pos_ at "(".
   Expected<std::vector<AbiType>, AbiTypeParseError> parse_tuple(std::size_t depth) {
-    if (depth > kAbiMaxDepth) return fail(AbiTypeError::kTooDeep);
+    if (depth > kAbiMaxDepth) {
+      return fail(AbiTypeError::kTooDeep);
+    }
     const std::size_t open = pos_++;
     std::vector<AbiType> members;
     if (peek() == ')') {
@@ -168,35 +200,61 @@ class TypeParser {
       return members;
     }
     while (true) {
-      if (at_end()) return fail(AbiTypeError::kUnbalancedParenthesis, open);
+      if (at_end()) {
+        return fail(AbiTypeError::kUnbalancedParenthesis, open);
+      }
       auto member = parse_type(depth);
-      if (!member) return unexpected(member.error());
+      if (!member) {
+        return unexpected(member.error());
+      }
       members.push_back(std::move(*member));
-      if (at_end()) return fail(AbiTypeError::kUnbalancedParenthesis, open);
+      if (at_end()) {
+        return fail(AbiTypeError::kUnbalancedParenthesis, open);
+      }
       if (peek() == ')') {
         ++pos_;
         return members;
       }
-      if (peek() != ',') return fail(AbiTypeError::kMissingComma);
+      if (peek() != ',') {
+        return fail(AbiTypeError::kMissingComma);
+      }
       ++pos_;
     }
   }
 
   Expected<AbiType, AbiTypeParseError> parse_elementary() {
     const std::size_t start = pos_;
-    while (pos_ < text_.size() && (is_alpha(text_[pos_]) || is_digit(text_[pos_]))) ++pos_;
+    while (pos_ < text_.size() && (is_alpha(text_[pos_]) || is_digit(text_[pos_]))) {
+      ++pos_;
+    }
     const std::string_view word = text_.substr(start, pos_ - start);
     if (word.empty()) {
-      if (at_end() || peek() == ',' || peek() == ')') return fail(AbiTypeError::kEmpty, start);
-      if (peek() == '[') return fail(AbiTypeError::kEmpty, start);
+      if (at_end() || peek() == ',' || peek() == ')') {
+        return fail(AbiTypeError::kEmpty, start);
+      }
+      if (peek() == '[') {
+        return fail(AbiTypeError::kEmpty, start);
+      }
       return fail(AbiTypeError::kUnknownType, start);
     }
-    if (word == "address") return abi_address();
-    if (word == "bool") return abi_bool();
-    if (word == "bytes") return abi_bytes();
-    if (word == "string") return abi_string();
-    if (word == "uint") return abi_uint(256);
-    if (word == "int") return abi_int(256);
+    if (word == "address") {
+      return abi_address();
+    }
+    if (word == "bool") {
+      return abi_bool();
+    }
+    if (word == "bytes") {
+      return abi_bytes();
+    }
+    if (word == "string") {
+      return abi_string();
+    }
+    if (word == "uint") {
+      return abi_uint(256);
+    }
+    if (word == "int") {
+      return abi_int(256);
+    }
     if (word == "function" || word.starts_with("fixed") || word.starts_with("ufixed")) {
       return fail(AbiTypeError::kUnsupportedType, start);
     }
@@ -210,22 +268,30 @@ class TypeParser {
         // "uint8x", "int08": digits that do not form a width.
         const std::string_view rest = word.substr(is_unsigned ? 4 : 3);
         bool digits_only = !rest.empty();
-        for (char c : rest) digits_only = digits_only && is_digit(c);
+        for (char c : rest) {
+          digits_only = digits_only && is_digit(c);
+        }
         return fail(digits_only ? AbiTypeError::kBadIntegerWidth : AbiTypeError::kUnknownType,
                     start);
       }
-      if (n == 0 || n > 256 || n % 8 != 0) return fail(AbiTypeError::kBadIntegerWidth, start);
+      if (n == 0 || n > 256 || n % 8 != 0) {
+        return fail(AbiTypeError::kBadIntegerWidth, start);
+      }
       return is_unsigned ? abi_uint(n) : abi_int(n);
     }
     if (word.starts_with("bytes")) {
       if (!width("bytes", n)) {
         const std::string_view rest = word.substr(5);
         bool digits_only = true;
-        for (char c : rest) digits_only = digits_only && is_digit(c);
+        for (char c : rest) {
+          digits_only = digits_only && is_digit(c);
+        }
         return fail(digits_only ? AbiTypeError::kBadFixedBytesWidth : AbiTypeError::kUnknownType,
                     start);
       }
-      if (n == 0 || n > 32) return fail(AbiTypeError::kBadFixedBytesWidth, start);
+      if (n == 0 || n > 32) {
+        return fail(AbiTypeError::kBadFixedBytesWidth, start);
+      }
       return abi_fixed_bytes(n);
     }
     return fail(AbiTypeError::kUnknownType, start);
@@ -261,9 +327,13 @@ class TypeParser {
       }
       total = type.size * element;
     } else {
-      for (const auto& c : type.components) total += head_size(c);  // each <= max
+      for (const auto& c : type.components) {
+        total += head_size(c);  // each <= max
+      }
     }
-    if (total > kAbiMaxStaticSize) return AbiTypeParseError{AbiTypeError::kTooLarge, at};
+    if (total > kAbiMaxStaticSize) {
+      return AbiTypeParseError{AbiTypeError::kTooLarge, at};
+    }
     return std::nullopt;
   }
 
@@ -276,7 +346,9 @@ class TypeParser {
 Expected<AbiType, AbiTypeParseError> parse_abi_type(std::string_view text) {
   TypeParser parser(text);
   auto type = parser.parse_type(0);
-  if (!type) return type;
+  if (!type) {
+    return type;
+  }
   if (!parser.at_end()) {
     return unexpected(AbiTypeParseError{parser.peek() == ')' ? AbiTypeError::kUnbalancedParenthesis
                                                              : AbiTypeError::kTrailingCharacters,
@@ -286,12 +358,18 @@ Expected<AbiType, AbiTypeParseError> parse_abi_type(std::string_view text) {
 }
 
 Expected<std::vector<AbiType>, AbiTypeParseError> parse_abi_type_list(std::string_view text) {
-  if (text.empty()) return std::vector<AbiType>{};
+  if (text.empty()) {
+    return std::vector<AbiType>{};
+  }
   if (text.front() == '(') {
     TypeParser parser(text);
     auto list = parser.parse_tuple(1);
-    if (!list) return list;
-    if (parser.at_end()) return list;
+    if (!list) {
+      return list;
+    }
+    if (parser.at_end()) {
+      return list;
+    }
     // "(a,b)[]" or "(a),(b)" is not a list: fall through to the bare-list form below.
   }
   // Bare list "t1,t2": parse as the members of a tuple.
@@ -299,9 +377,13 @@ Expected<std::vector<AbiType>, AbiTypeParseError> parse_abi_type_list(std::strin
   std::vector<AbiType> out;
   while (true) {
     auto type = parser.parse_type(1);
-    if (!type) return unexpected(type.error());
+    if (!type) {
+      return unexpected(type.error());
+    }
     out.push_back(std::move(*type));
-    if (parser.at_end()) return out;
+    if (parser.at_end()) {
+      return out;
+    }
     if (parser.peek() == ')') {
       return unexpected(AbiTypeParseError{AbiTypeError::kUnbalancedParenthesis, parser.pos()});
     }
@@ -317,18 +399,27 @@ Expected<AbiSignature, AbiTypeParseError> parse_abi_signature(std::string_view t
     return unexpected(AbiTypeParseError{code, at});
   };
   std::size_t pos = 0;
-  while (pos < text.size() && is_space(text[pos])) ++pos;
+  while (pos < text.size() && is_space(text[pos])) {
+    ++pos;
+  }
   const std::size_t name_start = pos;
-  while (pos < text.size() && is_ident(text[pos])) ++pos;
+  while (pos < text.size() && is_ident(text[pos])) {
+    ++pos;
+  }
   AbiSignature sig;
   sig.name = std::string(text.substr(name_start, pos - name_start));
-  if (sig.name.empty() || !is_ident_start(sig.name[0]))
+  if (sig.name.empty() || !is_ident_start(sig.name[0])) {
     return fail(AbiTypeError::kBadName, name_start);
-  if (pos >= text.size() || text[pos] != '(') return fail(AbiTypeError::kMissingParenthesis, pos);
+  }
+  if (pos >= text.size() || text[pos] != '(') {
+    return fail(AbiTypeError::kMissingParenthesis, pos);
+  }
   const std::size_t open = pos++;
   TypeParser parser(text);
   auto skip_space = [&] {
-    while (pos < text.size() && is_space(text[pos])) ++pos;
+    while (pos < text.size() && is_space(text[pos])) {
+      ++pos;
+    }
   };
   skip_space();
   if (pos < text.size() && text[pos] == ')') {
@@ -338,17 +429,25 @@ Expected<AbiSignature, AbiTypeParseError> parse_abi_signature(std::string_view t
       skip_space();
       parser.set_pos(pos);
       auto type = parser.parse_type(1);
-      if (!type) return unexpected(type.error());
+      if (!type) {
+        return unexpected(type.error());
+      }
       pos = parser.pos();
       bool indexed = false;
       bool named = false;
       // Optional words after the type: "indexed" (events) and one parameter name.
       while (pos < text.size() && is_space(text[pos])) {
         skip_space();
-        if (pos >= text.size() || text[pos] == ',' || text[pos] == ')') break;
+        if (pos >= text.size() || text[pos] == ',' || text[pos] == ')') {
+          break;
+        }
         const std::size_t word_start = pos;
-        if (!is_ident_start(text[pos])) return fail(AbiTypeError::kBadModifier, pos);
-        while (pos < text.size() && is_ident(text[pos])) ++pos;
+        if (!is_ident_start(text[pos])) {
+          return fail(AbiTypeError::kBadModifier, pos);
+        }
+        while (pos < text.size() && is_ident(text[pos])) {
+          ++pos;
+        }
         const std::string_view word = text.substr(word_start, pos - word_start);
         if (word == "indexed" && !indexed && !named) {
           indexed = true;
@@ -360,7 +459,9 @@ Expected<AbiSignature, AbiTypeParseError> parse_abi_signature(std::string_view t
       }
       sig.inputs.push_back(std::move(*type));
       sig.indexed.push_back(indexed);
-      if (pos >= text.size()) return fail(AbiTypeError::kUnbalancedParenthesis, open);
+      if (pos >= text.size()) {
+        return fail(AbiTypeError::kUnbalancedParenthesis, open);
+      }
       if (text[pos] == ')') {
         ++pos;
         break;
@@ -373,7 +474,9 @@ Expected<AbiSignature, AbiTypeParseError> parse_abi_signature(std::string_view t
     }
   }
   skip_space();
-  if (pos != text.size()) return fail(AbiTypeError::kTrailingCharacters, pos);
+  if (pos != text.size()) {
+    return fail(AbiTypeError::kTrailingCharacters, pos);
+  }
   return sig;
 }
 

@@ -39,8 +39,12 @@ namespace {
 bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && is_space(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_space(s.back())) {
+    s.remove_suffix(1);
+  }
   return s;
 }
 
@@ -51,7 +55,9 @@ class ValueParser {
   // Parses a value; `top` means the whole remaining text is the value (strings are taken
   // verbatim there).
   Expected<AbiValue, AbiValueParseError> parse(const AbiType& type, bool top, std::size_t depth) {
-    if (depth > kAbiMaxDepth) return fail(AbiValueError::kTooDeep, pos_);
+    if (depth > kAbiMaxDepth) {
+      return fail(AbiValueError::kTooDeep, pos_);
+    }
     switch (type.kind) {
       case AbiKind::kArray:
       case AbiKind::kFixedArray: return parse_list(type, '[', ']', depth);
@@ -78,7 +84,9 @@ class ValueParser {
 
  private:
   void skip_space() {
-    while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
+    while (pos_ < text_.size() && is_space(text_[pos_])) {
+      ++pos_;
+    }
   }
 
   // A scalar inside a list ends at ',' or the closing bracket.
@@ -101,10 +109,14 @@ class ValueParser {
       const std::size_t open = pos_++;
       std::string s;
       while (pos_ < text_.size() && text_[pos_] != '"') {
-        if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) ++pos_;
+        if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) {
+          ++pos_;
+        }
         s += text_[pos_++];
       }
-      if (pos_ >= text_.size()) return fail(AbiValueError::kUnterminatedString, open);
+      if (pos_ >= text_.size()) {
+        return fail(AbiValueError::kUnterminatedString, open);
+      }
       ++pos_;
       return AbiValue::from_string(std::move(s));
     }
@@ -139,7 +151,9 @@ class ValueParser {
           element = &type.components.front();
         }
         auto item = parse(*element, false, depth + 1);
-        if (!item) return item;
+        if (!item) {
+          return item;
+        }
         items.push_back(std::move(*item));
         skip_space();
         if (pos_ >= text_.size()) {
@@ -151,14 +165,18 @@ class ValueParser {
           ++pos_;
           break;
         }
-        if (text_[pos_] != ',') return fail(AbiValueError::kTrailingCharacters, pos_);
+        if (text_[pos_] != ',') {
+          return fail(AbiValueError::kTrailingCharacters, pos_);
+        }
         ++pos_;
       }
     }
     const std::size_t want = type.kind == AbiKind::kTuple        ? type.components.size()
                              : type.kind == AbiKind::kFixedArray ? type.size
                                                                  : items.size();
-    if (items.size() != want) return fail(AbiValueError::kWrongElementCount, open_pos);
+    if (items.size() != want) {
+      return fail(AbiValueError::kWrongElementCount, open_pos);
+    }
     return AbiValue::from_list(std::move(items));
   }
 
@@ -167,18 +185,26 @@ class ValueParser {
                                                              std::size_t at) {
     switch (type.kind) {
       case AbiKind::kBool:
-        if (token == "true") return AbiValue::from_bool(true);
-        if (token == "false") return AbiValue::from_bool(false);
+        if (token == "true") {
+          return AbiValue::from_bool(true);
+        }
+        if (token == "false") {
+          return AbiValue::from_bool(false);
+        }
         return fail(AbiValueError::kBadBool, at);
       case AbiKind::kAddress: {
         auto address = parse_address(token);
-        if (!address) return fail(AbiValueError::kBadAddress, at);
+        if (!address) {
+          return fail(AbiValueError::kBadAddress, at);
+        }
         return AbiValue::from_address(*address);
       }
       case AbiKind::kBytes:
       case AbiKind::kFixedBytes: {
         auto bytes = from_hex(token, HexPrefix::kRequired);
-        if (!bytes) return fail(AbiValueError::kBadHex, at);
+        if (!bytes) {
+          return fail(AbiValueError::kBadHex, at);
+        }
         if (type.kind == AbiKind::kFixedBytes && bytes->size() != type.size) {
           return fail(AbiValueError::kWrongLength, at);
         }
@@ -199,8 +225,12 @@ class ValueParser {
         }
         const std::size_t bits = type.size;
         if (type.kind == AbiKind::kUint) {
-          if (negative && *magnitude != 0) return fail(AbiValueError::kNegativeUnsigned, at);
-          if (bits < 256 && (*magnitude >> bits) != 0) return fail(AbiValueError::kOutOfRange, at);
+          if (negative && *magnitude != 0) {
+            return fail(AbiValueError::kNegativeUnsigned, at);
+          }
+          if (bits < 256 && (*magnitude >> bits) != 0) {
+            return fail(AbiValueError::kOutOfRange, at);
+          }
           return AbiValue::from_uint(*magnitude);
         }
         // int<M>: -2^(M-1) <= v <= 2^(M-1) - 1.
@@ -222,7 +252,9 @@ class ValueParser {
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
     out += c;
   }
   out += '"';
@@ -234,7 +266,9 @@ std::string quote(const std::string& s) {
 Expected<AbiValue, AbiValueParseError> parse_abi_value(const AbiType& type, std::string_view text) {
   ValueParser parser(text);
   auto value = parser.parse(type, true, 0);
-  if (!value) return value;
+  if (!value) {
+    return value;
+  }
   if (!parser.at_end()) {
     return ValueParser::fail(AbiValueError::kTrailingCharacters, parser.pos());
   }
@@ -260,10 +294,16 @@ std::string format_value(const AbiType* type, const AbiValue& value, bool nested
           type != nullptr && (type->kind == AbiKind::kArray || type->kind == AbiKind::kFixedArray);
       std::string out = tuple ? "(" : "[";
       for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i != 0) out += ", ";
+        if (i != 0) {
+          out += ", ";
+        }
         const AbiType* element = nullptr;
-        if (array) element = &type->components.front();
-        if (tuple && i < type->components.size()) element = &type->components[i];
+        if (array) {
+          element = &type->components.front();
+        }
+        if (tuple && i < type->components.size()) {
+          element = &type->components[i];
+        }
         out += format_value(element, v[i], true);
       }
       return out + (tuple ? ")" : "]");

@@ -30,7 +30,9 @@ struct AbiInt {
 
   [[nodiscard]] static AbiInt from_int64(std::int64_t v);
   bool operator==(const AbiInt& other) const noexcept {
-    if (magnitude == 0 && other.magnitude == 0) return true;
+    if (magnitude == 0 && other.magnitude == 0) {
+      return true;
+    }
     return negative == other.negative && magnitude == other.magnitude;
   }
 };

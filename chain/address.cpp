@@ -9,9 +9,15 @@ namespace {
 constexpr char kLowerDigits[] = "0123456789abcdef";
 
 int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
   return -1;
 }
 
@@ -26,7 +32,9 @@ std::string checksum_digits(const Address& address) {
   const Hash32 hash = keccak256(std::string_view{lower});
   for (std::size_t i = 0; i < 40; ++i) {
     const int nibble = (i % 2 == 0) ? (hash[i / 2] >> 4) : (hash[i / 2] & 0x0f);
-    if (lower[i] >= 'a' && nibble >= 8) lower[i] = static_cast<char>(lower[i] - 'a' + 'A');
+    if (lower[i] >= 'a' && nibble >= 8) {
+      lower[i] = static_cast<char>(lower[i] - 'a' + 'A');
+    }
   }
   return lower;
 }
@@ -46,7 +54,9 @@ std::string_view to_string(AddressError e) noexcept {
 Address address_from_public_key(const PublicKey& key) noexcept {
   const Hash32 hash = keccak256(ByteView{key});
   Address out{};
-  for (std::size_t i = 0; i < 20; ++i) out[i] = hash[12 + i];
+  for (std::size_t i = 0; i < 20; ++i) {
+    out[i] = hash[12 + i];
+  }
   return out;
 }
 
@@ -59,12 +69,18 @@ Expected<Address, AddressError> parse_address(std::string_view text) noexcept {
   bool has_lower = false;
   bool has_upper = false;
   for (const char c : text) {
-    if (hex_value(c) < 0) return unexpected(AddressError::kBadHex);
+    if (hex_value(c) < 0) {
+      return unexpected(AddressError::kBadHex);
+    }
     has_lower |= (c >= 'a' && c <= 'f');
     has_upper |= (c >= 'A' && c <= 'F');
   }
-  if (text.size() % 2 != 0) return unexpected(AddressError::kBadHex);
-  if (text.size() != 40) return unexpected(AddressError::kWrongLength);
+  if (text.size() % 2 != 0) {
+    return unexpected(AddressError::kBadHex);
+  }
+  if (text.size() != 40) {
+    return unexpected(AddressError::kWrongLength);
+  }
   Address out{};
   for (std::size_t i = 0; i < 20; ++i) {
     out[i] = static_cast<std::uint8_t>(hex_value(text[2 * i]) << 4 | hex_value(text[2 * i + 1]));
@@ -72,7 +88,9 @@ Expected<Address, AddressError> parse_address(std::string_view text) noexcept {
   // EIP-55: all-lower or all-upper text carries no checksum; mixed case must be exact.
   if (has_lower && has_upper) {
     try {
-      if (checksum_digits(out) != text) return unexpected(AddressError::kBadChecksum);
+      if (checksum_digits(out) != text) {
+        return unexpected(AddressError::kBadChecksum);
+      }
     } catch (...) {  // allocation failure while checking: refuse rather than accept unchecked
       return unexpected(AddressError::kBadChecksum);
     }

@@ -5,21 +5,31 @@
 namespace varkeeper::chain {
 
 std::optional<Bytes> revert_data_of(const RpcError& error) {
-  if (error.kind != RpcErrorKind::kRpcError) return std::nullopt;
+  if (error.kind != RpcErrorKind::kRpcError) {
+    return std::nullopt;
+  }
   const auto from_text = [](const std::string& text) -> std::optional<Bytes> {
     // "Reverted 0x..." (nethermind) or plain "0x...".
     const auto pos = text.find("0x");
-    if (pos == std::string::npos) return std::nullopt;
+    if (pos == std::string::npos) {
+      return std::nullopt;
+    }
     auto bytes = from_hex(std::string_view(text).substr(pos), HexPrefix::kRequired);
-    if (!bytes) return std::nullopt;
+    if (!bytes) {
+      return std::nullopt;
+    }
     return std::move(*bytes);
   };
-  if (error.data.is_string()) return from_text(error.data.get<std::string>());
+  if (error.data.is_string()) {
+    return from_text(error.data.get<std::string>());
+  }
   if (error.data.is_object() && error.data.contains("data") && error.data["data"].is_string()) {
     return from_text(error.data["data"].get<std::string>());
   }
   // A revert without data still says "execution reverted": empty revert data.
-  if (error.node_error == NodeError::kExecutionReverted) return Bytes{};
+  if (error.node_error == NodeError::kExecutionReverted) {
+    return Bytes{};
+  }
   return std::nullopt;
 }
 
@@ -31,7 +41,9 @@ std::string ContractCallError::describe() const {
     case ContractCallErrorKind::kRpc:
       return who + " failed: " + (rpc ? rpc->describe() : std::string("RPC failure"));
     case ContractCallErrorKind::kReverted:
-      if (revert) return who + " reverted: " + chain::describe(*revert);
+      if (revert) {
+        return who + " reverted: " + chain::describe(*revert);
+      }
       return who + " reverted with undecodable data " + to_hex(revert_data);
   }
   return who + " failed";
@@ -57,7 +69,9 @@ Expected<std::vector<AbiValue>, ContractCallError> Contract::call(
     if (auto revert = revert_data_of(answer.error())) {
       err.kind = ContractCallErrorKind::kReverted;
       err.revert_data = *revert;
-      if (auto reason = abi_.decode_revert(*revert)) err.revert = std::move(*reason);
+      if (auto reason = abi_.decode_revert(*revert)) {
+        err.revert = std::move(*reason);
+      }
       err.rpc = answer.error();
       return unexpected(std::move(err));
     }
@@ -78,7 +92,9 @@ BindingExpected<TxRequest> Contract::transaction(std::string_view function,
                                                  const std::vector<AbiValue>& args, std::string key,
                                                  std::string label) const {
   auto data = abi_.encode_call(function, args);
-  if (!data) return unexpected(data.error());
+  if (!data) {
+    return unexpected(data.error());
+  }
   TxRequest req;
   req.key = std::move(key);
   req.to = address_;

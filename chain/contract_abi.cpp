@@ -40,7 +40,9 @@ std::string ArtifactFailure::describe() const {
   std::string out = where.empty() ? std::string("artifact") : where;
   out += ": ";
   out += to_string(code);
-  if (!detail.empty()) out += " (" + detail + ")";
+  if (!detail.empty()) {
+    out += " (" + detail + ")";
+  }
   return out;
 }
 
@@ -64,7 +66,9 @@ std::string BindingFailure::describe() const {
                                     : subject + ": " + std::string(to_string(code));
   if (encode) {
     out += " (" + std::string(to_string(encode->code));
-    if (!encode->path.empty()) out += " at argument " + encode->path;
+    if (!encode->path.empty()) {
+      out += " at argument " + encode->path;
+    }
     out += ")";
   }
   if (decode) {
@@ -77,7 +81,9 @@ std::string BindingFailure::describe() const {
 std::vector<AbiType> AbiFunction::output_types() const {
   std::vector<AbiType> out;
   out.reserve(outputs.size());
-  for (const auto& p : outputs) out.push_back(p.type);
+  for (const auto& p : outputs) {
+    out.push_back(p.type);
+  }
   return out;
 }
 
@@ -86,16 +92,22 @@ namespace {
 std::vector<AbiType> types_of(const std::vector<AbiParam>& params) {
   std::vector<AbiType> out;
   out.reserve(params.size());
-  for (const auto& p : params) out.push_back(p.type);
+  for (const auto& p : params) {
+    out.push_back(p.type);
+  }
   return out;
 }
 
 bool is_identifier(std::string_view s) {
-  if (s.empty()) return false;
+  if (s.empty()) {
+    return false;
+  }
   const auto head = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
   };
-  if (!head(s[0])) return false;
+  if (!head(s[0])) {
+    return false;
+  }
   return std::all_of(s.begin() + 1, s.end(),
                      [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
 }
@@ -118,7 +130,9 @@ class ContractAbiParser {
     } else if (root.is_object() && root.contains("abi")) {
       entries = &root["abi"];
       prefix = "abi";
-      if (!entries->is_array()) return fail(ArtifactError::kAbiNotArray, "abi");
+      if (!entries->is_array()) {
+        return fail(ArtifactError::kAbiNotArray, "abi");
+      }
     } else {
       return fail(ArtifactError::kNotArtifact, "");
     }
@@ -129,14 +143,20 @@ class ContractAbiParser {
     for (std::size_t i = 0; i < entries->size(); ++i) {
       const Json& e = (*entries)[i];
       const std::string where = prefix + "[" + std::to_string(i) + "]";
-      if (!e.is_object()) return fail(ArtifactError::kEntryNotObject, where);
+      if (!e.is_object()) {
+        return fail(ArtifactError::kEntryNotObject, where);
+      }
       // Solidity >= 0.4: "type" may be omitted and then means "function".
       std::string type = "function";
       if (e.contains("type")) {
-        if (!e["type"].is_string()) return fail(ArtifactError::kWrongFieldType, where + ".type");
+        if (!e["type"].is_string()) {
+          return fail(ArtifactError::kWrongFieldType, where + ".type");
+        }
         type = e["type"].get<std::string>();
       }
-      if (type == "fallback" || type == "receive") continue;
+      if (type == "fallback" || type == "receive") {
+        continue;
+      }
       if (type != "function" && type != "constructor" && type != "event" && type != "error") {
         return fail(ArtifactError::kUnknownEntryType, where + ".type", type);
       }
@@ -145,15 +165,23 @@ class ContractAbiParser {
         return unexpected(r.error());
       }
       if (type == "constructor") {
-        if (have_constructor) return fail(ArtifactError::kDuplicateConstructor, where);
+        if (have_constructor) {
+          return fail(ArtifactError::kDuplicateConstructor, where);
+        }
         have_constructor = true;
         abi.constructor_inputs_ = std::move(inputs);
         continue;
       }
-      if (!e.contains("name")) return fail(ArtifactError::kMissingField, where + ".name");
-      if (!e["name"].is_string()) return fail(ArtifactError::kWrongFieldType, where + ".name");
+      if (!e.contains("name")) {
+        return fail(ArtifactError::kMissingField, where + ".name");
+      }
+      if (!e["name"].is_string()) {
+        return fail(ArtifactError::kWrongFieldType, where + ".name");
+      }
       const std::string name = e["name"].get<std::string>();
-      if (!is_identifier(name)) return fail(ArtifactError::kBadName, where + ".name", name);
+      if (!is_identifier(name)) {
+        return fail(ArtifactError::kBadName, where + ".name", name);
+      }
       AbiSignature sig;
       sig.name = name;
       for (const auto& p : inputs) {
@@ -215,11 +243,15 @@ class ContractAbiParser {
       }
     }
     if (root.is_object()) {
-      if (auto r = code(root, "bytecode", abi.bytecode_); !r) return unexpected(r.error());
+      if (auto r = code(root, "bytecode", abi.bytecode_); !r) {
+        return unexpected(r.error());
+      }
       if (auto r = code(root, "deployedBytecode", abi.deployed_bytecode_); !r) {
         return unexpected(r.error());
       }
-      if (auto r = immutables(root, abi); !r) return unexpected(r.error());
+      if (auto r = immutables(root, abi); !r) {
+        return unexpected(r.error());
+      }
     }
     return abi;
   }
@@ -229,10 +261,18 @@ class ContractAbiParser {
   static Expected<std::string, ArtifactFailure> type_text(const Json& param,
                                                           const std::string& where,
                                                           std::size_t depth) {
-    if (depth > kAbiMaxDepth) return fail(ArtifactError::kTooDeep, where);
-    if (!param.is_object()) return fail(ArtifactError::kEntryNotObject, where);
-    if (!param.contains("type")) return fail(ArtifactError::kMissingField, where + ".type");
-    if (!param["type"].is_string()) return fail(ArtifactError::kWrongFieldType, where + ".type");
+    if (depth > kAbiMaxDepth) {
+      return fail(ArtifactError::kTooDeep, where);
+    }
+    if (!param.is_object()) {
+      return fail(ArtifactError::kEntryNotObject, where);
+    }
+    if (!param.contains("type")) {
+      return fail(ArtifactError::kMissingField, where + ".type");
+    }
+    if (!param["type"].is_string()) {
+      return fail(ArtifactError::kWrongFieldType, where + ".type");
+    }
     const std::string type = param["type"].get<std::string>();
     if (type.rfind("tuple", 0) != 0) {
       // Checked here, leaf by leaf, so the error names the component that is wrong.
@@ -251,12 +291,18 @@ class ContractAbiParser {
       return fail(ArtifactError::kMissingField, where + ".components");
     }
     const Json& comps = param["components"];
-    if (!comps.is_array()) return fail(ArtifactError::kWrongFieldType, where + ".components");
+    if (!comps.is_array()) {
+      return fail(ArtifactError::kWrongFieldType, where + ".components");
+    }
     std::string out = "(";
     for (std::size_t i = 0; i < comps.size(); ++i) {
       auto inner = type_text(comps[i], where + ".components[" + std::to_string(i) + "]", depth + 1);
-      if (!inner) return inner;
-      if (i > 0) out += ',';
+      if (!inner) {
+        return inner;
+      }
+      if (i > 0) {
+        out += ',';
+      }
       out += *inner;
     }
     out += ')';
@@ -269,15 +315,21 @@ class ContractAbiParser {
     const std::string at = where + "." + member;
     if (!entry.contains(member)) {
       // Outputs may be omitted; inputs of an entry without parameters are usually "[]".
-      if (optional || std::string_view(member) == "inputs") return {};
+      if (optional || std::string_view(member) == "inputs") {
+        return {};
+      }
       return fail(ArtifactError::kMissingField, at);
     }
     const Json& list = entry[member];
-    if (!list.is_array()) return fail(ArtifactError::kWrongFieldType, at);
+    if (!list.is_array()) {
+      return fail(ArtifactError::kWrongFieldType, at);
+    }
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string pw = at + "[" + std::to_string(i) + "]";
       auto text = type_text(list[i], pw, 0);
-      if (!text) return unexpected(text.error());
+      if (!text) {
+        return unexpected(text.error());
+      }
       auto type = parse_abi_type(*text);
       if (!type) {
         return fail(ArtifactError::kBadParamType, pw + ".type",
@@ -288,7 +340,9 @@ class ContractAbiParser {
       p.type = std::move(*type);
       const Json& pj = list[i];
       if (pj.contains("name")) {
-        if (!pj["name"].is_string()) return fail(ArtifactError::kWrongFieldType, pw + ".name");
+        if (!pj["name"].is_string()) {
+          return fail(ArtifactError::kWrongFieldType, pw + ".name");
+        }
         p.name = pj["name"].get<std::string>();
       }
       if (pj.contains("internalType") && pj["internalType"].is_string()) {
@@ -308,45 +362,62 @@ class ContractAbiParser {
   // "bytecode": {"object": "0x..."} (Foundry, solc standard JSON) or "bytecode": "0x..."
   // (Hardhat). Absent or "0x" means no code (an interface or abstract contract).
   static Expected<void, ArtifactFailure> code(const Json& root, const char* member, Bytes& out) {
-    if (!root.contains(member)) return {};
+    if (!root.contains(member)) {
+      return {};
+    }
     const Json* v = &root[member];
     std::string at = member;
     if (v->is_object()) {
-      if (!v->contains("object")) return {};
+      if (!v->contains("object")) {
+        return {};
+      }
       v = &(*v)["object"];
       at += ".object";
     }
-    if (!v->is_string()) return fail(ArtifactError::kWrongFieldType, at);
+    if (!v->is_string()) {
+      return fail(ArtifactError::kWrongFieldType, at);
+    }
     const std::string text = v->get<std::string>();
     if (text.find("__") != std::string::npos) {
       return fail(ArtifactError::kUnlinkedBytecode, at);
     }
     auto bytes = from_hex(text, HexPrefix::kOptional);
-    if (!bytes) return fail(ArtifactError::kBadBytecode, at, std::string(to_string(bytes.error())));
+    if (!bytes) {
+      return fail(ArtifactError::kBadBytecode, at, std::string(to_string(bytes.error())));
+    }
     out = std::move(*bytes);
     return {};
   }
 
   // deployedBytecode.immutableReferences: {"<ast id>": [{"start": s, "length": n}, ...], ...}.
   static Expected<void, ArtifactFailure> immutables(const Json& root, ContractAbi& abi) {
-    if (!root.contains("deployedBytecode") || !root["deployedBytecode"].is_object()) return {};
+    if (!root.contains("deployedBytecode") || !root["deployedBytecode"].is_object()) {
+      return {};
+    }
     const Json& db = root["deployedBytecode"];
-    if (!db.contains("immutableReferences")) return {};
+    if (!db.contains("immutableReferences")) {
+      return {};
+    }
     const Json& refs = db["immutableReferences"];
     const std::string at = "deployedBytecode.immutableReferences";
-    if (!refs.is_object()) return fail(ArtifactError::kBadImmutableReferences, at);
+    if (!refs.is_object()) {
+      return fail(ArtifactError::kBadImmutableReferences, at);
+    }
     for (const auto& [id, list] : refs.items()) {
-      if (!list.is_array()) return fail(ArtifactError::kBadImmutableReferences, at + "." + id);
+      const std::string where = at + ("." + id);
+      if (!list.is_array()) {
+        return fail(ArtifactError::kBadImmutableReferences, where);
+      }
       for (const auto& r : list) {
         if (!r.is_object() || !r.contains("start") || !r.contains("length") ||
             !r["start"].is_number_unsigned() || !r["length"].is_number_unsigned()) {
-          return fail(ArtifactError::kBadImmutableReferences, at + "." + id);
+          return fail(ArtifactError::kBadImmutableReferences, where);
         }
         const auto start = r["start"].get<std::uint64_t>();
         const auto length = r["length"].get<std::uint64_t>();
         const auto size = abi.deployed_bytecode_.size();
         if (start > size || length > size - start) {
-          return fail(ArtifactError::kBadImmutableReferences, at + "." + id,
+          return fail(ArtifactError::kBadImmutableReferences, where,
                       "range " + std::to_string(start) + "+" + std::to_string(length) +
                           " outside " + std::to_string(size) + " bytes of code");
         }
@@ -362,16 +433,22 @@ class ContractAbiParser {
 
 Expected<ContractAbi, ArtifactFailure> ContractAbi::from_json_text(std::string_view text) {
   Json root = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return fail(ArtifactError::kNotJson, "");
+  if (root.is_discarded()) {
+    return fail(ArtifactError::kNotJson, "");
+  }
   return ContractAbiParser::parse(root);
 }
 
 Expected<ContractAbi, ArtifactFailure> ContractAbi::load(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return fail(ArtifactError::kUnreadableFile, file.string());
+  if (!in) {
+    return fail(ArtifactError::kUnreadableFile, file.string());
+  }
   std::ostringstream buf;
   buf << in.rdbuf();
-  if (in.bad()) return fail(ArtifactError::kUnreadableFile, file.string());
+  if (in.bad()) {
+    return fail(ArtifactError::kUnreadableFile, file.string());
+  }
   auto abi = from_json_text(buf.str());
   if (!abi) {
     ArtifactFailure f = abi.error();
@@ -390,22 +467,30 @@ BindingExpected<const T*> find_by_name(const std::vector<T>& items, std::string_
   const std::string subject(text);
   if (text.find('(') != std::string_view::npos) {
     auto sig = parse_abi_signature(text);
-    if (!sig) return unexpected(BindingFailure{BindingError::kBadSignature, subject, {}, {}});
+    if (!sig) {
+      return unexpected(BindingFailure{BindingError::kBadSignature, subject, {}, {}});
+    }
     const std::string canonical = sig->canonical();
     for (const auto& item : items) {
-      if (item.signature.canonical() == canonical) return &item;
+      if (item.signature.canonical() == canonical) {
+        return &item;
+      }
     }
     return unexpected(BindingFailure{not_found, subject, {}, {}});
   }
   const T* found = nullptr;
   for (const auto& item : items) {
-    if (item.name != text) continue;
+    if (item.name != text) {
+      continue;
+    }
     if (found != nullptr) {
       return unexpected(BindingFailure{BindingError::kAmbiguousName, subject, {}, {}});
     }
     found = &item;
   }
-  if (found == nullptr) return unexpected(BindingFailure{not_found, subject, {}, {}});
+  if (found == nullptr) {
+    return unexpected(BindingFailure{not_found, subject, {}, {}});
+  }
   return found;
 }
 
@@ -425,7 +510,9 @@ BindingExpected<const AbiError*> ContractAbi::error(std::string_view name) const
 
 const AbiFunction* ContractAbi::function_by_selector(const Selector& selector) const noexcept {
   for (const auto& f : functions_) {
-    if (f.selector == selector) return &f;
+    if (f.selector == selector) {
+      return &f;
+    }
   }
   return nullptr;
 }
@@ -433,7 +520,9 @@ const AbiFunction* ContractAbi::function_by_selector(const Selector& selector) c
 BindingExpected<Bytes> ContractAbi::encode_call(std::string_view function_name,
                                                 const std::vector<AbiValue>& args) const {
   auto f = function(function_name);
-  if (!f) return unexpected(f.error());
+  if (!f) {
+    return unexpected(f.error());
+  }
   auto data = chain::encode_call((*f)->signature, args);
   if (!data) {
     return unexpected(
@@ -445,7 +534,9 @@ BindingExpected<Bytes> ContractAbi::encode_call(std::string_view function_name,
 BindingExpected<std::vector<AbiValue>> ContractAbi::decode_result(std::string_view function_name,
                                                                   ByteView data) const {
   auto f = function(function_name);
-  if (!f) return unexpected(f.error());
+  if (!f) {
+    return unexpected(f.error());
+  }
   auto values = abi_decode((*f)->output_types(), data);
   if (!values) {
     return unexpected(BindingFailure{
@@ -461,7 +552,9 @@ BindingExpected<DecodedLog> ContractAbi::decode_log(std::span<const Hash32> topi
         BindingFailure{BindingError::kUnknownEventTopic, "log without topics", {}, {}});
   }
   for (const auto& ev : events_) {
-    if (ev.anonymous || ev.topic0 != topics[0]) continue;
+    if (ev.anonymous || ev.topic0 != topics[0]) {
+      continue;
+    }
     auto args = decode_event(ev.signature, topics, data, false);
     if (!args) {
       return unexpected(
@@ -494,7 +587,9 @@ BindingExpected<Bytes> ContractAbi::deploy_data(const std::vector<AbiValue>& arg
 }
 
 bool ContractAbi::deployed_code_matches(ByteView code) const noexcept {
-  if (deployed_bytecode_.empty() || code.size() != deployed_bytecode_.size()) return false;
+  if (deployed_bytecode_.empty() || code.size() != deployed_bytecode_.size()) {
+    return false;
+  }
   std::size_t pos = 0;
   // Ranges are sorted by start; they do not overlap in solc output, but tolerate it.
   for (const auto& r : immutable_ranges_) {

@@ -26,41 +26,63 @@ struct AtomicType {
 
 // Parses decimal digits without a leading zero into [lo, hi].
 std::optional<unsigned> parse_width(std::string_view digits, unsigned lo, unsigned hi) {
-  if (digits.empty() || digits.size() > 3 || digits[0] == '0') return std::nullopt;
+  if (digits.empty() || digits.size() > 3 || digits[0] == '0') {
+    return std::nullopt;
+  }
   unsigned v = 0;
   for (const char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
     v = v * 10 + static_cast<unsigned>(c - '0');
   }
-  if (v < lo || v > hi) return std::nullopt;
+  if (v < lo || v > hi) {
+    return std::nullopt;
+  }
   return v;
 }
 
 // EIP-712 "Definition of atomic types": bytes1..bytes32, uint8..uint256, int8..int256 (steps of
 // 8), bool, address; and the dynamic types bytes and string.
 std::optional<AtomicType> parse_atomic(std::string_view t) {
-  if (t == "bool") return AtomicType{AtomicKind::kBool, 0};
-  if (t == "address") return AtomicType{AtomicKind::kAddress, 0};
-  if (t == "string") return AtomicType{AtomicKind::kString, 0};
-  if (t == "bytes") return AtomicType{AtomicKind::kBytes, 0};
+  if (t == "bool") {
+    return AtomicType{AtomicKind::kBool, 0};
+  }
+  if (t == "address") {
+    return AtomicType{AtomicKind::kAddress, 0};
+  }
+  if (t == "string") {
+    return AtomicType{AtomicKind::kString, 0};
+  }
+  if (t == "bytes") {
+    return AtomicType{AtomicKind::kBytes, 0};
+  }
   if (t.starts_with("bytes")) {
-    if (auto n = parse_width(t.substr(5), 1, 32)) return AtomicType{AtomicKind::kFixedBytes, *n};
+    if (auto n = parse_width(t.substr(5), 1, 32)) {
+      return AtomicType{AtomicKind::kFixedBytes, *n};
+    }
     return std::nullopt;
   }
   const bool is_uint = t.starts_with("uint");
   if (is_uint || t.starts_with("int")) {
     auto n = parse_width(t.substr(is_uint ? 4 : 3), 8, 256);
-    if (n && *n % 8 == 0) return AtomicType{is_uint ? AtomicKind::kUint : AtomicKind::kInt, *n};
+    if (n && *n % 8 == 0) {
+      return AtomicType{is_uint ? AtomicKind::kUint : AtomicKind::kInt, *n};
+    }
   }
   return std::nullopt;
 }
 
 bool is_identifier(std::string_view s) {
-  if (s.empty()) return false;
+  if (s.empty()) {
+    return false;
+  }
   const auto head = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
   };
-  if (!head(s[0])) return false;
+  if (!head(s[0])) {
+    return false;
+  }
   return std::all_of(s.begin() + 1, s.end(),
                      [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
 }
@@ -73,9 +95,13 @@ struct ArraySplit {
 enum class SplitResult { kNotArray, kArray, kMalformed };
 
 SplitResult split_array(std::string_view type, ArraySplit& out) {
-  if (type.empty() || type.back() != ']') return SplitResult::kNotArray;
+  if (type.empty() || type.back() != ']') {
+    return SplitResult::kNotArray;
+  }
   const auto open = type.rfind('[');
-  if (open == std::string_view::npos || open == 0) return SplitResult::kMalformed;
+  if (open == std::string_view::npos || open == 0) {
+    return SplitResult::kMalformed;
+  }
   const std::string_view digits = type.substr(open + 1, type.size() - open - 2);
   out.element = type.substr(0, open);
   if (digits.empty()) {
@@ -83,10 +109,14 @@ SplitResult split_array(std::string_view type, ArraySplit& out) {
     return SplitResult::kArray;
   }
   // Solidity fixed-size arrays: a positive length, no leading zero, bounded to stay sane.
-  if (digits.size() > 9 || digits[0] == '0') return SplitResult::kMalformed;
+  if (digits.size() > 9 || digits[0] == '0') {
+    return SplitResult::kMalformed;
+  }
   std::size_t k = 0;
   for (const char c : digits) {
-    if (c < '0' || c > '9') return SplitResult::kMalformed;
+    if (c < '0' || c > '9') {
+      return SplitResult::kMalformed;
+    }
     k = k * 10 + static_cast<std::size_t>(c - '0');
   }
   out.length = k;
@@ -133,7 +163,9 @@ struct Integer {
   U256 magnitude;
 };
 std::optional<Integer> as_integer(const Eip712Value& v) {
-  if (const auto* u = std::get_if<U256>(&v.data())) return Integer{false, *u};
+  if (const auto* u = std::get_if<U256>(&v.data())) {
+    return Integer{false, *u};
+  }
   if (const auto* i = std::get_if<I256>(&v.data())) {
     const bool neg = *i < 0;
     return Integer{neg, static_cast<U256>(neg ? I256(-*i) : *i)};
@@ -148,7 +180,9 @@ Expected<Hash32, Eip712Error> encode_atomic(const AtomicType& t, std::string_vie
   switch (t.kind) {
     case AtomicKind::kUint: {
       auto n = as_integer(v);
-      if (!n) return unexpected(wrong_kind(where, type, v));
+      if (!n) {
+        return unexpected(wrong_kind(where, type, v));
+      }
       if ((n->negative && n->magnitude != 0) || (t.size < 256 && (n->magnitude >> t.size) != 0)) {
         return unexpected(error(Eip712ErrorCode::kBadValue,
                                 where + ": value out of range for " + std::string(type)));
@@ -157,7 +191,9 @@ Expected<Hash32, Eip712Error> encode_atomic(const AtomicType& t, std::string_vie
     }
     case AtomicKind::kInt: {
       auto n = as_integer(v);
-      if (!n) return unexpected(wrong_kind(where, type, v));
+      if (!n) {
+        return unexpected(wrong_kind(where, type, v));
+      }
       // -2^(N-1) <= value <= 2^(N-1) - 1
       const U256 half = U256(1) << (t.size - 1);
       const bool in_range = n->negative ? n->magnitude <= half : n->magnitude < half;
@@ -170,14 +206,18 @@ Expected<Hash32, Eip712Error> encode_atomic(const AtomicType& t, std::string_vie
     }
     case AtomicKind::kBool: {
       const auto* b = std::get_if<bool>(&v.data());
-      if (!b) return unexpected(wrong_kind(where, type, v));
+      if (!b) {
+        return unexpected(wrong_kind(where, type, v));
+      }
       Hash32 out{};
       out[31] = *b ? 1 : 0;
       return out;
     }
     case AtomicKind::kAddress: {
       const auto* a = std::get_if<Address>(&v.data());
-      if (!a) return unexpected(wrong_kind(where, type, v));
+      if (!a) {
+        return unexpected(wrong_kind(where, type, v));
+      }
       Hash32 out{};
       std::copy(a->begin(), a->end(), out.begin() + 12);
       return out;
@@ -202,12 +242,16 @@ Expected<Hash32, Eip712Error> encode_atomic(const AtomicType& t, std::string_vie
     }
     case AtomicKind::kBytes: {
       const auto* b = std::get_if<Bytes>(&v.data());
-      if (!b) return unexpected(wrong_kind(where, type, v));
+      if (!b) {
+        return unexpected(wrong_kind(where, type, v));
+      }
       return keccak256(*b);
     }
     case AtomicKind::kString: {
       const auto* s = std::get_if<std::string>(&v.data());
-      if (!s) return unexpected(wrong_kind(where, type, v));
+      if (!s) {
+        return unexpected(wrong_kind(where, type, v));
+      }
       return keccak256(std::string_view{*s});
     }
   }
@@ -218,10 +262,14 @@ Expected<Hash32, Eip712Error> encode_atomic(const AtomicType& t, std::string_vie
 
 Expected<Integer, Eip712Error> integer_from_json(const Json& j, bool allow_negative,
                                                  const std::string& where) {
-  if (j.is_number_unsigned()) return Integer{false, U256(j.get<std::uint64_t>())};
+  if (j.is_number_unsigned()) {
+    return Integer{false, U256(j.get<std::uint64_t>())};
+  }
   if (j.is_number_integer()) {
     const auto v = j.get<std::int64_t>();
-    if (v >= 0) return Integer{false, U256(static_cast<std::uint64_t>(v))};
+    if (v >= 0) {
+      return Integer{false, U256(static_cast<std::uint64_t>(v))};
+    }
     if (!allow_negative) {
       return unexpected(error(Eip712ErrorCode::kBadValue, where + ": negative value"));
     }
@@ -257,12 +305,16 @@ Expected<Eip712Value, Eip712Error> atomic_from_json(const AtomicType& t, const J
   switch (t.kind) {
     case AtomicKind::kUint: {
       auto n = integer_from_json(j, false, where);
-      if (!n) return unexpected(n.error());
+      if (!n) {
+        return unexpected(n.error());
+      }
       return Eip712Value(n->magnitude);
     }
     case AtomicKind::kInt: {
       auto n = integer_from_json(j, true, where);
-      if (!n) return unexpected(n.error());
+      if (!n) {
+        return unexpected(n.error());
+      }
       const I256 magnitude(n->magnitude);
       return Eip712Value(n->negative ? I256(-magnitude) : magnitude);
     }
@@ -325,24 +377,34 @@ class Encoder {
 
   Expected<Bytes, Eip712Error> encode_data(std::string_view type, const Eip712Value& value,
                                            const std::string& where, int depth) const {
-    if (depth > kEip712MaxDepth) return unexpected(error(Eip712ErrorCode::kTooDeep, where));
+    if (depth > kEip712MaxDepth) {
+      return unexpected(error(Eip712ErrorCode::kTooDeep, where));
+    }
     const auto* members = types_.find(type);
-    if (!members) return unexpected(error(Eip712ErrorCode::kUnknownType, std::string(type)));
+    if (!members) {
+      return unexpected(error(Eip712ErrorCode::kUnknownType, std::string(type)));
+    }
     const auto* fields = std::get_if<Eip712Value::Struct>(&value.data());
-    if (!fields) return unexpected(wrong_kind(where, type, value));
+    if (!fields) {
+      return unexpected(wrong_kind(where, type, value));
+    }
     // Every given field must be declared, once.
     for (std::size_t i = 0; i < fields->size(); ++i) {
       const auto& name = (*fields)[i].first;
       const bool declared = std::any_of(members->begin(), members->end(),
                                         [&](const Eip712Member& m) { return m.name == name; });
       bool repeated = false;
-      for (std::size_t k = 0; k < i && !repeated; ++k) repeated = (*fields)[k].first == name;
+      for (std::size_t k = 0; k < i && !repeated; ++k) {
+        repeated = (*fields)[k].first == name;
+      }
       if (!declared || repeated) {
         return unexpected(error(Eip712ErrorCode::kUnexpectedField, join(where, name)));
       }
     }
     auto type_hash = cached_type_hash(type);
-    if (!type_hash) return unexpected(type_hash.error());
+    if (!type_hash) {
+      return unexpected(type_hash.error());
+    }
     Bytes out;
     out.reserve(32 * (members->size() + 1));
     append(out, *type_hash);
@@ -353,7 +415,9 @@ class Encoder {
         return unexpected(error(Eip712ErrorCode::kMissingField, join(where, m.name)));
       }
       auto word = encode_field(m.type, it->second, join(where, m.name), depth + 1);
-      if (!word) return unexpected(word.error());
+      if (!word) {
+        return unexpected(word.error());
+      }
       append(out, *word);
     }
     return out;
@@ -361,7 +425,9 @@ class Encoder {
 
   Expected<Hash32, Eip712Error> encode_field(std::string_view type, const Eip712Value& value,
                                              const std::string& where, int depth) const {
-    if (depth > kEip712MaxDepth) return unexpected(error(Eip712ErrorCode::kTooDeep, where));
+    if (depth > kEip712MaxDepth) {
+      return unexpected(error(Eip712ErrorCode::kTooDeep, where));
+    }
     ArraySplit split;
     switch (split_array(type, split)) {
       case SplitResult::kMalformed:
@@ -369,7 +435,9 @@ class Encoder {
       case SplitResult::kArray: {
         // EIP-712: arrays are keccak256 of the concatenated encodeData of their elements.
         const auto* items = std::get_if<Eip712Value::Array>(&value.data());
-        if (!items) return unexpected(wrong_kind(where, type, value));
+        if (!items) {
+          return unexpected(wrong_kind(where, type, value));
+        }
         if (split.length && items->size() != *split.length) {
           return unexpected(
               error(Eip712ErrorCode::kArrayLength, where + ": " + std::to_string(items->size()) +
@@ -379,18 +447,24 @@ class Encoder {
         concat.reserve(32 * items->size());
         for (std::size_t i = 0; i < items->size(); ++i) {
           auto word = encode_field(split.element, (*items)[i], index(where, i), depth + 1);
-          if (!word) return unexpected(word.error());
+          if (!word) {
+            return unexpected(word.error());
+          }
           append(concat, *word);
         }
         return keccak256(concat);
       }
       case SplitResult::kNotArray: break;
     }
-    if (auto atomic = parse_atomic(type)) return encode_atomic(*atomic, type, value, where);
+    if (auto atomic = parse_atomic(type)) {
+      return encode_atomic(*atomic, type, value, where);
+    }
     if (types_.find(type)) {
       // EIP-712: a struct member is encoded as hashStruct of its value.
       auto data = encode_data(type, value, where, depth + 1);
-      if (!data) return unexpected(data.error());
+      if (!data) {
+        return unexpected(data.error());
+      }
       return keccak256(*data);
     }
     return unexpected(error(Eip712ErrorCode::kUnknownType, where + ": " + std::string(type)));
@@ -398,7 +472,9 @@ class Encoder {
 
   Expected<Eip712Value, Eip712Error> from_json(std::string_view type, const Json& j,
                                                const std::string& where, int depth) const {
-    if (depth > kEip712MaxDepth) return unexpected(error(Eip712ErrorCode::kTooDeep, where));
+    if (depth > kEip712MaxDepth) {
+      return unexpected(error(Eip712ErrorCode::kTooDeep, where));
+    }
     ArraySplit split;
     switch (split_array(type, split)) {
       case SplitResult::kMalformed:
@@ -417,14 +493,18 @@ class Encoder {
         items.reserve(j.size());
         for (std::size_t i = 0; i < j.size(); ++i) {
           auto item = from_json(split.element, j[i], index(where, i), depth + 1);
-          if (!item) return unexpected(item.error());
+          if (!item) {
+            return unexpected(item.error());
+          }
           items.push_back(std::move(*item));
         }
         return Eip712Value(std::move(items));
       }
       case SplitResult::kNotArray: break;
     }
-    if (auto atomic = parse_atomic(type)) return atomic_from_json(*atomic, j, where);
+    if (auto atomic = parse_atomic(type)) {
+      return atomic_from_json(*atomic, j, where);
+    }
     const auto* members = types_.find(type);
     if (!members) {
       return unexpected(error(Eip712ErrorCode::kUnknownType, where + ": " + std::string(type)));
@@ -449,7 +529,9 @@ class Encoder {
         return unexpected(error(Eip712ErrorCode::kMissingField, join(where, m.name)));
       }
       auto v = from_json(m.type, *it, join(where, m.name), depth + 1);
-      if (!v) return unexpected(v.error());
+      if (!v) {
+        return unexpected(v.error());
+      }
       fields.emplace_back(m.name, std::move(*v));
     }
     return Eip712Value(std::move(fields));
@@ -465,9 +547,13 @@ class Encoder {
  private:
   // typeHash walks the type graph; an array of N structs would otherwise walk it N times.
   Expected<Hash32, Eip712Error> cached_type_hash(std::string_view type) const {
-    if (const auto it = type_hashes_.find(type); it != type_hashes_.end()) return it->second;
+    if (const auto it = type_hashes_.find(type); it != type_hashes_.end()) {
+      return it->second;
+    }
     auto hash = types_.type_hash(type);
-    if (hash) type_hashes_.emplace(std::string(type), *hash);
+    if (hash) {
+      type_hashes_.emplace(std::string(type), *hash);
+    }
     return hash;
   }
 
@@ -484,7 +570,9 @@ Expected<void, Eip712Error> add_domain_type(Eip712Types& types, const Json& type
     const auto* members = types.find("EIP712Domain");
     std::size_t next = 0;  // index into kDomainFields: members must follow the EIP's order
     for (const auto& m : *members) {
-      while (next < std::size(kDomainFields) && kDomainFields[next].first != m.name) ++next;
+      while (next < std::size(kDomainFields) && kDomainFields[next].first != m.name) {
+        ++next;
+      }
       if (next == std::size(kDomainFields) || kDomainFields[next].second != m.type) {
         return unexpected(
             error(Eip712ErrorCode::kBadDomain, "types.EIP712Domain." + m.name + " (" + m.type +
@@ -504,8 +592,9 @@ Expected<void, Eip712Error> add_domain_type(Eip712Types& types, const Json& type
     }
   }
   for (const auto& [name, type] : kDomainFields) {
-    if (domain.contains(name))
+    if (domain.contains(name)) {
       domain_type.members.push_back({std::string(name), std::string(type)});
+    }
   }
   return types.add(std::move(domain_type));
 }
@@ -515,7 +604,9 @@ Expected<Eip712Hashes, Eip712Error> hash_typed_data_impl(const Json& j) {
     return unexpected(error(Eip712ErrorCode::kNotAnObject, "typed data: expected a JSON object"));
   }
   for (const char* key : {"types", "primaryType", "domain", "message"}) {
-    if (!j.contains(key)) return unexpected(error(Eip712ErrorCode::kMissingKey, key));
+    if (!j.contains(key)) {
+      return unexpected(error(Eip712ErrorCode::kMissingKey, key));
+    }
   }
   const Json& types_json = j["types"];
   const Json& domain = j["domain"];
@@ -557,9 +648,13 @@ Expected<Eip712Hashes, Eip712Error> hash_typed_data_impl(const Json& j) {
       }
       type.members.push_back({name->get<std::string>(), type_name->get<std::string>()});
     }
-    if (auto added = types.add(std::move(type)); !added) return unexpected(added.error());
+    if (auto added = types.add(std::move(type)); !added) {
+      return unexpected(added.error());
+    }
   }
-  if (auto d = add_domain_type(types, types_json, domain); !d) return unexpected(d.error());
+  if (auto d = add_domain_type(types, types_json, domain); !d) {
+    return unexpected(d.error());
+  }
 
   const std::string& primary_type = primary.get_ref<const std::string&>();
   // Signing the domain alone is not a message (libraries disagree on its digest): refuse it.
@@ -571,14 +666,22 @@ Expected<Eip712Hashes, Eip712Error> hash_typed_data_impl(const Json& j) {
     return unexpected(error(Eip712ErrorCode::kUnknownType, "primaryType: " + primary_type));
   }
   auto domain_value = types.value_from_json("EIP712Domain", domain, "domain");
-  if (!domain_value) return unexpected(domain_value.error());
+  if (!domain_value) {
+    return unexpected(domain_value.error());
+  }
   auto message_value = types.value_from_json(primary_type, message, "message");
-  if (!message_value) return unexpected(message_value.error());
+  if (!message_value) {
+    return unexpected(message_value.error());
+  }
   const Encoder encoder(types);
   auto domain_data = encoder.encode_data("EIP712Domain", *domain_value, "domain", 0);
-  if (!domain_data) return unexpected(domain_data.error());
+  if (!domain_data) {
+    return unexpected(domain_data.error());
+  }
   auto message_data = encoder.encode_data(primary_type, *message_value, "message", 0);
-  if (!message_data) return unexpected(message_data.error());
+  if (!message_data) {
+    return unexpected(message_data.error());
+  }
   Eip712Hashes out;
   out.domain_separator = keccak256(*domain_data);
   out.struct_hash = keccak256(*message_data);
@@ -608,7 +711,9 @@ std::string_view to_string(Eip712ErrorCode code) noexcept {
 std::string Eip712Error::message() const {
   std::string out = "EIP-712: ";
   out += to_string(code);
-  if (!where.empty()) out += " (" + where + ")";
+  if (!where.empty()) {
+    out += " (" + where + ")";
+  }
   return out;
 }
 
@@ -644,7 +749,9 @@ const std::vector<Eip712Member>* Eip712Types::find(std::string_view name) const 
 
 Expected<std::string, Eip712Error> Eip712Types::encode_type(std::string_view primary) const {
   const auto* root = find(primary);
-  if (!root) return unexpected(error(Eip712ErrorCode::kUnknownType, std::string(primary)));
+  if (!root) {
+    return unexpected(error(Eip712ErrorCode::kUnknownType, std::string(primary)));
+  }
   // Every struct type reachable from the primary one (worklist, not recursion: a hostile type
   // graph may be long).
   std::set<std::string_view> found{primary};
@@ -658,13 +765,17 @@ Expected<std::string, Eip712Error> Eip712Types::encode_type(std::string_view pri
         return unexpected(error(Eip712ErrorCode::kBadTypeDefinition,
                                 std::string(current) + "." + m.name + ": " + m.type));
       }
-      if (parse_atomic(*base)) continue;
+      if (parse_atomic(*base)) {
+        continue;
+      }
       const auto it = structs_.find(*base);
       if (it == structs_.end()) {
         return unexpected(error(Eip712ErrorCode::kUnknownType,
                                 std::string(current) + "." + m.name + ": " + m.type));
       }
-      if (found.insert(it->first).second) pending.push_back(it->first);
+      if (found.insert(it->first).second) {
+        pending.push_back(it->first);
+      }
     }
   }
   // EIP-712 encodeType: the primary type first, then the referenced types sorted by name.
@@ -675,7 +786,9 @@ Expected<std::string, Eip712Error> Eip712Types::encode_type(std::string_view pri
     out += '(';
     bool first = true;
     for (const auto& m : *find(name)) {
-      if (!first) out += ',';
+      if (!first) {
+        out += ',';
+      }
       first = false;
       out += m.type;
       out += ' ';
@@ -684,13 +797,17 @@ Expected<std::string, Eip712Error> Eip712Types::encode_type(std::string_view pri
     out += ')';
   };
   emit(primary);
-  for (const auto name : found) emit(name);  // std::set<string_view>: byte-wise name order
+  for (const auto name : found) {
+    emit(name);  // std::set<string_view>: byte-wise name order
+  }
   return out;
 }
 
 Expected<Hash32, Eip712Error> Eip712Types::type_hash(std::string_view primary) const {
   auto encoded = encode_type(primary);
-  if (!encoded) return unexpected(encoded.error());
+  if (!encoded) {
+    return unexpected(encoded.error());
+  }
   return keccak256(std::string_view{*encoded});
 }
 
@@ -702,7 +819,9 @@ Expected<Bytes, Eip712Error> Eip712Types::encode_data(std::string_view type,
 Expected<Hash32, Eip712Error> Eip712Types::hash_struct(std::string_view type,
                                                        const Eip712Value& value) const {
   auto data = encode_data(type, value);
-  if (!data) return unexpected(data.error());
+  if (!data) {
+    return unexpected(data.error());
+  }
   return keccak256(*data);
 }
 
@@ -755,7 +874,9 @@ Expected<Eip712Hashes, Eip712Error> hash_typed_data(std::string_view json_text) 
   // Parse without exceptions; nlohmann's parser is iterative, so deep nesting cannot overflow
   // the stack here, and kEip712MaxDepth bounds our own recursion afterwards.
   Json j = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return unexpected(error(Eip712ErrorCode::kBadJson, "typed data"));
+  if (j.is_discarded()) {
+    return unexpected(error(Eip712ErrorCode::kBadJson, "typed data"));
+  }
   return hash_typed_data(j);
 }
 

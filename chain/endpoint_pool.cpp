@@ -83,7 +83,9 @@ Expected<std::size_t, RpcError> EndpointPool::connect(std::uint64_t expected_cha
     RpcError e = no_endpoint(problems);
     const bool wrong_chain =
         std::any_of(health_.begin(), health_.end(), [](const auto& h) { return !h.enabled; });
-    if (wrong_chain) e.kind = RpcErrorKind::kWrongChain;
+    if (wrong_chain) {
+      e.kind = RpcErrorKind::kWrongChain;
+    }
     return unexpected(e);
   }
   return good;
@@ -95,7 +97,9 @@ RpcResult EndpointPool::call(std::string_view method, const Json& params) {
     const auto start = std::chrono::steady_clock::now();
     auto r = clients_[i]->call(method, params);
     record(i, r, std::chrono::steady_clock::now() - start);
-    if (r || !r.error().endpoint_fault()) return r;
+    if (r || !r.error().endpoint_fault()) {
+      return r;
+    }
     tried += (tried.empty() ? "" : "; ") + r.error().describe();
   }
   return unexpected(no_endpoint(tried.empty() ? "no enabled endpoint" : tried));
@@ -118,7 +122,9 @@ std::vector<RpcResult> EndpointPool::batch(std::span<const RpcRequest> requests)
                       ->error()))
             : RpcResult(Json());
     record(i, summary, std::chrono::steady_clock::now() - start);
-    if (!endpoint_failed) return results;
+    if (!endpoint_failed) {
+      return results;
+    }
     tried += (tried.empty() ? "" : "; ") + summary.error().describe();
     last = std::move(results);
   }
@@ -134,12 +140,16 @@ RpcResult EndpointPool::agreeing_call(std::string_view method, const Json& param
   std::vector<Json> answers;
   std::vector<std::string> who;
   for (const auto i : ranked()) {
-    if (answers.size() == quorum) break;
+    if (answers.size() == quorum) {
+      break;
+    }
     const auto start = std::chrono::steady_clock::now();
     auto r = clients_[i]->call(method, params);
     record(i, r, std::chrono::steady_clock::now() - start);
     if (!r) {
-      if (!r.error().endpoint_fault()) return r;
+      if (!r.error().endpoint_fault()) {
+        return r;
+      }
       continue;
     }
     answers.push_back(std::move(*r));
@@ -166,24 +176,38 @@ RpcResult EndpointPool::broadcast_raw_transaction(const std::string& raw_hex) {
   std::optional<RpcError> refusal;
   std::optional<RpcError> fault;
   for (std::size_t i = 0; i < clients_.size(); ++i) {
-    if (!health_[i].enabled) continue;
+    if (!health_[i].enabled) {
+      continue;
+    }
     const auto start = std::chrono::steady_clock::now();
     auto r = clients_[i]->call("eth_sendRawTransaction", Json::array({raw_hex}));
     record(i, r, std::chrono::steady_clock::now() - start);
     if (r) {
-      if (!accepted) accepted = std::move(r);
+      if (!accepted) {
+        accepted = std::move(r);
+      }
     } else if (r.error().kind == RpcErrorKind::kRpcError &&
                r.error().node_error == NodeError::kAlreadyKnown) {
-      if (!accepted) accepted = RpcResult(Json(nullptr));  // sent: the node has it
+      if (!accepted) {
+        accepted = RpcResult(Json(nullptr));  // sent: the node has it
+      }
     } else if (!r.error().endpoint_fault()) {
-      if (!refusal) refusal = r.error();
+      if (!refusal) {
+        refusal = r.error();
+      }
     } else if (!fault) {
       fault = r.error();
     }
   }
-  if (accepted) return std::move(*accepted);
-  if (refusal) return unexpected(*refusal);
-  if (fault) return unexpected(*fault);
+  if (accepted) {
+    return std::move(*accepted);
+  }
+  if (refusal) {
+    return unexpected(*refusal);
+  }
+  if (fault) {
+    return unexpected(*fault);
+  }
   return unexpected(no_endpoint("no enabled endpoint to broadcast to"));
 }
 

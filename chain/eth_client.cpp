@@ -21,28 +21,42 @@ const Json* field(const Json& obj, std::string_view key) {
 #define VK_TRY(var, expr)                           \
   auto var##_r = (expr);                            \
   if (!var##_r) return unexpected(var##_r.error()); \
-  auto var = std::move(*var##_r)
+  auto var = std::move(*var##_r)  // NOLINT(bugprone-macro-parentheses): declares var
 }  // namespace
 
 Json BlockTag::to_json() const {
-  if (const auto* n = std::get_if<std::uint64_t>(&value)) return u256_to_quantity(U256(*n));
+  if (const auto* n = std::get_if<std::uint64_t>(&value)) {
+    return u256_to_quantity(U256(*n));
+  }
   return std::get<std::string>(value);
 }
 
 Json CallRequest::to_json() const {
   Json j = Json::object();
-  if (from) j["from"] = to_hex(*from);
-  if (to) j["to"] = to_hex(*to);
+  if (from) {
+    j["from"] = to_hex(*from);
+  }
+  if (to) {
+    j["to"] = to_hex(*to);
+  }
   j["data"] = to_hex(data);  // "data" is what anvil, geth and erigon all accept
-  if (value) j["value"] = u256_to_quantity(*value);
-  if (gas) j["gas"] = u256_to_quantity(U256(*gas));
+  if (value) {
+    j["value"] = u256_to_quantity(*value);
+  }
+  if (gas) {
+    j["gas"] = u256_to_quantity(U256(*gas));
+  }
   return j;
 }
 
 RpcExpected<U256> decode_quantity(const Json& v, std::string_view what) {
-  if (!v.is_string()) return unexpected(malformed(what, "not a hex quantity string"));
+  if (!v.is_string()) {
+    return unexpected(malformed(what, "not a hex quantity string"));
+  }
   auto q = u256_from_quantity(v.get<std::string>());
-  if (!q) return unexpected(malformed(what, to_string(q.error())));
+  if (!q) {
+    return unexpected(malformed(what, to_string(q.error())));
+  }
   return *q;
 }
 
@@ -55,31 +69,47 @@ RpcExpected<std::uint64_t> decode_u64_quantity(const Json& v, std::string_view w
 }
 
 RpcExpected<Bytes> decode_data(const Json& v, std::string_view what) {
-  if (!v.is_string()) return unexpected(malformed(what, "not a hex data string"));
+  if (!v.is_string()) {
+    return unexpected(malformed(what, "not a hex data string"));
+  }
   auto b = from_hex(v.get<std::string>(), HexPrefix::kRequired);
-  if (!b) return unexpected(malformed(what, to_string(b.error())));
+  if (!b) {
+    return unexpected(malformed(what, to_string(b.error())));
+  }
   return std::move(*b);
 }
 
 RpcExpected<Hash32> decode_hash(const Json& v, std::string_view what) {
-  if (!v.is_string()) return unexpected(malformed(what, "not a 32-byte hex string"));
+  if (!v.is_string()) {
+    return unexpected(malformed(what, "not a 32-byte hex string"));
+  }
   auto h = from_hex_fixed<32>(v.get<std::string>(), HexPrefix::kRequired);
-  if (!h) return unexpected(malformed(what, to_string(h.error())));
+  if (!h) {
+    return unexpected(malformed(what, to_string(h.error())));
+  }
   return *h;
 }
 
 namespace {
 RpcExpected<Address> decode_address(const Json& v, std::string_view what) {
-  if (!v.is_string()) return unexpected(malformed(what, "not an address string"));
+  if (!v.is_string()) {
+    return unexpected(malformed(what, "not an address string"));
+  }
   auto a = from_hex_fixed<20>(v.get<std::string>(), HexPrefix::kRequired);
-  if (!a) return unexpected(malformed(what, to_string(a.error())));
+  if (!a) {
+    return unexpected(malformed(what, to_string(a.error())));
+  }
   return *a;
 }
 
 RpcExpected<const Json*> need(const Json& obj, std::string_view key, std::string_view what) {
-  if (!obj.is_object()) return unexpected(malformed(what, "not an object"));
+  if (!obj.is_object()) {
+    return unexpected(malformed(what, "not an object"));
+  }
   const Json* f = field(obj, key);
-  if (f == nullptr) return unexpected(malformed(what, "missing field " + std::string(key)));
+  if (f == nullptr) {
+    return unexpected(malformed(what, "missing field " + std::string(key)));
+  }
   return f;
 }
 }  // namespace
@@ -117,7 +147,9 @@ RpcExpected<LogEntry> decode_log(const Json& v) {
   VK_TRY(a, decode_address(*addr, "log.address"));
   log.address = a;
   VK_TRY(topics, need(v, "topics", "log"));
-  if (!topics->is_array()) return unexpected(malformed("log.topics", "not an array"));
+  if (!topics->is_array()) {
+    return unexpected(malformed("log.topics", "not an array"));
+  }
   for (const auto& t : *topics) {
     VK_TRY(h, decode_hash(t, "log.topics[]"));
     log.topics.push_back(h);
@@ -160,7 +192,9 @@ RpcExpected<TransactionReceipt> decode_receipt(const Json& v) {
   r.block_number = n;
   VK_TRY(st, need(v, "status", "receipt"));
   VK_TRY(s, decode_u64_quantity(*st, "receipt.status"));
-  if (s > 1) return unexpected(malformed("receipt.status", "not 0 or 1"));
+  if (s > 1) {
+    return unexpected(malformed("receipt.status", "not 0 or 1"));
+  }
   r.success = s == 1;
   VK_TRY(gu, need(v, "gasUsed", "receipt"));
   VK_TRY(g, decode_u64_quantity(*gu, "receipt.gasUsed"));
@@ -194,7 +228,9 @@ RpcExpected<std::uint64_t> EthClient::block_number() {
 
 RpcExpected<std::optional<BlockHeader>> EthClient::get_block(const BlockTag& tag) {
   VK_TRY(v, pool_.call("eth_getBlockByNumber", Json::array({tag.to_json(), false})));
-  if (v.is_null()) return std::optional<BlockHeader>{};
+  if (v.is_null()) {
+    return std::optional<BlockHeader>{};
+  }
   VK_TRY(h, decode_block_header(v));
   return std::optional<BlockHeader>(h);
 }
@@ -218,20 +254,26 @@ RpcExpected<FeeHistory> EthClient::fee_history(std::uint64_t blocks, const Block
   VK_TRY(o, decode_u64_quantity(*oldest, "feeHistory.oldestBlock"));
   out.oldest_block = o;
   VK_TRY(base, need(v, "baseFeePerGas", "feeHistory"));
-  if (!base->is_array()) return unexpected(malformed("feeHistory.baseFeePerGas", "not an array"));
+  if (!base->is_array()) {
+    return unexpected(malformed("feeHistory.baseFeePerGas", "not an array"));
+  }
   for (const auto& b : *base) {
     VK_TRY(q, decode_quantity(b, "feeHistory.baseFeePerGas[]"));
     out.base_fee_per_gas.push_back(q);
   }
   if (const Json* ratio = field(v, "gasUsedRatio"); ratio != nullptr && ratio->is_array()) {
     for (const auto& r : *ratio) {
-      if (!r.is_number()) return unexpected(malformed("feeHistory.gasUsedRatio[]", "not a number"));
+      if (!r.is_number()) {
+        return unexpected(malformed("feeHistory.gasUsedRatio[]", "not a number"));
+      }
       out.gas_used_ratio.push_back(r.get<double>());
     }
   }
   if (const Json* reward = field(v, "reward"); reward != nullptr && reward->is_array()) {
     for (const auto& row : *reward) {
-      if (!row.is_array()) return unexpected(malformed("feeHistory.reward[]", "not an array"));
+      if (!row.is_array()) {
+        return unexpected(malformed("feeHistory.reward[]", "not an array"));
+      }
       std::vector<U256> values;
       for (const auto& x : row) {
         VK_TRY(q, decode_quantity(x, "feeHistory.reward[][]"));
@@ -263,36 +305,48 @@ RpcExpected<Hash32> EthClient::send_raw_transaction(ByteView raw) {
   VK_TRY(v, pool_.broadcast_raw_transaction(to_hex(raw)));
   if (!v.is_null()) {
     VK_TRY(h, decode_hash(v, "eth_sendRawTransaction"));
-    if (h != local)
+    if (h != local) {
       return unexpected(malformed("eth_sendRawTransaction", "node returned another hash"));
+    }
   }
   return local;
 }
 
 RpcExpected<std::optional<TransactionReceipt>> EthClient::transaction_receipt(const Hash32& hash) {
   VK_TRY(v, pool_.call("eth_getTransactionReceipt", Json::array({to_hex(hash)})));
-  if (v.is_null()) return std::optional<TransactionReceipt>{};
+  if (v.is_null()) {
+    return std::optional<TransactionReceipt>{};
+  }
   VK_TRY(r, decode_receipt(v));
   return std::optional<TransactionReceipt>(std::move(r));
 }
 
 RpcExpected<std::vector<LogEntry>> EthClient::get_logs(const LogFilter& filter) {
   Json f = Json::object();
-  if (filter.from_block) f["fromBlock"] = u256_to_quantity(U256(*filter.from_block));
-  if (filter.to_block) f["toBlock"] = u256_to_quantity(U256(*filter.to_block));
+  if (filter.from_block) {
+    f["fromBlock"] = u256_to_quantity(U256(*filter.from_block));
+  }
+  if (filter.to_block) {
+    f["toBlock"] = u256_to_quantity(U256(*filter.to_block));
+  }
   if (!filter.addresses.empty()) {
     Json a = Json::array();
-    for (const auto& addr : filter.addresses) a.push_back(to_hex(addr));
+    for (const auto& addr : filter.addresses) {
+      a.push_back(to_hex(addr));
+    }
     f["address"] = a;
   }
   if (!filter.topics.empty()) {
     Json t = Json::array();
-    for (const auto& topic : filter.topics)
+    for (const auto& topic : filter.topics) {
       t.push_back(topic ? Json(to_hex(*topic)) : Json(nullptr));
+    }
     f["topics"] = t;
   }
   VK_TRY(v, pool_.call("eth_getLogs", Json::array({f})));
-  if (!v.is_array()) return unexpected(malformed("eth_getLogs", "not an array"));
+  if (!v.is_array()) {
+    return unexpected(malformed("eth_getLogs", "not an array"));
+  }
   std::vector<LogEntry> out;
   for (const auto& l : v) {
     VK_TRY(log, decode_log(l));

@@ -31,10 +31,16 @@ template <std::size_t N>
 [[nodiscard]] Expected<FixedBytes<N>, HexError> from_hex_fixed(
     std::string_view text, HexPrefix prefix = HexPrefix::kOptional) {
   auto bytes = from_hex(text, prefix);
-  if (!bytes) return unexpected(bytes.error());
-  if (bytes->size() != N) return unexpected(HexError::kWrongLength);
+  if (!bytes) {
+    return unexpected(bytes.error());
+  }
+  if (bytes->size() != N) {
+    return unexpected(HexError::kWrongLength);
+  }
   FixedBytes<N> out{};
-  for (std::size_t i = 0; i < N; ++i) out[i] = (*bytes)[i];
+  for (std::size_t i = 0; i < N; ++i) {
+    out[i] = (*bytes)[i];
+  }
   return out;
 }
 

@@ -61,7 +61,9 @@ class HttpTransport final : public Transport {
   std::string describe() const override { return redacted(url_); }
 
   Expected<std::string, TransportError> post(std::string_view body) override {
-    if (!ca_error_.empty()) return unexpected(TransportError{TransportErrorKind::kTls, ca_error_});
+    if (!ca_error_.empty()) {
+      return unexpected(TransportError{TransportErrorKind::kTls, ca_error_});
+    }
     // A kept-alive connection may have been closed by the server since the last request:
     // if sending on a reused connection fails before any answer, reconnect once and resend.
     const bool reused = connected();
@@ -80,15 +82,21 @@ class HttpTransport final : public Transport {
 
   void disconnect() {
     beast::error_code ignored;
-    if (tls_) beast::get_lowest_layer(*tls_).socket().close(ignored);
-    if (tcp_) tcp_->socket().close(ignored);
+    if (tls_) {
+      beast::get_lowest_layer(*tls_).socket().close(ignored);
+    }
+    if (tcp_) {
+      tcp_->socket().close(ignored);
+    }
     tls_.reset();
     tcp_.reset();
   }
 
   TransportError fail(TransportErrorKind kind, const std::string& what, beast::error_code ec) {
     disconnect();
-    if (ec == beast::error::timeout) kind = TransportErrorKind::kTimeout;
+    if (ec == beast::error::timeout) {
+      kind = TransportErrorKind::kTimeout;
+    }
     return {kind, describe() + ": " + what + ": " + ec.message(), 0};
   }
 
@@ -96,7 +104,9 @@ class HttpTransport final : public Transport {
     tcp::resolver resolver(ioc_);
     beast::error_code ec;
     const auto endpoints = resolver.resolve(url_.host, std::to_string(url_.port), ec);
-    if (ec) return fail(TransportErrorKind::kConnect, "resolve " + url_.host, ec);
+    if (ec) {
+      return fail(TransportErrorKind::kConnect, "resolve " + url_.host, ec);
+    }
     if (url_.tls()) {
       tls_.emplace(ioc_, ssl_ctx_);
       // SNI, and verification of the certificate's name against the host we asked for.
@@ -111,19 +121,25 @@ class HttpTransport final : public Transport {
     }
     lowest().expires_after(options_.timeout);
     ec = run_op(ioc_, [&](auto handler) { lowest().async_connect(endpoints, handler); });
-    if (ec) return fail(TransportErrorKind::kConnect, "connect", ec);
+    if (ec) {
+      return fail(TransportErrorKind::kConnect, "connect", ec);
+    }
     if (url_.tls()) {
       lowest().expires_after(options_.timeout);
       ec = run_op(ioc_,
                   [&](auto handler) { tls_->async_handshake(ssl::stream_base::client, handler); });
-      if (ec) return fail(TransportErrorKind::kTls, "TLS handshake", ec);
+      if (ec) {
+        return fail(TransportErrorKind::kTls, "TLS handshake", ec);
+      }
     }
     return std::nullopt;
   }
 
   Expected<std::string, TransportError> attempt(std::string_view body) {
     if (!connected()) {
-      if (auto err = connect()) return unexpected(*err);
+      if (auto err = connect()) {
+        return unexpected(*err);
+      }
     }
     http::request<http::string_body> req{http::verb::post, url_.target, 11};
     req.set(http::field::host, url_.host);
@@ -137,7 +153,9 @@ class HttpTransport final : public Transport {
     beast::error_code ec = url_.tls()
                                ? run_op(ioc_, [&](auto h) { http::async_write(*tls_, req, h); })
                                : run_op(ioc_, [&](auto h) { http::async_write(*tcp_, req, h); });
-    if (ec) return unexpected(fail(TransportErrorKind::kClosed, "send", ec));
+    if (ec) {
+      return unexpected(fail(TransportErrorKind::kClosed, "send", ec));
+    }
 
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
@@ -149,9 +167,13 @@ class HttpTransport final : public Transport {
         ec == asio::error::connection_reset) {
       return unexpected(fail(TransportErrorKind::kClosed, "read", ec));
     }
-    if (ec) return unexpected(fail(TransportErrorKind::kProtocol, "read", ec));
+    if (ec) {
+      return unexpected(fail(TransportErrorKind::kProtocol, "read", ec));
+    }
     auto res = parser.release();
-    if (!res.keep_alive()) disconnect();
+    if (!res.keep_alive()) {
+      disconnect();
+    }
     const int status = static_cast<int>(res.result_int());
     if (status < 200 || status > 299) {
       TransportError err{TransportErrorKind::kHttpStatus,

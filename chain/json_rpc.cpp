@@ -44,7 +44,9 @@ std::string RpcError::describe() const {
   if (kind == RpcErrorKind::kRpcError) {
     out += " " + std::to_string(code) + " (" + std::string(to_string(node_error)) + ")";
   }
-  if (!message.empty()) out += ": " + message;
+  if (!message.empty()) {
+    out += ": " + message;
+  }
   return out;
 }
 
@@ -74,13 +76,17 @@ RpcError from_transport(const TransportError& t, const std::string& endpoint) {
 // Only integer ids are sent, so only integer ids can match.
 bool id_of(const Json& response, std::uint64_t& id) {
   const auto it = response.find("id");
-  if (it == response.end() || !it->is_number_integer()) return false;
+  if (it == response.end() || !it->is_number_integer()) {
+    return false;
+  }
   if (it->is_number_unsigned()) {
     id = it->get<std::uint64_t>();
     return true;
   }
   const auto v = it->get<std::int64_t>();
-  if (v < 0) return false;
+  if (v < 0) {
+    return false;
+  }
   id = static_cast<std::uint64_t>(v);
   return true;
 }
@@ -119,7 +125,9 @@ RpcResult parse_rpc_response(const Json& response, std::uint64_t id, const std::
     if (const auto m = error->find("message"); m != error->end() && m->is_string()) {
       e.message = m->get<std::string>();
     }
-    if (const auto d = error->find("data"); d != error->end()) e.data = *d;
+    if (const auto d = error->find("data"); d != error->end()) {
+      e.data = *d;
+    }
     e.node_error = classify_node_error(e.code, e.message);
     // An error about the request as a whole may carry a null id; accept it for this request.
     if (has_id && got != id) {
@@ -185,7 +193,9 @@ std::vector<RpcResult> JsonRpcClient::send_once(std::span<const RpcRequest> requ
     return std::vector<RpcResult>(requests.size(), RpcResult(unexpected(std::move(e))));
   };
   auto raw = transport_->post(body.dump());
-  if (!raw) return fail_all(from_transport(raw.error(), endpoint_));
+  if (!raw) {
+    return fail_all(from_transport(raw.error(), endpoint_));
+  }
   Json answer = Json::parse(*raw, nullptr, /*allow_exceptions=*/false);
   if (answer.is_discarded()) {
     return fail_all(make_error(RpcErrorKind::kMalformedResponse, endpoint_, "answer is not JSON"));
@@ -229,7 +239,9 @@ std::vector<RpcResult> JsonRpcClient::send_once(std::span<const RpcRequest> requ
     }
   }
   for (const auto& r : out) {
-    if (!r) ++counters_.errors_by_kind[static_cast<int>(r.error().kind)];
+    if (!r) {
+      ++counters_.errors_by_kind[static_cast<int>(r.error().kind)];
+    }
   }
   return out;
 }
@@ -238,27 +250,39 @@ RpcResult JsonRpcClient::call(std::string_view method, const Json& params) {
   const RpcRequest request{std::string(method), params};
   for (int attempt = 0;; ++attempt) {
     auto result = std::move(send_once(std::span(&request, 1), false)[0]);
-    if (result || !result.error().retryable() || attempt + 1 >= retry_.max_attempts) return result;
+    if (result || !result.error().retryable() || attempt + 1 >= retry_.max_attempts) {
+      return result;
+    }
     backoff(attempt);
   }
 }
 
 std::vector<RpcResult> JsonRpcClient::batch(std::span<const RpcRequest> requests) {
-  if (requests.empty()) return {};
+  if (requests.empty()) {
+    return {};
+  }
   std::vector<RpcResult> results = send_once(requests, true);
   // Retry only the calls that failed retryably, as a smaller batch.
   for (int attempt = 0; attempt + 1 < retry_.max_attempts; ++attempt) {
     std::vector<std::size_t> again;
     for (std::size_t i = 0; i < results.size(); ++i) {
-      if (!results[i] && results[i].error().retryable()) again.push_back(i);
+      if (!results[i] && results[i].error().retryable()) {
+        again.push_back(i);
+      }
     }
-    if (again.empty()) break;
+    if (again.empty()) {
+      break;
+    }
     backoff(attempt);
     std::vector<RpcRequest> subset;
     subset.reserve(again.size());
-    for (const auto i : again) subset.push_back(requests[i]);
+    for (const auto i : again) {
+      subset.push_back(requests[i]);
+    }
     auto retried = send_once(subset, true);
-    for (std::size_t j = 0; j < again.size(); ++j) results[again[j]] = std::move(retried[j]);
+    for (std::size_t j = 0; j < again.size(); ++j) {
+      results[again[j]] = std::move(retried[j]);
+    }
   }
   return results;
 }

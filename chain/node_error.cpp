@@ -100,11 +100,17 @@ NodeError classify_node_error(std::int64_t code, std::string_view message) noexc
     lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   for (const auto& p : kPatterns) {
-    if (lower.find(p.needle) != std::string::npos) return p.error;
+    if (lower.find(p.needle) != std::string::npos) {
+      return p.error;
+    }
   }
   // EIP-1474: 3 is "execution reverted" with revert data; -32005 "limit exceeded".
-  if (code == 3) return NodeError::kExecutionReverted;
-  if (code == -32005) return NodeError::kRateLimited;
+  if (code == 3) {
+    return NodeError::kExecutionReverted;
+  }
+  if (code == -32005) {
+    return NodeError::kRateLimited;
+  }
   return NodeError::kUnknown;
 }
 

@@ -36,12 +36,16 @@ constexpr std::size_t kShortLimit = 56;
 
 std::size_t be_size(std::uint64_t v) noexcept {
   std::size_t n = 0;
-  for (; v != 0; v >>= 8) ++n;
+  for (; v != 0; v >>= 8) {
+    ++n;
+  }
   return n;
 }
 
 void put_be(std::uint8_t* dst, std::uint64_t v, std::size_t n) noexcept {
-  for (std::size_t i = n; i > 0; --i, v >>= 8) dst[i - 1] = static_cast<std::uint8_t>(v & 0xff);
+  for (std::size_t i = n; i > 0; --i, v >>= 8) {
+    dst[i - 1] = static_cast<std::uint8_t>(v & 0xff);
+  }
 }
 
 void append_header(Bytes& out, std::uint8_t short_base, std::uint8_t long_base, std::size_t len) {
@@ -86,7 +90,9 @@ void RlpEncoder::add_u256(const U256& value) {
   }
   const Hash32 word = u256_to_be32(value);
   std::size_t first = 0;
-  while (word[first] == 0) ++first;  // value > 2^64, so a non-zero byte exists
+  while (word[first] == 0) {
+    ++first;  // value > 2^64, so a non-zero byte exists
+  }
   add_bytes(ByteView(word).subspan(first));
 }
 
@@ -136,9 +142,13 @@ struct Header {
 
 // Parses the header at the front of `in` and checks that the payload fits inside `in`.
 Expected<Header, RlpError> read_header(ByteView in) noexcept {
-  if (in.empty()) return unexpected(RlpError::kInputTooShort);
+  if (in.empty()) {
+    return unexpected(RlpError::kInputTooShort);
+  }
   const std::uint8_t b = in[0];
-  if (b < kShortString) return Header{false, 0, 1};  // a single byte is its own payload
+  if (b < kShortString) {
+    return Header{false, 0, 1};  // a single byte is its own payload
+  }
 
   const bool is_list = b >= kShortList;
   const std::uint8_t short_base = is_list ? kShortList : kShortString;
@@ -147,7 +157,9 @@ Expected<Header, RlpError> read_header(ByteView in) noexcept {
 
   if (b <= long_base) {  // short form: length in the tag
     const std::size_t len = b - short_base;
-    if (len > avail) return unexpected(RlpError::kOverlongLength);
+    if (len > avail) {
+      return unexpected(RlpError::kOverlongLength);
+    }
     // A single byte below 0x80 must be encoded as itself, not as 0x81XX.
     if (!is_list && len == 1 && in[1] < kShortString) {
       return unexpected(RlpError::kNonCanonicalSize);
@@ -157,24 +169,38 @@ Expected<Header, RlpError> read_header(ByteView in) noexcept {
 
   // Long form: the tag gives the length of the big-endian length (1..8 bytes).
   const std::size_t len_of_len = b - long_base;
-  if (len_of_len > avail) return unexpected(RlpError::kInputTooShort);
-  if (in[1] == 0) return unexpected(RlpError::kLeadingZero);
+  if (len_of_len > avail) {
+    return unexpected(RlpError::kInputTooShort);
+  }
+  if (in[1] == 0) {
+    return unexpected(RlpError::kLeadingZero);
+  }
   std::uint64_t len = 0;
-  for (std::size_t i = 1; i <= len_of_len; ++i) len = (len << 8) | in[i];
+  for (std::size_t i = 1; i <= len_of_len; ++i) {
+    len = (len << 8) | in[i];
+  }
   const std::size_t header_size = 1 + len_of_len;
   if (len > std::numeric_limits<std::size_t>::max() - header_size) {
     return unexpected(RlpError::kLengthOverflow);
   }
-  if (len < kShortLimit) return unexpected(RlpError::kNonCanonicalSize);
-  if (len > avail - len_of_len) return unexpected(RlpError::kOverlongLength);
+  if (len < kShortLimit) {
+    return unexpected(RlpError::kNonCanonicalSize);
+  }
+  if (len > avail - len_of_len) {
+    return unexpected(RlpError::kOverlongLength);
+  }
   return Header{is_list, header_size, static_cast<std::size_t>(len)};
 }
 
 }  // namespace
 
+// NOLINTBEGIN(bugprone-exception-escape): the only throw clang-tidy finds in these is
+// std::get in Expected's accessors (bad_variant_access), reached only after has_value().
 Expected<RlpItem, RlpError> rlp_read_item(ByteView& input) noexcept {
   auto h = read_header(input);
-  if (!h) return unexpected(h.error());
+  if (!h) {
+    return unexpected(h.error());
+  }
   const std::size_t total = h->header_size + h->payload_size;
   RlpItem item{h->is_list, input.subspan(h->header_size, h->payload_size), input.first(total)};
   input = input.subspan(total);
@@ -183,15 +209,24 @@ Expected<RlpItem, RlpError> rlp_read_item(ByteView& input) noexcept {
 
 Expected<RlpItem, RlpError> rlp_decode_item(ByteView input) noexcept {
   auto item = rlp_read_item(input);
-  if (!item) return item;
-  if (!input.empty()) return unexpected(RlpError::kTrailingBytes);
+  if (!item) {
+    return item;
+  }
+  if (!input.empty()) {
+    return unexpected(RlpError::kTrailingBytes);
+  }
   return item;
 }
+// NOLINTEND(bugprone-exception-escape)
 
 Expected<void, RlpError> rlp_validate(ByteView input) {
   auto top = rlp_decode_item(input);
-  if (!top) return unexpected(top.error());
-  if (!top->is_list) return {};
+  if (!top) {
+    return unexpected(top.error());
+  }
+  if (!top->is_list) {
+    return {};
+  }
   // Walk the tree in encoding order, keeping the end offsets of the open lists.
   std::vector<std::size_t> ends{input.size()};
   std::size_t pos = top->encoded.size() - top->payload.size();
@@ -201,7 +236,9 @@ Expected<void, RlpError> rlp_validate(ByteView input) {
       continue;
     }
     auto h = read_header(input.subspan(pos, ends.back() - pos));
-    if (!h) return unexpected(h.error());
+    if (!h) {
+      return unexpected(h.error());
+    }
     pos += h->header_size;
     if (h->is_list) {
       ends.push_back(pos + h->payload_size);
@@ -213,38 +250,62 @@ Expected<void, RlpError> rlp_validate(ByteView input) {
 }
 
 Expected<ByteView, RlpError> rlp_bytes(const RlpItem& item) noexcept {
-  if (item.is_list) return unexpected(RlpError::kUnexpectedList);
+  if (item.is_list) {
+    return unexpected(RlpError::kUnexpectedList);
+  }
   return item.payload;
 }
 
 Expected<U256, RlpError> rlp_u256(const RlpItem& item) noexcept {
-  if (item.is_list) return unexpected(RlpError::kUnexpectedList);
+  if (item.is_list) {
+    return unexpected(RlpError::kUnexpectedList);
+  }
   const ByteView p = item.payload;
-  if (!p.empty() && p[0] == 0) return unexpected(RlpError::kLeadingZeroInScalar);
-  if (p.size() > 32) return unexpected(RlpError::kScalarOverflow);
+  if (!p.empty() && p[0] == 0) {
+    return unexpected(RlpError::kLeadingZeroInScalar);
+  }
+  if (p.size() > 32) {
+    return unexpected(RlpError::kScalarOverflow);
+  }
   U256 out = 0;
-  for (const std::uint8_t b : p) out = (out << 8) | b;
+  for (const std::uint8_t b : p) {
+    out = (out << 8) | b;
+  }
   return out;
 }
 
 Expected<std::uint64_t, RlpError> rlp_u64(const RlpItem& item) noexcept {
-  if (item.is_list) return unexpected(RlpError::kUnexpectedList);
+  if (item.is_list) {
+    return unexpected(RlpError::kUnexpectedList);
+  }
   const ByteView p = item.payload;
-  if (!p.empty() && p[0] == 0) return unexpected(RlpError::kLeadingZeroInScalar);
-  if (p.size() > 8) return unexpected(RlpError::kScalarOverflow);
+  if (!p.empty() && p[0] == 0) {
+    return unexpected(RlpError::kLeadingZeroInScalar);
+  }
+  if (p.size() > 8) {
+    return unexpected(RlpError::kScalarOverflow);
+  }
   std::uint64_t out = 0;
-  for (const std::uint8_t b : p) out = (out << 8) | b;
+  for (const std::uint8_t b : p) {
+    out = (out << 8) | b;
+  }
   return out;
 }
 
 Expected<RlpListReader, RlpError> RlpListReader::open(const RlpItem& item) noexcept {
-  if (!item.is_list) return unexpected(RlpError::kUnexpectedString);
+  if (!item.is_list) {
+    return unexpected(RlpError::kUnexpectedString);
+  }
   return RlpListReader(item.payload);
 }
 
+// NOLINTBEGIN(bugprone-exception-escape): the only throw clang-tidy finds in these is
+// std::get in Expected's accessors (bad_variant_access), reached only after has_value().
 Expected<RlpListReader, RlpError> RlpListReader::decode(ByteView input) noexcept {
   auto item = rlp_decode_item(input);
-  if (!item) return unexpected(item.error());
+  if (!item) {
+    return unexpected(item.error());
+  }
   return open(*item);
 }
 
@@ -253,39 +314,52 @@ Expected<std::size_t, RlpError> RlpListReader::count() const noexcept {
   std::size_t n = 0;
   while (!rest.empty()) {
     auto item = rlp_read_item(rest);
-    if (!item) return unexpected(item.error());
+    if (!item) {
+      return unexpected(item.error());
+    }
     ++n;
   }
   return n;
 }
 
 Expected<RlpItem, RlpError> RlpListReader::next() noexcept {
-  if (rest_.empty()) return unexpected(RlpError::kListEnded);
+  if (rest_.empty()) {
+    return unexpected(RlpError::kListEnded);
+  }
   return rlp_read_item(rest_);
 }
 
 Expected<ByteView, RlpError> RlpListReader::next_bytes() noexcept {
   auto item = next();
-  if (!item) return unexpected(item.error());
+  if (!item) {
+    return unexpected(item.error());
+  }
   return rlp_bytes(*item);
 }
 
 Expected<U256, RlpError> RlpListReader::next_u256() noexcept {
   auto item = next();
-  if (!item) return unexpected(item.error());
+  if (!item) {
+    return unexpected(item.error());
+  }
   return rlp_u256(*item);
 }
 
 Expected<std::uint64_t, RlpError> RlpListReader::next_u64() noexcept {
   auto item = next();
-  if (!item) return unexpected(item.error());
+  if (!item) {
+    return unexpected(item.error());
+  }
   return rlp_u64(*item);
 }
 
 Expected<RlpListReader, RlpError> RlpListReader::next_list() noexcept {
   auto item = next();
-  if (!item) return unexpected(item.error());
+  if (!item) {
+    return unexpected(item.error());
+  }
   return open(*item);
 }
+// NOLINTEND(bugprone-exception-escape)
 
 }  // namespace varkeeper::chain

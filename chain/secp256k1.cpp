@@ -28,7 +28,9 @@ int compare(const Hash32& a, const Hash32& b) noexcept {
 
 bool is_zero(const Hash32& a) noexcept {
   for (const auto b : a) {
-    if (b != 0) return false;
+    if (b != 0) {
+      return false;
+    }
   }
   return true;
 }
@@ -44,12 +46,18 @@ struct ContextDeleter {
 class Context {
  public:
   Context() : ctx_(secp256k1_context_create(SECP256K1_CONTEXT_NONE)) {
-    if (!ctx_) std::abort();  // allocation failure at start-up: nothing sensible to sign with
+    if (!ctx_) {
+      std::abort();  // allocation failure at start-up: nothing sensible to sign with
+    }
     unsigned char seed[32];
-    if (RAND_bytes(seed, sizeof seed) != 1) std::abort();  // no CSPRNG: refuse to run blind
+    if (RAND_bytes(seed, sizeof seed) != 1) {
+      std::abort();  // no CSPRNG: refuse to run blind
+    }
     const int ok = secp256k1_context_randomize(ctx_.get(), seed);
     OPENSSL_cleanse(seed, sizeof seed);
-    if (ok != 1) std::abort();
+    if (ok != 1) {
+      std::abort();
+    }
   }
   [[nodiscard]] const secp256k1_context* get() const noexcept { return ctx_.get(); }
 
@@ -64,14 +72,18 @@ const secp256k1_context* context() noexcept {
 
 // Checks r, s and the recovery id the way Ethereum does (EIP-2, Yellow Paper appendix F).
 Expected<void, SignatureError> validate(const Signature& sig) noexcept {
-  if (sig.y_parity > 1) return unexpected(SignatureError::kBadRecoveryId);
+  if (sig.y_parity > 1) {
+    return unexpected(SignatureError::kBadRecoveryId);
+  }
   if (is_zero(sig.r) || compare(sig.r, kGroupOrder) >= 0) {
     return unexpected(SignatureError::kInvalidRS);
   }
   if (is_zero(sig.s) || compare(sig.s, kGroupOrder) >= 0) {
     return unexpected(SignatureError::kInvalidRS);
   }
-  if (compare(sig.s, kHalfOrder) > 0) return unexpected(SignatureError::kHighS);
+  if (compare(sig.s, kHalfOrder) > 0) {
+    return unexpected(SignatureError::kHighS);
+  }
   return {};
 }
 
@@ -95,7 +107,9 @@ Signature sign_hash(const Hash32& digest, const SecretKey& key) noexcept {
   const int ok = secp256k1_ecdsa_sign_recoverable(context(), &raw, digest.data(),
                                                   key.reveal().data(), nullptr, nullptr);
   // SecretKey guarantees 0 < key < n, and RFC 6979 never fails to find a nonce in practice.
-  if (ok != 1) std::abort();
+  if (ok != 1) {
+    std::abort();
+  }
   unsigned char compact[64];
   int recid = 0;
   secp256k1_ecdsa_recoverable_signature_serialize_compact(context(), compact, &recid, &raw);
@@ -105,13 +119,17 @@ Signature sign_hash(const Hash32& digest, const SecretKey& key) noexcept {
   sig.y_parity = static_cast<std::uint8_t>(recid);
   // libsecp256k1 signs in lower-S form (secp256k1.h, secp256k1_ecdsa_sign) and with r < n
   // the recovery id is 0 or 1 except with negligible probability (r >= p - n).
-  if (sig.y_parity > 1 || compare(sig.s, kHalfOrder) > 0) std::abort();
+  if (sig.y_parity > 1 || compare(sig.s, kHalfOrder) > 0) {
+    std::abort();
+  }
   return sig;
 }
 
 Expected<PublicKey, SignatureError> recover_public_key(const Hash32& digest,
                                                        const Signature& sig) noexcept {
-  if (auto v = validate(sig); !v) return unexpected(v.error());
+  if (auto v = validate(sig); !v) {
+    return unexpected(v.error());
+  }
   unsigned char compact[64];
   std::memcpy(compact, sig.r.data(), 32);
   std::memcpy(compact + 32, sig.s.data(), 32);
@@ -135,13 +153,17 @@ Expected<PublicKey, SignatureError> recover_public_key(const Hash32& digest,
 Expected<Address, SignatureError> recover_address(const Hash32& digest,
                                                   const Signature& sig) noexcept {
   auto key = recover_public_key(digest, sig);
-  if (!key) return unexpected(key.error());
+  if (!key) {
+    return unexpected(key.error());
+  }
   return address_from_public_key(*key);
 }
 
 PublicKey public_key_of(const SecretKey& key) noexcept {
   secp256k1_pubkey pubkey;
-  if (secp256k1_ec_pubkey_create(context(), &pubkey, key.reveal().data()) != 1) std::abort();
+  if (secp256k1_ec_pubkey_create(context(), &pubkey, key.reveal().data()) != 1) {
+    std::abort();
+  }
   unsigned char uncompressed[65];
   std::size_t len = sizeof uncompressed;
   secp256k1_ec_pubkey_serialize(context(), uncompressed, &len, &pubkey, SECP256K1_EC_UNCOMPRESSED);
@@ -163,7 +185,9 @@ FixedBytes<65> to_rsv(const Signature& sig) noexcept {
 }
 
 Expected<Signature, SignatureError> from_rsv(ByteView rsv) noexcept {
-  if (rsv.size() != 65) return unexpected(SignatureError::kWrongLength);
+  if (rsv.size() != 65) {
+    return unexpected(SignatureError::kWrongLength);
+  }
   Signature sig;
   std::memcpy(sig.r.data(), rsv.data(), 32);
   std::memcpy(sig.s.data(), rsv.data() + 32, 32);
@@ -176,7 +200,9 @@ Expected<Signature, SignatureError> from_rsv(ByteView rsv) noexcept {
   } else {
     return unexpected(SignatureError::kBadRecoveryId);
   }
-  if (auto ok = validate(sig); !ok) return unexpected(ok.error());
+  if (auto ok = validate(sig); !ok) {
+    return unexpected(ok.error());
+  }
   return sig;
 }
 

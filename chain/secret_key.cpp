@@ -31,10 +31,16 @@ bool is_valid_scalar(ByteView bytes) noexcept {
 }  // namespace
 
 Expected<SecretKey, KeyError> SecretKey::from_bytes(ByteView bytes) noexcept {
-  if (bytes.size() != 32) return unexpected(KeyError::kWrongLength);
-  if (!is_valid_scalar(bytes)) return unexpected(KeyError::kOutOfRange);
+  if (bytes.size() != 32) {
+    return unexpected(KeyError::kWrongLength);
+  }
+  if (!is_valid_scalar(bytes)) {
+    return unexpected(KeyError::kOutOfRange);
+  }
   FixedBytes<32> fixed{};
-  for (std::size_t i = 0; i < 32; ++i) fixed[i] = bytes[i];
+  for (std::size_t i = 0; i < 32; ++i) {
+    fixed[i] = bytes[i];
+  }
   SecretKey key(fixed);
   OPENSSL_cleanse(fixed.data(), fixed.size());
   return key;
@@ -43,7 +49,9 @@ Expected<SecretKey, KeyError> SecretKey::from_bytes(ByteView bytes) noexcept {
 Expected<SecretKey, KeyError> SecretKey::from_hex(std::string_view text) noexcept {
   try {
     auto bytes = chain::from_hex(text, HexPrefix::kOptional);
-    if (!bytes) return unexpected(KeyError::kBadHex);
+    if (!bytes) {
+      return unexpected(KeyError::kBadHex);
+    }
     auto key = from_bytes(*bytes);
     OPENSSL_cleanse(bytes->data(), bytes->size());
     return key;

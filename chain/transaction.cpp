@@ -61,7 +61,9 @@ void add_access_list(RlpEncoder& enc, const AccessList& list) {
     const auto pair = enc.begin_list();
     enc.add_fixed(entry.address);
     const auto keys = enc.begin_list();
-    for (const auto& key : entry.storage_keys) enc.add_fixed(key);
+    for (const auto& key : entry.storage_keys) {
+      enc.add_fixed(key);
+    }
     enc.end_list(keys);
     enc.end_list(pair);
   }
@@ -93,7 +95,9 @@ void add_fields(RlpEncoder& enc, const Eip1559Transaction& t) {
 // Signature values are scalars: big-endian without leading zeros.
 void add_word(RlpEncoder& enc, const Hash32& word) {
   std::size_t first = 0;
-  while (first < word.size() && word[first] == 0) ++first;
+  while (first < word.size() && word[first] == 0) {
+    ++first;
+  }
   enc.add_bytes(ByteView(word).subspan(first));
 }
 
@@ -134,7 +138,9 @@ Bytes encode(const Transaction& tx, const Signature* sig) {
 }  // namespace
 
 U256 legacy_v(const LegacyTransaction& tx, std::uint8_t y_parity) {
-  if (!tx.chain_id) return U256(27 + y_parity);
+  if (!tx.chain_id) {
+    return U256(27 + y_parity);
+  }
   return U256(*tx.chain_id) * 2 + 35 + y_parity;  // EIP-155
 }
 
@@ -170,31 +176,45 @@ Unexpected<TxDecodeError> fail(RlpError rlp) {
 #define VK_TRY(var, expr)                               \
   auto var##_result = (expr);                           \
   if (!var##_result) return fail(var##_result.error()); \
-  auto var = std::move(*var##_result)
+  auto var = std::move(*var##_result)  // NOLINT(bugprone-macro-parentheses): declares var
 
 Expected<std::optional<Address>, TxDecodeError> read_to(RlpListReader& r) {
   auto item = r.next();
-  if (!item) return fail(item.error());
+  if (!item) {
+    return fail(item.error());
+  }
   auto bytes = rlp_bytes(*item);
-  if (!bytes) return fail(bytes.error());
-  if (bytes->empty()) return std::optional<Address>{};
-  if (bytes->size() != 20) return fail(TxError::kBadToLength);
+  if (!bytes) {
+    return fail(bytes.error());
+  }
+  if (bytes->empty()) {
+    return std::optional<Address>{};
+  }
+  if (bytes->size() != 20) {
+    return fail(TxError::kBadToLength);
+  }
   Address a{};
-  for (std::size_t i = 0; i < 20; ++i) a[i] = (*bytes)[i];
+  for (std::size_t i = 0; i < 20; ++i) {
+    a[i] = (*bytes)[i];
+  }
   return std::optional<Address>{a};
 }
 
 Expected<AccessList, TxDecodeError> read_access_list(RlpListReader& r) {
   auto outer = r.next_list();
   if (!outer) {
-    if (outer.error() == RlpError::kUnexpectedString) return fail(TxError::kBadAccessList);
+    if (outer.error() == RlpError::kUnexpectedString) {
+      return fail(TxError::kBadAccessList);
+    }
     return fail(outer.error());
   }
   AccessList list;
   while (!outer->at_end()) {
     auto entry = outer->next_list();
     if (!entry) {
-      if (entry.error() == RlpError::kUnexpectedString) return fail(TxError::kBadAccessList);
+      if (entry.error() == RlpError::kUnexpectedString) {
+        return fail(TxError::kBadAccessList);
+      }
       return fail(entry.error());
     }
     AccessListEntry e;
@@ -229,7 +249,9 @@ Expected<AccessList, TxDecodeError> read_access_list(RlpListReader& r) {
     if (!entry->at_end()) {
       // Check the extra element is well-formed RLP before naming the shape error.
       auto extra = entry->next();
-      if (!extra) return fail(extra.error());
+      if (!extra) {
+        return fail(extra.error());
+      }
       return fail(TxError::kBadAccessList);
     }
     list.push_back(std::move(e));
@@ -241,18 +263,28 @@ Expected<AccessList, TxDecodeError> read_access_list(RlpListReader& r) {
 Expected<Signature, TxDecodeError> make_signature(const U256& r, const U256& s,
                                                   std::uint8_t y_parity) {
   const U256& n = group_order();
-  if (r == 0 || r >= n || s == 0 || s >= n) return fail(TxError::kInvalidSignature);
-  if (s > (n >> 1)) return fail(TxError::kHighS);
+  if (r == 0 || r >= n || s == 0 || s >= n) {
+    return fail(TxError::kInvalidSignature);
+  }
+  if (s > (n >> 1)) {
+    return fail(TxError::kHighS);
+  }
   return Signature{u256_to_be32(r), u256_to_be32(s), y_parity};
 }
 
 Expected<RlpListReader, TxDecodeError> open_fields(ByteView payload, std::size_t want) {
   auto list = RlpListReader::decode(payload);
-  if (!list) return fail(list.error());
+  if (!list) {
+    return fail(list.error());
+  }
   auto n = list->count();
-  if (!n) return fail(n.error());
-  if (*n != want) return fail(TxError::kWrongFieldCount);
-  return std::move(*list);
+  if (!n) {
+    return fail(n.error());
+  }
+  if (*n != want) {
+    return fail(TxError::kWrongFieldCount);
+  }
+  return *list;  // RlpListReader is a trivially copyable view
 }
 
 Expected<SignedTransaction, TxDecodeError> decode_legacy(ByteView raw) {
@@ -280,7 +312,9 @@ Expected<SignedTransaction, TxDecodeError> decode_legacy(ByteView raw) {
   } else if (v >= 35) {
     // EIP-155: v = CHAIN_ID * 2 + 35 + y.
     const U256 chain = (v - 35) / 2;
-    if (chain > std::numeric_limits<std::uint64_t>::max()) return fail(TxError::kChainIdOverflow);
+    if (chain > std::numeric_limits<std::uint64_t>::max()) {
+      return fail(TxError::kChainIdOverflow);
+    }
     t.chain_id = static_cast<std::uint64_t>(chain);
     y_parity = static_cast<std::uint8_t>((v - 35) % 2);
   } else {
@@ -305,7 +339,9 @@ Expected<SignedTransaction, TxDecodeError> decode_eip1559(ByteView payload) {
   VK_TRY(y_parity, r.next_u64());
   VK_TRY(sig_r, r.next_u256());
   VK_TRY(sig_s, r.next_u256());
-  if (y_parity > 1) return fail(TxError::kBadV);
+  if (y_parity > 1) {
+    return fail(TxError::kBadV);
+  }
   t.chain_id = chain_id;
   t.nonce = nonce;
   t.max_priority_fee_per_gas = tip;
@@ -324,11 +360,17 @@ Expected<SignedTransaction, TxDecodeError> decode_eip1559(ByteView payload) {
 }  // namespace
 
 Expected<SignedTransaction, TxDecodeError> decode_transaction(ByteView raw) {
-  if (raw.empty()) return fail(TxError::kEmpty);
+  if (raw.empty()) {
+    return fail(TxError::kEmpty);
+  }
   // EIP-2718: a first byte in [0, 0x7f] is a transaction type; a legacy transaction is an RLP
   // list (first byte >= 0xc0). A first byte in [0x80, 0xbf] is an RLP string: not a transaction.
-  if (raw[0] >= 0x80) return decode_legacy(raw);
-  if (raw[0] != kEip1559TxType) return fail(TxError::kUnsupportedType);
+  if (raw[0] >= 0x80) {
+    return decode_legacy(raw);
+  }
+  if (raw[0] != kEip1559TxType) {
+    return fail(TxError::kUnsupportedType);
+  }
   return decode_eip1559(raw.subspan(1));
 }
 

@@ -17,7 +17,9 @@ std::string_view to_string(TxState s) noexcept {
 std::optional<TxState> parse_tx_state(std::string_view s) noexcept {
   for (const auto st : {TxState::kUnstarted, TxState::kInProgress, TxState::kUnconfirmed,
                         TxState::kConfirmed, TxState::kFinalized, TxState::kFatal}) {
-    if (to_string(st) == s) return st;
+    if (to_string(st) == s) {
+      return st;
+    }
   }
   return std::nullopt;
 }
@@ -25,7 +27,9 @@ std::optional<TxState> parse_tx_state(std::string_view s) noexcept {
 std::uint64_t InMemoryTxStore::insert(const TxRequest& request, const Address& from) {
   std::lock_guard lock(mu_);
   for (const auto& [id, r] : records_) {
-    if (!request.key.empty() && r.request.key == request.key) return id;
+    if (!request.key.empty() && r.request.key == request.key) {
+      return id;
+    }
   }
   TxRecord rec;
   rec.id = next_id_++;
@@ -43,14 +47,18 @@ void InMemoryTxStore::save(const TxRecord& record) {
 std::optional<TxRecord> InMemoryTxStore::get(std::uint64_t id) const {
   std::lock_guard lock(mu_);
   const auto it = records_.find(id);
-  if (it == records_.end()) return std::nullopt;
+  if (it == records_.end()) {
+    return std::nullopt;
+  }
   return it->second;
 }
 
 std::optional<TxRecord> InMemoryTxStore::find_by_key(std::string_view key) const {
   std::lock_guard lock(mu_);
   for (const auto& [id, r] : records_) {
-    if (r.request.key == key) return r;
+    if (r.request.key == key) {
+      return r;
+    }
   }
   return std::nullopt;
 }
@@ -70,7 +78,9 @@ std::optional<std::uint64_t> InMemoryTxStore::highest_nonce(const Address& from)
   std::lock_guard lock(mu_);
   std::optional<std::uint64_t> best;
   for (const auto& [id, r] : records_) {
-    if (r.from == from && r.nonce && (!best || *r.nonce > *best)) best = r.nonce;
+    if (r.from == from && r.nonce && (!best || *r.nonce > *best)) {
+      best = r.nonce;
+    }
   }
   return best;
 }
@@ -78,7 +88,9 @@ std::optional<std::uint64_t> InMemoryTxStore::highest_nonce(const Address& from)
 std::vector<TxRecord> InMemoryTxStore::all() const {
   std::lock_guard lock(mu_);
   std::vector<TxRecord> out;
-  for (const auto& [id, r] : records_) out.push_back(r);
+  for (const auto& [id, r] : records_) {
+    out.push_back(r);
+  }
   return out;
 }
 

@@ -27,6 +27,7 @@ enum class UintError {
 [[nodiscard]] Expected<U256, UintError> u256_from_be(ByteView bytes) noexcept;
 
 // The 32-byte big-endian word (ABI, storage, signatures).
+// NOLINTNEXTLINE(bugprone-exception-escape): see uint256.cpp
 [[nodiscard]] Hash32 u256_to_be32(const U256& value) noexcept;
 
 // The shortest big-endian form, no leading zero bytes; zero is empty (RLP scalars).

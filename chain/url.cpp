@@ -37,7 +37,9 @@ std::string redacted(const Url& url) {
 Expected<Url, UrlError> parse_url(std::string_view text) {
   Url url;
   const auto sep = text.find("://");
-  if (sep == std::string_view::npos) return unexpected(UrlError::kBadScheme);
+  if (sep == std::string_view::npos) {
+    return unexpected(UrlError::kBadScheme);
+  }
   const std::string_view scheme = text.substr(0, sep);
   if (scheme == "http") {
     url.scheme = UrlScheme::kHttp;
@@ -59,7 +61,9 @@ Expected<Url, UrlError> parse_url(std::string_view text) {
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
     url.target = std::string(rest.substr(slash));
-    if (url.target.front() == '?') url.target.insert(0, "/");
+    if (url.target.front() == '?') {
+      url.target.insert(0, "/");
+    }
   }
   if (authority.find('@') != std::string_view::npos) {
     return unexpected(UrlError::kCredentialsNotAllowed);
@@ -68,20 +72,30 @@ Expected<Url, UrlError> parse_url(std::string_view text) {
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
-    if (close == std::string_view::npos) return unexpected(UrlError::kMissingHost);
+    if (close == std::string_view::npos) {
+      return unexpected(UrlError::kMissingHost);
+    }
     host = authority.substr(1, close - 1);
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return unexpected(UrlError::kBadPort);
+      if (after.front() != ':') {
+        return unexpected(UrlError::kBadPort);
+      }
       port = after.substr(1);
-      if (port.empty()) return unexpected(UrlError::kBadPort);
+      if (port.empty()) {
+        return unexpected(UrlError::kBadPort);
+      }
     }
   } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
-    if (port.empty()) return unexpected(UrlError::kBadPort);
+    if (port.empty()) {
+      return unexpected(UrlError::kBadPort);
+    }
   }
-  if (host.empty()) return unexpected(UrlError::kMissingHost);
+  if (host.empty()) {
+    return unexpected(UrlError::kMissingHost);
+  }
   url.host = std::string(host);
   if (!port.empty()) {
     unsigned value = 0;

@@ -19,7 +19,9 @@ std::string type_error(const std::string& what, std::string_view text,
 
 chain::AbiSignature parse_signature(const std::string& text) {
   auto sig = chain::parse_abi_signature(text);
-  if (!sig) throw UserError(type_error("bad signature", text, sig.error()));
+  if (!sig) {
+    throw UserError(type_error("bad signature", text, sig.error()));
+  }
   return *sig;
 }
 
@@ -27,7 +29,9 @@ chain::AbiSignature parse_signature(const std::string& text) {
 std::vector<chain::AbiType> parse_types(const std::string& text) {
   if (!text.empty() && text.front() == '(') {
     auto list = chain::parse_abi_type_list(text);
-    if (!list) throw UserError(type_error("bad type list", text, list.error()));
+    if (!list) {
+      throw UserError(type_error("bad type list", text, list.error()));
+    }
     return *list;
   }
   return parse_signature(text).inputs;
@@ -80,11 +84,17 @@ std::vector<std::string> error_sigs;
 // otherwise split "[1,2]" itself and treat "-5" or "--x" as options.
 void split_args(const CLI::App& cmd) {
   auto rest = cmd.remaining();
-  if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
-  if (rest.empty()) throw UserError("missing the signature");
+  if (!rest.empty() && rest.front() == "--") {
+    rest.erase(rest.begin());
+  }
+  if (rest.empty()) {
+    throw UserError("missing the signature");
+  }
   sig_text = rest.front();
   rest.erase(rest.begin());
-  if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+  if (!rest.empty() && rest.front() == "--") {
+    rest.erase(rest.begin());
+  }
   args = std::move(rest);
 }
 
@@ -107,7 +117,9 @@ const RegisterCommand kRegister{
         split_args(*calldata);
         const auto sig = parse_signature(sig_text);
         auto out = chain::encode_call(sig, parse_args(sig.inputs, args));
-        if (!out) throw UserError(encode_error(out.error()));
+        if (!out) {
+          throw UserError(encode_error(out.error()));
+        }
         std::cout << chain::to_hex(*out) << '\n';
       });
 
@@ -118,7 +130,9 @@ const RegisterCommand kRegister{
         split_args(*encode);
         const auto types = parse_types(sig_text);
         auto out = chain::abi_encode(types, parse_args(types, args));
-        if (!out) throw UserError(encode_error(out.error()));
+        if (!out) {
+          throw UserError(encode_error(out.error()));
+        }
         std::cout << chain::to_hex(*out) << '\n';
       });
 
@@ -132,7 +146,9 @@ const RegisterCommand kRegister{
         const auto data = parse_hex(data_text);
         auto values = with_selector ? chain::decode_call(parse_signature(sig_text), data)
                                     : chain::abi_decode(types, data);
-        if (!values) throw UserError(decode_error(values.error()));
+        if (!values) {
+          throw UserError(decode_error(values.error()));
+        }
         for (std::size_t i = 0; i < values->size(); ++i) {
           std::cout << chain::format_abi_value(types[i], (*values)[i]) << '\n';
         }
@@ -144,9 +160,14 @@ const RegisterCommand kRegister{
       revert->add_option("--error", error_sigs, "a custom error signature (repeatable)");
       revert->callback([] {
         std::vector<chain::AbiSignature> errors;
-        for (const auto& e : error_sigs) errors.push_back(parse_signature(e));
+        errors.reserve(error_sigs.size());
+        for (const auto& e : error_sigs) {
+          errors.push_back(parse_signature(e));
+        }
         auto reason = chain::decode_revert(parse_hex(data_text), errors);
-        if (!reason) throw UserError(decode_error(reason.error()));
+        if (!reason) {
+          throw UserError(decode_error(reason.error()));
+        }
         std::cout << chain::describe(*reason) << '\n';
       });
     }};

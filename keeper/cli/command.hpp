@@ -34,8 +34,10 @@ struct CommandRegistry {
 
 // `static const RegisterCommand kRegister{order, [](CLI::App& app) { ... }};` in a command file;
 // `order` fixes where the command appears in --help.
+// noexcept: it runs during static initialisation, where an exception cannot be caught
+// (cert-err58-cpp); a failure to allocate here ends the program either way.
 struct RegisterCommand {
-  RegisterCommand(int order, CommandRegistrar registrar) {
+  RegisterCommand(int order, CommandRegistrar registrar) noexcept {
     CommandRegistry::entries().emplace_back(order, std::move(registrar));
   }
 };

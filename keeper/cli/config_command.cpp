@@ -27,9 +27,13 @@ void run_check(const ConfigOptions& options) {
     // Decrypting proves every password; only the (public) addresses are printed. Keys are loaded
     // before anything is printed, so a failure prints nothing but its sentence.
     std::optional<LoadedKeys> keys;
-    if (options.keys) keys = load_keys(config);
+    if (options.keys) {
+      keys = load_keys(config);
+    }
     std::vector<std::string> online;
-    if (options.online) online = check_online(config);
+    if (options.online) {
+      online = check_online(config);
+    }
     std::cout << "config: " << options.file << '\n' << summarize(config);
     if (keys) {
       for (std::size_t i = 0; i < keys->signers.size(); ++i) {
@@ -39,7 +43,9 @@ void run_check(const ConfigOptions& options) {
       std::cout << "sender: " << chain::to_checksum_address(chain::address_of(*keys->sender))
                 << '\n';
     }
-    for (const auto& line : online) std::cout << line << '\n';
+    for (const auto& line : online) {
+      std::cout << line << '\n';
+    }
     std::cout << "config ok\n";
   } catch (const ConfigError& e) {
     throw UserError(e.what());

@@ -27,7 +27,9 @@ struct KeysOptions {
 };
 
 std::optional<std::filesystem::path> optional_path(const std::string& text) {
-  if (text.empty()) return std::nullopt;
+  if (text.empty()) {
+    return std::nullopt;
+  }
   return std::filesystem::path(text);
 }
 
@@ -41,7 +43,9 @@ chain::SecretKey generate_key() {
     }
     auto key = chain::SecretKey::from_bytes(bytes);
     OPENSSL_cleanse(bytes.data(), bytes.size());
-    if (key) return *key;
+    if (key) {
+      return *key;
+    }
   }
   throw UserError("the system random number generator keeps returning invalid keys");
 }
@@ -54,7 +58,9 @@ void run_new(const KeysOptions& options) {
     const chain::Address address = chain::address_of(key);
     const chain::KdfParams kdf = options.light_kdf ? chain::kLightScrypt : chain::kStandardScrypt;
     auto json = chain::encrypt_keystore(key, password.view(), kdf);
-    if (!json) throw UserError("cannot encrypt the new key: " + chain::to_string(json.error()));
+    if (!json) {
+      throw UserError("cannot encrypt the new key: " + chain::to_string(json.error()));
+    }
     const auto path = write_new_keystore_file(options.keystore_dir, address, *json);
     std::cout << chain::to_checksum_address(address) << '\n';
     std::cerr << "keystore written to " << path.string() << '\n';

@@ -43,8 +43,9 @@ const RegisterCommand kRegister{
           }
           std::optional<std::map<std::string, std::uint64_t>> counts;
           if (!store_path.empty()) {
-            if (!std::filesystem::exists(store_path))
+            if (!std::filesystem::exists(store_path)) {
               throw UserError(store_path + ": no such store file");
+            }
             const auto store = KeeperStore::open(store_path);
             const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())

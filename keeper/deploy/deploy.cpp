@@ -37,7 +37,9 @@ ArtifactSet load_artifacts(const std::filesystem::path& dir) {
   for (const char* name : kBundledContracts) {
     const auto file = dir / (std::string(name) + ".json");
     auto abi = chain::ContractAbi::load(file);
-    if (!abi) throw DeployError("cannot load contract artifact " + abi.error().describe());
+    if (!abi) {
+      throw DeployError("cannot load contract artifact " + abi.error().describe());
+    }
     set.emplace(name, std::move(*abi));
   }
   return set;
@@ -52,11 +54,17 @@ std::filesystem::path find_artifacts_dir(const std::optional<std::filesystem::pa
     return *explicit_dir;
   }
   std::vector<std::filesystem::path> candidates;
-  if (const auto dir = share_dir()) candidates.push_back(*dir / "contracts");
-  if (const auto dir = executable_dir()) candidates.push_back(*dir / "contracts");  // build tree
+  if (const auto dir = share_dir()) {
+    candidates.push_back(*dir / "contracts");
+  }
+  if (const auto dir = executable_dir()) {
+    candidates.push_back(*dir / "contracts");  // build tree
+  }
   std::string looked;
   for (const auto& c : candidates) {
-    if (std::filesystem::exists(c / "RiskOracle.json")) return c;
+    if (std::filesystem::exists(c / "RiskOracle.json")) {
+      return c;
+    }
     looked += (looked.empty() ? "" : ", ") + c.string();
   }
   throw DeployError("no contract artifacts found (looked in " +
@@ -73,7 +81,9 @@ const DeployedContract* Deployment::find(std::string_view name) const {
 
 const Address& Deployment::address_of(std::string_view name) const {
   const auto* c = find(name);
-  if (c == nullptr) throw DeployError("the deployment has no " + std::string(name));
+  if (c == nullptr) {
+    throw DeployError("the deployment has no " + std::string(name));
+  }
   return c->address;
 }
 
@@ -103,23 +113,32 @@ namespace {
 
 std::uint64_t u64_field(const Json& obj, const std::string& key, const std::string& origin,
                         const std::string& at) {
-  if (!obj.contains(key)) bad_field(origin, at + key, "is missing");
-  if (!obj[key].is_number_unsigned()) bad_field(origin, at + key, "is not a non-negative integer");
+  if (!obj.contains(key)) {
+    bad_field(origin, at + key, "is missing");
+  }
+  if (!obj[key].is_number_unsigned()) {
+    bad_field(origin, at + key, "is not a non-negative integer");
+  }
   return obj[key].get<std::uint64_t>();
 }
 
 std::string string_field(const Json& obj, const std::string& key, const std::string& origin,
                          const std::string& at) {
-  if (!obj.contains(key)) bad_field(origin, at + key, "is missing");
-  if (!obj[key].is_string()) bad_field(origin, at + key, "is not a string");
+  if (!obj.contains(key)) {
+    bad_field(origin, at + key, "is missing");
+  }
+  if (!obj[key].is_string()) {
+    bad_field(origin, at + key, "is not a string");
+  }
   return obj[key].get<std::string>();
 }
 
 Address address_field(const Json& obj, const std::string& key, const std::string& origin,
                       const std::string& at) {
   auto a = chain::parse_address(string_field(obj, key, origin, at));
-  if (!a)
+  if (!a) {
     bad_field(origin, at + key, "is not an address (" + std::string(to_string(a.error())) + ")");
+  }
   return *a;
 }
 
@@ -127,7 +146,9 @@ Hash32 hash_field(const Json& obj, const std::string& key, const std::string& or
                   const std::string& at) {
   auto h =
       chain::from_hex_fixed<32>(string_field(obj, key, origin, at), chain::HexPrefix::kRequired);
-  if (!h) bad_field(origin, at + key, "is not a 32-byte 0x-hex value");
+  if (!h) {
+    bad_field(origin, at + key, "is not a 32-byte 0x-hex value");
+  }
   return *h;
 }
 
@@ -135,8 +156,12 @@ Hash32 hash_field(const Json& obj, const std::string& key, const std::string& or
 
 Deployment deployment_from_json(std::string_view text, const std::string& origin) {
   const Json root = Json::parse(text.begin(), text.end(), nullptr, false);
-  if (root.is_discarded()) throw DeployError("deployment file " + origin + " is not valid JSON");
-  if (!root.is_object()) throw DeployError("deployment file " + origin + " is not a JSON object");
+  if (root.is_discarded()) {
+    throw DeployError("deployment file " + origin + " is not valid JSON");
+  }
+  if (!root.is_object()) {
+    throw DeployError("deployment file " + origin + " is not a JSON object");
+  }
   Deployment d;
   d.chain_id = u64_field(root, "chain_id", origin, "");
   d.block = u64_field(root, "block", origin, "");
@@ -146,7 +171,9 @@ Deployment deployment_from_json(std::string_view text, const std::string& origin
   }
   for (const auto& [name, c] : root["contracts"].items()) {
     const std::string at = "contracts." + name + ".";
-    if (!c.is_object()) bad_field(origin, "contracts." + name, "is not an object");
+    if (!c.is_object()) {
+      bad_field(origin, "contracts." + name, "is not an object");
+    }
     DeployedContract dc;
     dc.artifact = string_field(c, "artifact", origin, at);
     dc.address = address_field(c, "address", origin, at);
@@ -155,7 +182,9 @@ Deployment deployment_from_json(std::string_view text, const std::string& origin
     dc.block = u64_field(c, "block", origin, at);
     auto args = chain::from_hex(string_field(c, "constructor_args", origin, at),
                                 chain::HexPrefix::kRequired);
-    if (!args) bad_field(origin, at + "constructor_args", "is not 0x-hex");
+    if (!args) {
+      bad_field(origin, at + "constructor_args", "is not 0x-hex");
+    }
     dc.constructor_args = std::move(*args);
     d.contracts.emplace(name, std::move(dc));
   }
@@ -164,9 +193,13 @@ Deployment deployment_from_json(std::string_view text, const std::string& origin
 
 std::optional<Deployment> read_deployment_file(const std::filesystem::path& file) {
   std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return std::nullopt;
+  if (!std::filesystem::exists(file, ec)) {
+    return std::nullopt;
+  }
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw DeployError("cannot read the deployment file " + file.string());
+  if (!in) {
+    throw DeployError("cannot read the deployment file " + file.string());
+  }
   std::ostringstream s;
   s << in.rdbuf();
   return deployment_from_json(s.str(), file.string());
@@ -176,10 +209,14 @@ void write_deployment_file(const std::filesystem::path& file, const Deployment& 
   const auto tmp = file.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw DeployError("cannot write the deployment file " + file.string());
+    if (!out) {
+      throw DeployError("cannot write the deployment file " + file.string());
+    }
     out << deployment_to_json(deployment);
     out.flush();
-    if (!out) throw DeployError("cannot write the deployment file " + file.string());
+    if (!out) {
+      throw DeployError("cannot write the deployment file " + file.string());
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, file, ec);
@@ -215,7 +252,9 @@ class Deployer {
   Deployment run() {
     artifacts_ = load_artifacts(opt_.artifacts_dir);
     auto id = eth_.chain_id();
-    if (!id) throw DeployError("cannot read the chain id: " + id.error().describe());
+    if (!id) {
+      throw DeployError("cannot read the chain id: " + id.error().describe());
+    }
     out_.chain_id = *id;
     out_.deployer = mgr_.sender();
     if (prev_ && prev_->chain_id != out_.chain_id) {
@@ -226,14 +265,20 @@ class Deployer {
     run_tag_ = std::to_string(mgr_.next_nonce());
     deploy_specs(specs());
     configure_oracle();
-    for (const auto& [name, c] : out_.contracts) out_.block = std::max(out_.block, c.block);
-    if (prev_ && out_.block == 0) out_.block = prev_->block;
+    for (const auto& [name, c] : out_.contracts) {
+      out_.block = std::max(out_.block, c.block);
+    }
+    if (prev_ && out_.block == 0) {
+      out_.block = prev_->block;
+    }
     return out_;
   }
 
  private:
   void log(const std::string& line) const {
-    if (opt_.log) opt_.log(line);
+    if (opt_.log) {
+      opt_.log(line);
+    }
   }
 
   std::vector<Spec> specs() const {
@@ -276,19 +321,31 @@ class Deployer {
       risky = std::string("MockERC20Risky");
       amm = std::string("MockConstantProductAMM");
     } else {
-      if (opt_.price_feed) feed = *opt_.price_feed;
-      if (opt_.stable_token) stable = *opt_.stable_token;
-      if (opt_.risky_token) risky = *opt_.risky_token;
-      if (opt_.amm) amm = *opt_.amm;
+      if (opt_.price_feed) {
+        feed = *opt_.price_feed;
+      }
+      if (opt_.stable_token) {
+        stable = *opt_.stable_token;
+      }
+      if (opt_.risky_token) {
+        risky = *opt_.risky_token;
+      }
+      if (opt_.amm) {
+        amm = *opt_.amm;
+      }
     }
     const auto resolve = [](const Source& src, const Deployment& d) -> Address {
-      if (const auto* a = std::get_if<Address>(&src)) return *a;
+      if (const auto* a = std::get_if<Address>(&src)) {
+        return *a;
+      }
       return d.address_of(std::get<std::string>(src));
     };
     const auto deps_of = [](std::initializer_list<const std::optional<Source>*> list) {
       std::vector<std::string> deps{"RiskOracle"};
       for (const auto* src : list) {
-        if (const auto* n = std::get_if<std::string>(&**src)) deps.push_back(*n);
+        if (const auto* n = std::get_if<std::string>(&**src)) {
+          deps.push_back(*n);
+        }
       }
       return deps;
     };
@@ -340,7 +397,9 @@ class Deployer {
 
   const chain::ContractAbi& abi(const std::string& artifact) const {
     const auto it = artifacts_.find(artifact);
-    if (it == artifacts_.end()) throw DeployError("no artifact for " + artifact);
+    if (it == artifacts_.end()) {
+      throw DeployError("no artifact for " + artifact);
+    }
     return it->second;
   }
 
@@ -355,9 +414,13 @@ class Deployer {
 
   // The previous deployment's entry for `spec` if it can be reused as it is (see deploy.hpp).
   std::optional<DeployedContract> reusable(const Spec& spec, const Bytes& args) {
-    if (!prev_) return std::nullopt;
+    if (!prev_) {
+      return std::nullopt;
+    }
     const auto* p = prev_->find(spec.name);
-    if (p == nullptr) return std::nullopt;
+    if (p == nullptr) {
+      return std::nullopt;
+    }
     const std::string at = spec.name + " at " + to_checksum_address(p->address);
     if (p->artifact != spec.artifact) {
       log(at + " was built from " + p->artifact + ", not " + spec.artifact + ": redeploying");
@@ -397,7 +460,9 @@ class Deployer {
       std::vector<TxRecord> done;
       for (const auto& [what, id] : ids) {
         const auto rec = mgr_.get(id);
-        if (!rec) throw DeployError(what + ": the transaction record vanished from the store");
+        if (!rec) {
+          throw DeployError(what + ": the transaction record vanished from the store");
+        }
         if (rec->state == TxState::kFatal) {
           throw DeployError(what + " failed: " + rec->error);
         }
@@ -406,9 +471,13 @@ class Deployer {
           throw DeployError(what + " reverted in transaction " +
                             (rec->mined_hash ? to_hex(*rec->mined_hash) : std::string("?")));
         }
-        if (rec->state == TxState::kFinalized) done.push_back(*rec);
+        if (rec->state == TxState::kFinalized) {
+          done.push_back(*rec);
+        }
       }
-      if (done.size() == ids.size()) return done;
+      if (done.size() == ids.size()) {
+        return done;
+      }
       if (std::chrono::steady_clock::now() > deadline) {
         throw DeployError(
             ids.front().first + (ids.size() > 1 ? " and others" : "") + " not final after " +
@@ -419,7 +488,7 @@ class Deployer {
     }
   }
 
-  std::uint64_t enqueue(TxRequest req) {
+  std::uint64_t enqueue(const TxRequest& req) {
     ++out_.transactions_sent;
     return mgr_.enqueue(req);
   }
@@ -435,7 +504,9 @@ class Deployer {
         });
         (ready ? wave : later).push_back(std::move(s));
       }
-      if (wave.empty()) throw DeployError("contract dependencies cannot be resolved");
+      if (wave.empty()) {
+        throw DeployError("contract dependencies cannot be resolved");
+      }
       pending = std::move(later);
       struct Sent {
         const Spec* spec;
@@ -446,7 +517,9 @@ class Deployer {
       for (const auto& s : wave) {
         const auto& a = abi(s.artifact);
         auto data = a.deploy_data(s.args(out_));
-        if (!data) throw DeployError(s.name + ": " + data.error().describe());
+        if (!data) {
+          throw DeployError(s.name + ": " + data.error().describe());
+        }
         Bytes args(data->begin() + static_cast<std::ptrdiff_t>(a.bytecode().size()), data->end());
         if (auto reuse = reusable(s, args)) {
           log(s.name + " reused at " + to_checksum_address(reuse->address));
@@ -460,7 +533,9 @@ class Deployer {
         ids.emplace_back(s.name, enqueue(std::move(req)));
         sent.push_back({&s, std::move(args)});
       }
-      if (ids.empty()) continue;
+      if (ids.empty()) {
+        continue;
+      }
       const auto records = wait_final(ids);
       for (std::size_t i = 0; i < records.size(); ++i) {
         const auto& rec = records[i];
@@ -491,11 +566,15 @@ class Deployer {
   }
 
   void report_progress() {
-    if (!progress_) return;
+    if (!progress_) {
+      return;
+    }
     Deployment snapshot = out_;
     // Entries of the previous file not examined yet stay, so a crash now forgets nothing.
     if (prev_) {
-      for (const auto& [name, c] : prev_->contracts) snapshot.contracts.emplace(name, c);
+      for (const auto& [name, c] : prev_->contracts) {
+        snapshot.contracts.emplace(name, c);
+      }
     }
     for (const auto& [name, c] : snapshot.contracts) {
       snapshot.block = std::max(snapshot.block, c.block);
@@ -506,7 +585,9 @@ class Deployer {
   std::vector<AbiValue> view(const chain::Contract& c, std::string_view fn,
                              const std::vector<AbiValue>& args = {}) {
     auto r = c.call(fn, args);
-    if (!r) throw DeployError(r.error().describe());
+    if (!r) {
+      throw DeployError(r.error().describe());
+    }
     return std::move(*r);
   }
 
@@ -515,11 +596,15 @@ class Deployer {
     std::vector<std::pair<std::string, std::uint64_t>> ids;
     for (const auto& [fn, args] : calls) {
       auto req = oracle.transaction(fn, args, "", "configure");
-      if (!req) throw DeployError("RiskOracle." + fn + ": " + req.error().describe());
+      if (!req) {
+        throw DeployError("RiskOracle." + fn + ": " + req.error().describe());
+      }
       req->key = key("RiskOracle." + fn, req->data);
       ids.emplace_back("RiskOracle." + fn, enqueue(std::move(*req)));
     }
-    if (!ids.empty()) wait_final(ids);
+    if (!ids.empty()) {
+      wait_final(ids);
+    }
   }
 
   // Owner settings: signers, quorum, per-portfolio limits — each sent only when it differs.
@@ -527,7 +612,9 @@ class Deployer {
     const auto& oracle_abi = abi("RiskOracle");
     const chain::Contract oracle(eth_, oracle_abi, out_.address_of("RiskOracle"), "RiskOracle");
     std::vector<Address> signers = opt_.signers;
-    if (signers.empty()) signers.push_back(mgr_.sender());
+    if (signers.empty()) {
+      signers.push_back(mgr_.sender());
+    }
     const std::size_t quorum = opt_.quorum ? *opt_.quorum : signers.size();
     if (quorum == 0 || quorum > 255) {
       throw DeployError("the quorum must be between 1 and 255, not " + std::to_string(quorum));
@@ -544,14 +631,18 @@ class Deployer {
       if (is.size() != 1 || is[0].as_bool() == nullptr) {
         throw DeployError("RiskOracle.isSigner returned an unexpected shape");
       }
-      if (!*is[0].as_bool()) add.push_back({"addSigner", {addr(s)}});
+      if (!*is[0].as_bool()) {
+        add.push_back({"addSigner", {addr(s)}});
+      }
     }
     std::vector<std::pair<std::string, std::vector<AbiValue>>> settings;
     const auto q = view(oracle, "quorum");
     if (q.size() != 1 || q[0].as_uint() == nullptr) {
       throw DeployError("RiskOracle.quorum returned an unexpected shape");
     }
-    if (*q[0].as_uint() != quorum) settings.push_back({"setQuorum", {uint(quorum)}});
+    if (*q[0].as_uint() != quorum) {
+      settings.push_back({"setQuorum", {uint(quorum)}});
+    }
     for (const auto& l : opt_.limits) {
       const auto cur = view(oracle, "limits", {uint(l.portfolio_id)});
       const bool same = cur.size() == 3 && cur[0].as_uint() && cur[1].as_uint() &&
@@ -564,7 +655,9 @@ class Deployer {
                              uint(l.max_var_change)}});
       }
     }
-    if (add.empty() && settings.empty()) return;
+    if (add.empty() && settings.empty()) {
+      return;
+    }
     const auto owner = view(oracle, "owner");
     if (owner.size() != 1 || owner[0].as_address() == nullptr) {
       throw DeployError("RiskOracle.owner returned an unexpected shape");
@@ -582,7 +675,9 @@ class Deployer {
       log("RiskOracle: signer " + to_checksum_address(*args[0].as_address()) + " added");
     }
     for (const auto& [fn, args] : settings) {
-      if (fn == "setQuorum") log("RiskOracle: quorum set to " + std::to_string(quorum));
+      if (fn == "setQuorum") {
+        log("RiskOracle: quorum set to " + std::to_string(quorum));
+      }
       if (fn == "setLimits") {
         log("RiskOracle: limits of portfolio " + args[0].as_uint()->str() + " set");
       }

@@ -26,30 +26,40 @@ std::vector<std::filesystem::path> candidates() {
 std::optional<std::filesystem::path> executable_dir() {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return std::nullopt;
+  if (ec) {
+    return std::nullopt;
+  }
   return exe.parent_path();
 }
 
 std::optional<std::filesystem::path> share_dir() {
   for (const auto& c : candidates()) {
     std::error_code ec;
-    if (std::filesystem::is_directory(c, ec)) return c;
+    if (std::filesystem::is_directory(c, ec)) {
+      return c;
+    }
   }
   return std::nullopt;
 }
 
 std::optional<std::filesystem::path> bundled(const std::filesystem::path& relative) {
   const auto dir = share_dir();
-  if (!dir) return std::nullopt;
+  if (!dir) {
+    return std::nullopt;
+  }
   std::error_code ec;
   auto p = *dir / relative;
-  if (!std::filesystem::exists(p, ec)) return std::nullopt;
+  if (!std::filesystem::exists(p, ec)) {
+    return std::nullopt;
+  }
   return p;
 }
 
 std::string share_dir_candidates() {
   std::string out;
-  for (const auto& c : candidates()) out += (out.empty() ? "" : ", ") + c.string();
+  for (const auto& c : candidates()) {
+    out += (out.empty() ? "" : ", ") + c.string();
+  }
   return out.empty() ? std::string("no place (the executable's directory is unknown)") : out;
 }
 

@@ -81,7 +81,9 @@ std::filesystem::path write_new_keystore_file(const std::filesystem::path& dir,
     std::size_t written = 0;
     while (written < json.size()) {
       const ssize_t n = ::write(fd.get(), json.data() + written, json.size() - written);
-      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
       if (n <= 0) {
         const int err = errno;
         ::unlink(tmp_path.c_str());
@@ -113,7 +115,9 @@ chain::Keystore read_keystore_file(const std::filesystem::path& file) {
   FileDescriptor fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     const int err = errno;
-    if (err == ENOENT) throw KeystoreFileError("keystore file " + name + " does not exist");
+    if (err == ENOENT) {
+      throw KeystoreFileError("keystore file " + name + " does not exist");
+    }
     throw KeystoreFileError("cannot open keystore file " + name + ": " + errno_text(err));
   }
   struct stat st {};
@@ -127,11 +131,15 @@ chain::Keystore read_keystore_file(const std::filesystem::path& file) {
   std::size_t len = 0;
   while (len < text.size()) {
     const ssize_t n = ::read(fd.get(), text.data() + len, text.size() - len);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n < 0) {
       throw KeystoreFileError("cannot read keystore file " + name + ": " + errno_text(errno));
     }
-    if (n == 0) break;
+    if (n == 0) {
+      break;
+    }
     len += static_cast<std::size_t>(n);
   }
   text.resize(len);

@@ -44,7 +44,9 @@ class FileDescriptor {
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
   ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
   }
   [[nodiscard]] int get() const noexcept { return fd_; }
 
@@ -55,8 +57,12 @@ class FileDescriptor {
 // Strips one trailing "\n" or "\r\n" and everything after the first line.
 std::string_view first_line(std::string_view text) noexcept {
   const auto newline = text.find('\n');
-  if (newline != std::string_view::npos) text = text.substr(0, newline);
-  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  if (newline != std::string_view::npos) {
+    text = text.substr(0, newline);
+  }
+  if (!text.empty() && text.back() == '\r') {
+    text.remove_suffix(1);
+  }
   return text;
 }
 
@@ -78,19 +84,29 @@ Password prompt_no_echo(const char* prompt) {
   while (len < buf.size()) {
     char c = 0;
     const ssize_t n = ::read(STDIN_FILENO, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n <= 0) {
       ok = len > 0;
       break;
     }
-    if (c == '\n') break;
+    if (c == '\n') {
+      break;
+    }
     buf[len++] = c;
   }
-  if (have_termios) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  if (have_termios) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  }
   Password password(first_line(std::string_view(buf.data(), len)));
   OPENSSL_cleanse(buf.data(), buf.size());
-  if (!ok) throw PasswordError("no password was entered at the prompt");
-  if (len == buf.size()) throw PasswordError("the password entered is longer than 1023 bytes");
+  if (!ok) {
+    throw PasswordError("no password was entered at the prompt");
+  }
+  if (len == buf.size()) {
+    throw PasswordError("the password entered is longer than 1023 bytes");
+  }
   return password;
 }
 
@@ -101,7 +117,9 @@ Password read_password_file(const std::filesystem::path& path) {
   const FileDescriptor fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     const int err = errno;
-    if (err == ENOENT) throw PasswordError("password file " + name + " does not exist");
+    if (err == ENOENT) {
+      throw PasswordError("password file " + name + " does not exist");
+    }
     throw PasswordError("cannot open password file " + name + ": " + std::strerror(err));
   }
   struct stat st {};
@@ -115,13 +133,17 @@ Password read_password_file(const std::filesystem::path& path) {
   std::size_t len = 0;
   while (len < buf.size()) {
     const ssize_t n = ::read(fd.get(), buf.data() + len, buf.size() - len);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n < 0) {
       const int err = errno;
       OPENSSL_cleanse(buf.data(), buf.size());
       throw PasswordError("cannot read password file " + name + ": " + std::strerror(err));
     }
-    if (n == 0) break;
+    if (n == 0) {
+      break;
+    }
     len += static_cast<std::size_t>(n);
   }
   if (len > kMaxPasswordFileSize) {
@@ -138,13 +160,19 @@ Password read_password_file(const std::filesystem::path& path) {
 }
 
 Password load_password(const std::optional<std::filesystem::path>& file, PromptMode mode) {
-  if (file) return read_password_file(*file);
-  if (const char* env = std::getenv(kPasswordEnvVar)) return Password(env);
+  if (file) {
+    return read_password_file(*file);
+  }
+  if (const char* env = std::getenv(kPasswordEnvVar)) {
+    return Password(env);
+  }
   if (::isatty(STDIN_FILENO) == 1) {
     Password first = prompt_no_echo("Keystore password: ");
     if (mode == PromptMode::kConfirm) {
       const Password again = prompt_no_echo("Repeat the password: ");
-      if (again.view() != first.view()) throw PasswordError("the two passwords entered differ");
+      if (again.view() != first.view()) {
+        throw PasswordError("the two passwords entered differ");
+      }
     }
     return first;
   }

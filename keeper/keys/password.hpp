@@ -2,6 +2,7 @@
 // and how they are held in memory (wiped on destruction, never printable).
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -13,7 +14,7 @@ namespace varkeeper::keeper {
 // The environment variable read when no password file is given.
 inline constexpr const char* kPasswordEnvVar = "VARKEEPER_KEYSTORE_PASSWORD";
 // Password files larger than this are refused (a password is one short line).
-inline constexpr std::size_t kMaxPasswordFileSize = 64 * 1024;
+inline constexpr std::size_t kMaxPasswordFileSize = std::size_t{64} * 1024;
 
 // A password in memory. Move-only; the buffer is wiped on destruction and when moved from. There
 // is deliberately no operator<< and no conversion to std::string.

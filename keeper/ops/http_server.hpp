@@ -26,12 +26,12 @@ struct Readiness {
 };
 
 struct HttpServerOptions {
-  std::string address = "127.0.0.1:9464";    // "host:port", "[v6]:port"; port 0 = any free port
-  bool allow_non_loopback = false;           // the config's metrics_public
-  std::size_t max_connections = 64;          // beyond this, new connections are closed at once
-  std::size_t max_request_bytes = 8 * 1024;  // request line + headers + body
-  std::chrono::milliseconds request_timeout{5'000};  // a whole request must arrive within
-  std::chrono::milliseconds write_timeout{10'000};   // a response must be taken within
+  std::string address = "127.0.0.1:9464";  // "host:port", "[v6]:port"; port 0 = any free port
+  bool allow_non_loopback = false;         // the config's metrics_public
+  std::size_t max_connections = 64;        // beyond this, new connections are closed at once
+  std::size_t max_request_bytes = std::size_t{8} * 1024;  // request line + headers + body
+  std::chrono::milliseconds request_timeout{5'000};       // a whole request must arrive within
+  std::chrono::milliseconds write_timeout{10'000};        // a response must be taken within
 };
 
 struct HttpServerHandlers {

@@ -47,7 +47,9 @@ OpriskReport build_oprisk_report(
     r.ale = oprisk::annualized_loss_expectancy(r.hybrid_aro, r.sle);
     out.total_aro += r.hybrid_aro;
     out.total_ale += r.ale;
-    if (cat.severity) mc.push_back({r.hybrid_aro, *cat.severity});
+    if (cat.severity) {
+      mc.push_back({r.hybrid_aro, *cat.severity});
+    }
     out.categories.push_back(std::move(r));
   }
   if (simulate && !mc.empty()) {

@@ -59,7 +59,9 @@ Statement::~Statement() { sqlite3_finalize(stmt_); }
 
 namespace {
 void check_bind(const Database& db, int rc) {
-  if (rc != SQLITE_OK) db.fail(rc, db.context().empty() ? "bind a value" : db.context());
+  if (rc != SQLITE_OK) {
+    db.fail(rc, db.context().empty() ? "bind a value" : db.context());
+  }
 }
 }  // namespace
 
@@ -98,8 +100,12 @@ void Statement::bind_null(int index) { check_bind(*db_, sqlite3_bind_null(stmt_,
 
 bool Statement::step() {
   const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
   // sqlite3_step's error message belongs to the connection; read it before resetting.
   db_->fail(rc, db_->context().empty() ? "run a statement" : db_->context());
 }
@@ -131,14 +137,18 @@ double Statement::real(int column) const { return sqlite3_column_double(stmt_, c
 std::string Statement::text(int column) const {
   const auto* p = sqlite3_column_text(stmt_, column);
   const int n = sqlite3_column_bytes(stmt_, column);
-  if (p == nullptr) return {};
+  if (p == nullptr) {
+    return {};
+  }
   return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
 }
 
 chain::Bytes Statement::blob(int column) const {
   const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, column));
   const int n = sqlite3_column_bytes(stmt_, column);
-  if (p == nullptr || n <= 0) return {};
+  if (p == nullptr || n <= 0) {
+    return {};
+  }
   return chain::Bytes(p, p + n);
 }
 
@@ -167,7 +177,9 @@ void Database::exec(std::string_view sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
   sqlite3_free(err);  // the same text is available from sqlite3_errmsg
-  if (rc != SQLITE_OK) fail(rc, context_.empty() ? "run a statement" : context_);
+  if (rc != SQLITE_OK) {
+    fail(rc, context_.empty() ? "run a statement" : context_);
+  }
 }
 
 Query Database::query(std::string_view sql) {
@@ -180,7 +192,9 @@ Query Database::query(std::string_view sql) {
 
 std::optional<std::string> Database::query_text(std::string_view sql) {
   Statement st(*this, sql);
-  if (!st.step()) return std::nullopt;
+  if (!st.step()) {
+    return std::nullopt;
+  }
   return st.text(0);
 }
 

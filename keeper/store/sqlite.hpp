@@ -106,7 +106,9 @@ class Query {
   }
   template <class T>
   Query& bind(int index, const std::optional<T>& value) {
-    if (value) return bind(index, *value);
+    if (value) {
+      return bind(index, *value);
+    }
     s_->bind_null(index);
     return *this;
   }

@@ -172,13 +172,17 @@ template <std::size_t N>
 chain::FixedBytes<N> parse_fixed(const std::string& path, const std::string& text,
                                  const char* column) {
   auto v = chain::from_hex_fixed<N>(text, chain::HexPrefix::kRequired);
-  if (!v) corrupt(path, "a malformed " + std::string(column) + " " + quote_text(text));
+  if (!v) {
+    corrupt(path, "a malformed " + std::string(column) + " " + quote_text(text));
+  }
   return *v;
 }
 
 chain::U256 parse_u256(const std::string& path, const std::string& text, const char* column) {
   auto v = chain::u256_from_string(text);
-  if (!v) corrupt(path, "a malformed " + std::string(column) + " " + quote_text(text));
+  if (!v) {
+    corrupt(path, "a malformed " + std::string(column) + " " + quote_text(text));
+  }
   return *v;
 }
 
@@ -186,10 +190,16 @@ chain::U256 parse_u256(const std::string& path, const std::string& text, const c
 bool is_canonical_decimal(std::string_view s, bool allow_negative) {
   if (allow_negative && s.size() > 1 && s.front() == '-') {
     s.remove_prefix(1);
-    if (s == "0") return false;
+    if (s == "0") {
+      return false;
+    }
   }
-  if (s.empty() || s.size() > 78) return false;  // 2^256 has 78 digits
-  if (s.size() > 1 && s.front() == '0') return false;
+  if (s.empty() || s.size() > 78) {
+    return false;  // 2^256 has 78 digits
+  }
+  if (s.size() > 1 && s.front() == '0') {
+    return false;
+  }
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
@@ -207,17 +217,27 @@ chain::TxRecord record_from_row(const std::string& path, const sqlite::Query& q)
   r.id = q.uint64(0);
   r.request.key = q.text(1);
   r.from = parse_fixed<20>(path, q.text(2), "from_address");
-  if (!q.is_null(3)) r.request.to = parse_fixed<20>(path, q.text(3), "to_address");
+  if (!q.is_null(3)) {
+    r.request.to = parse_fixed<20>(path, q.text(3), "to_address");
+  }
   r.request.data = q.blob(4);
   r.request.value = parse_u256(path, q.text(5), "value");
   r.request.gas_limit = q.uint64(6);
   r.request.label = q.text(7);
   const auto state = chain::parse_tx_state(q.text(8));
-  if (!state) corrupt(path, "an unknown transaction state " + quote_text(q.text(8)));
+  if (!state) {
+    corrupt(path, "an unknown transaction state " + quote_text(q.text(8)));
+  }
   r.state = *state;
-  if (!q.is_null(9)) r.nonce = q.uint64(9);
-  if (!q.is_null(10)) r.mined_hash = parse_fixed<32>(path, q.text(10), "mined_hash");
-  if (!q.is_null(11)) r.mined_block_hash = parse_fixed<32>(path, q.text(11), "mined_block_hash");
+  if (!q.is_null(9)) {
+    r.nonce = q.uint64(9);
+  }
+  if (!q.is_null(10)) {
+    r.mined_hash = parse_fixed<32>(path, q.text(10), "mined_hash");
+  }
+  if (!q.is_null(11)) {
+    r.mined_block_hash = parse_fixed<32>(path, q.text(11), "mined_block_hash");
+  }
   r.mined_block = q.uint64(12);
   r.mined_success = q.int64(13) != 0;
   r.gas_used = q.uint64(14);
@@ -239,13 +259,18 @@ PublishedReport report_from_row(const std::string& path, const sqlite::Query& q)
   r.cvar = q.real(4);
   r.published_var = q.real(5);
   const std::int64_t status = q.int64(6);
-  if (status < 0 || status > 2)
+  if (status < 0 || status > 2) {
     corrupt(path, "an unknown breaker status " + std::to_string(status));
+  }
   r.breaker_status = static_cast<risk::BreakerStatus>(status);
   r.digest = parse_fixed<32>(path, q.text(7), "report digest");
-  if (!q.is_null(8)) r.tx_id = q.uint64(8);
+  if (!q.is_null(8)) {
+    r.tx_id = q.uint64(8);
+  }
   const auto state = parse_report_state(q.text(9));
-  if (!state) corrupt(path, "an unknown report state " + quote_text(q.text(9)));
+  if (!state) {
+    corrupt(path, "an unknown report state " + quote_text(q.text(9)));
+  }
   r.state = *state;
   r.created_at = q.int64(10);
   return r;
@@ -285,7 +310,9 @@ std::string_view to_string(ReportState s) noexcept {
 
 std::optional<ReportState> parse_report_state(std::string_view s) noexcept {
   for (const auto st : {ReportState::kPending, ReportState::kAccepted, ReportState::kRefused}) {
-    if (to_string(st) == s) return st;
+    if (to_string(st) == s) {
+      return st;
+    }
   }
   return std::nullopt;
 }
@@ -391,7 +418,9 @@ void KeeperStore::migrate() {
     // Another process may migrate concurrently: read the version inside the write transaction.
     transaction([&] {
       const int version = std::stoi(db_->query_text("PRAGMA user_version").value_or("0"));
-      if (version >= m.version) return;
+      if (version >= m.version) {
+        return;
+      }
       db_->exec(m.sql);
       if (m.version == 1) {
         db_->exec("PRAGMA application_id = " + std::to_string(kStoreApplicationId));
@@ -413,7 +442,9 @@ std::string KeeperStore::integrity_check() const {
   sqlite::Statement st(*db_, "PRAGMA integrity_check");
   std::string out;
   while (st.step()) {
-    if (!out.empty()) out += "; ";
+    if (!out.empty()) {
+      out += "; ";
+    }
     out += sqlite::one_line(st.text(0));
   }
   return out;
@@ -437,7 +468,9 @@ void KeeperStore::transaction(const std::function<void()>& fn) {
     try {
       if (depth == 0) {
         // An I/O error or SQLITE_FULL may have rolled the transaction back already.
-        if (db_->in_transaction()) db_->exec("ROLLBACK");
+        if (db_->in_transaction()) {
+          db_->exec("ROLLBACK");
+        }
       } else {
         db_->exec("ROLLBACK TO " + savepoint + "; RELEASE " + savepoint);
       }
@@ -600,15 +633,20 @@ std::vector<chain::TxAttempt> KeeperStore::attempts_of(std::uint64_t id) const {
 std::optional<chain::TxRecord> KeeperStore::get(std::uint64_t id) const {
   std::lock_guard lock(mu_);
   Doing doing(*db_, "read transaction " + std::to_string(id));
-  if (id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+  if (id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return std::nullopt;
+  }
   std::optional<chain::TxRecord> rec;
   {
     auto q = db_->query(std::string("SELECT ") + kTxColumns + " FROM tx WHERE id = ?1");
     q.bind(1, id);
-    if (q.step()) rec = record_from_row(path_, q);
+    if (q.step()) {
+      rec = record_from_row(path_, q);
+    }
   }
-  if (rec) rec->attempts = attempts_of(rec->id);
+  if (rec) {
+    rec->attempts = attempts_of(rec->id);
+  }
   return rec;
 }
 
@@ -620,9 +658,13 @@ std::optional<chain::TxRecord> KeeperStore::find_by_key(std::string_view key) co
     auto q = db_->query(std::string("SELECT ") + kTxColumns +
                         " FROM tx WHERE idempotency_key = ?1 ORDER BY id LIMIT 1");
     q.bind(1, key);
-    if (q.step()) rec = record_from_row(path_, q);
+    if (q.step()) {
+      rec = record_from_row(path_, q);
+    }
   }
-  if (rec) rec->attempts = attempts_of(rec->id);
+  if (rec) {
+    rec->attempts = attempts_of(rec->id);
+  }
   return rec;
 }
 
@@ -635,9 +677,13 @@ std::vector<chain::TxRecord> KeeperStore::load_open(const chain::Address& from) 
                         " FROM tx WHERE from_address = ?1 AND state NOT IN ('finalized', "
                         "'fatal') ORDER BY id");
     q.bind(1, chain::to_hex(from));
-    while (q.step()) out.push_back(record_from_row(path_, q));
+    while (q.step()) {
+      out.push_back(record_from_row(path_, q));
+    }
   }
-  for (auto& r : out) r.attempts = attempts_of(r.id);
+  for (auto& r : out) {
+    r.attempts = attempts_of(r.id);
+  }
   return out;
 }
 
@@ -646,7 +692,9 @@ std::optional<std::uint64_t> KeeperStore::highest_nonce(const chain::Address& fr
   Doing doing(*db_, "read the highest nonce of " + chain::to_hex(from));
   auto q = db_->query("SELECT max(nonce) FROM tx WHERE from_address = ?1");
   q.bind(1, chain::to_hex(from));
-  if (!q.step() || q.is_null(0)) return std::nullopt;
+  if (!q.step() || q.is_null(0)) {
+    return std::nullopt;
+  }
   return q.uint64(0);
 }
 
@@ -681,7 +729,9 @@ std::size_t KeeperStore::add_prices(std::span<const PriceObservation> observatio
   std::lock_guard lock(mu_);
   std::size_t added = 0;
   transaction([&] {
-    for (const auto& p : observations) added += add_price(p) ? 1 : 0;
+    for (const auto& p : observations) {
+      added += add_price(p) ? 1 : 0;
+    }
   });
   return added;
 }
@@ -696,7 +746,9 @@ std::vector<PriceObservation> KeeperStore::prices(std::string_view asset, std::i
                       "ORDER BY updated_at, source, length(round_id), round_id");
   q.bind(1, asset).bind(2, from).bind(3, to);
   std::vector<PriceObservation> out;
-  while (q.step()) out.push_back(price_from_row(q));
+  while (q.step()) {
+    out.push_back(price_from_row(q));
+  }
   return out;
 }
 
@@ -708,7 +760,9 @@ std::optional<PriceObservation> KeeperStore::latest_price(std::string_view asset
                       " FROM price_observation WHERE asset = ?1 AND source = ?2 "
                       "ORDER BY length(round_id) DESC, round_id DESC LIMIT 1");
   q.bind(1, asset).bind(2, source);
-  if (!q.step()) return std::nullopt;
+  if (!q.step()) {
+    return std::nullopt;
+  }
   return price_from_row(q);
 }
 
@@ -743,7 +797,9 @@ std::vector<Close> KeeperStore::last_closes(std::string_view asset, std::int64_t
       n, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
   q.bind(1, asset).bind(2, interval_s).bind(3, limit);
   std::vector<Close> out;
-  while (q.step()) out.push_back(Close{q.int64(0), q.real(1)});
+  while (q.step()) {
+    out.push_back(Close{q.int64(0), q.real(1)});
+  }
   std::reverse(out.begin(), out.end());
   return out;
 }
@@ -776,7 +832,9 @@ std::optional<PublishedReport> KeeperStore::report(std::uint64_t portfolio_id,
   auto q = db_->query(std::string("SELECT ") + kReportColumns +
                       " FROM report WHERE portfolio_id = ?1 AND round = ?2");
   q.bind(1, portfolio_id).bind(2, round);
-  if (!q.step()) return std::nullopt;
+  if (!q.step()) {
+    return std::nullopt;
+  }
   return report_from_row(path_, q);
 }
 
@@ -786,7 +844,9 @@ std::optional<PublishedReport> KeeperStore::last_report(std::uint64_t portfolio_
   auto q = db_->query(std::string("SELECT ") + kReportColumns +
                       " FROM report WHERE portfolio_id = ?1 ORDER BY round DESC LIMIT 1");
   q.bind(1, portfolio_id);
-  if (!q.step()) return std::nullopt;
+  if (!q.step()) {
+    return std::nullopt;
+  }
   return report_from_row(path_, q);
 }
 
@@ -797,7 +857,9 @@ std::optional<PublishedReport> KeeperStore::last_accepted_report(std::uint64_t p
                       " FROM report WHERE portfolio_id = ?1 AND state = 'accepted' "
                       "ORDER BY round DESC LIMIT 1");
   q.bind(1, portfolio_id);
-  if (!q.step()) return std::nullopt;
+  if (!q.step()) {
+    return std::nullopt;
+  }
   return report_from_row(path_, q);
 }
 
@@ -806,7 +868,9 @@ std::uint64_t KeeperStore::next_round(std::uint64_t portfolio_id) const {
   Doing doing(*db_, "read the next round of portfolio " + std::to_string(portfolio_id));
   auto q = db_->query("SELECT max(round) FROM report WHERE portfolio_id = ?1");
   q.bind(1, portfolio_id);
-  if (!q.step() || q.is_null(0)) return 1;
+  if (!q.step() || q.is_null(0)) {
+    return 1;
+  }
   return q.uint64(0) + 1;
 }
 
@@ -845,7 +909,9 @@ std::vector<PublishedReport> KeeperStore::reports_in_state(ReportState state) co
                       " FROM report WHERE state = ?1 ORDER BY portfolio_id, round");
   q.bind(1, to_string(state));
   std::vector<PublishedReport> out;
-  while (q.step()) out.push_back(report_from_row(path_, q));
+  while (q.step()) {
+    out.push_back(report_from_row(path_, q));
+  }
   return out;
 }
 
@@ -869,8 +935,9 @@ std::vector<Incident> KeeperStore::incidents(std::int64_t from, std::int64_t to)
       "ORDER BY time, id");
   q.bind(1, from).bind(2, to);
   std::vector<Incident> out;
-  while (q.step())
+  while (q.step()) {
     out.push_back(Incident{q.uint64(0), q.int64(1), q.text(2), q.text(3), q.text(4)});
+  }
   return out;
 }
 
@@ -882,7 +949,9 @@ std::map<std::string, std::uint64_t> KeeperStore::incident_counts(std::int64_t f
       "SELECT category, count(*) FROM incident WHERE time >= ?1 AND time < ?2 GROUP BY category");
   q.bind(1, from).bind(2, to);
   std::map<std::string, std::uint64_t> out;
-  while (q.step()) out[q.text(0)] = q.uint64(1);
+  while (q.step()) {
+    out[q.text(0)] = q.uint64(1);
+  }
   return out;
 }
 
@@ -890,7 +959,9 @@ std::optional<KeeperStore::TimeSpan> KeeperStore::incident_span() const {
   std::lock_guard lock(mu_);
   Doing doing(*db_, "read the incident time span");
   auto q = db_->query("SELECT min(time), max(time) FROM incident");
-  if (!q.step() || q.is_null(0)) return std::nullopt;
+  if (!q.step() || q.is_null(0)) {
+    return std::nullopt;
+  }
   return TimeSpan{q.int64(0), q.int64(1)};
 }
 
@@ -916,7 +987,9 @@ KeeperStore::Summary KeeperStore::summary() const {
     out.reports_by_state[std::string(to_string(st))] = 0;
   }
   auto q = db_->query("SELECT state, count(*) FROM report GROUP BY state");
-  while (q.step()) out.reports_by_state[q.text(0)] = q.uint64(1);
+  while (q.step()) {
+    out.reports_by_state[q.text(0)] = q.uint64(1);
+  }
   return out;
 }
 
@@ -937,7 +1010,9 @@ std::optional<std::string> KeeperStore::meta(std::string_view key) const {
   Doing doing(*db_, "read meta " + quote_text(key));
   auto q = db_->query("SELECT value FROM meta WHERE name = ?1");
   q.bind(1, key);
-  if (!q.step()) return std::nullopt;
+  if (!q.step()) {
+    return std::nullopt;
+  }
   return q.text(0);
 }
 

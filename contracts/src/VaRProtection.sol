@@ -31,6 +31,9 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
 
     uint256 internal constant WAD = 1e18;
     uint256 public constant MAX_ROUND_SEARCH = 64;
+    /// @notice How long after an epoch's end its settlement price may be stamped; if the feed
+    /// has no valid (positive) round in [end, end + grace], the epoch is refunded instead.
+    uint256 public constant SETTLEMENT_GRACE = 7 days;
     /// @notice Longest epoch `startEpoch` accepts (the report's horizon).
     uint256 public constant MAX_HORIZON = 365 days;
 
@@ -94,6 +97,7 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     event EpochSettled(
         uint256 indexed epochId, int256 endPrice, uint256 loss, uint64 payoutPerUnit, uint256 payout
     );
+    event EpochRefunded(uint256 indexed epochId, uint64 refundPerUnit, uint256 refund);
     event Claimed(uint256 indexed epochId, address indexed holder, uint256 tokens, uint256 paid);
 
     error ZeroAmount();
@@ -118,6 +122,9 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     error HorizonTooShort(uint256 horizon, uint256 saleWindow);
     error HorizonTooLong(uint256 horizon, uint256 maxHorizon);
     error CollateralShortfall(uint256 expected, uint256 received);
+    error NoSettlementPrice(uint256 end, uint256 graceEnd);
+    error SettlementAvailable(uint80 roundId);
+    error GracePeriodNotOver(uint256 graceEnd);
 
     constructor(
         address oracle_,
@@ -292,39 +299,39 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
         settle(findSettlementRound());
     }
 
-    /// @notice The first feed round updated at or after the current epoch's end, found by
-    /// walking back from the latest round (at most `MAX_ROUND_SEARCH` steps; beyond that, find
-    /// it off chain and call `settle(roundId)`).
+    /// @notice The settlement round of the current epoch: the first feed round with a positive
+    /// price stamped in [end, end + SETTLEMENT_GRACE]. Found by walking back from the latest
+    /// round (at most `MAX_ROUND_SEARCH` steps; beyond that, find it off chain and call
+    /// `settle(roundId)`). Rounds with a non-positive price are skipped; a round the feed does
+    /// not have (a Chainlink proxy's phase change) ends the walk like a round before the end.
     function findSettlementRound() public view returns (uint80 roundId) {
         if (!epochActive) revert NoActiveEpoch();
         Epoch storage e = _epochs[currentEpoch];
-        uint256 end = e.end;
-        uint256 updatedAt;
-        (roundId,,, updatedAt,) = priceFeed.latestRoundData();
-        if (updatedAt < end) revert NoPriceAfterEnd(end);
-        for (uint256 i; i < MAX_ROUND_SEARCH; ++i) {
-            if (roundId <= e.startPriceRound + 1) return roundId;
-            (,,, uint256 previousUpdatedAt,) = priceFeed.getRoundData(roundId - 1);
-            if (previousUpdatedAt < end) return roundId;
-            --roundId;
-        }
-        revert SettlementRoundNotFound();
+        (uint80 latest,,, uint256 updatedAt,) = priceFeed.latestRoundData();
+        if (updatedAt < e.end) revert NoPriceAfterEnd(e.end);
+        bool complete;
+        (roundId, complete) = _earliestValidRound(e, latest);
+        if (!complete) revert SettlementRoundNotFound();
+        if (roundId == 0) revert NoSettlementPrice(e.end, uint256(e.end) + SETTLEMENT_GRACE);
     }
 
-    /// @notice Settles the current epoch at `roundId`, which must be the first feed round whose
-    /// update time is at or after the epoch end (the contract checks the round before it), so no
-    /// caller can pick a favourable price.
+    /// @notice Settles the current epoch at `roundId`, which must be the settlement round (see
+    /// `findSettlementRound`; the contract checks it and the rounds before it), so no caller can
+    /// pick a favourable price.
     function settle(uint80 roundId) public nonReentrant {
         if (!epochActive) revert NoActiveEpoch();
         uint256 epochId = currentEpoch;
         Epoch storage e = _epochs[epochId];
         if (block.timestamp < e.end) revert EpochNotOver(e.end);
         if (roundId <= e.startPriceRound) revert WrongSettlementRound(roundId);
-        (, int256 endPrice,, uint256 updatedAt,) = priceFeed.getRoundData(roundId);
-        if (updatedAt < e.end) revert WrongSettlementRound(roundId);
-        (,,, uint256 prevUpdatedAt,) = priceFeed.getRoundData(roundId - 1);
-        if (prevUpdatedAt >= e.end) revert WrongSettlementRound(roundId);
+        (bool exists, int256 endPrice, uint256 updatedAt) = _round(roundId);
+        if (!exists || updatedAt < e.end || updatedAt > uint256(e.end) + SETTLEMENT_GRACE) {
+            revert WrongSettlementRound(roundId);
+        }
         if (endPrice <= 0) revert InvalidPrice(endPrice);
+        (uint80 earlier, bool complete) = _earliestValidRound(e, roundId - 1);
+        if (!complete) revert SettlementRoundNotFound();
+        if (earlier != 0) revert WrongSettlementRound(roundId);
 
         uint256 loss = lossFraction(e.startPrice, endPrice);
         uint256 perUnit;
@@ -339,12 +346,74 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
             perUnit = poolAssets * WAD / notional;
             payout = notional * perUnit / WAD;
         }
-        poolAssets -= payout;
-        reservedForClaims += payout;
+        _close(e, perUnit, payout);
+        emit EpochSettled(epochId, endPrice, loss, uint64(perUnit), payout);
+    }
+
+    /// @notice Settlement fallback: once SETTLEMENT_GRACE has passed after the end and the feed
+    /// has no settlement round (it stopped, or only gave non-positive prices), the epoch is
+    /// closed with every protection token redeemable through `claim` for the premium paid per
+    /// unit, and the pool is unlocked. Refused while a settlement round exists.
+    function refundEpoch() external nonReentrant {
+        if (!epochActive) revert NoActiveEpoch();
+        uint256 epochId = currentEpoch;
+        Epoch storage e = _epochs[epochId];
+        uint256 graceEnd = uint256(e.end) + SETTLEMENT_GRACE;
+        if (block.timestamp <= graceEnd) revert GracePeriodNotOver(graceEnd);
+        (uint80 latest,,, uint256 updatedAt,) = priceFeed.latestRoundData();
+        if (updatedAt >= e.end) {
+            (uint80 roundId, bool complete) = _earliestValidRound(e, latest);
+            if (!complete) revert SettlementRoundNotFound();
+            if (roundId != 0) revert SettlementAvailable(roundId);
+        }
+        uint256 perUnit = e.premiumPerUnit;
+        uint256 refund = e.notional * perUnit / WAD; // <= the premiums taken (rounded up)
+        _close(e, perUnit, refund);
+        emit EpochRefunded(epochId, uint64(perUnit), refund);
+    }
+
+    function _close(Epoch storage e, uint256 perUnit, uint256 owed) internal {
+        poolAssets -= owed;
+        reservedForClaims += owed;
         e.payoutPerUnit = uint64(perUnit);
         e.settled = true;
         epochActive = false;
-        emit EpochSettled(epochId, endPrice, loss, uint64(perUnit), payout);
+    }
+
+    /// @dev Walks back from round `from` over the rounds stamped at or after the epoch end and
+    /// returns the earliest with a positive price stamped by end + SETTLEMENT_GRACE (0 if
+    /// none); `complete` is false if MAX_ROUND_SEARCH rounds did not reach a round before the
+    /// end, a missing round or the start round.
+    function _earliestValidRound(Epoch storage e, uint80 from)
+        internal
+        view
+        returns (uint80 roundId, bool complete)
+    {
+        uint256 end = e.end;
+        uint256 graceEnd = end + SETTLEMENT_GRACE;
+        uint80 startRound = e.startPriceRound;
+        uint80 r = from;
+        for (uint256 i; i < MAX_ROUND_SEARCH; ++i) {
+            if (r <= startRound) return (roundId, true);
+            (bool exists, int256 answer, uint256 stampedAt) = _round(r);
+            if (!exists || stampedAt < end) return (roundId, true);
+            if (answer > 0 && stampedAt <= graceEnd) roundId = r;
+            --r;
+        }
+        return (roundId, false);
+    }
+
+    /// @dev A feed round; `exists` is false if the feed reverts or has no timestamp for it.
+    function _round(uint80 roundId)
+        internal
+        view
+        returns (bool exists, int256 answer, uint256 updatedAt)
+    {
+        try priceFeed.getRoundData(roundId) returns (uint80, int256 a, uint256, uint256 u, uint80) {
+            return (u != 0, a, u);
+        } catch {
+            return (false, 0, 0);
+        }
     }
 
     /// @notice Realised loss fraction (WAD) of a move from `startPrice` to `endPrice`, 0 on a gain.

@@ -76,6 +76,110 @@ contract VaRProtectionAttackTest is MarketFixture {
         assertEq(token.balanceOf(address(pool)), pool.poolAssets(), "balance = pool assets");
     }
 
+    // ------------------------------------------------------------ finding 4
+
+    /// @dev A funded pool with an epoch of one day started at T0 and bob's protection bought.
+    function _epochWithProtection() internal returns (VaRProtection pool, uint256 id) {
+        pool = _pool(address(usdc), 1.2e18, 0.001e18, 0.2e18, 3600);
+        usdc.mint(alice, 1_000_000e6);
+        usdc.mint(bob, 1_000_000e6);
+        vm.prank(alice);
+        usdc.approve(address(pool), type(uint256).max);
+        vm.prank(bob);
+        usdc.approve(address(pool), type(uint256).max);
+        vm.prank(alice);
+        pool.deposit(1_000_000e6);
+        _publish(0.05e18, 0.25e18, 86_400);
+        id = pool.startEpoch();
+        vm.prank(bob);
+        pool.buyProtection(100_000e6, type(uint256).max);
+    }
+
+    /// The first round after the end carries a non-positive price: the epoch still settles,
+    /// at the first valid round after the end, instead of locking the pool for ever.
+    function test_finding4_nonPositiveFirstRoundDoesNotLockPool() public {
+        (VaRProtection pool, uint256 id) = _epochWithProtection();
+        vm.warp(pool.epoch(id).end);
+        feed.setAnswer(0); // a broken round at the end
+        vm.warp(block.timestamp + 60);
+        feed.setAnswer(1500e8); // -25 %: the first valid price after the end
+        (bool viaSearch,) = address(pool).call(abi.encodeWithSignature("settle()"));
+        if (!viaSearch) {
+            (bool direct,) =
+                address(pool).call(abi.encodeWithSignature("settle(uint80)", feed.latestRound()));
+            assertTrue(direct, "no way to settle: the pool is locked");
+        }
+        assertFalse(pool.epochActive(), "settled");
+        // loss 25 % - VaR 5 % = 20 % = the cap.
+        assertEq(pool.epoch(id).payoutPerUnit, 0.2e18, "paid at the first valid price");
+    }
+
+    /// At a Chainlink proxy phase change the settlement round's predecessor does not exist
+    /// (getRoundData reverts): that must not make the epoch unsettleable.
+    function test_finding4_missingPreviousRoundDoesNotLockPool() public {
+        (VaRProtection pool, uint256 id) = _epochWithProtection();
+        uint64 end = pool.epoch(id).end;
+        vm.warp(end + 60);
+        uint80 phase2 = (uint80(2) << 64) | 1; // the new phase's first round
+        feed.setRoundData(phase2, 1900e8, end + 60, end + 60, phase2);
+        (bool ok,) = address(pool).call(abi.encodeWithSignature("settle()"));
+        assertTrue(ok, "settle() reverted");
+        assertFalse(pool.epochActive(), "settled");
+    }
+
+    /// The feed stops: no price after the end ever arrives. After a grace period the epoch is
+    /// refunded (premiums back to buyers through claim) and the pool unlocked.
+    function test_finding4_stoppedFeedRefundsPremiumsAfterGrace() public {
+        (VaRProtection pool, uint256 id) = _epochWithProtection();
+        uint256 premium = 100_000e6 * uint256(pool.epoch(id).premiumPerUnit) / 1e18;
+        vm.warp(pool.epoch(id).end + 30 days);
+        (bool refunded,) = address(pool).call(abi.encodeWithSignature("refundEpoch()"));
+        assertTrue(refunded, "no way out: the pool is locked for ever");
+        assertFalse(pool.epochActive(), "unlocked");
+        uint256 before = usdc.balanceOf(bob);
+        vm.prank(bob);
+        pool.claim(id, 100_000e6);
+        assertEq(usdc.balanceOf(bob) - before, premium, "premium refunded");
+        uint256 shares = pool.balanceOf(alice);
+        vm.prank(alice);
+        pool.withdraw(shares); // the pool is free again
+        assertEq(pool.poolAssets(), 0, "the underwriter left with the pool");
+    }
+
+    function test_refundEpoch_refusedBeforeGraceAndWhileASettlementRoundExists() public {
+        (VaRProtection pool, uint256 id) = _epochWithProtection();
+        uint256 graceEnd = uint256(pool.epoch(id).end) + pool.SETTLEMENT_GRACE();
+        vm.warp(graceEnd);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.GracePeriodNotOver.selector, graceEnd));
+        pool.refundEpoch();
+        vm.warp(graceEnd - 1); // a valid price inside the grace window
+        feed.setAnswer(1990e8);
+        uint80 round = feed.latestRound();
+        vm.warp(graceEnd + 1);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.SettlementAvailable.selector, round));
+        pool.refundEpoch();
+        pool.settle();
+        assertEq(pool.epoch(id).payoutPerUnit, 0, "a 0.5 % fall pays nothing");
+    }
+
+    function test_settle_refusesAPriceStampedAfterTheGraceWindow() public {
+        (VaRProtection pool, uint256 id) = _epochWithProtection();
+        uint256 graceEnd = uint256(pool.epoch(id).end) + pool.SETTLEMENT_GRACE();
+        vm.warp(graceEnd + 1);
+        feed.setAnswer(1000e8);
+        uint80 round = feed.latestRound();
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, round));
+        pool.settle(round);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                VaRProtection.NoSettlementPrice.selector, pool.epoch(id).end, graceEnd
+            )
+        );
+        pool.settle();
+        pool.refundEpoch(); // the feed gave no price in time: premiums back
+        assertEq(pool.epoch(id).payoutPerUnit, pool.epoch(id).premiumPerUnit, "refund per unit");
+    }
+
     // ------------------------------------------------------------ finding 5
 
     /// loading = 0 with premiumFloor = 0 sells protection for nothing; each is refused.

@@ -219,10 +219,9 @@ Target target_from_config(const DeployCliOptions& o, std::shared_ptr<Config>& ke
   }
 }
 
-void run_deploy(const DeployCliOptions& o) {
-  // Everything the user can get wrong is checked before the first network request.
-  std::shared_ptr<Config> config;
-  Target target = o.config.empty() ? target_from_flags(o) : target_from_config(o, config);
+// The deployment's options from the flags; every mistake in them is found here, before the
+// first network request.
+DeployOptions deploy_options(const DeployCliOptions& o, const Target& target) {
   if (o.quorum < 0 || o.quorum > 255) throw UserError("--quorum must be between 1 and 255");
   DeployOptions options;
   options.mocks = o.mocks;
@@ -248,6 +247,57 @@ void run_deploy(const DeployCliOptions& o) {
   }
   options.timeout = std::chrono::seconds(o.timeout_s);
   options.log = [](const std::string& line) { std::cout << line << '\n' << std::flush; };
+  return options;
+}
+
+// Connects to the target chain as the sender (the key is decrypted here, after every other
+// check), deploys and writes the deployment file after each group of contracts.
+void deploy_to_chain(const DeployCliOptions& o, const Target& target, const DeployOptions& options,
+                     const std::optional<Deployment>& previous) {
+  const chain::SecretKey key = target.sender();
+
+  std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
+  for (const auto& url : target.rpc) {
+    chain::HttpOptions http;
+    http.timeout = std::chrono::milliseconds(target.request_timeout_ms);
+    if (target.ca_file) http.ca_file = target.ca_file->string();
+    clients.push_back(
+        std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(url, http)));
+  }
+  chain::EndpointPool pool(std::move(clients));
+  if (auto connected = pool.connect(target.chain_id); !connected) {
+    throw UserError("cannot use the RPC endpoint for chain " + std::to_string(target.chain_id) +
+                    ": " + connected.error().describe());
+  }
+  chain::EthClient eth(pool);
+  chain::InMemoryTxStore store;
+  chain::TxManagerOptions tx_options = target.tx_options;
+  if (o.confirmations_given || o.config.empty()) tx_options.confirmations = o.confirmations;
+  chain::TxManager manager(eth, store, key, target.chain_id, tx_options);
+  if (auto started = manager.start(); !started) {
+    throw UserError("cannot read the sender's account from the node: " +
+                    started.error().describe());
+  }
+  std::cout << "deploying from " << chain::to_checksum_address(manager.sender()) << " on chain "
+            << target.chain_id << (previous ? " (reusing " + target.out + ")" : std::string())
+            << '\n';
+  // Saved after each group of contracts, so an interrupted run is resumed by the next one.
+  const Deployment deployment =
+      deploy_all(eth, manager, options, previous,
+                 [&](const Deployment& so_far) { write_deployment_file(target.out, so_far); });
+  write_deployment_file(target.out, deployment);
+  std::size_t reused = 0;
+  for (const auto& [name, c] : deployment.contracts) reused += c.reused ? 1 : 0;
+  std::cout << deployment.contracts.size() << " contracts (" << reused << " reused), "
+            << deployment.transactions_sent << " transactions; deployment written to " << target.out
+            << '\n';
+}
+
+void run_deploy(const DeployCliOptions& o) {
+  // Everything the user can get wrong is checked before the first network request.
+  std::shared_ptr<Config> config;
+  Target target = o.config.empty() ? target_from_flags(o) : target_from_config(o, config);
+  DeployOptions options = deploy_options(o, target);
   // Bad artifacts or a malformed deployment file are the user's input (exit 2), found before any
   // transaction; a failure while deploying is exit 4.
   std::optional<Deployment> previous;
@@ -260,43 +310,7 @@ void run_deploy(const DeployCliOptions& o) {
     throw UserError(e.what());
   }
   try {
-    const chain::SecretKey key = target.sender();
-
-    std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
-    for (const auto& url : target.rpc) {
-      chain::HttpOptions http;
-      http.timeout = std::chrono::milliseconds(target.request_timeout_ms);
-      if (target.ca_file) http.ca_file = target.ca_file->string();
-      clients.push_back(
-          std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(url, http)));
-    }
-    chain::EndpointPool pool(std::move(clients));
-    if (auto connected = pool.connect(target.chain_id); !connected) {
-      throw UserError("cannot use the RPC endpoint for chain " + std::to_string(target.chain_id) +
-                      ": " + connected.error().describe());
-    }
-    chain::EthClient eth(pool);
-    chain::InMemoryTxStore store;
-    chain::TxManagerOptions tx_options = target.tx_options;
-    if (o.confirmations_given || o.config.empty()) tx_options.confirmations = o.confirmations;
-    chain::TxManager manager(eth, store, key, target.chain_id, tx_options);
-    if (auto started = manager.start(); !started) {
-      throw UserError("cannot read the sender's account from the node: " +
-                      started.error().describe());
-    }
-    std::cout << "deploying from " << chain::to_checksum_address(manager.sender()) << " on chain "
-              << target.chain_id << (previous ? " (reusing " + target.out + ")" : std::string())
-              << '\n';
-    // Saved after each group of contracts, so an interrupted run is resumed by the next one.
-    const Deployment deployment =
-        deploy_all(eth, manager, options, previous,
-                   [&](const Deployment& so_far) { write_deployment_file(target.out, so_far); });
-    write_deployment_file(target.out, deployment);
-    std::size_t reused = 0;
-    for (const auto& [name, c] : deployment.contracts) reused += c.reused ? 1 : 0;
-    std::cout << deployment.contracts.size() << " contracts (" << reused << " reused), "
-              << deployment.transactions_sent << " transactions; deployment written to "
-              << target.out << '\n';
+    deploy_to_chain(o, target, options, previous);
   } catch (const DeployError& e) {
     throw UserError(e.what(), 4);
   }

@@ -427,60 +427,91 @@ bool is_secret_field_name(std::string_view name) noexcept {
   });
 }
 
+namespace {
+
+// redact() step 1: a secret-naming field name at `i`, the rest of its identifier, a ':' or '='
+// and the value, with the value masked. Returns where the text continues, or npos (no such
+// field at `i`; nothing appended).
+std::size_t mask_secret_field(std::string_view s, std::size_t i, std::string& out) {
+  for (std::string_view w : kSecretWords) {
+    if (i + w.size() > s.size() || !iequals(s.substr(i, w.size()), w)) {
+      continue;
+    }
+    std::size_t j = i + w.size();
+    while (j < s.size() && is_ident(s[j])) {
+      ++j;
+    }
+    if (names_secret_location(s.substr(i, j - i))) {
+      continue;
+    }
+    std::size_t k = j;
+    if (k < s.size() && (s[k] == '"' || s[k] == '\'')) {
+      ++k;
+    }
+    while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) {
+      ++k;
+    }
+    if (k >= s.size() || (s[k] != ':' && s[k] != '=')) {
+      continue;
+    }
+    ++k;
+    while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) {
+      ++k;
+    }
+    std::size_t value_end = k;
+    char quote = 0;
+    if (k < s.size() && (s[k] == '"' || s[k] == '\'')) {
+      quote = s[k];
+      value_end = s.find(quote, k + 1);
+      if (value_end == std::string_view::npos) {
+        value_end = s.size();
+      }
+    } else {
+      while (value_end < s.size() && s[value_end] != ' ' && s[value_end] != '\t' &&
+             s[value_end] != '\n' && s[value_end] != ',' && s[value_end] != ';' &&
+             s[value_end] != '}' && s[value_end] != '&' && s[value_end] != ')') {
+        ++value_end;
+      }
+    }
+    out.append(s.substr(i, (quote ? k + 1 : k) - i));
+    out += kRedacted;
+    return value_end;
+  }
+  return std::string_view::npos;
+}
+
+// redact() step 3: scheme://user:password@host at `i` (the "://"), the password masked.
+// Returns where the text continues, or npos (nothing appended).
+std::size_t mask_url_password(std::string_view s, std::size_t i, std::string& out) {
+  if (s.substr(i, 3) != "://") {
+    return std::string_view::npos;
+  }
+  const std::size_t start = i + 3;
+  std::size_t end = start;
+  while (end < s.size() && s[end] != '/' && s[end] != '@' && s[end] != ' ' && s[end] != '"' &&
+         s[end] != '\n') {
+    ++end;
+  }
+  const std::size_t colon = s.substr(start, end - start).find(':');
+  if (end >= s.size() || s[end] != '@' || colon == std::string_view::npos) {
+    return std::string_view::npos;
+  }
+  out.append(s.substr(i, 3 + colon + 1));
+  out += kRedacted;
+  out += '@';
+  return end + 1;
+}
+
+}  // namespace
+
 std::string redact(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   std::size_t i = 0;
   while (i < s.size()) {
     // 1. A secret-naming field name, the rest of its identifier, a ':' or '=' and the value.
-    bool masked = false;
-    for (std::string_view w : kSecretWords) {
-      if (i + w.size() > s.size() || !iequals(s.substr(i, w.size()), w)) {
-        continue;
-      }
-      std::size_t j = i + w.size();
-      while (j < s.size() && is_ident(s[j])) {
-        ++j;
-      }
-      if (names_secret_location(s.substr(i, j - i))) {
-        continue;
-      }
-      std::size_t k = j;
-      if (k < s.size() && (s[k] == '"' || s[k] == '\'')) {
-        ++k;
-      }
-      while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) {
-        ++k;
-      }
-      if (k >= s.size() || (s[k] != ':' && s[k] != '=')) {
-        continue;
-      }
-      ++k;
-      while (k < s.size() && (s[k] == ' ' || s[k] == '\t')) {
-        ++k;
-      }
-      std::size_t value_end = k;
-      char quote = 0;
-      if (k < s.size() && (s[k] == '"' || s[k] == '\'')) {
-        quote = s[k];
-        value_end = s.find(quote, k + 1);
-        if (value_end == std::string_view::npos) {
-          value_end = s.size();
-        }
-      } else {
-        while (value_end < s.size() && s[value_end] != ' ' && s[value_end] != '\t' &&
-               s[value_end] != '\n' && s[value_end] != ',' && s[value_end] != ';' &&
-               s[value_end] != '}' && s[value_end] != '&' && s[value_end] != ')') {
-          ++value_end;
-        }
-      }
-      out.append(s.substr(i, (quote ? k + 1 : k) - i));
-      out += kRedacted;
-      i = value_end;
-      masked = true;
-      break;
-    }
-    if (masked) {
+    if (const std::size_t next = mask_secret_field(s, i, out); next != std::string_view::npos) {
+      i = next;
       continue;
     }
     // 2. 32 bytes of hex right after a name ending in "key".
@@ -494,21 +525,9 @@ std::string redact(std::string_view s) {
       continue;
     }
     // 3. scheme://user:password@host
-    if (s.substr(i, 3) == "://") {
-      const std::size_t start = i + 3;
-      std::size_t end = start;
-      while (end < s.size() && s[end] != '/' && s[end] != '@' && s[end] != ' ' && s[end] != '"' &&
-             s[end] != '\n') {
-        ++end;
-      }
-      const std::size_t colon = s.substr(start, end - start).find(':');
-      if (end < s.size() && s[end] == '@' && colon != std::string_view::npos) {
-        out.append(s.substr(i, 3 + colon + 1));
-        out += kRedacted;
-        out += '@';
-        i = end + 1;
-        continue;
-      }
+    if (const std::size_t next = mask_url_password(s, i, out); next != std::string_view::npos) {
+      i = next;
+      continue;
     }
     out += s[i];
     ++i;

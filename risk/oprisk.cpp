@@ -178,7 +178,12 @@ AnnualLossDistribution simulate_annual_loss(const std::vector<CategoryLoss>& cat
     losses.reserve(per_batch);
     for (std::uint64_t i = 0; i < per_batch; ++i) {
       const std::uint64_t path = b * per_batch + i;
-      PathRandom rng{options.seed * 0xD1B54A32D192ED03ULL + path * 0x9E3779B97F4A7C15ULL};
+      // Each path's stream starts from a SplitMix64 output, not from the raw seed * C + path * G:
+      // G is SplitMix64's own increment, so raw states one path apart would give streams that
+      // are the same numbers shifted by one draw (correlated neighbouring paths).
+      std::uint64_t path_state =
+          options.seed * 0xD1B54A32D192ED03ULL + path * 0x9E3779B97F4A7C15ULL;
+      PathRandom rng{splitmix64(path_state)};
       double loss = 0.0;
       for (const auto& c : categories) {
         const std::uint64_t count = rng.poisson(c.aro);

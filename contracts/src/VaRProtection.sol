@@ -427,7 +427,12 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
         Epoch storage e = _epochs[epochId];
         if (!e.settled) revert NotSettled(epochId);
         if (tokens == 0) revert ZeroAmount();
-        paid = tokens * e.payoutPerUnit / WAD;
+        // Rounded on the cumulative amount claimed (tokens burnt so far), not per claim: the
+        // claims of all holders add up to exactly the reserved notional * perUnit / WAD, so no
+        // rounding dust is stranded in the reserve.
+        uint256 perUnit = e.payoutPerUnit;
+        uint256 burnt = e.notional - e.token.totalSupply();
+        paid = (burnt + tokens) * perUnit / WAD - burnt * perUnit / WAD;
         if (paid == 0) revert NothingToClaim(epochId);
         e.token.burn(msg.sender, tokens);
         reservedForClaims -= paid;

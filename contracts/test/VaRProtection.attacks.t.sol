@@ -182,6 +182,28 @@ contract VaRProtectionAttackTest is MarketFixture {
 
     // ------------------------------------------------------------ finding 5
 
+    /// Claims rounded down per holder strand dust in the reserve for ever; rounded on the
+    /// cumulative amount, all claims add up to exactly what settlement reserved.
+    function test_finding5_claimRoundingLeavesNoDust() public {
+        (VaRProtection pool, uint256 id) = _epochWithProtection();
+        ProtectionToken pt = pool.epoch(id).token;
+        address carol = address(0xCA401);
+        vm.prank(bob);
+        pt.transfer(carol, 7); // 7 units are owed 1.25 units of collateral
+        vm.warp(pool.epoch(id).end);
+        feed.setAnswer(1543.21e8); // loss 22.8395 %: 17.8395 % per unit
+        pool.settle();
+        uint256 reserved = pool.reservedForClaims();
+        vm.prank(carol);
+        uint256 paidCarol = pool.claim(id, 7);
+        uint256 rest = pt.balanceOf(bob);
+        vm.prank(bob);
+        uint256 paidBob = pool.claim(id, rest);
+        assertEq(paidCarol + paidBob, reserved, "claims add up to the reserve");
+        assertEq(pool.reservedForClaims(), 0, "dust stranded in the reserve");
+        assertEq(usdc.balanceOf(address(pool)), pool.poolAssets(), "books = holdings");
+    }
+
     /// loading = 0 with premiumFloor = 0 sells protection for nothing; each is refused.
     function test_finding5_zeroLoadingOrZeroFloorRefused() public {
         vm.expectRevert(abi.encodeWithSignature("InvalidParameters()"));

@@ -7,8 +7,9 @@ import {RiskOracle} from "../src/RiskOracle.sol";
 import {AcceptedReport, RiskReport, Signature} from "../src/interfaces/IRiskOracle.sol";
 
 /// @notice Drives the oracle with random submissions (any subset of six keys, duplicates,
-/// outsiders, old or new rounds), single-signer proposals, and signer-set/quorum changes, and
-/// counts every acceptance that breaks a law.
+/// outsiders, old or new rounds), single-signer proposals, and signer-set/quorum changes (queued
+/// and executed after the delay once setup is over), and an owner trying to change the
+/// configuration at once; counts every acceptance or change that breaks a law.
 contract OracleHandler is OracleFixture {
     uint256 internal constant POOL = 6; // keys[0..3] start authorized, keys[4..5] do not
 
@@ -16,6 +17,8 @@ contract OracleHandler is OracleFixture {
     uint256 public roundDecreases;
     uint256 public underQuorumAcceptances;
     uint256 public acceptances;
+    uint256 public immediateChangesAfterSetup;
+    uint256 public delayedChanges;
 
     /// signers that proposed for (PID, round) within one signer epoch
     mapping(bytes32 => address[]) internal _proposers;
@@ -30,6 +33,11 @@ contract OracleHandler is OracleFixture {
         }
         oracle.setQuorum(2);
         oracle.setLimits(PID, 3600, 0, 0);
+        oracle.setChangeDelay(1 hours);
+    }
+
+    function quorumOf() external view returns (uint8) {
+        return oracle.quorum();
     }
 
     function latestRound() public view returns (uint64) {
@@ -141,16 +149,32 @@ contract OracleHandler is OracleFixture {
         _afterAction(before);
     }
 
-    /// Owner changes: add or remove a pool key, or set a new quorum.
+    /// Owner changes: add or remove a pool key, or set a new quorum. During setup they apply at
+    /// once; afterwards the owner first tries the direct call (it must fail), then queues the
+    /// change and executes it `changeDelay` later.
     function reconfigure(uint8 action, uint8 keyIndex, uint8 newQuorum) external {
         uint64 before = latestRound();
         address a = vm.addr(keys[keyIndex % POOL]);
+        bytes memory data;
         if (action % 3 == 0) {
-            try oracle.addSigner(a) {} catch {}
+            data = abi.encodeCall(oracle.addSigner, (a));
         } else if (action % 3 == 1) {
-            try oracle.removeSigner(a) {} catch {}
+            data = abi.encodeCall(oracle.removeSigner, (a));
         } else {
-            try oracle.setQuorum(uint8(1 + newQuorum % 4)) {} catch {}
+            data = abi.encodeCall(oracle.setQuorum, (uint8(1 + newQuorum % 4)));
+        }
+        bool closed = oracle.setupFinalized();
+        (bool direct,) = address(oracle).call(data);
+        if (closed) {
+            if (direct) ++immediateChangesAfterSetup;
+            try oracle.queueChange(data) {
+                vm.warp(block.timestamp + oracle.changeDelay());
+                try oracle.executeChange(data) {
+                    ++delayedChanges;
+                } catch {
+                    oracle.cancelChange(data);
+                }
+            } catch {}
         }
         _afterAction(before);
     }
@@ -178,6 +202,10 @@ contract RiskOracleInvariantTest is InvariantBase {
     function invariant_acceptedReportHasQuorumOfDistinctAuthorizedSigners() public view {
         assertEq(handler.underQuorumAcceptances(), 0, "accepted below quorum");
     }
+
+    function invariant_ownerChangesNothingAtOnceAfterSetup() public view {
+        assertEq(handler.immediateChangesAfterSetup(), 0, "a direct change after setup applied");
+    }
 }
 
 /// @notice The handler is not vacuous: its actions do get reports accepted.
@@ -201,5 +229,10 @@ contract OracleHandlerSanityTest is InvariantBase {
         h.submitBatchSigned(seed, 2, 1, 0);
         assertEq(h.acceptances(), 3, "signed batch accepted");
         assertEq(h.latestRound(), 4, "rounds 3 and 4");
+        // Setup is over: a quorum change goes through the delay.
+        h.reconfigure(2, 0, 2); // setQuorum(3)
+        assertEq(h.delayedChanges(), 1, "queued and executed after the delay");
+        assertEq(h.immediateChangesAfterSetup(), 0, "not at once");
+        assertEq(h.quorumOf(), 3, "quorum 3");
     }
 }

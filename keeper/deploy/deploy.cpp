@@ -668,9 +668,17 @@ class Deployer {
                         to_checksum_address(mgr_.sender()) +
                         ", so its signers, quorum and limits cannot be set");
     }
-    // Signers first: setQuorum is checked against the signer count when it is estimated.
+    // Signers first: setQuorum is checked against the signer count when it is estimated. Then the
+    // quorum, mined before any limits: RiskOracle refuses to enable a portfolio while its quorum is
+    // 0 (QuorumNotSet), and setLimits is estimated against the state the quorum leaves.
     send_all(oracle, add);
-    send_all(oracle, settings);
+    std::vector<std::pair<std::string, std::vector<AbiValue>>> quorum_first;
+    std::vector<std::pair<std::string, std::vector<AbiValue>>> limits_after;
+    for (const auto& call : settings) {
+      (call.first == "setQuorum" ? quorum_first : limits_after).push_back(call);
+    }
+    send_all(oracle, quorum_first);
+    send_all(oracle, limits_after);
     for (const auto& [fn, args] : add) {
       log("RiskOracle: signer " + to_checksum_address(*args[0].as_address()) + " added");
     }

@@ -7,6 +7,7 @@
 
 #include "chain/abi.hpp"
 #include "chain/hex.hpp"
+#include "keeper/core/units.hpp"
 
 namespace varkeeper::keeper {
 
@@ -40,8 +41,9 @@ std::size_t LocalMarket::step(std::uint64_t tick) {
     a.price *= std::exp(r);
     for (const auto& agg : a.aggregators) {
       const double quoted = a.price * (1.0 + options_.source_noise * z(rng_));
-      const auto answer =
-          static_cast<std::int64_t>(std::llround(quoted * std::pow(10.0, a.decimals)));
+      // The feed's int256 answer, through the one double -> on-chain conversion
+      // (keeper/core/units).
+      const chain::AbiInt answer{false, to_feed_answer(quoted, a.decimals)};
       const auto data = chain::encode_call(*set_answer, {chain::AbiValue::from_int(answer)});
       calls.push_back(
           {"eth_sendTransaction", chain::Json::array({{{"from", chain::to_hex(operator_)},

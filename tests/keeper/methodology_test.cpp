@@ -53,8 +53,7 @@ std::vector<Mutation> figure_changing_mutations() {
       {"age_lambda", [](P p, B) { p.risk.age_lambda = 0.99; }},
       {"antithetic", [](P p, B) { p.risk.antithetic = false; }},
       {"ewma_covariance", [](P p, B) { p.risk.ewma_covariance = true; }},
-      {"revaluation",
-       [](P p, B) { p.risk.revaluation = varkeeper::risk::Revaluation::kLinear; }},
+      {"revaluation", [](P p, B) { p.risk.revaluation = varkeeper::risk::Revaluation::kLinear; }},
       {"position quantity", [](P p, B) { p.positions[1].second = 301.0; }},
       {"position asset", [](P p, B) { p.positions[0].first = "WBTC"; }},
       {"extra position", [](P p, B) { p.positions.emplace_back("SOL", 1.0); }},
@@ -71,8 +70,7 @@ std::vector<Mutation> figure_changing_mutations() {
       {"breaker.var_jump_min_abs", [](P, B b) { b.breaker.var_jump_min_abs = 0.02; }},
       {"breaker.clear_s", [](P, B b) { b.breaker.clear_s += 1; }},
       {"breaker.cooldown_s", [](P, B b) { b.breaker.cooldown_s += 1; }},
-      {"breaker.policy",
-       [](P, B b) { b.breaker.policy = varkeeper::risk::TripPolicy::kFreeze; }},
+      {"breaker.policy", [](P, B b) { b.breaker.policy = varkeeper::risk::TripPolicy::kFreeze; }},
       {"smoothing.enabled", [](P, B b) { b.smoothing.enabled = false; }},
       {"smoothing.ema_half_life_s", [](P, B b) { b.smoothing.ema_half_life_s += 1; }},
       {"smoothing.max_rise_per_update", [](P, B b) { b.smoothing.max_rise_per_update = 0.6; }},
@@ -113,11 +111,11 @@ TEST_CASE("methodology hash ignores what does not change the figures") {
   const BreakerConfig b0;
   const auto h0 = methodology_hash(p0, b0);
   PortfolioSpec p = p0;
-  p.id = 8;                 // the portfolio's identity is in the report, not its methodology
-  p.name = "renamed";       // a label
-  p.risk.threads = 3;       // results do not depend on the thread count
+  p.id = 8;            // the portfolio's identity is in the report, not its methodology
+  p.name = "renamed";  // a label
+  p.risk.threads = 3;  // results do not depend on the thread count
   p.risk.components = false;
-  p.config_hash[0] = 0xff;  // the output field itself
+  p.config_hash[0] = 0xff;                    // the output field itself
   std::swap(p.positions[0], p.positions[1]);  // positions are a set: order is not methodology
   CHECK(methodology_hash(p, b0) == h0);
 }

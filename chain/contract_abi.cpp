@@ -404,7 +404,8 @@ class ContractAbiParser {
       return fail(ArtifactError::kBadImmutableReferences, at);
     }
     for (const auto& [id, list] : refs.items()) {
-      const std::string where = at + ("." + id);
+      std::string where = at;
+      where.append(".").append(id);
       if (!list.is_array()) {
         return fail(ArtifactError::kBadImmutableReferences, where);
       }

@@ -83,6 +83,7 @@ void run_address(const KeysOptions& options) {
   }
 }
 
+// NOLINTNEXTLINE(cert-err58-cpp): the lambda runs later, inside main's try
 const RegisterCommand kRegister{
     20, [](CLI::App& app) {
       auto options = std::make_shared<KeysOptions>();

@@ -530,7 +530,7 @@ class Deployer {
         req.key = key(s.name, *data);
         req.data = std::move(*data);
         req.label = "deploy";
-        ids.emplace_back(s.name, enqueue(std::move(req)));
+        ids.emplace_back(s.name, enqueue(req));
         sent.push_back({&s, std::move(args)});
       }
       if (ids.empty()) {
@@ -600,7 +600,7 @@ class Deployer {
         throw DeployError("RiskOracle." + fn + ": " + req.error().describe());
       }
       req->key = key("RiskOracle." + fn, req->data);
-      ids.emplace_back("RiskOracle." + fn, enqueue(std::move(*req)));
+      ids.emplace_back("RiskOracle." + fn, enqueue(*req));
     }
     if (!ids.empty()) {
       wait_final(ids);

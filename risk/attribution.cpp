@@ -11,8 +11,9 @@ namespace varkeeper::risk {
 RiskAttribution attribute_risk(RiskMethod method, const ReturnWindow& window,
                                std::span<const double> weights, const RiskOptions& options,
                                double bump) {
-  if (!(bump > 0.0 && bump < 0.5))
+  if (!(bump > 0.0 && bump < 0.5)) {
     throw std::invalid_argument("the volatility bump must be in (0, 0.5).");
+  }
   RiskOptions with = options;
   with.components = true;
   RiskAttribution a;
@@ -22,7 +23,9 @@ RiskAttribution attribute_risk(RiskMethod method, const ReturnWindow& window,
   plain.components = false;
 
   double wmax = 0.0;
-  for (double w : weights) wmax = std::max(wmax, std::fabs(w));
+  for (double w : weights) {
+    wmax = std::max(wmax, std::fabs(w));
+  }
   const double dw = 1e-4 * std::max(wmax, 1e-12);
   a.marginal_var.resize(n);
   a.marginal_cvar.resize(n);
@@ -59,8 +62,9 @@ RiskAttribution attribute_risk(RiskMethod method, const ReturnWindow& window,
     const auto ed = estimate_risk(method, {down, n}, weights, plain);
     a.vega_var[i] = (eu.var - ed.var) / (2.0 * bump);
     a.vega_cvar[i] = (eu.cvar - ed.cvar) / (2.0 * bump);
-    for (std::size_t t = 0; t < t_obs; ++t)
+    for (std::size_t t = 0; t < t_obs; ++t) {
       up[t * n + i] = down[t * n + i] = window.returns[t * n + i];
+    }
   }
   return a;
 }

@@ -49,7 +49,9 @@ std::vector<std::uint8_t> hit_sequence(std::span<const double> realized,
     throw std::invalid_argument("The realised returns and the VaR forecasts differ in length.");
   }
   std::vector<std::uint8_t> hits(realized.size());
-  for (std::size_t t = 0; t < realized.size(); ++t) hits[t] = -realized[t] > var[t] ? 1 : 0;
+  for (std::size_t t = 0; t < realized.size(); ++t) {
+    hits[t] = -realized[t] > var[t] ? 1 : 0;
+  }
   return hits;
 }
 
@@ -58,18 +60,30 @@ TransitionCounts transition_counts(std::span<const std::uint8_t> hits) {
   for (std::size_t t = 1; t < hits.size(); ++t) {
     const bool prev = hits[t - 1] != 0;
     const bool cur = hits[t] != 0;
-    if (!prev && !cur) ++c.n00;
-    if (!prev && cur) ++c.n01;
-    if (prev && !cur) ++c.n10;
-    if (prev && cur) ++c.n11;
+    if (!prev && !cur) {
+      ++c.n00;
+    }
+    if (!prev && cur) {
+      ++c.n01;
+    }
+    if (prev && !cur) {
+      ++c.n10;
+    }
+    if (prev && cur) {
+      ++c.n11;
+    }
   }
   return c;
 }
 
 LikelihoodRatioTest kupiec_pof(std::size_t n, std::size_t exceptions, double alpha) {
   check_alpha(alpha);
-  if (n == 0) throw std::invalid_argument("The Kupiec test needs at least one observation.");
-  if (exceptions > n) throw std::invalid_argument("There cannot be more exceptions than periods.");
+  if (n == 0) {
+    throw std::invalid_argument("The Kupiec test needs at least one observation.");
+  }
+  if (exceptions > n) {
+    throw std::invalid_argument("There cannot be more exceptions than periods.");
+  }
   const double p = 1.0 - alpha;
   const double x = static_cast<double>(exceptions);
   const double nx = static_cast<double>(n - exceptions);
@@ -115,19 +129,29 @@ const char* to_string(TrafficLightZone zone) noexcept {
 double basel_plus_factor(std::size_t n, std::size_t exceptions, double alpha) {
   check_alpha(alpha);
   const double f = stat::binomial_cdf(exceptions, n, 1.0 - alpha);
-  if (f < kGreenLimit) return 0.0;
-  if (f >= kYellowLimit) return kBaselRedPlus;
+  if (f < kGreenLimit) {
+    return 0.0;
+  }
+  if (f >= kYellowLimit) {
+    return kBaselRedPlus;
+  }
   double plus = kBaselYellowPlus[0];
   for (std::size_t i = 1; i < kBaselYellowPlus.size(); ++i) {
-    if (stat::binomial_cdf(5 + i, 250, 0.01) <= f) plus = kBaselYellowPlus[i];
+    if (stat::binomial_cdf(5 + i, 250, 0.01) <= f) {
+      plus = kBaselYellowPlus[i];
+    }
   }
   return plus;
 }
 
 TrafficLight traffic_light(std::size_t n, std::size_t exceptions, double alpha) {
   check_alpha(alpha);
-  if (n == 0) throw std::invalid_argument("The traffic-light test needs at least one observation.");
-  if (exceptions > n) throw std::invalid_argument("There cannot be more exceptions than periods.");
+  if (n == 0) {
+    throw std::invalid_argument("The traffic-light test needs at least one observation.");
+  }
+  if (exceptions > n) {
+    throw std::invalid_argument("There cannot be more exceptions than periods.");
+  }
   const double p = 1.0 - alpha;
   TrafficLight tl;
   tl.cumulative_probability = stat::binomial_cdf(exceptions, n, p);
@@ -137,9 +161,13 @@ TrafficLight traffic_light(std::size_t n, std::size_t exceptions, double alpha) 
                                                        : TrafficLightZone::kRed;
   // Zone boundaries for this (n, alpha): F is non-decreasing in x, so scan up from 0.
   std::size_t x = 0;
-  while (x < n && stat::binomial_cdf(x + 1, n, p) < kGreenLimit) ++x;
+  while (x < n && stat::binomial_cdf(x + 1, n, p) < kGreenLimit) {
+    ++x;
+  }
   tl.green_max = stat::binomial_cdf(0, n, p) < kGreenLimit ? x : 0;
-  while (x < n && stat::binomial_cdf(x + 1, n, p) < kYellowLimit) ++x;
+  while (x < n && stat::binomial_cdf(x + 1, n, p) < kYellowLimit) {
+    ++x;
+  }
   tl.yellow_max = x;
   tl.plus_factor = basel_plus_factor(n, exceptions, alpha);
   return tl;
@@ -152,10 +180,16 @@ double zone_multiplier(std::size_t n, std::size_t exceptions, double alpha) {
 std::optional<double> exception_ratio_multiplier(std::size_t n, std::size_t exceptions,
                                                  double alpha) {
   check_alpha(alpha);
-  if (n == 0) return 1.0;
+  if (n == 0) {
+    return 1.0;
+  }
   const double rate = static_cast<double>(exceptions) / static_cast<double>(n);
-  if (rate <= 1.0 - alpha) return 1.0;
-  if (rate >= 0.5) return std::nullopt;
+  if (rate <= 1.0 - alpha) {
+    return 1.0;
+  }
+  if (rate >= 0.5) {
+    return std::nullopt;
+  }
   return stat::normal_quantile(alpha) / stat::normal_quantile(1.0 - rate);
 }
 
@@ -170,7 +204,9 @@ double acerbi_szekely_z2(std::span<const double> realized, std::span<const doubl
   double sum = 0.0;
   for (std::size_t t = 0; t < realized.size(); ++t) {
     const double loss = -realized[t];
-    if (loss > var[t]) sum += loss / es[t];
+    if (loss > var[t]) {
+      sum += loss / es[t];
+    }
   }
   return 1.0 - sum / t_tail;
 }
@@ -236,11 +272,15 @@ ShortfallTestResult acerbi_szekely_test(std::span<const double> realized,
       double eps = 0.0;
       if (normal) {
         const double u = uniform01(rng);
-        if (u <= alpha) continue;
+        if (u <= alpha) {
+          continue;
+        }
         eps = stat::normal_quantile(u);
       } else {
         eps = gauss(rng) / std::sqrt(chi2(rng) / options.tail_dof);
-        if (eps <= q) continue;
+        if (eps <= q) {
+          continue;
+        }
       }
       sum += (m[t] + s[t] * eps) / es[t];
     }
@@ -270,7 +310,9 @@ CalibratedBacktest rolling_recalibration(std::span<const double> realized,
     throw std::invalid_argument(
         "Recalibration needs equally many, and at least one, returns and VaR forecasts.");
   }
-  if (window == 0) throw std::invalid_argument("The calibration window must be at least 1.");
+  if (window == 0) {
+    throw std::invalid_argument("The calibration window must be at least 1.");
+  }
   const auto hits = hit_sequence(realized, var);
   CalibratedBacktest c;
   c.multiplier.resize(n);
@@ -287,9 +329,13 @@ CalibratedBacktest rolling_recalibration(std::span<const double> realized,
     }
     c.multiplier[t] = m;
     c.var[t] = m * var[t];
-    if (-realized[t] > c.var[t]) ++c.exceptions;
+    if (-realized[t] > c.var[t]) {
+      ++c.exceptions;
+    }
     trailing += hits[t];
-    if (t >= window) trailing -= hits[t - window];
+    if (t >= window) {
+      trailing -= hits[t - window];
+    }
   }
   c.pof = kupiec_pof(n, c.exceptions, alpha);
   c.traffic_light = traffic_light(n, c.exceptions, alpha);
@@ -302,7 +348,9 @@ BacktestReport run_backtest(std::span<const double> realized, std::span<const do
   const double alpha = options.confidence;
   check_alpha(alpha);
   const std::size_t n = realized.size();
-  if (n == 0) throw std::invalid_argument("A backtest needs at least one forecast period.");
+  if (n == 0) {
+    throw std::invalid_argument("A backtest needs at least one forecast period.");
+  }
   if (var.size() != n || (!es.empty() && es.size() != n)) {
     throw std::invalid_argument("The realised returns and the forecasts differ in length.");
   }
@@ -338,7 +386,9 @@ BacktestReport run_backtest(std::span<const double> realized, std::span<const do
   if (es.empty()) {
     r.shortfall_es_implied = true;
     es_used.reserve(n);
-    for (double v : var) es_used.push_back(normal_implied_es(v, alpha));
+    for (double v : var) {
+      es_used.push_back(normal_implied_es(v, alpha));
+    }
   } else {
     es_used.assign(es.begin(), es.end());
   }
@@ -356,7 +406,9 @@ BacktestReport run_backtest(std::span<const double> realized, std::span<const do
   r.last_var = var.back();
   r.last_calibrated_var = r.multiplier * r.last_var;
   for (std::size_t t = 0; t < n; ++t) {
-    if (-realized[t] > r.multiplier * var[t]) ++r.calibrated_exceptions;
+    if (-realized[t] > r.multiplier * var[t]) {
+      ++r.calibrated_exceptions;
+    }
   }
   r.calibrated = rolling_recalibration(realized, var, alpha, options.calibration_window,
                                        options.recalibration);

@@ -85,7 +85,9 @@ void describe(Scenario& s, std::int64_t last_t) {
 
 // The scripted log shift of the common price `since` updates after the onset (negative before).
 double scripted_level(ScenarioKind kind, int since) {
-  if (since < 0) return 0.0;
+  if (since < 0) {
+    return 0.0;
+  }
   switch (kind) {
     case ScenarioKind::kFlashCrash: return since < 2 ? std::log(0.65) : std::log(0.97);
     case ScenarioKind::kStablecoinDepeg: return std::log(1.0 - 0.10 * std::min(1.0, since / 72.0));
@@ -120,15 +122,21 @@ Scenario make_scenario(ScenarioKind kind) {
     const std::int64_t t = kStart + k * kStep;
     const int since = k - kOnset;  // updates since onset (negative before)
     double vol = step_vol;
-    if (kind == ScenarioKind::kVolRegimeShift && since >= 0) vol *= 10.0 / 3.5;
-    if (k > 0) x += vol * rng.next();
+    if (kind == ScenarioKind::kVolRegimeShift && since >= 0) {
+      vol *= 10.0 / 3.5;
+    }
+    if (k > 0) {
+      x += vol * rng.next();
+    }
     const double level = scripted_level(kind, since);
     s.true_price.push_back(std::exp(x + level));
     std::vector<RoundData> row;
     for (int i = 0; i < kSources; ++i) {
       double p = std::exp(x + level + idio * rng.next());
       bool frozen = false;
-      if (kind == ScenarioKind::kManipulatedSource && i == 1 && since >= 0 && since < 6) p *= 1.15;
+      if (kind == ScenarioKind::kManipulatedSource && i == 1 && since >= 0 && since < 6) {
+        p *= 1.15;
+      }
       if (kind == ScenarioKind::kStaleSource) {
         frozen = (i == 2 && since >= 0) || (since >= 72 && since < 96);
       }
@@ -169,9 +177,13 @@ struct SendCounter {
 };
 
 std::string first_incident(const AssetVerdict& v) {
-  if (!v.usable()) return std::string("incident: ") + to_string(v.check);
+  if (!v.usable()) {
+    return std::string("incident: ") + to_string(v.check);
+  }
   for (const auto& s : v.sources) {
-    if (!s.ok()) return std::string("incident: ") + to_string(s.check);
+    if (!s.ok()) {
+      return std::string("incident: ") + to_string(s.check);
+    }
   }
   return "incident";
 }
@@ -182,7 +194,9 @@ ScenarioResult run_scenario(const Scenario& s, const BreakerConfig& config,
                             const ScenarioPublishRule& rule) {
   ScenarioResult result;
   std::vector<SourceMonitor> monitors;
-  for (auto hb : s.heartbeats_s) monitors.emplace_back(hb, config.checks);
+  for (auto hb : s.heartbeats_s) {
+    monitors.emplace_back(hb, config.checks);
+  }
   EwmaNormalVar model(scenario_var_config(s));
   CircuitBreaker breaker(config);
   HysteresisTrigger rebalance(config.actions.rebalance);
@@ -207,10 +221,16 @@ ScenarioResult run_scenario(const Scenario& s, const BreakerConfig& config,
     const bool trip = u.breaker.status_changed && u.breaker.status == BreakerStatus::kTripped;
     if (trip) {
       ++result.trips;
-      if (u.t < s.onset || u.t > s.event_end) ++result.false_trips;
-      if (!result.time_to_trip && u.t >= s.onset) result.time_to_trip = u.t - s.onset;
+      if (u.t < s.onset || u.t > s.event_end) {
+        ++result.false_trips;
+      }
+      if (!result.time_to_trip && u.t >= s.onset) {
+        result.time_to_trip = u.t - s.onset;
+      }
     }
-    if (u.rebalance == ActionEdge::kFired) ++result.rebalances;
+    if (u.rebalance == ActionEdge::kFired) {
+      ++result.rebalances;
+    }
     if (!result.time_to_detect && u.t >= s.onset) {
       if (trip) {
         result.detected_by = "trip (" + describe(u.breaker.reasons) + ")";
@@ -219,7 +239,9 @@ ScenarioResult run_scenario(const Scenario& s, const BreakerConfig& config,
       } else if (u.rebalance == ActionEdge::kFired) {
         result.detected_by = "rebalance threshold";
       }
-      if (!result.detected_by.empty()) result.time_to_detect = u.t - s.onset;
+      if (!result.detected_by.empty()) {
+        result.time_to_detect = u.t - s.onset;
+      }
     }
     result.max_gap = std::max(result.max_gap, std::fabs(u.breaker.published - u.computed));
     result.peak_computed = std::max(result.peak_computed, u.computed);

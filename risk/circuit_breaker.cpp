@@ -34,7 +34,9 @@ TripReason reason_of(SourceCheck c) noexcept {
 }
 
 bool var_jump(double computed, double reference, const BreakerTriggerConfig& c) noexcept {
-  if (std::fabs(computed - reference) <= c.var_jump_min_abs) return false;
+  if (std::fabs(computed - reference) <= c.var_jump_min_abs) {
+    return false;
+  }
   return computed > c.var_jump_factor * reference || computed * c.var_jump_factor < reference;
 }
 
@@ -54,8 +56,12 @@ std::string describe(TripReasons reasons) {
   };
   std::string out;
   for (const auto& [r, name] : kNames) {
-    if (!reasons.has(r)) continue;
-    if (!out.empty()) out += '+';
+    if (!reasons.has(r)) {
+      continue;
+    }
+    if (!out.empty()) {
+      out += '+';
+    }
     out += name;
   }
   return out.empty() ? "none" : out;
@@ -63,11 +69,15 @@ std::string describe(TripReasons reasons) {
 
 TripReasons trip_reasons(const AssetVerdict& verdict) noexcept {
   TripReasons r;
-  if (verdict.usable()) return r;
+  if (verdict.usable()) {
+    return r;
+  }
   r.set(verdict.check == AssetCheck::kNoMajority ? TripReason::kNoMajority
                                                  : TripReason::kSourceDisagreement);
   for (const auto& s : verdict.sources) {
-    if (!s.ok()) r.set(reason_of(s.check));
+    if (!s.ok()) {
+      r.set(reason_of(s.check));
+    }
   }
   return r;
 }
@@ -110,7 +120,9 @@ BreakerOutput CircuitBreaker::step(const BreakerInput& raw) {
     return out;
   }
   const double reference = status_ == BreakerStatus::kNormal ? *published_ : jump_reference_;
-  if (var_jump(in.computed_var, reference, config_.breaker)) out.reasons.set(TripReason::kVarJump);
+  if (var_jump(in.computed_var, reference, config_.breaker)) {
+    out.reasons.set(TripReason::kVarJump);
+  }
 
   if (out.reasons.any()) {
     if (status_ != BreakerStatus::kTripped) {

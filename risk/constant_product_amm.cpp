@@ -6,7 +6,9 @@ namespace varkeeper::risk {
 
 double amm_amount_out(double amount_in, double reserve_in, double reserve_out,
                       int fee_bps) noexcept {
-  if (!(amount_in > 0.0) || !(reserve_in > 0.0) || !(reserve_out > 0.0)) return 0.0;
+  if (!(amount_in > 0.0) || !(reserve_in > 0.0) || !(reserve_out > 0.0)) {
+    return 0.0;
+  }
   // In thousandths as UniswapV2Library writes it (997 / 1000 for 30 bps).
   const double with_fee = amount_in * (1000.0 - static_cast<double>(fee_bps) / 10.0);
   return with_fee * reserve_out / (reserve_in * 1000.0 + with_fee);

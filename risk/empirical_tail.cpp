@@ -11,8 +11,9 @@ namespace varkeeper::risk {
 namespace {
 
 void check_alpha(double alpha) {
-  if (!(alpha > 0.0 && alpha < 1.0))
+  if (!(alpha > 0.0 && alpha < 1.0)) {
     throw std::invalid_argument("confidence must be strictly between 0 and 1.");
+  }
 }
 
 }  // namespace
@@ -46,13 +47,16 @@ EmpiricalTail tail_from_candidates(std::span<const double> losses, double alpha,
                                    std::size_t extra_ranks, std::vector<std::size_t> candidates) {
   check_alpha(alpha);
   const std::size_t n = losses.size();
-  if (n == 0) throw std::invalid_argument("no scenarios to take VaR from.");
+  if (n == 0) {
+    throw std::invalid_argument("no scenarios to take VaR from.");
+  }
   const double p = tail_mass(n, alpha);
   const std::size_t k = var_rank(n, alpha);
   const auto m = std::min(static_cast<std::size_t>(std::floor(p)), n);
   const std::size_t need = tail_ranks_needed(n, alpha, extra_ranks);
-  if (candidates.size() < need)
+  if (candidates.size() < need) {
     throw std::invalid_argument("fewer tail candidates than the ranks needed.");
+  }
   // Worst first, ties by index: a strict weak order, so the result is unique.
   const auto worse = [&losses](std::size_t a, std::size_t b) {
     return losses[a] > losses[b] || (losses[a] == losses[b] && a < b);
@@ -83,20 +87,28 @@ EmpiricalTail empirical_tail(std::span<const double> losses, double alpha,
                              std::size_t extra_ranks) {
   check_alpha(alpha);
   const std::size_t n = losses.size();
-  if (n == 0) throw std::invalid_argument("no scenarios to take VaR from.");
+  if (n == 0) {
+    throw std::invalid_argument("no scenarios to take VaR from.");
+  }
   const std::size_t need = tail_ranks_needed(n, alpha, extra_ranks);
   // The threshold is found on a copy of the values (contiguous, fast), then only the scenarios at
   // or above it are sorted.
-  for (double v : losses)
-    if (std::isnan(v)) throw std::invalid_argument("a scenario loss is not a number.");
+  for (double v : losses) {
+    if (std::isnan(v)) {
+      throw std::invalid_argument("a scenario loss is not a number.");
+    }
+  }
   std::vector<double> values(losses.begin(), losses.end());
   std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(need - 1),
                    values.end(), std::greater<>{});
   const double threshold = values[need - 1];
   std::vector<std::size_t> idx;
   idx.reserve(need + 16);
-  for (std::size_t j = 0; j < n; ++j)
-    if (losses[j] >= threshold) idx.push_back(j);
+  for (std::size_t j = 0; j < n; ++j) {
+    if (losses[j] >= threshold) {
+      idx.push_back(j);
+    }
+  }
   return tail_from_candidates(losses, alpha, extra_ranks, std::move(idx));
 }
 
@@ -104,9 +116,12 @@ EmpiricalTail weighted_empirical_tail(std::span<const double> losses,
                                       std::span<const double> probabilities, double alpha) {
   check_alpha(alpha);
   const std::size_t n = losses.size();
-  if (n == 0) throw std::invalid_argument("no scenarios to take VaR from.");
-  if (probabilities.size() != n)
+  if (n == 0) {
+    throw std::invalid_argument("no scenarios to take VaR from.");
+  }
+  if (probabilities.size() != n) {
     throw std::invalid_argument("one probability per scenario is required.");
+  }
   const auto worse = [&losses](std::size_t a, std::size_t b) {
     return losses[a] > losses[b] || (losses[a] == losses[b] && a < b);
   };
@@ -137,7 +152,9 @@ EmpiricalTail weighted_empirical_tail(std::span<const double> losses,
     }
     cum += q;
     sum += q * losses[s];
-    if (q > 0.0) out.cvar_scenarios.push_back({s, q / p});
+    if (q > 0.0) {
+      out.cvar_scenarios.push_back({s, q / p});
+    }
   }
   out.cvar = std::max(sum / p, out.var);
   return out;

@@ -13,19 +13,25 @@ namespace {
 std::vector<double> scenario_losses(std::span<const double> returns, std::size_t n_assets,
                                     std::span<const double> weights, int horizon,
                                     Revaluation revaluation, std::size_t& n_scenarios) {
-  if (horizon < 1) throw std::invalid_argument("the horizon must be at least one period.");
-  if (n_assets == 0 || weights.size() != n_assets || returns.size() % n_assets != 0)
+  if (horizon < 1) {
+    throw std::invalid_argument("the horizon must be at least one period.");
+  }
+  if (n_assets == 0 || weights.size() != n_assets || returns.size() % n_assets != 0) {
     throw std::invalid_argument("the weights do not match the number of assets.");
+  }
   const std::size_t t_obs = returns.size() / n_assets;
   const auto h = static_cast<std::size_t>(horizon);
-  if (t_obs < h)
+  if (t_obs < h) {
     throw std::invalid_argument("too few observations for one scenario of the horizon.");
+  }
   n_scenarios = t_obs - h + 1;
   std::vector<double> x(n_scenarios * n_assets);
   for (std::size_t s = 0; s < n_scenarios; ++s) {
     for (std::size_t i = 0; i < n_assets; ++i) {
       double r = 0.0;
-      for (std::size_t l = 0; l < h; ++l) r += returns[(s + l) * n_assets + i];
+      for (std::size_t l = 0; l < h; ++l) {
+        r += returns[(s + l) * n_assets + i];
+      }
       x[s * n_assets + i] = unit_loss(r, revaluation);
     }
   }
@@ -41,10 +47,14 @@ HistoricalResult from_tail(const EmpiricalTail& tail, const std::vector<double>&
   r.n_scenarios = n_scenarios;
   r.component_var.resize(n);
   r.component_cvar.assign(n, 0.0);
-  for (std::size_t i = 0; i < n; ++i) r.component_var[i] = weights[i] * x[tail.var_index * n + i];
-  for (const auto& sc : tail.cvar_scenarios)
-    for (std::size_t i = 0; i < n; ++i)
+  for (std::size_t i = 0; i < n; ++i) {
+    r.component_var[i] = weights[i] * x[tail.var_index * n + i];
+  }
+  for (const auto& sc : tail.cvar_scenarios) {
+    for (std::size_t i = 0; i < n; ++i) {
       r.component_cvar[i] += sc.weight * weights[i] * x[sc.index * n + i];
+    }
+  }
   return r;
 }
 
@@ -52,8 +62,11 @@ std::vector<double> portfolio_losses(const std::vector<double>& x, std::span<con
                                      std::size_t n_scenarios) {
   const std::size_t n = w.size();
   std::vector<double> l(n_scenarios, 0.0);
-  for (std::size_t s = 0; s < n_scenarios; ++s)
-    for (std::size_t i = 0; i < n; ++i) l[s] += w[i] * x[s * n + i];
+  for (std::size_t s = 0; s < n_scenarios; ++s) {
+    for (std::size_t i = 0; i < n; ++i) {
+      l[s] += w[i] * x[s * n + i];
+    }
+  }
   return l;
 }
 
@@ -69,11 +82,14 @@ HistoricalResult historical_risk(const ReturnWindow& window, std::span<const dou
 }
 
 std::vector<double> age_weights(std::size_t n_scenarios, double lambda) {
-  if (!(lambda > 0.0 && lambda <= 1.0))
+  if (!(lambda > 0.0 && lambda <= 1.0)) {
     throw std::invalid_argument("the age-weighting lambda must be in (0, 1].");
+  }
   std::vector<double> q(n_scenarios);
   if (lambda == 1.0) {
-    for (auto& v : q) v = 1.0 / static_cast<double>(n_scenarios);
+    for (auto& v : q) {
+      v = 1.0 / static_cast<double>(n_scenarios);
+    }
     return q;
   }
   const double norm =
@@ -102,8 +118,9 @@ HistoricalResult filtered_historical_risk(const ReturnWindow& window,
                                           const HistoricalOptions& options) {
   const std::size_t n_assets = window.n_assets;
   if (n_assets == 0 || window.returns.size() % n_assets != 0 ||
-      window.returns.size() / n_assets < 2)
+      window.returns.size() / n_assets < 2) {
     throw std::invalid_argument("filtered historical simulation needs at least two observations.");
+  }
   const auto scaled = volatility_scaled_returns(window.returns, n_assets, options.ewma_lambda);
   return historical_risk(ReturnWindow{scaled, n_assets}, weights, options);
 }

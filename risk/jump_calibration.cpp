@@ -14,7 +14,9 @@ double median(std::vector<double> v) {
   const std::size_t n = v.size();
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n / 2), v.end());
   const double upper = v[n / 2];
-  if (n % 2 == 1) return upper;
+  if (n % 2 == 1) {
+    return upper;
+  }
   return 0.5 *
          (upper + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n / 2)));
 }
@@ -22,46 +24,66 @@ double median(std::vector<double> v) {
 void mean_sd(const std::vector<double>& v, double& mean, double& sd) {
   mean = 0.0;
   sd = 0.0;
-  if (v.empty()) return;
-  for (double x : v) mean += x;
+  if (v.empty()) {
+    return;
+  }
+  for (double x : v) {
+    mean += x;
+  }
   mean /= static_cast<double>(v.size());
-  if (v.size() < 2) return;
-  for (double x : v) sd += (x - mean) * (x - mean);
+  if (v.size() < 2) {
+    return;
+  }
+  for (double x : v) {
+    sd += (x - mean) * (x - mean);
+  }
   sd = std::sqrt(sd / static_cast<double>(v.size() - 1));
 }
 
 }  // namespace
 
 McModel calibrate_jump_diffusion(std::span<const double> returns, std::size_t n_assets) {
-  if (n_assets == 0 || returns.size() % n_assets != 0)
+  if (n_assets == 0 || returns.size() % n_assets != 0) {
     throw std::invalid_argument("the return window is not a whole number of rows.");
+  }
   const std::size_t n = n_assets;
   const std::size_t t_obs = returns.size() / n;
-  if (t_obs < n + 3) throw std::invalid_argument("too few observations to calibrate jumps.");
+  if (t_obs < n + 3) {
+    throw std::invalid_argument("too few observations to calibrate jumps.");
+  }
 
   std::vector<char> flag(returns.size(), 0);
   for (std::size_t i = 0; i < n; ++i) {
     std::vector<double> col(t_obs);
-    for (std::size_t t = 0; t < t_obs; ++t) col[t] = returns[t * n + i];
+    for (std::size_t t = 0; t < t_obs; ++t) {
+      col[t] = returns[t * n + i];
+    }
     const double med = median(col);
-    for (auto& c : col) c = std::fabs(c - med);
+    for (auto& c : col) {
+      c = std::fabs(c - med);
+    }
     const double robust_sd = 1.4826 * median(col);
-    for (std::size_t t = 0; t < t_obs; ++t)
+    for (std::size_t t = 0; t < t_obs; ++t) {
       flag[t * n + i] = std::fabs(returns[t * n + i] - med) > kJumpThreshold * robust_sd ? 1 : 0;
+    }
   }
 
   std::vector<double> quiet;  // rows without any jump
   std::vector<char> common(t_obs, 0);
   for (std::size_t t = 0; t < t_obs; ++t) {
     std::size_t count = 0;
-    for (std::size_t i = 0; i < n; ++i) count += flag[t * n + i] ? 1 : 0;
-    if (count == 0)
+    for (std::size_t i = 0; i < n; ++i) {
+      count += flag[t * n + i] ? 1 : 0;
+    }
+    if (count == 0) {
       quiet.insert(quiet.end(), returns.begin() + static_cast<std::ptrdiff_t>(t * n),
                    returns.begin() + static_cast<std::ptrdiff_t>((t + 1) * n));
+    }
     common[t] = (n >= 2 && count == n) ? 1 : 0;
   }
-  if (quiet.size() / n < n + 2)
+  if (quiet.size() / n < n + 2) {
     throw std::invalid_argument("too few periods without jumps to calibrate the diffusion.");
+  }
 
   McModel m;
   m.distribution = McDistribution::kJumpDiffusion;
@@ -75,12 +97,16 @@ McModel calibrate_jump_diffusion(std::span<const double> returns, std::size_t n_
   j.common_stdev.assign(n, 0.0);
   const double tn = static_cast<double>(t_obs);
   std::size_t n_common = 0;
-  for (std::size_t t = 0; t < t_obs; ++t) n_common += common[t] ? 1 : 0;
+  for (std::size_t t = 0; t < t_obs; ++t) {
+    n_common += common[t] ? 1 : 0;
+  }
   j.common_intensity = static_cast<double>(n_common) / tn;
   for (std::size_t i = 0; i < n; ++i) {
     std::vector<double> own, shared;
     for (std::size_t t = 0; t < t_obs; ++t) {
-      if (!flag[t * n + i]) continue;
+      if (!flag[t * n + i]) {
+        continue;
+      }
       const double size = returns[t * n + i] - m.drift[i];
       (common[t] ? shared : own).push_back(size);
     }

@@ -44,12 +44,18 @@ Prepared prepare(const McModel& model, std::span<const double> weights, const Mc
   Prepared p;
   p.n = model.drift.size();
   const std::size_t n = p.n;
-  if (n == 0 || model.covariance.size() != n * n)
+  if (n == 0 || model.covariance.size() != n * n) {
     throw std::invalid_argument("the Monte Carlo model's drift and covariance do not match.");
-  if (!weights.empty() && weights.size() != n)
+  }
+  if (!weights.empty() && weights.size() != n) {
     throw std::invalid_argument("the weights do not match the number of assets.");
-  if (s.horizon < 1) throw std::invalid_argument("the horizon must be at least one period.");
-  if (s.paths < 2) throw std::invalid_argument("Monte Carlo needs at least two paths.");
+  }
+  if (s.horizon < 1) {
+    throw std::invalid_argument("the horizon must be at least one period.");
+  }
+  if (s.paths < 2) {
+    throw std::invalid_argument("Monte Carlo needs at least two paths.");
+  }
   p.distribution = model.distribution;
   p.drift = model.drift;
   p.weights.assign(weights.begin(), weights.end());
@@ -65,14 +71,17 @@ Prepared prepare(const McModel& model, std::span<const double> weights, const Mc
   if (llt.info() != Eigen::Success) {
     const double jitter = 1e-12 * std::max(cov.diagonal().maxCoeff(), 1e-300);
     llt.compute(cov + jitter * Matrix::Identity(nn, nn));
-    if (llt.info() != Eigen::Success)
+    if (llt.info() != Eigen::Success) {
       throw std::invalid_argument("the covariance matrix is not positive semi-definite.");
+    }
   }
   p.chol.resize(n * n);
   Eigen::Map<Matrix>(p.chol.data(), nn, nn) = llt.matrixL().toDenseMatrix();
   if (model.distribution == McDistribution::kStudentT) {
     // nu > 2: the Marsaglia-Tsang chi-square draw needs shape nu / 2 >= 1.
-    if (!(model.nu > 2.0)) throw std::invalid_argument("the Student-t model needs nu > 2.");
+    if (!(model.nu > 2.0)) {
+      throw std::invalid_argument("the Student-t model needs nu > 2.");
+    }
     p.half_nu = 0.5 * model.nu;
     p.nu = model.nu;
   }
@@ -84,11 +93,14 @@ Prepared prepare(const McModel& model, std::span<const double> weights, const Mc
     fit(p.jump.stdev);
     fit(p.jump.common_mean);
     fit(p.jump.common_stdev);
-    for (std::size_t i = 0; i < n; ++i)
-      if (p.jump.intensity[i] < 0.0 || p.jump.intensity[i] > 50.0)
+    for (std::size_t i = 0; i < n; ++i) {
+      if (p.jump.intensity[i] < 0.0 || p.jump.intensity[i] > 50.0) {
         throw std::invalid_argument("jump intensities must be between 0 and 50 per period.");
-    if (p.jump.common_intensity < 0.0 || p.jump.common_intensity > 50.0)
+      }
+    }
+    if (p.jump.common_intensity < 0.0 || p.jump.common_intensity > 50.0) {
       throw std::invalid_argument("jump intensities must be between 0 and 50 per period.");
+    }
     p.jumps = true;
   }
   return p;
@@ -202,9 +214,13 @@ void pair_arguments(double drift, const double* __restrict a, const double* __re
       for (std::size_t k = 0; k <= i; ++k) {
         const double c = row[k];
         const double* zk = z + k * kBatchSize + jb;
-        for (std::size_t t = 0; t < kTile; ++t) acc[t] += c * zk[t];
+        for (std::size_t t = 0; t < kTile; ++t) {
+          acc[t] += c * zk[t];
+        }
       }
-      for (std::size_t t = 0; t < kTile; ++t) out[jb + t] += acc[t];
+      for (std::size_t t = 0; t < kTile; ++t) {
+        out[jb + t] += acc[t];
+      }
     }
   }
 }
@@ -232,13 +248,19 @@ void add_jumps(const Prepared& p, RandomStream& rng, std::size_t nb, double* sym
   const std::size_t n = p.n;
   for (std::size_t j = 0; j < nb; ++j) {
     for (std::size_t i = 0; i < n; ++i) {
-      if (p.jump.intensity[i] <= 0.0) continue;
+      if (p.jump.intensity[i] <= 0.0) {
+        continue;
+      }
       const unsigned k = rng.poisson(p.jump.intensity[i]);
-      if (k == 0) continue;
+      if (k == 0) {
+        continue;
+      }
       const double e = rng.normal();
       sym[i * kBatchSize + j] += k * p.jump.mean[i];
       anti[i * kBatchSize + j] += std::sqrt(static_cast<double>(k)) * p.jump.stdev[i] * e;
-      if constexpr (!kPrice) checksum += e;
+      if constexpr (!kPrice) {
+        checksum += e;
+      }
     }
     if (p.jump.common_intensity > 0.0) {
       const unsigned k = rng.poisson(p.jump.common_intensity);
@@ -249,7 +271,9 @@ void add_jumps(const Prepared& p, RandomStream& rng, std::size_t nb, double* sym
           sym[i * kBatchSize + j] += k * p.jump.common_mean[i];
           anti[i * kBatchSize + j] += rk * p.jump.common_stdev[i] * e;
         }
-        if constexpr (!kPrice) checksum += e;
+        if constexpr (!kPrice) {
+          checksum += e;
+        }
       }
     }
   }
@@ -275,7 +299,9 @@ void price_batch(const Prepared& p, Scratch& sc, std::size_t begin, std::size_t 
   for (std::size_t j = 0; j < nb; ++j) {
     for (std::size_t half = 0; half < stride; ++half) {
       const std::size_t id = begin + (u0 + j) * stride + half;
-      if (losses != nullptr) losses[id - begin] = half == 0 ? la[j] : lb[j];
+      if (losses != nullptr) {
+        losses[id - begin] = half == 0 ? la[j] : lb[j];
+      }
       if (slot_of != nullptr && slot_of[id] >= 0) {
         double* out = capture + static_cast<std::size_t>(slot_of[id]) * n;
         for (std::size_t i = 0; i < n; ++i) {
@@ -317,7 +343,9 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
     std::fill(sym, sym + n * kBatchSize, 0.0);
     for (int step = 0; step < p.horizon; ++step) {
       for (std::size_t j = 0; j < nb; ++j) {
-        for (std::size_t i = 0; i < n; ++i) z[i * kBatchSize + j] = rng.normal();
+        for (std::size_t i = 0; i < n; ++i) {
+          z[i * kBatchSize + j] = rng.normal();
+        }
         // W ~ chi-square(nu) = 2 Gamma(nu / 2), stored in g for the pass below.
         g[j] = t_dist ? 2.0 * rng.gamma(gamma_d, gamma_c) : 1.0;
       }
@@ -325,20 +353,31 @@ double run_block(const Prepared& p, std::size_t block, double* losses, const std
       // scale matrix, McNeil, Frey & Embrechts 2005, section 3.2.1); computed over the batch so
       // the square roots and divisions vectorise.
       if (t_dist) {
-        for (std::size_t j = 0; j < kBatchSize; ++j) g[j] = std::sqrt(p.nu / g[j]);
+        for (std::size_t j = 0; j < kBatchSize; ++j) {
+          g[j] = std::sqrt(p.nu / g[j]);
+        }
       }
-      if constexpr (!kPrice) checksum += z[0] + g[nb - 1];  // keeps the draws observable
+      if constexpr (!kPrice) {
+        checksum += z[0] + g[nb - 1];  // keeps the draws observable
+      }
       if constexpr (kPrice) {
         // anti_i += (L (g z))_i, row by row, vectorised over the batch.
         if (t_dist) {
-          for (std::size_t k = 0; k < n; ++k)
-            for (std::size_t j = 0; j < kBatchSize; ++j) z[k * kBatchSize + j] *= g[j];
+          for (std::size_t k = 0; k < n; ++k) {
+            for (std::size_t j = 0; j < kBatchSize; ++j) {
+              z[k * kBatchSize + j] *= g[j];
+            }
+          }
         }
         accumulate_shocks(p.chol.data(), n, z, anti);
       }
-      if (p.jumps) add_jumps<kPrice>(p, rng, nb, sym, anti, checksum);
+      if (p.jumps) {
+        add_jumps<kPrice>(p, rng, nb, sym, anti, checksum);
+      }
     }
-    if constexpr (kPrice) price_batch(p, sc, begin, u0, nb, stride, losses, slot_of, capture);
+    if constexpr (kPrice) {
+      price_batch(p, sc, begin, u0, nb, stride, losses, slot_of, capture);
+    }
   }
   return checksum;
 }
@@ -348,16 +387,21 @@ void for_each_block(std::size_t blocks, unsigned threads, F&& f) {
   unsigned t = threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;
   t = static_cast<unsigned>(std::min<std::size_t>(t, blocks));
   if (t <= 1) {
-    for (std::size_t b = 0; b < blocks; ++b) f(b);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      f(b);
+    }
     return;
   }
   std::atomic<std::size_t> next{0};
   std::vector<std::jthread> pool;
   pool.reserve(t);
-  for (unsigned w = 0; w < t; ++w)
+  for (unsigned w = 0; w < t; ++w) {
     pool.emplace_back([&] {
-      for (std::size_t b = next.fetch_add(1); b < blocks; b = next.fetch_add(1)) f(b);
+      for (std::size_t b = next.fetch_add(1); b < blocks; b = next.fetch_add(1)) {
+        f(b);
+      }
     });
+  }
 }
 
 }  // namespace
@@ -380,7 +424,9 @@ EmpiricalTail loss_tail(std::span<const double> losses, double alpha, std::size_
   constexpr std::size_t kSampleStride = 32;
   std::vector<double> sample;
   sample.reserve(n_paths / kSampleStride + 1);
-  for (std::size_t j = 0; j < n_paths; j += kSampleStride) sample.push_back(losses[j]);
+  for (std::size_t j = 0; j < n_paths; j += kSampleStride) {
+    sample.push_back(losses[j]);
+  }
   const std::size_t sample_rank = std::min(sample.size(), (3 * need) / (2 * kSampleStride) + 32);
   std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(sample_rank - 1),
                    sample.end(), std::greater<>{});
@@ -390,14 +436,21 @@ EmpiricalTail loss_tail(std::span<const double> losses, double alpha, std::size_
   for_each_block(blocks, threads, [&](std::size_t b) {
     const auto [from, to] = block_range(b, n_paths);
     for (std::size_t j = from; j < to; ++j) {
-      if (losses[j] >= threshold) block_candidates[b].push_back(j);
-      if (std::isnan(losses[j])) block_nan[b] = 1;
+      if (losses[j] >= threshold) {
+        block_candidates[b].push_back(j);
+      }
+      if (std::isnan(losses[j])) {
+        block_nan[b] = 1;
+      }
     }
   });
-  if (std::find(block_nan.begin(), block_nan.end(), 1) != block_nan.end())
+  if (std::find(block_nan.begin(), block_nan.end(), 1) != block_nan.end()) {
     throw std::invalid_argument("the Monte Carlo model produced a loss that is not a number.");
+  }
   std::vector<std::size_t> candidates;
-  for (const auto& c : block_candidates) candidates.insert(candidates.end(), c.begin(), c.end());
+  for (const auto& c : block_candidates) {
+    candidates.insert(candidates.end(), c.begin(), c.end());
+  }
   return candidates.size() >= need ? tail_from_candidates(losses, alpha, d, std::move(candidates))
                                    : empirical_tail(losses, alpha, d);
 }
@@ -440,7 +493,9 @@ void standard_errors(std::span<const double> losses, const EmpiricalTail& tail, 
     total.exc2 += s.exc2;
   }
   const auto sd_of_mean = [units](double sum, double sum2) {
-    if (units < 2) return 0.0;
+    if (units < 2) {
+      return 0.0;
+    }
     const double m = static_cast<double>(units);
     const double var = std::max(0.0, (sum2 - sum * sum / m) / (m - 1.0));
     return std::sqrt(var / m);
@@ -461,13 +516,18 @@ void euler_components(const Prepared& p, std::span<const double> losses, const E
                       McResult& r) {
   const std::size_t n = p.n;
   std::vector<std::int32_t> slot_of(losses.size(), -1);
-  for (std::size_t s = 0; s < tail.ranked.size(); ++s)
+  for (std::size_t s = 0; s < tail.ranked.size(); ++s) {
     slot_of[tail.ranked[s]] = static_cast<std::int32_t>(s);
+  }
   std::vector<char> needed(blocks, 0);
-  for (std::size_t id : tail.ranked) needed[id / kMcBlockPaths] = 1;
+  for (std::size_t id : tail.ranked) {
+    needed[id / kMcBlockPaths] = 1;
+  }
   std::vector<double> capture(tail.ranked.size() * n);
   for_each_block(blocks, threads, [&](std::size_t b) {
-    if (needed[b]) (void)run_block<true>(p, b, nullptr, slot_of.data(), capture.data());
+    if (needed[b]) {
+      (void)run_block<true>(p, b, nullptr, slot_of.data(), capture.data());
+    }
   });
   r.component_var.assign(n, 0.0);
   r.component_cvar.assign(n, 0.0);
@@ -475,14 +535,19 @@ void euler_components(const Prepared& p, std::span<const double> losses, const E
   for (std::size_t rank = lo; rank <= hi; ++rank) {
     const std::size_t s = rank - 1;
     kernel_loss += losses[tail.ranked[s]];
-    for (std::size_t i = 0; i < n; ++i) r.component_var[i] += p.weights[i] * capture[s * n + i];
+    for (std::size_t i = 0; i < n; ++i) {
+      r.component_var[i] += p.weights[i] * capture[s * n + i];
+    }
   }
   const double scale = kernel_loss != 0.0 ? r.var / kernel_loss : 0.0;
-  for (auto& c : r.component_var) c *= scale;
+  for (auto& c : r.component_var) {
+    c *= scale;
+  }
   for (const auto& sc : tail.cvar_scenarios) {
     const auto s = static_cast<std::size_t>(slot_of[sc.index]);
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
       r.component_cvar[i] += sc.weight * p.weights[i] * capture[s * n + i];
+    }
   }
 }
 
@@ -490,10 +555,12 @@ void euler_components(const Prepared& p, std::span<const double> losses, const E
 
 McResult monte_carlo_risk(const McModel& model, std::span<const double> weights, double alpha,
                           const McSettings& settings) {
-  if (!(alpha > 0.0 && alpha < 1.0))
+  if (!(alpha > 0.0 && alpha < 1.0)) {
     throw std::invalid_argument("confidence must be strictly between 0 and 1.");
-  if (weights.size() != model.drift.size())
+  }
+  if (weights.size() != model.drift.size()) {
     throw std::invalid_argument("the weights do not match the number of assets.");
+  }
   const Prepared p = prepare(model, weights, settings);
   const std::size_t n_paths = p.paths;
   const std::size_t blocks = block_count(p);
@@ -514,7 +581,9 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   const std::size_t lo = k > d ? k - d : 1;
   const std::size_t hi = std::min(tail.ranked.size(), k + d);
   standard_errors(losses, tail, alpha, p.antithetic ? 2 : 1, lo, hi, blocks, settings.threads, r);
-  if (settings.components) euler_components(p, losses, tail, lo, hi, blocks, settings.threads, r);
+  if (settings.components) {
+    euler_components(p, losses, tail, lo, hi, blocks, settings.threads, r);
+  }
   return r;
 }
 
@@ -526,7 +595,9 @@ double monte_carlo_draw_only(const McModel& model, const McSettings& settings) {
     sums[b] = run_block<false>(p, b, nullptr, nullptr, nullptr);
   });
   double total = 0.0;
-  for (double v : sums) total += v;  // block order
+  for (double v : sums) {
+    total += v;  // block order
+  }
   return total;
 }
 

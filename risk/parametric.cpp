@@ -10,17 +10,21 @@ namespace varkeeper::risk {
 namespace {
 
 void check_alpha(double alpha) {
-  if (!(alpha > 0.0 && alpha < 1.0))
+  if (!(alpha > 0.0 && alpha < 1.0)) {
     throw std::invalid_argument("confidence must be strictly between 0 and 1.");
+  }
 }
 
 void check_inputs(std::span<const double> mean, std::span<const double> covariance,
                   std::span<const double> weights, double alpha, int horizon) {
   check_alpha(alpha);
-  if (horizon < 1) throw std::invalid_argument("the horizon must be at least one period.");
+  if (horizon < 1) {
+    throw std::invalid_argument("the horizon must be at least one period.");
+  }
   const std::size_t n = weights.size();
-  if (n == 0 || mean.size() != n || covariance.size() != n * n)
+  if (n == 0 || mean.size() != n || covariance.size() != n * n) {
     throw std::invalid_argument("the weights do not match the number of assets.");
+  }
 }
 
 // Shared by normal and Student-t: VaR = -h mu_p + sqrt(h) sigma_p q, ES likewise with e, where
@@ -34,7 +38,9 @@ ParametricResult elliptical(std::span<const double> mean, std::span<const double
   double var_p = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     mu_p += weights[i] * mean[i];
-    for (std::size_t j = 0; j < n; ++j) sigma_w[i] += covariance[i * n + j] * weights[j];
+    for (std::size_t j = 0; j < n; ++j) {
+      sigma_w[i] += covariance[i * n + j] * weights[j];
+    }
     var_p += weights[i] * sigma_w[i];
   }
   const double h = static_cast<double>(horizon);
@@ -75,8 +81,11 @@ PortfolioMoments portfolio_moments(const ReturnWindow& window, std::span<const d
   const std::size_t t_obs = window.n_obs();
   const double tn = static_cast<double>(t_obs);
   std::vector<double> x(t_obs, 0.0);  // portfolio returns
-  for (std::size_t t = 0; t < t_obs; ++t)
-    for (std::size_t i = 0; i < n; ++i) x[t] += weights[i] * returns[t * n + i];
+  for (std::size_t t = 0; t < t_obs; ++t) {
+    for (std::size_t i = 0; i < n; ++i) {
+      x[t] += weights[i] * returns[t * n + i];
+    }
+  }
   PortfolioMoments pm;
   pm.moments = series_moments(x);
   pm.mean = sample_mean(returns, n);
@@ -136,7 +145,9 @@ double student_t_var(double mean, double scale, double nu, double alpha) {
 
 double student_t_es(double mean, double scale, double nu, double alpha) {
   check_alpha(alpha);
-  if (!(nu > 1.0)) throw std::invalid_argument("the Student-t ES needs nu > 1.");
+  if (!(nu > 1.0)) {
+    throw std::invalid_argument("the Student-t ES needs nu > 1.");
+  }
   const double t = stat::student_t_quantile(alpha, nu);
   return -mean + scale * (nu + t * t) / (nu - 1.0) * stat::student_t_pdf(t, nu) / (1.0 - alpha);
 }
@@ -163,7 +174,9 @@ bool cornish_fisher_valid(double skewness, double excess_kurtosis) {
   const double a = k / 8.0 - s * s / 6.0;
   const double b = s / 3.0;
   const double c = 1.0 - k / 8.0 + 5.0 * s * s / 36.0;
-  if (a == 0.0) return b == 0.0 && c > 0.0;
+  if (a == 0.0) {
+    return b == 0.0 && c > 0.0;
+  }
   return a > 0.0 && b * b - 4.0 * a * c < 0.0;
 }
 
@@ -196,7 +209,9 @@ ParametricResult parametric_student_t(std::span<const double> location,
   const double alpha = options.confidence;
   const int horizon = options.horizon;
   check_inputs(location, dispersion, weights, alpha, horizon);
-  if (!(nu > 1.0)) throw std::invalid_argument("the Student-t model needs nu > 1.");
+  if (!(nu > 1.0)) {
+    throw std::invalid_argument("the Student-t model needs nu > 1.");
+  }
   // w'r is a t with location w'mu, scale sqrt(w' Sigma w), Sigma the dispersion (McNeil, Frey &
   // Embrechts 2005, section 3.3.2): the standard t's quantile and tail mean, no variance matching.
   return elliptical(location, dispersion, weights, horizon, student_t_var(0.0, 1.0, nu, alpha),
@@ -209,12 +224,16 @@ ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
   const double alpha = options.confidence;
   const int horizon = options.horizon;
   check_alpha(alpha);
-  if (horizon < 1) throw std::invalid_argument("the horizon must be at least one period.");
+  if (horizon < 1) {
+    throw std::invalid_argument("the horizon must be at least one period.");
+  }
   const std::size_t n = window.n_assets;
-  if (n == 0 || weights.size() != n || window.returns.size() % n != 0)
+  if (n == 0 || weights.size() != n || window.returns.size() % n != 0) {
     throw std::invalid_argument("the weights do not match the number of assets.");
-  if (window.n_obs() < 3)
+  }
+  if (window.n_obs() < 3) {
     throw std::invalid_argument("Cornish-Fisher needs at least three observations.");
+  }
   const PortfolioMoments pm = portfolio_moments(window, weights);
   const auto& mom = pm.moments;
 

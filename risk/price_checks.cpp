@@ -90,7 +90,9 @@ SourceVerdict SourceMonitor::check(const RoundData& r, std::int64_t now) {
     return v;
   }
   // A move beyond the bound: refused until it has persisted step_confirm_s (then it is real).
-  if (!pending_since_) pending_since_ = now;
+  if (!pending_since_) {
+    pending_since_ = now;
+  }
   if (excess(now, *pending_since_) >= non_negative(config_.step_confirm_s)) {
     reference_ = r.answer;
     pending_since_.reset();
@@ -101,7 +103,9 @@ SourceVerdict SourceMonitor::check(const RoundData& r, std::int64_t now) {
 }
 
 bool AssetVerdict::any_incident() const noexcept {
-  if (check != AssetCheck::kOk) return true;
+  if (check != AssetCheck::kOk) {
+    return true;
+  }
   return std::any_of(sources.begin(), sources.end(),
                      [](const SourceVerdict& s) { return !s.ok(); });
 }
@@ -111,7 +115,9 @@ double median_of(std::vector<double> values) {
   const std::size_t n = values.size();
   std::sort(values.begin(), values.end());
   // a + (b - a) / 2 rather than (a + b) / 2: no overflow for two huge prices.
-  if (n % 2 == 1) return values[n / 2];
+  if (n % 2 == 1) {
+    return values[n / 2];
+  }
   const double a = values[n / 2 - 1];
   return a + 0.5 * (values[n / 2] - a);
 }
@@ -122,8 +128,12 @@ AssetVerdict check_asset(std::span<const SourceVerdict> sources, const PriceChec
   std::vector<double> passed;
   for (auto& s : out.sources) {
     // Defensive: an "ok" verdict must carry a finite positive price (the median needs an order).
-    if (s.ok() && !(std::isfinite(s.price) && s.price > 0.0)) s.check = SourceCheck::kNonPositive;
-    if (s.ok()) passed.push_back(s.price);
+    if (s.ok() && !(std::isfinite(s.price) && s.price > 0.0)) {
+      s.check = SourceCheck::kNonPositive;
+    }
+    if (s.ok()) {
+      passed.push_back(s.price);
+    }
   }
   // A strict majority of all configured sources must survive every check.
   const auto majority = [&](std::size_t kept) { return 2 * kept > sources.size(); };
@@ -133,14 +143,19 @@ AssetVerdict check_asset(std::span<const SourceVerdict> sources, const PriceChec
   }
   const double m = median_of(passed);
   std::vector<double> deviations;
-  for (double p : passed) deviations.push_back(std::fabs(p - m));
+  deviations.reserve(passed.size());
+  for (double p : passed) {
+    deviations.push_back(std::fabs(p - m));
+  }
   const double mad = median_of(deviations);
   // 1.4826 = 1 / Phi^-1(3/4): MAD scaled to estimate a normal standard deviation.
   const double robust_bound = config.mad_k * 1.4826 * mad;
   const double material_bound = config.max_disagreement * m;
   std::vector<double> kept;
   for (auto& s : out.sources) {
-    if (!s.ok()) continue;
+    if (!s.ok()) {
+      continue;
+    }
     const double d = std::fabs(s.price - m);
     if (d > robust_bound && d > material_bound) {
       s.check = SourceCheck::kOutlier;

@@ -20,6 +20,7 @@ namespace varkeeper::risk {
 struct RoundId {
   std::uint16_t phase = 0;
   std::uint64_t aggregator_round = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>'s 0 literal
   auto operator<=>(const RoundId&) const = default;
 };
 

@@ -9,14 +9,18 @@ namespace {
 // Applies f(p[t][i], p[t + 1][i]) to consecutive rows of a row-major price matrix.
 template <class F>
 std::vector<double> row_changes(std::span<const double> prices, std::size_t n_assets, F f) {
-  if (n_assets == 0 || prices.size() % n_assets != 0)
+  if (n_assets == 0 || prices.size() % n_assets != 0) {
     throw std::invalid_argument("the prices are not a whole number of rows of assets.");
+  }
   std::vector<double> out;
   const std::size_t rows = prices.size() / n_assets;
-  if (rows < 2) return out;
+  if (rows < 2) {
+    return out;
+  }
   out.reserve((rows - 1) * n_assets);
-  for (std::size_t k = n_assets; k < prices.size(); ++k)
+  for (std::size_t k = n_assets; k < prices.size(); ++k) {
     out.push_back(f(prices[k - n_assets], prices[k]));
+  }
   return out;
 }
 
@@ -35,7 +39,9 @@ std::vector<double> simple_returns(std::span<const double> prices, std::size_t n
 std::vector<double> log_returns_from_simple(std::span<const double> simple) {
   std::vector<double> out;
   out.reserve(simple.size());
-  for (double r : simple) out.push_back(std::log1p(r));
+  for (double r : simple) {
+    out.push_back(std::log1p(r));
+  }
   return out;
 }
 

@@ -36,8 +36,11 @@ constexpr std::array<std::pair<RiskMethod, std::string_view>, kAll.size()> kName
 }};
 static_assert(
     [] {
-      for (std::size_t i = 0; i < kAll.size(); ++i)
-        if (kNames[i].first != kAll[i] || static_cast<std::size_t>(kAll[i]) != i) return false;
+      for (std::size_t i = 0; i < kAll.size(); ++i) {
+        if (kNames[i].first != kAll[i] || static_cast<std::size_t>(kAll[i]) != i) {
+          return false;
+        }
+      }
       return true;
     }(),
     "kAll and kNames list every method once, in enum order");
@@ -60,29 +63,44 @@ std::size_t minimum_observations(RiskMethod m, std::size_t n_assets, int horizon
 
 void validate(RiskMethod method, const ReturnWindow& window, std::span<const double> weights,
               const RiskOptions& o) {
-  if (!(o.confidence > 0.0 && o.confidence < 1.0))
+  if (!(o.confidence > 0.0 && o.confidence < 1.0)) {
     throw std::invalid_argument("confidence must be strictly between 0 and 1.");
-  if (o.horizon < 1) throw std::invalid_argument("the horizon must be at least one period.");
-  if (window.n_assets == 0 || window.returns.size() % window.n_assets != 0)
+  }
+  if (o.horizon < 1) {
+    throw std::invalid_argument("the horizon must be at least one period.");
+  }
+  if (window.n_assets == 0 || window.returns.size() % window.n_assets != 0) {
     throw std::invalid_argument("the return window is not a whole number of rows of assets.");
-  if (weights.size() != window.n_assets)
+  }
+  if (weights.size() != window.n_assets) {
     throw std::invalid_argument("there are " + std::to_string(weights.size()) + " weights for " +
                                 std::to_string(window.n_assets) + " assets.");
-  for (double w : weights)
-    if (!std::isfinite(w)) throw std::invalid_argument("a weight is not a finite number.");
-  for (double r : window.returns)
-    if (!std::isfinite(r)) throw std::invalid_argument("a return is not a finite number.");
+  }
+  for (double w : weights) {
+    if (!std::isfinite(w)) {
+      throw std::invalid_argument("a weight is not a finite number.");
+    }
+  }
+  for (double r : window.returns) {
+    if (!std::isfinite(r)) {
+      throw std::invalid_argument("a return is not a finite number.");
+    }
+  }
   const std::size_t need = minimum_observations(method, window.n_assets, o.horizon);
-  if (window.n_obs() < need)
+  if (window.n_obs() < need) {
     throw std::invalid_argument("method " + std::string(to_string(method)) + " needs at least " +
                                 std::to_string(need) + " observations, the window has " +
                                 std::to_string(window.n_obs()) + ".");
-  if (!(o.ewma_lambda > 0.0 && o.ewma_lambda < 1.0))
+  }
+  if (!(o.ewma_lambda > 0.0 && o.ewma_lambda < 1.0)) {
     throw std::invalid_argument("the EWMA lambda must be strictly between 0 and 1.");
-  if (!(o.age_lambda > 0.0 && o.age_lambda <= 1.0))
+  }
+  if (!(o.age_lambda > 0.0 && o.age_lambda <= 1.0)) {
     throw std::invalid_argument("the age-weighting lambda must be in (0, 1].");
-  if (is_monte_carlo(method) && o.paths < 2)
+  }
+  if (is_monte_carlo(method) && o.paths < 2) {
     throw std::invalid_argument("Monte Carlo needs at least two paths.");
+  }
 }
 
 std::vector<double> covariance_of(const ReturnWindow& w, const RiskOptions& o) {
@@ -104,7 +122,9 @@ McSettings mc_settings(const RiskOptions& o) {
 
 template <class R>
 void copy_components(const R& r, RiskEstimate& e, bool wanted) {
-  if (!wanted) return;
+  if (!wanted) {
+    return;
+  }
   e.component_var = r.component_var;
   e.component_cvar = r.component_cvar;
 }
@@ -158,7 +178,9 @@ void estimate_historical(RiskMethod method, const ReturnWindow& window,
 
 McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const RiskOptions& o) {
   const std::size_t n = window.n_assets;
-  if (method == RiskMethod::kMcJump) return calibrate_jump_diffusion(window.returns, n);
+  if (method == RiskMethod::kMcJump) {
+    return calibrate_jump_diffusion(window.returns, n);
+  }
   McModel model;
   if (method == RiskMethod::kMcT) {
     // The fitted t's location and dispersion (ML by EM), as for parametric-t (memoised).
@@ -193,21 +215,29 @@ void estimate_monte_carlo(RiskMethod method, const ReturnWindow& window,
 std::span<const RiskMethod> all_risk_methods() noexcept { return kAll; }
 
 std::string_view to_string(RiskMethod m) noexcept {
-  for (const auto& [method, name] : kNames)
-    if (method == m) return name;
+  for (const auto& [method, name] : kNames) {
+    if (method == m) {
+      return name;
+    }
+  }
   return "unknown";
 }
 
 std::optional<RiskMethod> parse_risk_method(std::string_view name) noexcept {
-  for (const auto& [method, n] : kNames)
-    if (n == name) return method;
+  for (const auto& [method, n] : kNames) {
+    if (n == name) {
+      return method;
+    }
+  }
   return std::nullopt;
 }
 
 std::string risk_method_names(std::string_view separator, std::string_view last_separator) {
   std::string out;
   for (std::size_t i = 0; i < kAll.size(); ++i) {
-    if (i > 0) out += i + 1 == kAll.size() ? last_separator : separator;
+    if (i > 0) {
+      out += i + 1 == kAll.size() ? last_separator : separator;
+    }
     out += to_string(kAll[i]);
   }
   return out;

@@ -40,7 +40,9 @@ void check_inputs(const ReturnWindow& history, std::span<const double> weights,
   if (weights.size() != n_assets) {
     throw std::invalid_argument("The weights do not match the number of assets.");
   }
-  if (w < 2) throw std::invalid_argument("The rolling window must hold at least 2 periods.");
+  if (w < 2) {
+    throw std::invalid_argument("The rolling window must hold at least 2 periods.");
+  }
   if (options.refit_every < 1) {
     throw std::invalid_argument("The refit interval must be at least 1 period.");
   }
@@ -63,7 +65,9 @@ std::vector<RiskEstimate> fit_windows(const ReturnWindow& history, std::span<con
   const std::size_t w = options.window;
   unsigned n_threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
   n_threads = static_cast<unsigned>(std::clamp<std::size_t>(n_threads, 1, n_fits));
-  if (n_threads > 1) risk.threads = 1;
+  if (n_threads > 1) {
+    risk.threads = 1;
+  }
   std::vector<RiskEstimate> fits(n_fits);
   std::vector<std::exception_ptr> errors(n_fits);
   auto work = [&](unsigned first) {
@@ -83,11 +87,17 @@ std::vector<RiskEstimate> fit_windows(const ReturnWindow& history, std::span<con
     work(0);
   } else {
     std::vector<std::thread> pool;
-    for (unsigned k = 0; k < n_threads; ++k) pool.emplace_back(work, k);
-    for (auto& th : pool) th.join();
+    for (unsigned k = 0; k < n_threads; ++k) {
+      pool.emplace_back(work, k);
+    }
+    for (auto& th : pool) {
+      th.join();
+    }
   }
   for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);  // the earliest failing fit, whatever the thread count
+    if (e) {
+      std::rethrow_exception(e);  // the earliest failing fit, whatever the thread count
+    }
   }
   return fits;
 }

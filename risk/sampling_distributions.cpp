@@ -22,7 +22,9 @@ double gamma_p_series(double a, double x) {
   for (int n = 1; n < kMaxIterations; ++n) {
     term *= x / (a + n);
     sum += term;
-    if (std::fabs(term) < std::fabs(sum) * kEpsilon) break;
+    if (std::fabs(term) < std::fabs(sum) * kEpsilon) {
+      break;
+    }
   }
   return sum * std::exp(a * std::log(x) - x - std::lgamma(a));
 }
@@ -38,13 +40,19 @@ double gamma_q_continued_fraction(double a, double x) {
     const double an = -i * (i - a);
     b += 2.0;
     d = an * d + b;
-    if (std::fabs(d) < kTiny) d = kTiny;
+    if (std::fabs(d) < kTiny) {
+      d = kTiny;
+    }
     c = b + an / c;
-    if (std::fabs(c) < kTiny) c = kTiny;
+    if (std::fabs(c) < kTiny) {
+      c = kTiny;
+    }
     d = 1.0 / d;
     const double delta = d * c;
     h *= delta;
-    if (std::fabs(delta - 1.0) < kEpsilon) break;
+    if (std::fabs(delta - 1.0) < kEpsilon) {
+      break;
+    }
   }
   return std::exp(a * std::log(x) - x - std::lgamma(a)) * h;
 }
@@ -57,27 +65,39 @@ double beta_continued_fraction(double x, double a, double b) {
   const double qam = a - 1.0;
   double c = 1.0;
   double d = 1.0 - qab * x / qap;
-  if (std::fabs(d) < kTiny) d = kTiny;
+  if (std::fabs(d) < kTiny) {
+    d = kTiny;
+  }
   d = 1.0 / d;
   double h = d;
   for (int m = 1; m < kMaxIterations; ++m) {
     const int m2 = 2 * m;
     double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
     d = 1.0 + aa * d;
-    if (std::fabs(d) < kTiny) d = kTiny;
+    if (std::fabs(d) < kTiny) {
+      d = kTiny;
+    }
     c = 1.0 + aa / c;
-    if (std::fabs(c) < kTiny) c = kTiny;
+    if (std::fabs(c) < kTiny) {
+      c = kTiny;
+    }
     d = 1.0 / d;
     h *= d * c;
     aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
     d = 1.0 + aa * d;
-    if (std::fabs(d) < kTiny) d = kTiny;
+    if (std::fabs(d) < kTiny) {
+      d = kTiny;
+    }
     c = 1.0 + aa / c;
-    if (std::fabs(c) < kTiny) c = kTiny;
+    if (std::fabs(c) < kTiny) {
+      c = kTiny;
+    }
     d = 1.0 / d;
     const double delta = d * c;
     h *= delta;
-    if (std::fabs(delta - 1.0) < kEpsilon) break;
+    if (std::fabs(delta - 1.0) < kEpsilon) {
+      break;
+    }
   }
   return h;
 }
@@ -90,75 +110,117 @@ double beta_direct(double x, double a, double b) {
 }
 
 void require(bool ok, const char* what) {
-  if (!ok) throw std::invalid_argument(what);
+  if (!ok) {
+    throw std::invalid_argument(what);
+  }
 }
 
 }  // namespace
 
 double regularized_gamma_p(double a, double x) {
   require(a > 0.0 && x >= 0.0 && std::isfinite(a), "regularized_gamma_p needs a > 0 and x >= 0.");
-  if (x == 0.0) return 0.0;
-  if (std::isinf(x)) return 1.0;
+  if (x == 0.0) {
+    return 0.0;
+  }
+  if (std::isinf(x)) {
+    return 1.0;
+  }
   return x < a + 1.0 ? gamma_p_series(a, x) : 1.0 - gamma_q_continued_fraction(a, x);
 }
 
 double regularized_gamma_q(double a, double x) {
   require(a > 0.0 && x >= 0.0 && std::isfinite(a), "regularized_gamma_q needs a > 0 and x >= 0.");
-  if (x == 0.0) return 1.0;
-  if (std::isinf(x)) return 0.0;
+  if (x == 0.0) {
+    return 1.0;
+  }
+  if (std::isinf(x)) {
+    return 0.0;
+  }
   return x < a + 1.0 ? 1.0 - gamma_p_series(a, x) : gamma_q_continued_fraction(a, x);
 }
 
 double regularized_beta(double x, double a, double b) {
   require(a > 0.0 && b > 0.0 && x >= 0.0 && x <= 1.0,
           "regularized_beta needs a > 0, b > 0 and 0 <= x <= 1.");
-  if (x == 0.0) return 0.0;
-  if (x == 1.0) return 1.0;
+  if (x == 0.0) {
+    return 0.0;
+  }
+  if (x == 1.0) {
+    return 1.0;
+  }
   // Use the side where the continued fraction converges; the other side by I_x(a,b) =
   // 1 - I_{1-x}(b,a) (A&S 26.5.2).
-  if (x < (a + 1.0) / (a + b + 2.0)) return beta_direct(x, a, b);
+  if (x < (a + 1.0) / (a + b + 2.0)) {
+    return beta_direct(x, a, b);
+  }
   return 1.0 - beta_direct(1.0 - x, b, a);
 }
 
 double chi_square_cdf(double x, double k) {
   require(k > 0.0, "chi_square_cdf needs k > 0 degrees of freedom.");
-  if (!(x > 0.0)) return 0.0;
+  if (!(x > 0.0)) {
+    return 0.0;
+  }
   return regularized_gamma_p(0.5 * k, 0.5 * x);
 }
 
 double chi_square_sf(double x, double k) {
   require(k > 0.0, "chi_square_sf needs k > 0 degrees of freedom.");
-  if (!(x > 0.0)) return 1.0;
+  if (!(x > 0.0)) {
+    return 1.0;
+  }
   // Closed forms for the two cases the backtests use: k = 1 via erfc, k = 2 exponential.
-  if (k == 1.0) return std::erfc(std::sqrt(0.5 * x));
-  if (k == 2.0) return std::exp(-0.5 * x);
+  if (k == 1.0) {
+    return std::erfc(std::sqrt(0.5 * x));
+  }
+  if (k == 2.0) {
+    return std::exp(-0.5 * x);
+  }
   return regularized_gamma_q(0.5 * k, 0.5 * x);
 }
 
 double binomial_cdf(std::size_t k, std::size_t n, double p) {
   require(p >= 0.0 && p <= 1.0, "binomial_cdf needs 0 <= p <= 1.");
-  if (k >= n) return 1.0;
-  if (p == 0.0) return 1.0;
-  if (p == 1.0) return 0.0;
+  if (k >= n) {
+    return 1.0;
+  }
+  if (p == 0.0) {
+    return 1.0;
+  }
+  if (p == 1.0) {
+    return 0.0;
+  }
   // A&S 26.5.24: P(X <= k) = I_{1-p}(n - k, k + 1).
   const double nk = static_cast<double>(n - k);
   const double k1 = static_cast<double>(k) + 1.0;
   // Evaluate I_{1-p}(n-k, k+1) = 1 - I_p(k+1, n-k) on the side that keeps 1-p exact when p is
   // small.
-  if (p < (k1 + 1.0) / (k1 + nk + 2.0)) return 1.0 - beta_direct(p, k1, nk);
+  if (p < (k1 + 1.0) / (k1 + nk + 2.0)) {
+    return 1.0 - beta_direct(p, k1, nk);
+  }
   return beta_direct(1.0 - p, nk, k1);
 }
 
 double binomial_sf_inclusive(std::size_t k, std::size_t n, double p) {
   require(p >= 0.0 && p <= 1.0, "binomial_sf_inclusive needs 0 <= p <= 1.");
-  if (k == 0) return 1.0;
-  if (k > n) return 0.0;
-  if (p == 0.0) return 0.0;
-  if (p == 1.0) return 1.0;
+  if (k == 0) {
+    return 1.0;
+  }
+  if (k > n) {
+    return 0.0;
+  }
+  if (p == 0.0) {
+    return 0.0;
+  }
+  if (p == 1.0) {
+    return 1.0;
+  }
   // P(X >= k) = I_p(k, n - k + 1).
   const double a = static_cast<double>(k);
   const double b = static_cast<double>(n - k) + 1.0;
-  if (p < (a + 1.0) / (a + b + 2.0)) return beta_direct(p, a, b);
+  if (p < (a + 1.0) / (a + b + 2.0)) {
+    return beta_direct(p, a, b);
+  }
   return 1.0 - beta_direct(1.0 - p, b, a);
 }
 
@@ -230,13 +292,17 @@ double student_t_upper(double x, double nu) {
 
 double student_t_cdf(double x, double nu) {
   require(nu > 0.0, "student_t_cdf needs nu > 0.");
-  if (std::isnan(x)) return x;
+  if (std::isnan(x)) {
+    return x;
+  }
   return x >= 0.0 ? 1.0 - student_t_upper(x, nu) : student_t_upper(-x, nu);
 }
 
 double student_t_quantile(double p, double nu) {
   require(p > 0.0 && p < 1.0 && nu > 0.0, "student_t_quantile needs 0 < p < 1 and nu > 0.");
-  if (p == 0.5) return 0.0;
+  if (p == 0.5) {
+    return 0.0;
+  }
   // Solve P(T > x) = q for x > 0 (q = the smaller tail), then apply the sign.
   const bool upper = p > 0.5;
   const double q = upper ? 1.0 - p : p;
@@ -245,7 +311,9 @@ double student_t_quantile(double p, double nu) {
   while (student_t_upper(hi, nu) > q) {
     lo = hi;
     hi *= 2.0;
-    if (hi > 1e300) break;
+    if (hi > 1e300) {
+      break;
+    }
   }
   // Safeguarded Newton: f(x) = P(T > x) - q is decreasing with f'(x) = -pdf(x).
   double x = std::max(lo, std::min(hi, std::fabs(normal_quantile(q))));
@@ -258,7 +326,9 @@ double student_t_quantile(double p, double nu) {
     }
     const double step = f / student_t_pdf(x, nu);
     double next = x + step;
-    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (!(next > lo && next < hi)) {
+      next = 0.5 * (lo + hi);
+    }
     if (std::fabs(next - x) <= 1e-15 * std::fabs(next)) {
       x = next;
       break;

@@ -11,7 +11,9 @@ double signal_normal_quantile(double p) {
   double hi = 40.0;
   for (int i = 0; i < 200; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (mid == lo || mid == hi) break;
+    if (mid == lo || mid == hi) {
+      break;
+    }
     if (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p) {
       lo = mid;
     } else {
@@ -27,13 +29,17 @@ EwmaNormalVar::EwmaNormalVar(const SignalVarConfig& config)
       variance_per_s_(config.initial_daily_vol * config.initial_daily_vol / 86'400.0) {}
 
 double EwmaNormalVar::update(std::int64_t t, double price) {
-  if (!(price > 0.0) || !std::isfinite(price)) return var();
+  if (!(price > 0.0) || !std::isfinite(price)) {
+    return var();
+  }
   if (!t_) {
     t_ = t;
     price_ = price;
     return var();
   }
-  if (t <= *t_) return var();
+  if (t <= *t_) {
+    return var();
+  }
   const std::int64_t dt = t - *t_;
   const double r = std::log(price / price_);
   const double a = half_life_alpha(dt, config_.variance_half_life_s);

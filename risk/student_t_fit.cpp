@@ -45,8 +45,9 @@ EmResult em_fixed_nu(const Matrix& x, double nu, const Vector& start_location,
                           0.5 * d * std::log(nu * std::numbers::pi);
   for (int iter = 0; iter < 500; ++iter) {
     llt.compute(r.dispersion);
-    if (llt.info() != Eigen::Success)
+    if (llt.info() != Eigen::Success) {
       throw std::invalid_argument("the returns are degenerate (a singular covariance).");
+    }
     centered = x.rowwise() - r.location.transpose();
     // delta_t = c_t' S^-1 c_t via the Cholesky factor.
     solved = centered.transpose();
@@ -58,7 +59,9 @@ EmResult em_fixed_nu(const Matrix& x, double nu, const Vector& start_location,
     ll -= 0.5 * (nu + d) * (ws.delta.array() / nu).log1p().sum();
     const bool converged = std::fabs(ll - r.log_likelihood) <= 1e-12 * std::fabs(ll);
     r.log_likelihood = ll;
-    if (converged) break;
+    if (converged) {
+      break;
+    }
     ws.w = (nu + d) / (nu + ws.delta.array());
     const double sw = ws.w.sum();
     r.location.noalias() = (x.transpose() * ws.w) / sw;
@@ -75,8 +78,9 @@ struct NuFit {
 };
 
 NuFit maximise_over_nu(const Matrix& x) {
-  if (x.rows() < x.cols() + 2)
+  if (x.rows() < x.cols() + 2) {
     throw std::invalid_argument("too few observations to fit a Student-t distribution.");
+  }
   const Vector mean = x.colwise().mean().transpose();
   const Matrix c = x.rowwise() - mean.transpose();
   const Matrix cov = (c.transpose() * c) / static_cast<double>(x.rows() - 1);
@@ -92,8 +96,10 @@ NuFit maximise_over_nu(const Matrix& x) {
     const double nu = std::exp(log_nu);
     const Evaluated* nearest = nullptr;
     for (const auto& e : evaluated) {
-      if (nearest == nullptr || std::fabs(e.log_nu - log_nu) < std::fabs(nearest->log_nu - log_nu))
+      if (nearest == nullptr ||
+          std::fabs(e.log_nu - log_nu) < std::fabs(nearest->log_nu - log_nu)) {
         nearest = &e;
+      }
     }
     // The first EM starts from the moment match (dispersion = covariance (nu - 2) / nu); later
     // ones from the optimum at the nearest nu already evaluated, a few iterations away. The EM's
@@ -150,8 +156,9 @@ StudentTFit fit_student_t(std::span<const double> x) {
 }
 
 MultivariateTFit fit_multivariate_t(std::span<const double> returns, std::size_t n_assets) {
-  if (n_assets == 0 || returns.size() % n_assets != 0)
+  if (n_assets == 0 || returns.size() % n_assets != 0) {
     throw std::invalid_argument("the return window is not a whole number of rows.");
+  }
   const auto rows = static_cast<Eigen::Index>(returns.size() / n_assets);
   const auto cols = static_cast<Eigen::Index>(n_assets);
   const Matrix m = Eigen::Map<const Matrix>(returns.data(), rows, cols);

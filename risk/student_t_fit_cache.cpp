@@ -29,7 +29,9 @@ bool same_bytes(std::span<const double> a, const std::vector<double>& b) {
 }  // namespace
 
 StudentTFitCache::StudentTFitCache(std::size_t capacity) : capacity_(capacity) {
-  if (capacity == 0) throw std::invalid_argument("a fit cache needs room for at least one window.");
+  if (capacity == 0) {
+    throw std::invalid_argument("a fit cache needs room for at least one window.");
+  }
   entries_.reserve(capacity);
 }
 

@@ -21,9 +21,13 @@ template <class Done>
 bool run_until(asio::io_context& ioc, Done&& done, std::chrono::steady_clock::time_point deadline,
                const std::atomic<bool>& stop) {
   while (!done()) {
-    if (stop.load() || std::chrono::steady_clock::now() >= deadline) return false;
+    if (stop.load() || std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
     ioc.run_for(std::chrono::milliseconds(50));
-    if (ioc.stopped()) ioc.restart();
+    if (ioc.stopped()) {
+      ioc.restart();
+    }
   }
   return true;
 }
@@ -74,7 +78,9 @@ void HeadWatcher::start(std::uint64_t last_processed) {
 
 void HeadWatcher::stop() {
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 HeadWatcherStats HeadWatcher::stats() const {
@@ -84,12 +90,16 @@ HeadWatcherStats HeadWatcher::stats() const {
 
 void HeadWatcher::deliver_through(std::uint64_t number) {
   const std::uint64_t from = last_.load() + 1;
-  if (number < from) return;
+  if (number < from) {
+    return;
+  }
   const std::uint64_t first =
       number - from + 1 > options_.max_backfill ? number - options_.max_backfill + 1 : from;
   for (std::uint64_t n = first; n <= number && !stop_; ++n) {
     auto block = backfill_.get_block(BlockTag::number(n));
-    if (!block || !*block) return;  // try again on the next head
+    if (!block || !*block) {
+      return;  // try again on the next head
+    }
     on_head_(**block);
     last_ = n;
     std::lock_guard lock(stats_mu_);
@@ -117,13 +127,17 @@ void HeadWatcher::run() {
       }
       backoff = options_.backoff_initial;
       // Backfill what was missed while (re)connecting.
-      if (auto head = backfill_.block_number()) deliver_through(*head);
+      if (auto head = backfill_.block_number()) {
+        deliver_through(*head);
+      }
       read_heads(*subscription);
     }
     close_and_back_off(backoff);
   }
   beast::error_code ignored;
-  if (impl_->ws) beast::get_lowest_layer(*impl_->ws).socket().close(ignored);
+  if (impl_->ws) {
+    beast::get_lowest_layer(*impl_->ws).socket().close(ignored);
+  }
 }
 
 // Connect, handshake, subscribe: the subscription id, or nothing if a step failed or timed out.
@@ -132,10 +146,14 @@ std::optional<std::string> HeadWatcher::connect_and_subscribe() {
   auto& ws = *im.ws;
   tcp::resolver resolver(im.ioc);
   const auto endpoints = resolver.resolve(url_.host, std::to_string(url_.port), im.ec);
-  if (im.ec) return std::nullopt;
+  if (im.ec) {
+    return std::nullopt;
+  }
   beast::get_lowest_layer(ws).expires_after(options_.io_timeout);
   beast::get_lowest_layer(ws).async_connect(endpoints, im.handler());
-  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  if (!im.await(options_.io_timeout, stop_)) {
+    return std::nullopt;
+  }
   beast::get_lowest_layer(ws).expires_never();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options_.io_timeout;
@@ -144,14 +162,20 @@ std::optional<std::string> HeadWatcher::connect_and_subscribe() {
   ws.set_option(timeouts);
   ws.read_message_max(16u << 20);
   ws.async_handshake(url_.host, url_.target, im.handler());
-  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  if (!im.await(options_.io_timeout, stop_)) {
+    return std::nullopt;
+  }
   const std::string subscribe =
       R"({"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]})";
   ws.async_write(asio::buffer(subscribe), im.handler());
-  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  if (!im.await(options_.io_timeout, stop_)) {
+    return std::nullopt;
+  }
   im.buffer.clear();
   ws.async_read(im.buffer, im.handler());
-  if (!im.await(options_.io_timeout, stop_)) return std::nullopt;
+  if (!im.await(options_.io_timeout, stop_)) {
+    return std::nullopt;
+  }
   const Json ack = Json::parse(beast::buffers_to_string(im.buffer.data()), nullptr, false);
   if (!ack.is_object() || !ack.contains("result") || !ack["result"].is_string()) {
     return std::nullopt;
@@ -175,7 +199,9 @@ void HeadWatcher::read_heads(const std::string& subscription) {
       }
       return;
     }
-    if (im.ec) return;
+    if (im.ec) {
+      return;
+    }
     on_message(beast::buffers_to_string(im.buffer.data()), subscription);
   }
 }
@@ -184,17 +210,27 @@ void HeadWatcher::read_heads(const std::string& subscription) {
 // before it is backfilled; anything else (other messages, bad JSON, old heads) is ignored.
 void HeadWatcher::on_message(const std::string& text, const std::string& subscription) {
   const Json note = Json::parse(text, nullptr, false);
-  if (!note.is_object() || note.value("method", "") != "eth_subscription") return;
+  if (!note.is_object() || note.value("method", "") != "eth_subscription") {
+    return;
+  }
   const auto& params = note["params"];
-  if (!params.is_object() || params.value("subscription", "") != subscription) return;
+  if (!params.is_object() || params.value("subscription", "") != subscription) {
+    return;
+  }
   auto header = decode_block_header(params["result"]);
-  if (!header) return;
+  if (!header) {
+    return;
+  }
   {
     std::lock_guard lock(stats_mu_);
     ++stats_.notified;
   }
-  if (header->number <= last_.load()) return;  // already delivered (or backfilled)
-  if (header->number > last_.load() + 1) deliver_through(header->number - 1);
+  if (header->number <= last_.load()) {
+    return;  // already delivered (or backfilled)
+  }
+  if (header->number > last_.load() + 1) {
+    deliver_through(header->number - 1);
+  }
   if (header->number == last_.load() + 1) {
     on_head_(*header);
     last_ = header->number;

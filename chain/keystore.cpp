@@ -59,7 +59,9 @@ std::string to_string(const KeystoreFailure& failure) {
     case KeystoreError::kUnsupportedPrf:
     case KeystoreError::kUnsupportedCipher:
       out = std::string{to_string(failure.error)};
-      if (!failure.field.empty()) out += " (field " + field + ")";
+      if (!failure.field.empty()) {
+        out += " (field " + field + ")";
+      }
       break;
     default: out = std::string{to_string(failure.error)}; break;
   }
@@ -104,16 +106,24 @@ const json* member(const json& obj, const char* key) {
 Expected<const json*, KeystoreFailure> object_field(const json& obj, const char* key,
                                                     std::string_view path) {
   const json* v = member(obj, key);
-  if (v == nullptr) return fail(KeystoreError::kMissingField, path);
-  if (!v->is_object()) return fail(KeystoreError::kWrongType, path, "must be a JSON object");
+  if (v == nullptr) {
+    return fail(KeystoreError::kMissingField, path);
+  }
+  if (!v->is_object()) {
+    return fail(KeystoreError::kWrongType, path, "must be a JSON object");
+  }
   return v;
 }
 
 Expected<std::string_view, KeystoreFailure> string_field(const json& obj, const char* key,
                                                          std::string_view path) {
   const json* v = member(obj, key);
-  if (v == nullptr) return fail(KeystoreError::kMissingField, path);
-  if (!v->is_string()) return fail(KeystoreError::kWrongType, path, "must be a JSON string");
+  if (v == nullptr) {
+    return fail(KeystoreError::kMissingField, path);
+  }
+  if (!v->is_string()) {
+    return fail(KeystoreError::kWrongType, path, "must be a JSON string");
+  }
   return std::string_view{v->get_ref<const std::string&>()};
 }
 
@@ -122,23 +132,33 @@ Expected<std::string_view, KeystoreFailure> string_field(const json& obj, const 
 Expected<std::uint64_t, KeystoreFailure> count_field(const json& obj, const char* key,
                                                      std::string_view path) {
   const json* v = member(obj, key);
-  if (v == nullptr) return fail(KeystoreError::kMissingField, path);
+  if (v == nullptr) {
+    return fail(KeystoreError::kMissingField, path);
+  }
   if (v->is_number_unsigned()) {
     const auto value = v->get<std::uint64_t>();
-    if (value == 0) return fail(KeystoreError::kBadParameter, path, "must be at least 1");
+    if (value == 0) {
+      return fail(KeystoreError::kBadParameter, path, "must be at least 1");
+    }
     return value;
   }
-  if (v->is_number_integer()) return fail(KeystoreError::kBadParameter, path, "must be positive");
+  if (v->is_number_integer()) {
+    return fail(KeystoreError::kBadParameter, path, "must be positive");
+  }
   return fail(KeystoreError::kWrongType, path, "must be a JSON integer below 2^64");
 }
 
 Expected<Bytes, KeystoreFailure> hex_field(const json& obj, const char* key,
                                            std::string_view path) {
   auto text = string_field(obj, key, path);
-  if (!text) return unexpected(text.error());
+  if (!text) {
+    return unexpected(text.error());
+  }
   // Bounded by kMaxKeystoreSize, so the allocation below is small.
   auto bytes = from_hex(*text, HexPrefix::kOptional);
-  if (!bytes) return fail(KeystoreError::kBadHex, path, to_string(bytes.error()));
+  if (!bytes) {
+    return fail(KeystoreError::kBadHex, path, to_string(bytes.error()));
+  }
   return std::move(*bytes);
 }
 
@@ -147,8 +167,12 @@ Expected<FixedBytes<N>, KeystoreFailure> fixed_hex_field(const json& obj, const 
                                                          std::string_view path,
                                                          std::string_view size_rule) {
   auto bytes = hex_field(obj, key, path);
-  if (!bytes) return unexpected(bytes.error());
-  if (bytes->size() != N) return fail(KeystoreError::kBadParameter, path, size_rule);
+  if (!bytes) {
+    return unexpected(bytes.error());
+  }
+  if (bytes->size() != N) {
+    return fail(KeystoreError::kBadParameter, path, size_rule);
+  }
   FixedBytes<N> out{};
   std::copy(bytes->begin(), bytes->end(), out.begin());
   return out;
@@ -165,8 +189,12 @@ Expected<void, KeystoreFailure> check_kdf(const KdfParams& kdf, std::uint64_t dk
       return fail(KeystoreError::kBadParameter, "crypto.kdfparams.n",
                   "n must be a power of two greater than 1");
     }
-    if (s->r == 0) return fail(KeystoreError::kBadParameter, "crypto.kdfparams.r", "must be >= 1");
-    if (s->p == 0) return fail(KeystoreError::kBadParameter, "crypto.kdfparams.p", "must be >= 1");
+    if (s->r == 0) {
+      return fail(KeystoreError::kBadParameter, "crypto.kdfparams.r", "must be >= 1");
+    }
+    if (s->p == 0) {
+      return fail(KeystoreError::kBadParameter, "crypto.kdfparams.p", "must be >= 1");
+    }
     // Memory 128·r·N bytes; written as divisions so no product can overflow.
     if (s->r > kMaxScryptMemory / 128 || s->n > kMaxScryptMemory / 128 / s->r) {
       return fail(KeystoreError::kCostLimitExceeded, "crypto.kdfparams",
@@ -178,7 +206,9 @@ Expected<void, KeystoreFailure> check_kdf(const KdfParams& kdf, std::uint64_t dk
     }
   } else {
     const auto& p = std::get<Pbkdf2Params>(kdf);
-    if (p.c == 0) return fail(KeystoreError::kBadParameter, "crypto.kdfparams.c", "must be >= 1");
+    if (p.c == 0) {
+      return fail(KeystoreError::kBadParameter, "crypto.kdfparams.c", "must be >= 1");
+    }
     if (p.c > kMaxPbkdf2Iterations) {
       return fail(KeystoreError::kCostLimitExceeded, "crypto.kdfparams.c",
                   "pbkdf2 iterations are limited to 2^22");
@@ -198,7 +228,9 @@ Expected<void, KeystoreFailure> check_kdf(const KdfParams& kdf, std::uint64_t dk
 // Version first, so a v1 or v4 file is told apart from a damaged v3 one.
 Expected<void, KeystoreFailure> parse_version(const json& doc) {
   const json* version = member(doc, "version");
-  if (version == nullptr) return fail(KeystoreError::kMissingField, "version");
+  if (version == nullptr) {
+    return fail(KeystoreError::kMissingField, "version");
+  }
   if (!version->is_number_unsigned() && !version->is_number_integer()) {
     return fail(KeystoreError::kWrongType, "version", "must be the JSON integer 3");
   }
@@ -211,18 +243,28 @@ Expected<void, KeystoreFailure> parse_version(const json& doc) {
 // crypto.cipher, crypto.cipherparams.iv and crypto.ciphertext.
 Expected<void, KeystoreFailure> parse_cipher(const json& crypto, Keystore& ks) {
   auto cipher = string_field(crypto, "cipher", "crypto.cipher");
-  if (!cipher) return unexpected(cipher.error());
-  if (*cipher != "aes-128-ctr") return fail(KeystoreError::kUnsupportedCipher, "crypto.cipher");
+  if (!cipher) {
+    return unexpected(cipher.error());
+  }
+  if (*cipher != "aes-128-ctr") {
+    return fail(KeystoreError::kUnsupportedCipher, "crypto.cipher");
+  }
 
   auto cipherparams = object_field(crypto, "cipherparams", "crypto.cipherparams");
-  if (!cipherparams) return unexpected(cipherparams.error());
+  if (!cipherparams) {
+    return unexpected(cipherparams.error());
+  }
   auto iv = fixed_hex_field<16>(**cipherparams, "iv", "crypto.cipherparams.iv",
                                 "the AES-128-CTR iv must be 16 bytes");
-  if (!iv) return unexpected(iv.error());
+  if (!iv) {
+    return unexpected(iv.error());
+  }
   ks.iv = *iv;
 
   auto ciphertext = hex_field(crypto, "ciphertext", "crypto.ciphertext");
-  if (!ciphertext) return unexpected(ciphertext.error());
+  if (!ciphertext) {
+    return unexpected(ciphertext.error());
+  }
   if (ciphertext->empty() || ciphertext->size() > 32) {
     return fail(KeystoreError::kBadParameter, "crypto.ciphertext",
                 "the encrypted key must be 1 to 32 bytes");
@@ -235,65 +277,103 @@ Expected<void, KeystoreFailure> parse_cipher(const json& crypto, Keystore& ks) {
 // the limits of check_kdf.
 Expected<void, KeystoreFailure> parse_kdf(const json& crypto, Keystore& ks) {
   auto kdf = string_field(crypto, "kdf", "crypto.kdf");
-  if (!kdf) return unexpected(kdf.error());
+  if (!kdf) {
+    return unexpected(kdf.error());
+  }
   const bool scrypt = *kdf == "scrypt";
-  if (!scrypt && *kdf != "pbkdf2") return fail(KeystoreError::kUnsupportedKdf, "crypto.kdf");
+  if (!scrypt && *kdf != "pbkdf2") {
+    return fail(KeystoreError::kUnsupportedKdf, "crypto.kdf");
+  }
 
   auto kdfparams = object_field(crypto, "kdfparams", "crypto.kdfparams");
-  if (!kdfparams) return unexpected(kdfparams.error());
+  if (!kdfparams) {
+    return unexpected(kdfparams.error());
+  }
   const json& params = **kdfparams;
   if (scrypt) {
     ScryptParams s;
     auto n = count_field(params, "n", "crypto.kdfparams.n");
-    if (!n) return unexpected(n.error());
+    if (!n) {
+      return unexpected(n.error());
+    }
     auto r = count_field(params, "r", "crypto.kdfparams.r");
-    if (!r) return unexpected(r.error());
+    if (!r) {
+      return unexpected(r.error());
+    }
     auto p = count_field(params, "p", "crypto.kdfparams.p");
-    if (!p) return unexpected(p.error());
+    if (!p) {
+      return unexpected(p.error());
+    }
     s.n = *n;
     s.r = *r;
     s.p = *p;
     ks.kdf = s;
   } else {
     auto prf = string_field(params, "prf", "crypto.kdfparams.prf");
-    if (!prf) return unexpected(prf.error());
-    if (*prf != "hmac-sha256") return fail(KeystoreError::kUnsupportedPrf, "crypto.kdfparams.prf");
+    if (!prf) {
+      return unexpected(prf.error());
+    }
+    if (*prf != "hmac-sha256") {
+      return fail(KeystoreError::kUnsupportedPrf, "crypto.kdfparams.prf");
+    }
     auto c = count_field(params, "c", "crypto.kdfparams.c");
-    if (!c) return unexpected(c.error());
+    if (!c) {
+      return unexpected(c.error());
+    }
     ks.kdf = Pbkdf2Params{*c};
   }
   auto dklen = count_field(params, "dklen", "crypto.kdfparams.dklen");
-  if (!dklen) return unexpected(dklen.error());
+  if (!dklen) {
+    return unexpected(dklen.error());
+  }
   ks.dklen = *dklen;
   auto salt = hex_field(params, "salt", "crypto.kdfparams.salt");
-  if (!salt) return unexpected(salt.error());
+  if (!salt) {
+    return unexpected(salt.error());
+  }
   ks.salt = std::move(*salt);
   return check_kdf(ks.kdf, ks.dklen, ks.salt.size());
 }
 
 Expected<Keystore, KeystoreFailure> parse_document(const json& doc) {
-  if (!doc.is_object())
+  if (!doc.is_object()) {
     return fail(KeystoreError::kMalformedJson, {}, "the top level must be an object");
+  }
   Keystore ks;
-  if (auto ok = parse_version(doc); !ok) return unexpected(ok.error());
+  if (auto ok = parse_version(doc); !ok) {
+    return unexpected(ok.error());
+  }
 
   // geth reads "crypto" case-insensitively; files written by old Mist/ethereumjs use "Crypto".
   const json* crypto = member(doc, "crypto");
-  if (crypto == nullptr) crypto = member(doc, "Crypto");
-  if (crypto == nullptr) return fail(KeystoreError::kMissingField, "crypto");
-  if (!crypto->is_object())
+  if (crypto == nullptr) {
+    crypto = member(doc, "Crypto");
+  }
+  if (crypto == nullptr) {
+    return fail(KeystoreError::kMissingField, "crypto");
+  }
+  if (!crypto->is_object()) {
     return fail(KeystoreError::kWrongType, "crypto", "must be a JSON object");
-  if (auto ok = parse_cipher(*crypto, ks); !ok) return unexpected(ok.error());
-  if (auto ok = parse_kdf(*crypto, ks); !ok) return unexpected(ok.error());
+  }
+  if (auto ok = parse_cipher(*crypto, ks); !ok) {
+    return unexpected(ok.error());
+  }
+  if (auto ok = parse_kdf(*crypto, ks); !ok) {
+    return unexpected(ok.error());
+  }
 
   auto mac = fixed_hex_field<32>(*crypto, "mac", "crypto.mac", "the MAC must be 32 bytes");
-  if (!mac) return unexpected(mac.error());
+  if (!mac) {
+    return unexpected(mac.error());
+  }
   ks.mac = *mac;
 
   // Optional; geth, eth-account and ethers write it, cast does not.
   if (member(doc, "address") != nullptr) {
     auto address = fixed_hex_field<20>(doc, "address", "address", "an address is 20 bytes");
-    if (!address) return unexpected(address.error());
+    if (!address) {
+      return unexpected(address.error());
+    }
     ks.address = *address;
   }
   return ks;
@@ -349,10 +429,14 @@ std::string format_uuid(const FixedBytes<16>& id) {
 }  // namespace
 
 Expected<Keystore, KeystoreFailure> parse_keystore(std::string_view text) noexcept {
-  if (text.size() > kMaxKeystoreSize) return fail(KeystoreError::kTooLarge);
+  if (text.size() > kMaxKeystoreSize) {
+    return fail(KeystoreError::kTooLarge);
+  }
   try {
     const json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return fail(KeystoreError::kMalformedJson, {}, "not valid JSON");
+    if (doc.is_discarded()) {
+      return fail(KeystoreError::kMalformedJson, {}, "not valid JSON");
+    }
     return parse_document(doc);
   } catch (...) {
     // Only std::bad_alloc can get here (the parser does not throw when told not to).
@@ -364,14 +448,18 @@ Expected<SecretKey, KeystoreFailure> decrypt_keystore(const Keystore& ks,
                                                       std::string_view password) noexcept {
   try {
     // A Keystore can be built by hand: check it as parse_keystore would.
-    if (auto ok = check_kdf(ks.kdf, ks.dklen, ks.salt.size()); !ok) return unexpected(ok.error());
+    if (auto ok = check_kdf(ks.kdf, ks.dklen, ks.salt.size()); !ok) {
+      return unexpected(ok.error());
+    }
     if (ks.ciphertext.empty() || ks.ciphertext.size() > 32) {
       return fail(KeystoreError::kBadParameter, "crypto.ciphertext",
                   "the encrypted key must be 1 to 32 bytes");
     }
     Bytes derived(ks.dklen);
     const Wipe wipe_derived(derived.data(), derived.size());
-    if (auto ok = derive_key(ks, password, derived); !ok) return unexpected(ok.error());
+    if (auto ok = derive_key(ks, password, derived); !ok) {
+      return unexpected(ok.error());
+    }
 
     const Hash32 mac = compute_mac(derived, ks.ciphertext);
     // Constant time, and before any decryption (the spec's order).
@@ -385,7 +473,9 @@ Expected<SecretKey, KeystoreFailure> decrypt_keystore(const Keystore& ks,
     const Wipe wipe_plain(plain.data(), plain.size());
     aes_128_ctr(derived, ks.iv, ks.ciphertext, plain.data() + (32 - ks.ciphertext.size()));
     auto key = SecretKey::from_bytes(plain);
-    if (!key) return fail(KeystoreError::kInvalidKey);
+    if (!key) {
+      return fail(KeystoreError::kInvalidKey);
+    }
 
     if (ks.address && address_of(*key) != *ks.address) {
       return fail(KeystoreError::kAddressMismatch, "address");
@@ -399,7 +489,9 @@ Expected<SecretKey, KeystoreFailure> decrypt_keystore(const Keystore& ks,
 Expected<SecretKey, KeystoreFailure> decrypt_keystore(std::string_view json,
                                                       std::string_view password) noexcept {
   auto ks = parse_keystore(json);
-  if (!ks) return unexpected(ks.error());
+  if (!ks) {
+    return unexpected(ks.error());
+  }
   return decrypt_keystore(*ks, password);
 }
 
@@ -412,11 +504,15 @@ Expected<std::string, KeystoreFailure> encrypt_keystore_with(const SecretKey& ke
   ks.salt = nonces.salt;
   ks.dklen = 32;
   ks.iv = nonces.iv;
-  if (auto ok = check_kdf(ks.kdf, ks.dklen, ks.salt.size()); !ok) return unexpected(ok.error());
+  if (auto ok = check_kdf(ks.kdf, ks.dklen, ks.salt.size()); !ok) {
+    return unexpected(ok.error());
+  }
 
   Bytes derived(ks.dklen);
   const Wipe wipe_derived(derived.data(), derived.size());
-  if (auto ok = derive_key(ks, password, derived); !ok) return unexpected(ok.error());
+  if (auto ok = derive_key(ks, password, derived); !ok) {
+    return unexpected(ok.error());
+  }
   ks.ciphertext.resize(32);
   aes_128_ctr(derived, ks.iv, key.reveal(), ks.ciphertext.data());
   ks.mac = compute_mac(derived, ks.ciphertext);

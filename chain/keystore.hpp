@@ -65,7 +65,7 @@ struct KeystoreFailure {
 // go-ethereum/ethereum tests vector (n=2^18, r=1, p=8), PBKDF2 c=262144 (web3.js, the spec's
 // vector). The limits leave 2x (scrypt) and 16x (PBKDF2) headroom above those, while a hostile
 // file is refused at once instead of asking for terabytes or hours.
-inline constexpr std::size_t kMaxKeystoreSize = 64 * 1024;  // real files are < 1 KiB
+inline constexpr std::size_t kMaxKeystoreSize = std::size_t{64} * 1024;  // real files are < 1 KiB
 // scrypt memory is 128 * r * n bytes (the V array, RFC 7914 §5): at most 512 MiB.
 inline constexpr std::uint64_t kMaxScryptMemory = 512ull * 1024 * 1024;
 // scrypt work is n * r * p BlockMix rounds of 128 bytes each: at most 2^22 (2x geth's standard

@@ -1,6 +1,7 @@
 #include "chain/tx_manager.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "chain/secp256k1.hpp"
@@ -11,23 +12,25 @@ namespace varkeeper::chain {
 namespace {
 U256 scale(const U256& v, double factor) {
   // Fixed-point multiply in parts per million, so no double ever touches a fee.
-  const auto ppm = static_cast<std::uint64_t>(factor * 1'000'000.0 + 0.5);
+  const auto ppm = static_cast<std::uint64_t>(std::llround(factor * 1'000'000.0));
   return v * ppm / 1'000'000;
 }
 }  // namespace
 
-TxManager::TxManager(EthClient& eth, TxStore& store, SecretKey sender, std::uint64_t chain_id,
-                     TxManagerOptions options)
+TxManager::TxManager(EthClient& eth, TxStore& store, const SecretKey& sender,
+                     std::uint64_t chain_id, TxManagerOptions options)
     : eth_(eth),
       store_(store),
-      key_(std::move(sender)),
+      key_(sender),
       sender_(address_of(key_)),
       chain_id_(chain_id),
       options_(std::move(options)) {}
 
 void TxManager::save(const TxRecord& rec) {
   store_.save(rec);
-  if (on_change) on_change(rec);
+  if (on_change) {
+    on_change(rec);
+  }
 }
 
 void TxManager::fail_fatal(TxRecord& rec, const std::string& why) {
@@ -72,7 +75,9 @@ void TxManager::release_nonce(TxRecord& rec) {
 RpcExpected<TxManager::Fees> TxManager::current_fees() {
   const auto& p = options_.fees;
   auto history = eth_.fee_history(p.history_blocks, BlockTag::latest(), {p.reward_percentile});
-  if (!history) return unexpected(history.error());
+  if (!history) {
+    return unexpected(history.error());
+  }
   if (history->base_fee_per_gas.empty()) {
     RpcError e;
     e.kind = RpcErrorKind::kMalformedResponse;
@@ -83,7 +88,9 @@ RpcExpected<TxManager::Fees> TxManager::current_fees() {
   const U256 next_base = history->base_fee_per_gas.back();
   std::vector<U256> rewards;
   for (const auto& row : history->reward) {
-    if (!row.empty()) rewards.push_back(row[0]);
+    if (!row.empty()) {
+      rewards.push_back(row[0]);
+    }
   }
   U256 tip = p.min_priority_fee;
   if (!rewards.empty()) {
@@ -187,7 +194,9 @@ bool TxManager::check_receipt(TxRecord& rec, std::uint64_t head) {
       ++stats_.rpc_failures;
       return false;
     }
-    if (!*receipt) continue;
+    if (!*receipt) {
+      continue;
+    }
     const auto& r = **receipt;
     rec.mined_hash = r.transaction_hash;
     rec.mined_block_hash = r.block_hash;
@@ -202,7 +211,9 @@ bool TxManager::check_receipt(TxRecord& rec, std::uint64_t head) {
       ++stats_.confirmed;
       stats_.gas_spent_wei += U256(r.gas_used) * r.effective_gas_price;
     }
-    if (rec.state == TxState::kFinalized) ++stats_.finalized;
+    if (rec.state == TxState::kFinalized) {
+      ++stats_.finalized;
+    }
     save(rec);
     return true;
   }
@@ -211,16 +222,24 @@ bool TxManager::check_receipt(TxRecord& rec, std::uint64_t head) {
 
 Expected<void, RpcError> TxManager::start() {
   auto latest = eth_.transaction_count(sender_, BlockTag::latest());
-  if (!latest) return unexpected(latest.error());
+  if (!latest) {
+    return unexpected(latest.error());
+  }
   auto pending = eth_.transaction_count(sender_, BlockTag::pending());
-  if (!pending) return unexpected(pending.error());
+  if (!pending) {
+    return unexpected(pending.error());
+  }
   auto head = eth_.block_number();
-  if (!head) return unexpected(head.error());
+  if (!head) {
+    return unexpected(head.error());
+  }
 
   auto open = store_.load_open(sender_);
   std::set<std::uint64_t> covered;
   for (auto& rec : open) {
-    if (!rec.nonce) continue;
+    if (!rec.nonce) {
+      continue;
+    }
     if (rec.state == TxState::kConfirmed) {
       covered.insert(*rec.nonce);
       continue;
@@ -235,7 +254,9 @@ Expected<void, RpcError> TxManager::start() {
       continue;
     }
     covered.insert(*rec.nonce);
-    if (!rec.attempts.empty()) broadcast(rec, *head);  // rebroadcast exactly the saved bytes
+    if (!rec.attempts.empty()) {
+      broadcast(rec, *head);  // rebroadcast exactly the saved bytes
+    }
   }
   const auto highest = store_.highest_nonce(sender_);
   next_nonce_ =
@@ -243,12 +264,18 @@ Expected<void, RpcError> TxManager::start() {
   // Nonces between the chain's count and our next one that no open record holds: gaps (a
   // record that went fatal before its filler was saved, for instance). Fill them.
   for (std::uint64_t n = *latest; n < next_nonce_; ++n) {
-    if (covered.count(n) != 0) continue;
-    if (n < *pending) continue;  // the node holds a transaction at this nonce already
+    if (covered.count(n) != 0) {
+      continue;
+    }
+    if (n < *pending) {
+      continue;  // the node holds a transaction at this nonce already
+    }
     TxRequest fill{"gap-fill:" + std::to_string(n) + ":start", sender_, {}, 0, 21'000, "gap_fill"};
     const auto id = store_.insert(fill, sender_);
     auto rec = *store_.get(id);
-    if (rec.nonce) continue;
+    if (rec.nonce) {
+      continue;
+    }
     rec.nonce = n;
     rec.state = TxState::kInProgress;
     ++stats_.gap_fills;
@@ -318,11 +345,17 @@ std::vector<TxRecord> TxManager::open_in_nonce_order(std::size_t& in_flight) {
   auto open = store_.load_open(sender_);
   in_flight = 0;
   for (const auto& rec : open) {
-    if (rec.nonce && rec.state != TxState::kConfirmed) ++in_flight;
+    if (rec.nonce && rec.state != TxState::kConfirmed) {
+      ++in_flight;
+    }
   }
   std::stable_sort(open.begin(), open.end(), [](const TxRecord& a, const TxRecord& b) {
-    if (a.nonce.has_value() != b.nonce.has_value()) return a.nonce.has_value();
-    if (a.nonce && b.nonce) return *a.nonce < *b.nonce;
+    if (a.nonce.has_value() != b.nonce.has_value()) {
+      return a.nonce.has_value();
+    }
+    if (a.nonce && b.nonce) {
+      return *a.nonce < *b.nonce;
+    }
     return a.id < b.id;
   });
   return open;
@@ -332,7 +365,9 @@ std::vector<TxRecord> TxManager::open_in_nonce_order(std::size_t& in_flight) {
 // next nonce, sign and send; not while max_in_flight transactions are out.
 void TxManager::advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees& fees,
                                   std::size_t& in_flight) {
-  if (in_flight >= options_.max_in_flight) return;
+  if (in_flight >= options_.max_in_flight) {
+    return;
+  }
   if (rec.request.gas_limit == 0) {
     CallRequest call{sender_, rec.request.to, rec.request.data, rec.request.value, {}};
     auto gas = eth_.estimate_gas(call);
@@ -349,7 +384,9 @@ void TxManager::advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees&
         static_cast<std::uint64_t>(static_cast<double>(*gas) * options_.gas_limit_multiplier);
   }
   const auto f = fees.get();
-  if (!f) return;
+  if (!f) {
+    return;
+  }
   rec.nonce = next_nonce_++;
   rec.state = TxState::kInProgress;
   ++in_flight;
@@ -361,7 +398,9 @@ void TxManager::advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees&
 void TxManager::advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
   if (rec.attempts.empty()) {  // a gap filler, or a crash before the first attempt
     const auto f = fees.get();
-    if (!f) return;
+    if (!f) {
+      return;
+    }
     sign_attempt(rec, *f);
   }
   broadcast(rec, head);
@@ -370,18 +409,26 @@ void TxManager::advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFee
 // unconfirmed: mined? If not after bump_after_blocks, either the nonce was used by a transaction
 // we never signed (release it) or the fees are bumped and the transaction re-sent.
 void TxManager::advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
-  if (check_receipt(rec, head)) return;
+  if (check_receipt(rec, head)) {
+    return;
+  }
   const auto& last = rec.attempts.back();
-  if (head < last.broadcast_block + options_.bump_after_blocks) return;
+  if (head < last.broadcast_block + options_.bump_after_blocks) {
+    return;
+  }
   // Is the nonce used on chain by something we never signed? Then reassign it.
   auto latest = eth_.transaction_count(sender_, BlockTag::latest());
   if (latest && *latest > *rec.nonce) {
-    if (check_receipt(rec, head)) return;
+    if (check_receipt(rec, head)) {
+      return;
+    }
     release_nonce(rec);
     return;
   }
   const auto f = fees.get();
-  if (!f) return;
+  if (!f) {
+    return;
+  }
   const Fees next = bumped({last.max_fee_per_gas, last.max_priority_fee_per_gas}, *f);
   if (next.max_fee == last.max_fee_per_gas && next.tip == last.max_priority_fee_per_gas) {
     rec.error = "stuck at the fee cap";
@@ -407,10 +454,11 @@ void TxManager::advance_confirmed(TxRecord& rec, std::uint64_t head) {
     rec.mined_hash.reset();
     rec.mined_block_hash.reset();
     save(rec);
-    if (!*receipt)
+    if (!*receipt) {
       broadcast(rec, head);
-    else
+    } else {
       check_receipt(rec, head);
+    }
     return;
   }
   if (head + 1 >= rec.mined_block + options_.confirmations) {

@@ -49,7 +49,7 @@ struct TxManagerStats {
 
 class TxManager {
  public:
-  TxManager(EthClient& eth, TxStore& store, SecretKey sender, std::uint64_t chain_id,
+  TxManager(EthClient& eth, TxStore& store, const SecretKey& sender, std::uint64_t chain_id,
             TxManagerOptions options = {});
 
   // Reconciles the store with the chain: reads `latest` and `pending` nonces, confirms what was

@@ -72,9 +72,13 @@ std::string general(double v) {
 
 BacktestInput load_forecasts(const BacktestCliOptions& o) {
   auto forecasts = read_forecasts_csv(o.forecasts);
-  if (!forecasts) throw UserError(describe(forecasts.error(), o.forecasts));
+  if (!forecasts) {
+    throw UserError(describe(forecasts.error(), o.forecasts));
+  }
   auto realized = read_realized_csv(o.realized);
-  if (!realized) throw UserError(describe(realized.error(), o.realized));
+  if (!realized) {
+    throw UserError(describe(realized.error(), o.realized));
+  }
   auto aligned = align_backtest_input(*forecasts, *realized);
   if (aligned.dates.empty()) {
     throw UserError("no date in " + o.forecasts + " has a realised return in " + o.realized +
@@ -97,16 +101,22 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
   std::vector<PriceTable> tables;
   for (const auto& path : o.prices) {
     auto table = read_price_csv(path, CsvValues::kPrices);
-    if (!table) throw UserError(table.error().message);
+    if (!table) {
+      throw UserError(table.error().message);
+    }
     tables.push_back(std::move(*table));
   }
   auto aligned = align_on_common_dates(tables);
-  if (!aligned) throw UserError(aligned.error().message);
+  if (!aligned) {
+    throw UserError(aligned.error().message);
+  }
   const PriceTable& prices = *aligned;
   const std::size_t n_assets = prices.n_assets();
   const std::size_t n_rows = prices.dates.size();
   const auto weights = parse_weights(o.weights, prices.assets);
-  if (!weights) throw UserError(weights.error().message);
+  if (!weights) {
+    throw UserError(weights.error().message);
+  }
   if (n_rows < 2 || n_rows - 1 <= o.window) {
     throw UserError("too few observations for the window: the prices give " +
                     std::to_string(n_rows == 0 ? 0 : n_rows - 1) + " returns on common dates, " +
@@ -133,7 +143,9 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
     throw UserError(std::string("the rolling backtest cannot run: ") + e.what());
   }
   BacktestInput in;
-  for (std::size_t row : result.forecasts.row) in.dates.push_back(prices.dates[row + 1]);
+  for (std::size_t row : result.forecasts.row) {
+    in.dates.push_back(prices.dates[row + 1]);
+  }
   in.var = std::move(result.forecasts.var);
   in.cvar = std::move(result.forecasts.cvar);
   in.realized = std::move(result.forecasts.realized);
@@ -147,17 +159,23 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
 void write_forecasts(const BacktestInput& in, const risk::BacktestReport& r,
                      const std::string& path) {
   std::ofstream out(path);
-  if (!out) throw UserError("cannot write the forecast series to " + path + ".");
+  if (!out) {
+    throw UserError("cannot write the forecast series to " + path + ".");
+  }
   out << "date,var,cvar,return,calibrated_var\n";
   char buf[200];
   for (std::size_t t = 0; t < in.dates.size(); ++t) {
     char cvar[40] = "";
-    if (!in.cvar.empty()) std::snprintf(cvar, sizeof cvar, "%.17g", in.cvar[t]);
+    if (!in.cvar.empty()) {
+      std::snprintf(cvar, sizeof cvar, "%.17g", in.cvar[t]);
+    }
     std::snprintf(buf, sizeof buf, "%s,%.17g,%s,%.17g,%.17g\n", in.dates[t].c_str(), in.var[t],
                   cvar, in.realized[t], r.calibrated.var[t]);
     out << buf;
   }
-  if (!out) throw UserError("cannot write the forecast series to " + path + ".");
+  if (!out) {
+    throw UserError("cannot write the forecast series to " + path + ".");
+  }
 }
 
 nlohmann::json lr_json(const risk::LikelihoodRatioTest& t, bool reject) {
@@ -246,11 +264,15 @@ void print_text(const BacktestCliOptions& o, const BacktestInput& in,
   }
   out << "periods          " << r.n_obs << " (" << in.dates.front() << " to " << in.dates.back()
       << ")";
-  if (in.dropped > 0) out << ", " << in.dropped << " forecasts without a realised return skipped";
+  if (in.dropped > 0) {
+    out << ", " << in.dropped << " forecasts without a realised return skipped";
+  }
   out << '\n';
   out << "exceptions       " << r.exceptions << " (expected " << fixed(r.expected_exceptions, 2)
       << ", ratio " << fixed(r.exception_ratio, 3) << ")";
-  if (r.first_exception > 0) out << ", first on " << in.dates[r.first_exception - 1];
+  if (r.first_exception > 0) {
+    out << ", first on " << in.dates[r.first_exception - 1];
+  }
   out << '\n';
   out << "Kupiec POF       LR " << fixed(r.pof.lr, 5) << "  p " << fixed(r.pof.p_value, 5) << "  "
       << verdict(r.pof_reject) << '\n';
@@ -291,7 +313,9 @@ void run(const BacktestCliOptions& o) {
   if (o.recalibrate != "zone" && o.recalibrate != "ratio") {
     throw UserError("--recalibrate must be 'zone' or 'ratio'.");
   }
-  if (o.es_simulations == 0) throw UserError("--es-simulations must be at least 1.");
+  if (o.es_simulations == 0) {
+    throw UserError("--es-simulations must be at least 1.");
+  }
   if (o.es_tail_dof != 0.0 && !(o.es_tail_dof > 1.0)) {
     throw UserError("--es-tail-dof must be 0 (normal) or greater than 1.");
   }
@@ -306,17 +330,25 @@ void run(const BacktestCliOptions& o) {
     if (o.forecasts.empty() || o.realized.empty()) {
       throw UserError("--forecasts and --realized go together; give both files.");
     }
-    if (!o.method.empty()) throw UserError("--method applies to --prices, not to --forecasts.");
+    if (!o.method.empty()) {
+      throw UserError("--method applies to --prices, not to --forecasts.");
+    }
     in = load_forecasts(o);
   } else {
-    if (o.method.empty()) throw UserError("--prices needs --method (e.g. --method historical).");
+    if (o.method.empty()) {
+      throw UserError("--prices needs --method (e.g. --method historical).");
+    }
     const auto method = risk::parse_risk_method(o.method);
     if (!method) {
       throw UserError("unknown --method '" + o.method + "'; use " +
                       risk::risk_method_names(", ", " or ") + ".");
     }
-    if (o.window < 2) throw UserError("--window must be at least 2.");
-    if (o.refit < 1) throw UserError("--refit must be at least 1.");
+    if (o.window < 2) {
+      throw UserError("--window must be at least 2.");
+    }
+    if (o.refit < 1) {
+      throw UserError("--refit must be at least 1.");
+    }
     in = load_rolling(o, *method);
   }
   risk::BacktestOptions bo;
@@ -332,7 +364,9 @@ void run(const BacktestCliOptions& o) {
   } catch (const std::invalid_argument& e) {
     throw UserError(std::string("the backtest cannot run: ") + e.what());
   }
-  if (!o.forecasts_out.empty()) write_forecasts(in, report, o.forecasts_out);
+  if (!o.forecasts_out.empty()) {
+    write_forecasts(in, report, o.forecasts_out);
+  }
   if (o.json) {
     print_json(o, in, report);
   } else {
@@ -340,6 +374,7 @@ void run(const BacktestCliOptions& o) {
   }
 }
 
+// NOLINTNEXTLINE(cert-err58-cpp): the lambda runs later, inside main's try
 const RegisterCommand kRegister{
     30, [](CLI::App& app) {
       auto opts = std::make_shared<BacktestCliOptions>();

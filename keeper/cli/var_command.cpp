@@ -37,7 +37,9 @@ struct VarArgs {
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  for (const auto& x : v) {
+    s += (s.empty() ? "" : ", ") + x;
+  }
   return s;
 }
 
@@ -47,27 +49,39 @@ PriceTable load(const VarArgs& a) {
   const std::vector<std::string> files = returns ? std::vector<std::string>{a.returns} : a.prices;
   for (const auto& f : files) {
     auto t = read_price_csv(f, returns ? CsvValues::kSimpleReturns : CsvValues::kPrices);
-    if (!t) throw UserError(t.error().message);
+    if (!t) {
+      throw UserError(t.error().message);
+    }
     tables.push_back(std::move(*t));
   }
   auto aligned = align_on_common_dates(tables);
-  if (!aligned) throw UserError(aligned.error().message);
+  if (!aligned) {
+    throw UserError(aligned.error().message);
+  }
   return std::move(*aligned);
 }
 
 // Refuses arguments that cannot work, before any file is read.
 risk::RiskMethod check_args(const VarArgs& a) {
-  if (a.prices.empty() == a.returns.empty())
+  if (a.prices.empty() == a.returns.empty()) {
     throw UserError("give either --prices FILE... or --returns FILE.");
+  }
   const auto method = risk::parse_risk_method(a.method);
-  if (!method)
+  if (!method) {
     throw UserError("--method '" + a.method + "' is not one of " + risk::risk_method_names() + ".");
-  if (!(a.confidence > 0.0 && a.confidence < 1.0))
+  }
+  if (!(a.confidence > 0.0 && a.confidence < 1.0)) {
     throw UserError("--confidence must be strictly between 0 and 1 (e.g. 0.99).");
-  if (a.horizon < 1) throw UserError("--horizon must be at least 1 period.");
-  if (a.window < 2) throw UserError("--window must be at least 2 returns.");
-  if (a.ewma != 0.0 && !(a.ewma > 0.0 && a.ewma < 1.0))
+  }
+  if (a.horizon < 1) {
+    throw UserError("--horizon must be at least 1 period.");
+  }
+  if (a.window < 2) {
+    throw UserError("--window must be at least 2 returns.");
+  }
+  if (a.ewma != 0.0 && !(a.ewma > 0.0 && a.ewma < 1.0)) {
     throw UserError("--ewma must be strictly between 0 and 1 (RiskMetrics uses 0.94).");
+  }
   return *method;
 }
 
@@ -115,8 +129,12 @@ void print_json(const VarArgs& a, const VarResult& v) {
     j["paths"] = e.n_scenarios;
     j["seed"] = a.seed;
   }
-  if (e.nu > 0.0) j["nu"] = e.nu;
-  if (!e.warning.empty()) j["warning"] = e.warning;
+  if (e.nu > 0.0) {
+    j["nu"] = e.nu;
+  }
+  if (!e.warning.empty()) {
+    j["warning"] = e.warning;
+  }
   j["revaluation"] = a.linear ? "linear" : "full";
   j["covariance"] = a.ewma != 0.0 ? "ewma" : "sample";
   nlohmann::json comps = nlohmann::json::array();
@@ -164,12 +182,16 @@ void print_text(const VarArgs& a, const VarResult& v) {
     std::cout << buf;
   }
   std::cout << '\n';
-  if (mc) std::cout << "paths       " << e.n_scenarios << " (seed " << a.seed << ")\n";
+  if (mc) {
+    std::cout << "paths       " << e.n_scenarios << " (seed " << a.seed << ")\n";
+  }
   if (e.nu > 0.0) {
     std::snprintf(buf, sizeof buf, "nu          %.4f (Student-t, maximum likelihood)\n", e.nu);
     std::cout << buf;
   }
-  if (!e.warning.empty()) std::cout << "warning     " << e.warning << '\n';
+  if (!e.warning.empty()) {
+    std::cout << "warning     " << e.warning << '\n';
+  }
   std::cout << "components  asset, weight, VaR, CVaR (Euler; they sum to the totals)\n";
   for (std::size_t i = 0; i < n; ++i) {
     std::snprintf(buf, sizeof buf, "            %-16s %8.4f  %.6f  %.6f\n",
@@ -196,7 +218,9 @@ VarResult compute(const VarArgs& a, risk::RiskMethod method) {
   VarResult v;
   v.table = load(a);
   const auto parsed_weights = parse_weights(a.weights, v.table.assets);
-  if (!parsed_weights) throw UserError(parsed_weights.error().message);
+  if (!parsed_weights) {
+    throw UserError(parsed_weights.error().message);
+  }
   v.weights = *parsed_weights;
   const std::size_t n = v.table.n_assets();
 
@@ -210,10 +234,11 @@ VarResult compute(const VarArgs& a, risk::RiskMethod method) {
   const std::size_t available = dates.size();
   const std::string sources =
       join(a.returns.empty() ? a.prices : std::vector<std::string>{a.returns});
-  if (available < a.window)
+  if (available < a.window) {
     throw UserError(sources + " give(s) only " + std::to_string(available) +
                     " returns on common dates, fewer than --window " + std::to_string(a.window) +
                     "; use a smaller --window.");
+  }
   const std::size_t first = available - a.window;
   const std::span<const double> window(r.data() + first * n, a.window * n);
   v.first_date = dates[first];
@@ -243,6 +268,7 @@ void run(const VarArgs& a) {
   }
 }
 
+// NOLINTNEXTLINE(cert-err58-cpp): the lambda runs later, inside main's try
 const RegisterCommand kRegister{
     30, [](CLI::App& app) {
       auto args = std::make_shared<VarArgs>();

@@ -21,7 +21,9 @@ constexpr MovedKey kMovedFlatKeys[] = {
 void read_checks(const TomlTable& b, risk::PriceCheckConfig& c) {
   const auto k = b.sub("checks", {"heartbeat_grace_s", "max_future_skew_s", "max_step_move",
                                   "step_confirm_s", "mad_k", "max_disagreement"});
-  if (!k) return;
+  if (!k) {
+    return;
+  }
   c.heartbeat_grace_s = k->int64("heartbeat_grace_s", c.heartbeat_grace_s);
   c.max_future_skew_s = k->int64("max_future_skew_s", c.max_future_skew_s);
   c.max_step_move = k->number("max_step_move", c.max_step_move);
@@ -33,7 +35,9 @@ void read_checks(const TomlTable& b, risk::PriceCheckConfig& c) {
 void read_trigger(const TomlTable& b, risk::BreakerTriggerConfig& c) {
   const auto k =
       b.sub("breaker", {"var_jump_factor", "var_jump_min_abs", "clear_s", "cooldown_s", "policy"});
-  if (!k) return;
+  if (!k) {
+    return;
+  }
   c.var_jump_factor = k->number("var_jump_factor", c.var_jump_factor);
   c.var_jump_min_abs = k->number("var_jump_min_abs", c.var_jump_min_abs);
   c.clear_s = k->int64("clear_s", c.clear_s);
@@ -52,7 +56,9 @@ void read_smoothing(const TomlTable& b, risk::SmoothingConfig& s) {
   const auto k =
       b.sub("smoothing", {"ema_half_life_s", "max_rise_per_update", "max_fall_per_update",
                           "max_rise_per_hour", "max_fall_per_hour", "var_floor", "enabled"});
-  if (!k) return;
+  if (!k) {
+    return;
+  }
   s.ema_half_life_s = k->int64("ema_half_life_s", s.ema_half_life_s);
   s.max_rise_per_update = k->number("max_rise_per_update", s.max_rise_per_update);
   s.max_fall_per_update = k->number("max_fall_per_update", s.max_fall_per_update);
@@ -64,7 +70,9 @@ void read_smoothing(const TomlTable& b, risk::SmoothingConfig& s) {
 
 void read_hysteresis(const TomlTable& actions, std::string_view name, risk::HysteresisConfig& h) {
   const auto k = actions.sub(name, {"upper", "lower", "min_dwell_s"});
-  if (!k) return;
+  if (!k) {
+    return;
+  }
   h.upper = k->number("upper", h.upper);
   h.lower = k->number("lower", h.lower);
   h.min_dwell_s = k->int64("min_dwell_s", h.min_dwell_s);
@@ -72,8 +80,12 @@ void read_hysteresis(const TomlTable& actions, std::string_view name, risk::Hyst
 
 // The value as the file wrote it, for "got ...".
 std::string value_text(const toml::node& node) {
-  if (const auto* i = node.as_integer()) return std::to_string(i->get());
-  if (const auto* f = node.as_floating_point()) return format_number(f->get());
+  if (const auto* i = node.as_integer()) {
+    return std::to_string(i->get());
+  }
+  if (const auto* f = node.as_floating_point()) {
+    return format_number(f->get());
+  }
   return describe(node);
 }
 
@@ -100,7 +112,9 @@ std::string value_text(const toml::node& node) {
     const auto dot = path.rfind('.');
     path = dot == std::string::npos ? std::string() : path.substr(0, dot);
   }
-  if (path == field && !where->is_table()) rule += ", got " + value_text(*where);
+  if (path == field && !where->is_table()) {
+    rule += ", got " + value_text(*where);
+  }
   b.file().fail(b.key(field), where, rule);
 }
 
@@ -109,7 +123,9 @@ std::string value_text(const toml::node& node) {
 void read_breaker(const TomlTable& parent, risk::BreakerConfig& config) {
   const auto b = parent.sub("breaker", {"enabled", "checks", "breaker", "smoothing", "actions"},
                             kMovedFlatKeys);
-  if (!b) return;
+  if (!b) {
+    return;
+  }
   config.enabled = b->boolean("enabled", config.enabled);
   read_checks(*b, config.checks);
   read_trigger(*b, config.breaker);
@@ -118,7 +134,9 @@ void read_breaker(const TomlTable& parent, risk::BreakerConfig& config) {
     read_hysteresis(*actions, "rebalance", config.actions.rebalance);
     read_hysteresis(*actions, "payout", config.actions.payout);
   }
-  if (auto problem = risk::validate(config)) fail_validation(*b, *problem);
+  if (auto problem = risk::validate(config)) {
+    fail_validation(*b, *problem);
+  }
 }
 
 }  // namespace varkeeper::keeper

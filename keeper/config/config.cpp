@@ -34,13 +34,15 @@ namespace fs = std::filesystem;
 
 // Config files are a few KiB; anything this large is a mistake (a database or a log named by
 // error).
-constexpr std::uintmax_t kMaxConfigSize = 4 * 1024 * 1024;
+constexpr std::uintmax_t kMaxConfigSize = std::uintmax_t{4} * 1024 * 1024;
 
 using Table = TomlTable;
 using Bound = TomlTable::Bound;
 
 bool is_loopback_host(const std::string& host) {
-  if (host == "localhost" || host == "::1") return true;
+  if (host == "localhost" || host == "::1") {
+    return true;
+  }
   // An IPv4 literal in 127.0.0.0/8.
   int a = 0, b = 0, c = 0, d = 0;
   char tail = 0;
@@ -52,14 +54,18 @@ bool is_loopback_host(const std::string& host) {
 
 void read_keeper(const Table& top, Config& config) {
   const auto* t = top.opt_table("keeper");
-  if (t == nullptr) return;
+  if (t == nullptr) {
+    return;
+  }
   const Table k(
       top.file(), *t, "keeper",
       {"tick_interval_s", "store", "metrics_address", "metrics_public", "log_format", "log_level"});
   auto& s = config.keeper;
   s.tick_interval_s = k.uint("tick_interval_s", s.tick_interval_s, 1, 86'400);
   if (auto store = k.opt_string("store")) {
-    if (store->empty()) k.fail("store", "must not be empty");
+    if (store->empty()) {
+      k.fail("store", "must not be empty");
+    }
     s.store = k.file().resolve(*store);
   } else {
     s.store = k.file().resolve(s.store.string());
@@ -140,7 +146,9 @@ chain::Url read_url(const Table& t, const std::string& key, const toml::node* wh
 // [chain.fees]: the transaction manager's fee policy.
 void read_fees(const Table& c, FeeSettings& fees) {
   const auto* ft = c.opt_table("fees");
-  if (ft == nullptr) return;
+  if (ft == nullptr) {
+    return;
+  }
   const Table f(c.file(), *ft, "chain.fees",
                 {"reward_percentile", "history_blocks", "base_fee_multiplier", "max_fee_gwei",
                  "min_priority_fee_gwei", "bump_percent", "bump_min_gwei", "bump_after_blocks",
@@ -179,7 +187,9 @@ void read_chain(const Table& top, Config& config) {
                  "request_timeout_ms", "confirmations", "agree_reads", "fees"});
   auto& s = config.chain;
   s.anvil = c.boolean("anvil", false);
-  if (!s.anvil) c.require("chain_id");
+  if (!s.anvil) {
+    c.require("chain_id");
+  }
   s.chain_id = c.uint("chain_id", kAnvilChainId, 1);
   s.anvil_block_time_s = c.uint("anvil_block_time_s", s.anvil_block_time_s, 0, 3600);
   if (s.anvil) {
@@ -187,20 +197,27 @@ void read_chain(const Table& top, Config& config) {
       c.fail("chain_id",
              "must be 31337 with chain.anvil = true, got " + std::to_string(s.chain_id));
     }
-    if (c.has("rpc"))
+    if (c.has("rpc")) {
       c.fail("rpc", "must be left out with chain.anvil = true (varkeeper starts the node)");
-    if (c.has("ws"))
+    }
+    if (c.has("ws")) {
       c.fail("ws", "must be left out with chain.anvil = true (varkeeper starts the node)");
+    }
   } else {
-    if (c.has("anvil_block_time_s")) c.fail("anvil_block_time_s", "needs chain.anvil = true");
+    if (c.has("anvil_block_time_s")) {
+      c.fail("anvil_block_time_s", "needs chain.anvil = true");
+    }
     c.require("rpc");
     const auto* rpc = c.opt_array("rpc");
-    if (rpc->empty()) c.fail("rpc", "must list at least one endpoint");
+    if (rpc->empty()) {
+      c.fail("rpc", "must list at least one endpoint");
+    }
     for (std::size_t i = 0; i < rpc->size(); ++i) {
       const std::string key = c.key("rpc") + "[" + std::to_string(i) + "]";
       const auto* text = (*rpc)[i].as_string();
-      if (text == nullptr)
+      if (text == nullptr) {
         c.file().fail(key, &(*rpc)[i], "must be a string, got " + describe((*rpc)[i]));
+      }
       chain::Url url = read_url(c, key, &(*rpc)[i], text->get(), false);
       for (std::size_t j = 0; j < s.rpc.size(); ++j) {
         if (s.rpc[j].to_string() == url.to_string()) {
@@ -209,7 +226,9 @@ void read_chain(const Table& top, Config& config) {
       }
       s.rpc.push_back(std::move(url));
     }
-    if (auto ws = c.opt_string("ws")) s.ws = read_url(c, c.key("ws"), c.get("ws"), *ws, true);
+    if (auto ws = c.opt_string("ws")) {
+      s.ws = read_url(c, c.key("ws"), c.get("ws"), *ws, true);
+    }
   }
   s.ca_file = c.opt_readable_path("ca_file", "CA file");
   s.request_timeout_ms = c.uint("request_timeout_ms", s.request_timeout_ms, 1, 600'000);
@@ -237,7 +256,9 @@ constexpr std::string_view kDevKeys[10] = {
 };
 
 bool is_env_name(const std::string& name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) != 0) return false;
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) != 0) {
+    return false;
+  }
   return std::all_of(name.begin(), name.end(),
                      [](unsigned char ch) { return std::isalnum(ch) != 0 || ch == '_'; });
 }
@@ -291,17 +312,22 @@ KeySpec read_key_spec(const TomlFile& file, const toml::table& table, const std:
     spec.password_file = k.opt_readable_path("password_file", "password file");
   } else {
     const std::string env = k.string("password_env");
-    if (!is_env_name(env))
+    if (!is_env_name(env)) {
       k.fail("password_env", "\"" + env + "\" is not an environment variable name");
+    }
     spec.password_env = env;
   }
   return spec;
 }
 
 bool same_key(const KeySpec& a, const KeySpec& b) {
-  if (a.dev_key && b.dev_key) return *a.dev_key == *b.dev_key;
+  if (a.dev_key && b.dev_key) {
+    return *a.dev_key == *b.dev_key;
+  }
   if (a.keystore && b.keystore) {
-    if (*a.keystore == *b.keystore) return true;
+    if (*a.keystore == *b.keystore) {
+      return true;
+    }
     return a.keystore_address && b.keystore_address && *a.keystore_address == *b.keystore_address;
   }
   return false;
@@ -315,12 +341,15 @@ void read_keys(const Table& top, Config& config) {
   s.allow_dev_keys = k.boolean("allow_dev_keys", false);
   k.require("signers");
   const auto signers = k.tables("signers");
-  if (signers.empty()) k.fail("signers", "must list at least one signer key");
+  if (signers.empty()) {
+    k.fail("signers", "must list at least one signer key");
+  }
   for (const auto& [path, table] : signers) {
     KeySpec spec = read_key_spec(top.file(), *table, path, config, s.allow_dev_keys);
     for (const auto& earlier : s.signers) {
-      if (same_key(spec, earlier))
+      if (same_key(spec, earlier)) {
         top.file().fail(path, table, "is the same key as " + earlier.key_path);
+      }
     }
     s.signers.push_back(std::move(spec));
   }
@@ -334,7 +363,9 @@ void read_deployment(const Table& c, Config& config) {
   const fs::path& path = *s.deployment;
   const std::string key = c.key("deployment");
   std::error_code ec;
-  if (!fs::exists(path, ec)) return;  // not deployed yet: `varkeeper deploy` writes it
+  if (!fs::exists(path, ec)) {
+    return;  // not deployed yet: `varkeeper deploy` writes it
+  }
   c.file().require_readable_file(key, c.get("deployment"), path, "deployment file");
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
@@ -358,7 +389,9 @@ void read_deployment(const Table& c, Config& config) {
   }
   auto address_of = [&](const char* name) -> std::optional<chain::Address> {
     const auto entry = contracts->find(name);
-    if (entry == contracts->end()) return std::nullopt;
+    if (entry == contracts->end()) {
+      return std::nullopt;
+    }
     const auto address = entry->is_object() ? entry->find("address") : entry->end();
     if (!entry->is_object() || address == entry->end() || !address->is_string()) {
       c.fail("deployment",
@@ -399,7 +432,9 @@ void read_contracts(const Table& top, Config& config) {
     if (s.risk_oracle || s.rebalancer || s.protection) {
       c.fail("deployment", "give either a deployment file or contract addresses, not both");
     }
-    if (deployment->empty()) c.fail("deployment", "must not be empty");
+    if (deployment->empty()) {
+      c.fail("deployment", "must not be empty");
+    }
     s.deployment = c.file().resolve(*deployment);
     read_deployment(c, config);
   } else if (!s.risk_oracle && !config.chain.anvil) {
@@ -419,7 +454,9 @@ void check_history_csv(const Table& a, const AssetSettings& asset) {
   const auto table = read_price_csv(asset.history_csv->string(), CsvValues::kPrices);
   if (!table) {
     std::string message = table.error().message;
-    while (!message.empty() && message.back() == '.') message.pop_back();
+    while (!message.empty() && message.back() == '.') {
+      message.pop_back();
+    }
     a.fail("history_csv", message);
   }
   const auto& names = table->assets;
@@ -433,7 +470,9 @@ void check_history_csv(const Table& a, const AssetSettings& asset) {
 void read_assets(const Table& top, Config& config) {
   top.require("assets");
   const auto assets = top.tables("assets");
-  if (assets.empty()) top.fail("assets", "must declare at least one asset");
+  if (assets.empty()) {
+    top.fail("assets", "must declare at least one asset");
+  }
   for (const auto& [path, table] : assets) {
     const Table a(top.file(), *table, path, {"symbol", "decimals", "history_csv", "sources"});
     AssetSettings asset;
@@ -449,17 +488,24 @@ void read_assets(const Table& top, Config& config) {
       }
     }
     // Chainlink feeds use 8 or 18 decimals; 36 keeps 10^decimals well inside a uint256.
-    if (auto d = a.opt_int_in("decimals", 0, 36)) asset.decimals = static_cast<unsigned>(*d);
+    if (auto d = a.opt_int_in("decimals", 0, 36)) {
+      asset.decimals = static_cast<unsigned>(*d);
+    }
     asset.history_csv = a.opt_readable_path("history_csv", "history file");
-    if (asset.history_csv) check_history_csv(a, asset);
+    if (asset.history_csv) {
+      check_history_csv(a, asset);
+    }
     for (const auto& [spath, stable] : a.tables("sources")) {
       const Table src(top.file(), *stable, spath, {"name", "aggregator", "heartbeat_s"});
       PriceSourceSettings source;
       source.name = src.string("name");
-      if (source.name.empty()) src.fail("name", "must not be empty");
+      if (source.name.empty()) {
+        src.fail("name", "must not be empty");
+      }
       src.require("aggregator");
       source.aggregator = *src.opt_address("aggregator");
-      source.heartbeat_s = src.uint("heartbeat_s", source.heartbeat_s, 1, 30 * 86'400);
+      source.heartbeat_s =
+          src.uint("heartbeat_s", source.heartbeat_s, 1, std::int64_t{30} * 86'400);
       for (std::size_t i = 0; i < asset.sources.size(); ++i) {
         if (asset.sources[i].name == source.name) {
           src.fail("name", "\"" + source.name + "\" is already used by " + path + ".sources[" +
@@ -490,7 +536,9 @@ bool is_category_name(std::string_view s) {
 risk::oprisk::LognormalSeverity read_severity(const Table& v) {
   const bool moments = v.has("mean") || v.has("cv");
   const bool params = v.has("mu") || v.has("sigma");
-  if (moments == params) v.fail_here("needs either mean and cv, or mu and sigma (of ln X)");
+  if (moments == params) {
+    v.fail_here("needs either mean and cv, or mu and sigma (of ln X)");
+  }
   if (moments) {
     v.require("mean");
     v.require("cv");
@@ -518,34 +566,46 @@ OpriskCategorySettings read_oprisk_category(const Table& c, const std::string& n
     const Table src(c.file(), *st, spath, {"name", "aro", "weight"});
     OpriskSourceSettings source;
     source.name = src.string("name");
-    if (source.name.empty()) src.fail("name", "must not be empty");
+    if (source.name.empty()) {
+      src.fail("name", "must not be empty");
+    }
     for (const auto& earlier : cat.sources) {
-      if (earlier.name == source.name)
+      if (earlier.name == source.name) {
         src.fail("name", "\"" + source.name + "\" is listed twice in " + c.path());
+      }
     }
     // The internal log's ARO comes from the store's incident counts unless given here.
-    if (source.name != "internal") src.require("aro");
+    if (source.name != "internal") {
+      src.require("aro");
+    }
     source.aro = src.opt_number_in("aro", 0, Bound::kClosed, 0, Bound::kNone);
     src.require("weight");
     source.weight = *src.opt_number_in("weight", 0, Bound::kClosed, 0, Bound::kNone);
     weight_sum += source.weight;
     cat.sources.push_back(std::move(source));
   }
-  if (cat.sources.empty()) c.fail("sources", "must list at least one source");
-  if (!(weight_sum > 0.0)) c.fail("sources", "needs at least one source with a weight > 0");
+  if (cat.sources.empty()) {
+    c.fail("sources", "must list at least one source");
+  }
+  if (!(weight_sum > 0.0)) {
+    c.fail("sources", "needs at least one source with a weight > 0");
+  }
   cat.sle = c.opt_number_in("sle", 0, Bound::kClosed, 0, Bound::kNone);
   if (const auto sev = c.sub("severity", {"mean", "cv", "mu", "sigma"})) {
     cat.severity = read_severity(*sev);
   }
-  if (!cat.sle && !cat.severity)
+  if (!cat.sle && !cat.severity) {
     c.fail_here("needs sle (single loss expectancy) or a severity table");
+  }
   return cat;
 }
 
 void read_oprisk(const Table& top, Config& config) {
   const auto o =
       top.sub("oprisk", {"observed_years", "prior_years", "paths", "seed", "categories"});
-  if (!o) return;
+  if (!o) {
+    return;
+  }
   OpriskSettings s;
   s.observed_years =
       o->number_in("observed_years", s.observed_years, 0, Bound::kOpen, 1000, Bound::kClosed);
@@ -556,10 +616,14 @@ void read_oprisk(const Table& top, Config& config) {
   s.seed = o->uint("seed", s.seed, 0);
   o->require("categories");
   const auto* cats = o->opt_table("categories");
-  if (cats->empty()) o->fail("categories", "must hold at least one category");
+  if (cats->empty()) {
+    o->fail("categories", "must hold at least one category");
+  }
   // toml::table iterates in key order; the report lists categories in file order.
   std::vector<std::pair<std::string, const toml::node*>> ordered;
-  for (auto&& [key, node] : *cats) ordered.emplace_back(std::string(key.str()), &node);
+  for (auto&& [key, node] : *cats) {
+    ordered.emplace_back(std::string(key.str()), &node);
+  }
   std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
     const auto& sa = a.second->source().begin;
     const auto& sb = b.second->source().begin;
@@ -572,7 +636,9 @@ void read_oprisk(const Table& top, Config& config) {
                       "\"" + name + "\" is not a category name (letters, digits, '_', '-')");
     }
     const auto* ct = node->as_table();
-    if (ct == nullptr) top.file().fail(path, node, "must be a table, got " + describe(*node));
+    if (ct == nullptr) {
+      top.file().fail(path, node, "must be a table, got " + describe(*node));
+    }
     s.categories.push_back(
         read_oprisk_category(Table(top.file(), *ct, path, {"sources", "sle", "severity"}), name));
   }
@@ -592,9 +658,13 @@ namespace {
 void read_portfolios(const Table& top, Config& config) {
   top.require("portfolios");
   std::vector<std::string> symbols;
-  for (const auto& a : config.assets) symbols.push_back(a.symbol);
+  for (const auto& a : config.assets) {
+    symbols.push_back(a.symbol);
+  }
   config.portfolios = read_portfolios(top, symbols);
-  if (config.portfolios.empty()) top.fail("portfolios", "must declare at least one portfolio");
+  if (config.portfolios.empty()) {
+    top.fail("portfolios", "must declare at least one portfolio");
+  }
 }
 
 Config read_config(const TomlFile& file, const toml::table& root) {
@@ -603,7 +673,9 @@ Config read_config(const TomlFile& file, const toml::table& root) {
       file, root, "",
       {"keeper", "chain", "keys", "contracts", "assets", "portfolios", "breaker", "oprisk"});
   read_keeper(top, config);
-  if (!top.has("keeper")) config.keeper.store = file.resolve(config.keeper.store.string());
+  if (!top.has("keeper")) {
+    config.keeper.store = file.resolve(config.keeper.store.string());
+  }
   read_chain(top, config);
   read_keys(top, config);
   read_contracts(top, config);
@@ -619,7 +691,9 @@ Config read_config(const TomlFile& file, const toml::table& root) {
 Config parse_config(std::string_view toml_text, const std::filesystem::path& file) {
   const std::string display = file.string();
   fs::path base = file.parent_path();
-  if (base.empty()) base = ".";
+  if (base.empty()) {
+    base = ".";
+  }
   try {
     const TomlFile toml_file(display, base);
     const toml::table root = parse_toml(toml_text, display);
@@ -635,28 +709,37 @@ Config load_config(const std::filesystem::path& file) {
   const std::string display = file.string();
   std::error_code ec;
   const auto status = fs::status(file, ec);
-  if (ec || !fs::exists(status)) throw ConfigError(display + ": config file does not exist");
-  if (!fs::is_regular_file(status))
+  if (ec || !fs::exists(status)) {
+    throw ConfigError(display + ": config file does not exist");
+  }
+  if (!fs::is_regular_file(status)) {
     throw ConfigError(display + ": config file is not a regular file");
+  }
   if (fs::file_size(file, ec) > kMaxConfigSize || ec) {
     throw ConfigError(display + ": config file is larger than 4 MiB");
   }
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError(display + ": config file cannot be read");
+  if (!in) {
+    throw ConfigError(display + ": config file cannot be read");
+  }
   std::stringstream buffer;
   buffer << in.rdbuf();
   return parse_config(buffer.str(), file);
 }
 
 chain::SecretKey dev_key(unsigned index) {
-  if (index >= 10) throw std::out_of_range("anvil development keys are anvil0 ... anvil9");
+  if (index >= 10) {
+    throw std::out_of_range("anvil development keys are anvil0 ... anvil9");
+  }
   auto key = chain::SecretKey::from_hex(kDevKeys[index]);
   return *key;
 }
 
 chain::SecretKey load_key(const Config& config, const KeySpec& spec) {
   const std::string prefix = config.file.string() + ": " + spec.key_path + ": ";
-  if (spec.dev_key) return dev_key(*spec.dev_key);
+  if (spec.dev_key) {
+    return dev_key(*spec.dev_key);
+  }
   const fs::path& keystore_path = *spec.keystore;
   try {
     const chain::Keystore keystore = read_keystore_file(keystore_path);
@@ -680,7 +763,7 @@ chain::SecretKey load_key(const Config& config, const KeySpec& spec) {
       throw ConfigError(prefix + "keystore file " + keystore_path.string() +
                         " is unusable: " + chain::to_string(key.error()));
     }
-    return std::move(*key);
+    return *key;
   } catch (const KeystoreFileError& e) {
     throw ConfigError(prefix + e.what());
   } catch (const PasswordError& e) {
@@ -690,7 +773,9 @@ chain::SecretKey load_key(const Config& config, const KeySpec& spec) {
 
 LoadedKeys load_keys(const Config& config) {
   LoadedKeys keys;
-  for (const auto& spec : config.keys.signers) keys.signers.push_back(load_key(config, spec));
+  for (const auto& spec : config.keys.signers) {
+    keys.signers.push_back(load_key(config, spec));
+  }
   keys.sender = load_key(config, config.keys.sender);
   return keys;
 }
@@ -711,16 +796,22 @@ chain::TxManagerOptions tx_manager_options(const ChainSettings& chain) {
 }
 
 double single_loss_expectancy(const OpriskCategorySettings& category) {
-  if (category.sle) return *category.sle;
+  if (category.sle) {
+    return *category.sle;
+  }
   return category.severity ? category.severity->mean() : 0.0;
 }
 
 namespace {
 
 std::string describe_key(const KeySpec& spec) {
-  if (spec.dev_key) return "dev key anvil" + std::to_string(*spec.dev_key);
+  if (spec.dev_key) {
+    return "dev key anvil" + std::to_string(*spec.dev_key);
+  }
   std::string out = "keystore " + spec.keystore->string();
-  if (spec.keystore_address) out += " (" + chain::to_checksum_address(*spec.keystore_address) + ")";
+  if (spec.keystore_address) {
+    out += " (" + chain::to_checksum_address(*spec.keystore_address) + ")";
+  }
   return out;
 }
 
@@ -741,8 +832,12 @@ std::string summarize(const Config& config) {
         << ")\n";
   } else {
     out << ", " << c.rpc.size() << " RPC endpoint" << (c.rpc.size() == 1 ? "" : "s") << ":";
-    for (const auto& url : c.rpc) out << ' ' << chain::redacted(url);
-    if (c.ws) out << "; ws " << chain::redacted(*c.ws);
+    for (const auto& url : c.rpc) {
+      out << ' ' << chain::redacted(url);
+    }
+    if (c.ws) {
+      out << "; ws " << chain::redacted(*c.ws);
+    }
     out << '\n';
   }
   out << "keys: " << config.keys.signers.size() << " signer"
@@ -760,7 +855,9 @@ std::string summarize(const Config& config) {
   } else {
     out << "risk_oracle " << describe_address(k.risk_oracle) << ", rebalancer "
         << describe_address(k.rebalancer) << ", protection " << describe_address(k.protection);
-    if (k.deployment) out << " (from " << k.deployment->string() << ")";
+    if (k.deployment) {
+      out << " (from " << k.deployment->string() << ")";
+    }
     out << '\n';
   }
   out << "assets:";
@@ -788,7 +885,9 @@ std::string summarize(const Config& config) {
               ? "[" + config.keeper.metrics_host + "]"
               : config.keeper.metrics_host)
       << ":" << config.keeper.metrics_port << "/metrics\n";
-  if (config.oprisk) out << "oprisk: " << config.oprisk->categories.size() << " categories\n";
+  if (config.oprisk) {
+    out << "oprisk: " << config.oprisk->categories.size() << " categories\n";
+  }
   return out.str();
 }
 
@@ -802,7 +901,9 @@ PipelineConfig pipeline_config(const Config& config) {
     }
     out.assets.push_back(std::move(spec));
   }
-  for (const auto& p : config.portfolios) out.portfolios.push_back(portfolio_spec(p));
+  for (const auto& p : config.portfolios) {
+    out.portfolios.push_back(portfolio_spec(p));
+  }
   stamp_methodology(out);
   return out;
 }

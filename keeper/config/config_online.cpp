@@ -22,7 +22,9 @@ std::unique_ptr<chain::JsonRpcClient> make_client(const ChainSettings& chain,
                                                   const chain::Url& url) {
   chain::HttpOptions http;
   http.timeout = std::chrono::milliseconds(chain.request_timeout_ms);
-  if (chain.ca_file) http.ca_file = chain.ca_file->string();
+  if (chain.ca_file) {
+    http.ca_file = chain.ca_file->string();
+  }
   // One retry: a check should say quickly that an endpoint is down, not wait it out.
   chain::RetryPolicy retry;
   retry.max_attempts = 2;
@@ -47,7 +49,9 @@ class Checker {
                     std::vector<std::string>& lines) const {
     const std::string text = chain::to_checksum_address(address);
     auto code = eth.code(address);
-    if (!code) fail(key, "cannot read the code at " + text + " (" + reason(code.error()) + ")");
+    if (!code) {
+      fail(key, "cannot read the code at " + text + " (" + reason(code.error()) + ")");
+    }
     if (code->empty()) {
       fail(key, "no contract at " + text + " on chain " + std::to_string(config_.chain.chain_id));
     }
@@ -91,31 +95,41 @@ class Checker {
       const std::string shown = chain::redacted(chain.rpc[i]);
       auto client = make_client(chain, chain.rpc[i]);
       auto id = client->call("eth_chainId");
-      if (!id) fail(key, "cannot read eth_chainId from " + shown + " (" + reason(id.error()) + ")");
+      if (!id) {
+        fail(key, "cannot read eth_chainId from " + shown + " (" + reason(id.error()) + ")");
+      }
       auto chain_id = chain::decode_u64_quantity(*id, "eth_chainId");
-      if (!chain_id) fail(key, shown + " answered eth_chainId with " + reason(chain_id.error()));
+      if (!chain_id) {
+        fail(key, shown + " answered eth_chainId with " + reason(chain_id.error()));
+      }
       if (*chain_id != chain.chain_id) {
         fail(key, shown + " serves chain " + std::to_string(*chain_id) + ", not chain.chain_id " +
                       std::to_string(chain.chain_id));
       }
       auto head = client->call("eth_blockNumber");
-      if (!head)
+      if (!head) {
         fail(key, "cannot read eth_blockNumber from " + shown + " (" + reason(head.error()) + ")");
+      }
       auto number = chain::decode_u64_quantity(*head, "eth_blockNumber");
-      lines.push_back(key + " " + shown + ": chain " + std::to_string(*chain_id) + ", block " +
-                      (number ? std::to_string(*number) : std::string("?")));
+      std::string line = key;
+      line.append(" ").append(shown).append(": chain ").append(std::to_string(*chain_id));
+      line.append(", block ").append(number ? std::to_string(*number) : std::string("?"));
+      lines.push_back(std::move(line));
       clients.push_back(std::move(client));
     }
     chain::EndpointPool pool(std::move(clients));
     chain::EthClient eth(pool);
 
     const auto& contracts = config_.contracts;
-    if (contracts.risk_oracle)
+    if (contracts.risk_oracle) {
       require_code(eth, "contracts.risk_oracle", *contracts.risk_oracle, lines);
-    if (contracts.rebalancer)
+    }
+    if (contracts.rebalancer) {
       require_code(eth, "contracts.rebalancer", *contracts.rebalancer, lines);
-    if (contracts.protection)
+    }
+    if (contracts.protection) {
       require_code(eth, "contracts.protection", *contracts.protection, lines);
+    }
 
     for (std::size_t a = 0; a < config_.assets.size(); ++a) {
       const auto& asset = config_.assets[a];
@@ -126,7 +140,11 @@ class Checker {
         std::string why;
         const auto decimals = feed_decimals(eth, asset.sources[s].aggregator, why);
         const std::string text = chain::to_checksum_address(asset.sources[s].aggregator);
-        if (!decimals) fail(key, "decimals() on " + text + " failed (" + why + ")");
+        if (!decimals) {
+          std::string message = "decimals() on " + text;
+          message.append(" failed (").append(why).append(")");
+          fail(key, message);
+        }
         if (asset.decimals && *asset.decimals != *decimals) {
           fail("assets[" + std::to_string(a) + "].decimals",
                std::to_string(*asset.decimals) + " configured, but the feed at " + text +

@@ -18,7 +18,9 @@ void read_positions(const TomlTable& p, const std::vector<std::string>& assets,
                     PortfolioSettings& s) {
   p.require("positions");
   const auto* positions = p.opt_table("positions");
-  if (positions->empty()) p.fail("positions", "must hold at least one position");
+  if (positions->empty()) {
+    p.fail("positions", "must hold at least one position");
+  }
   for (auto&& [key, node] : *positions) {
     const std::string symbol(key.str());
     const std::string key_path = p.key("positions") + "." + symbol;
@@ -115,7 +117,9 @@ PortfolioSpec portfolio_spec(const PortfolioSettings& p) {
   PortfolioSpec spec;
   spec.id = p.id;
   spec.name = p.name;
-  for (const auto& [sym, qty] : p.positions) spec.positions.emplace_back(sym, qty);
+  for (const auto& [sym, qty] : p.positions) {
+    spec.positions.emplace_back(sym, qty);
+  }
   spec.method = p.method;
   spec.risk = risk_options(p);
   spec.period_s = static_cast<std::int64_t>(p.period_s);

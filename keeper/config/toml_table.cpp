@@ -14,8 +14,12 @@ namespace fs = std::filesystem;
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), for "did you mean".
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    d[0][j] = j;
+  }
   for (std::size_t i = 1; i <= a.size(); ++i) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
@@ -65,7 +69,9 @@ std::string printable(std::string_view text) {
 std::string one_line(std::string_view text) {
   std::string out(text);
   std::replace(out.begin(), out.end(), '\n', ' ');
-  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) {
+    out.pop_back();
+  }
   return out;
 }
 
@@ -80,15 +86,26 @@ std::string format_number(double x) {
 std::string describe(const toml::node& node) {
   if (const auto* s = node.as_string()) {
     std::string text = s->get();
-    if (text.size() > 40) text = text.substr(0, 37) + "...";
+    if (text.size() > 40) {
+      text = text.substr(0, 37) + "...";
+    }
     return "a string (\"" + text + "\")";
   }
-  if (const auto* i = node.as_integer()) return "an integer (" + std::to_string(i->get()) + ")";
-  if (const auto* f = node.as_floating_point()) return "a float (" + format_number(f->get()) + ")";
-  if (const auto* b = node.as_boolean())
+  if (const auto* i = node.as_integer()) {
+    return "an integer (" + std::to_string(i->get()) + ")";
+  }
+  if (const auto* f = node.as_floating_point()) {
+    return "a float (" + format_number(f->get()) + ")";
+  }
+  if (const auto* b = node.as_boolean()) {
     return std::string("a boolean (") + (b->get() ? "true" : "false") + ")";
-  if (node.is_table()) return "a table";
-  if (node.is_array()) return "an array";
+  }
+  if (node.is_table()) {
+    return "a table";
+  }
+  if (node.is_array()) {
+    return "an array";
+  }
   return "a date or time";
 }
 
@@ -116,7 +133,9 @@ void TomlFile::fail(const std::string& key, const toml::node* where,
 
 fs::path TomlFile::resolve(const std::string& text) const {
   const fs::path p(text);
-  if (p.is_absolute()) return p.lexically_normal();
+  if (p.is_absolute()) {
+    return p.lexically_normal();
+  }
   return (base_dir_ / p).lexically_normal();
 }
 
@@ -141,7 +160,9 @@ TomlTable::TomlTable(const TomlFile& file, const toml::table& table, std::string
     : file_(file), table_(table), path_(std::move(path)) {
   for (auto&& [key, node] : table_) {
     const std::string_view k = key.str();
-    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) {
+      continue;
+    }
     std::string sentence = "unknown key '" + std::string(k) + "' " +
                            (path_.empty() ? std::string("at the top level") : "in " + path_);
     const auto m = std::find_if(moved.begin(), moved.end(),
@@ -160,7 +181,9 @@ std::string TomlTable::key(std::string_view k) const {
 }
 
 const toml::node* TomlTable::where(std::string_view k) const {
-  if (const auto* node = get(k)) return node;
+  if (const auto* node = get(k)) {
+    return node;
+  }
   return path_.empty() ? nullptr : &table_;
 }
 
@@ -173,14 +196,20 @@ void TomlTable::fail_here(const std::string& what) const {
 }
 
 void TomlTable::require(std::string_view k) const {
-  if (!has(k)) fail(k, "is required");
+  if (!has(k)) {
+    fail(k, "is required");
+  }
 }
 
 std::optional<std::string> TomlTable::opt_string(std::string_view k) const {
   const auto* node = get(k);
-  if (node == nullptr) return std::nullopt;
+  if (node == nullptr) {
+    return std::nullopt;
+  }
   const auto* s = node->as_string();
-  if (s == nullptr) fail(k, "must be a string, got " + describe(*node));
+  if (s == nullptr) {
+    fail(k, "must be a string, got " + describe(*node));
+  }
   return s->get();
 }
 
@@ -191,9 +220,13 @@ std::string TomlTable::string(std::string_view k) const {
 
 std::optional<bool> TomlTable::opt_bool(std::string_view k) const {
   const auto* node = get(k);
-  if (node == nullptr) return std::nullopt;
+  if (node == nullptr) {
+    return std::nullopt;
+  }
   const auto* b = node->as_boolean();
-  if (b == nullptr) fail(k, "must be true or false, got " + describe(*node));
+  if (b == nullptr) {
+    fail(k, "must be true or false, got " + describe(*node));
+  }
   return b->get();
 }
 
@@ -203,9 +236,13 @@ bool TomlTable::boolean(std::string_view k, bool fallback) const {
 
 std::optional<std::int64_t> TomlTable::opt_int(std::string_view k) const {
   const auto* node = get(k);
-  if (node == nullptr) return std::nullopt;
+  if (node == nullptr) {
+    return std::nullopt;
+  }
   const auto* i = node->as_integer();
-  if (i == nullptr) fail(k, "must be an integer, got " + describe(*node));
+  if (i == nullptr) {
+    fail(k, "must be an integer, got " + describe(*node));
+  }
   return i->get();
 }
 
@@ -234,7 +271,9 @@ std::int64_t TomlTable::int64(std::string_view k, std::int64_t fallback) const {
 
 std::optional<double> TomlTable::opt_number(std::string_view k) const {
   const auto* node = get(k);
-  if (node == nullptr) return std::nullopt;
+  if (node == nullptr) {
+    return std::nullopt;
+  }
   double v = 0.0;
   if (const auto* i = node->as_integer()) {
     v = static_cast<double>(i->get());
@@ -243,7 +282,9 @@ std::optional<double> TomlTable::opt_number(std::string_view k) const {
   } else {
     fail(k, "must be a number, got " + describe(*node));
   }
-  if (!std::isfinite(v)) fail(k, "must be a finite number, got " + format_number(v));
+  if (!std::isfinite(v)) {
+    fail(k, "must be a finite number, got " + format_number(v));
+  }
   return v;
 }
 
@@ -254,10 +295,14 @@ double TomlTable::number(std::string_view k, double fallback) const {
 std::optional<double> TomlTable::opt_number_in(std::string_view k, double lo, Bound lo_bound,
                                                double hi, Bound hi_bound) const {
   auto v = opt_number(k);
-  if (!v) return v;
+  if (!v) {
+    return v;
+  }
   const bool lo_ok = lo_bound == Bound::kNone || (lo_bound == Bound::kOpen ? *v > lo : *v >= lo);
   const bool hi_ok = hi_bound == Bound::kNone || (hi_bound == Bound::kOpen ? *v < hi : *v <= hi);
-  if (lo_ok && hi_ok) return v;
+  if (lo_ok && hi_ok) {
+    return v;
+  }
   std::string range;
   if (hi_bound == Bound::kNone) {
     range = std::string(lo_bound == Bound::kOpen ? "> " : ">= ") + format_number(lo);
@@ -277,17 +322,25 @@ double TomlTable::number_in(std::string_view k, double fallback, double lo, Boun
 
 const toml::table* TomlTable::opt_table(std::string_view k) const {
   const auto* node = get(k);
-  if (node == nullptr) return nullptr;
+  if (node == nullptr) {
+    return nullptr;
+  }
   const auto* t = node->as_table();
-  if (t == nullptr) fail(k, "must be a table, got " + describe(*node));
+  if (t == nullptr) {
+    fail(k, "must be a table, got " + describe(*node));
+  }
   return t;
 }
 
 const toml::array* TomlTable::opt_array(std::string_view k) const {
   const auto* node = get(k);
-  if (node == nullptr) return nullptr;
+  if (node == nullptr) {
+    return nullptr;
+  }
   const auto* a = node->as_array();
-  if (a == nullptr) fail(k, "must be an array, got " + describe(*node));
+  if (a == nullptr) {
+    fail(k, "must be an array, got " + describe(*node));
+  }
   return a;
 }
 
@@ -295,7 +348,9 @@ std::optional<TomlTable> TomlTable::sub(std::string_view k,
                                         std::initializer_list<std::string_view> allowed,
                                         std::span<const MovedKey> moved) const {
   const auto* t = opt_table(k);
-  if (t == nullptr) return std::nullopt;
+  if (t == nullptr) {
+    return std::nullopt;
+  }
   return TomlTable(file_, *t, key(k), allowed, moved);
 }
 
@@ -303,11 +358,15 @@ std::vector<std::pair<std::string, const toml::table*>> TomlTable::tables(
     std::string_view k) const {
   std::vector<std::pair<std::string, const toml::table*>> out;
   const auto* a = opt_array(k);
-  if (a == nullptr) return out;
+  if (a == nullptr) {
+    return out;
+  }
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string element = key(k) + "[" + std::to_string(i) + "]";
     const auto* t = (*a)[i].as_table();
-    if (t == nullptr) file_.fail(element, &(*a)[i], "must be a table, got " + describe((*a)[i]));
+    if (t == nullptr) {
+      file_.fail(element, &(*a)[i], "must be a table, got " + describe((*a)[i]));
+    }
     out.emplace_back(element, t);
   }
   return out;
@@ -315,7 +374,9 @@ std::vector<std::pair<std::string, const toml::table*>> TomlTable::tables(
 
 std::optional<chain::Address> TomlTable::opt_address(std::string_view k) const {
   auto text = opt_string(k);
-  if (!text) return std::nullopt;
+  if (!text) {
+    return std::nullopt;
+  }
   auto address = chain::parse_address(*text);
   if (!address) {
     fail(k, "'" + *text + "' is not a valid address (" +
@@ -327,8 +388,12 @@ std::optional<chain::Address> TomlTable::opt_address(std::string_view k) const {
 std::optional<fs::path> TomlTable::opt_readable_path(std::string_view k,
                                                      std::string_view what) const {
   auto text = opt_string(k);
-  if (!text) return std::nullopt;
-  if (text->empty()) fail(k, "must not be empty");
+  if (!text) {
+    return std::nullopt;
+  }
+  if (text->empty()) {
+    fail(k, "must not be empty");
+  }
   const fs::path p = file_.resolve(*text);
   file_.require_readable_file(key(k), get(k), p, what);
   return p;

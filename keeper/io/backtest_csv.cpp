@@ -24,10 +24,16 @@ using csv::trim;
 enum class NumberStatus { kOk, kBad, kNotFinite };
 
 NumberStatus parse_number(std::string_view s, double& out) {
-  if (s.empty()) return NumberStatus::kBad;
-  if (s.front() == '+') s.remove_prefix(1);
+  if (s.empty()) {
+    return NumberStatus::kBad;
+  }
+  if (s.front() == '+') {
+    s.remove_prefix(1);
+  }
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return NumberStatus::kBad;
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    return NumberStatus::kBad;
+  }
   return std::isfinite(out) ? NumberStatus::kOk : NumberStatus::kNotFinite;
 }
 
@@ -50,7 +56,9 @@ bool for_each_row(std::string_view text, std::size_t min_fields, std::size_t max
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     const std::string_view line = trim(raw);
-    if (line.empty() || line.front() == '#') continue;
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
     const auto fields = split_fields(line);
     if (first_content) {
       first_content = false;
@@ -82,7 +90,9 @@ bool for_each_row(std::string_view text, std::size_t min_fields, std::size_t max
       }
     }
     dates.emplace_back(fields[0]);
-    if (!row(fields, line_no, err)) return false;
+    if (!row(fields, line_no, err)) {
+      return false;
+    }
   }
   if (dates.empty()) {
     err = issue(BacktestCsvError::kNoRows, 0);
@@ -106,10 +116,14 @@ bool number_field(std::string_view field, std::size_t line_no, double& out, Back
 
 std::optional<std::string> slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
+  if (!in) {
+    return std::nullopt;
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) return std::nullopt;
+  if (in.bad()) {
+    return std::nullopt;
+  }
   return ss.str();
 }
 
@@ -141,13 +155,17 @@ Expected<ForecastSeriesCsv, BacktestCsvIssue> parse_forecasts_csv(std::string_vi
   const bool ok = for_each_row(
       text, 2, 3, out.dates, err,
       [&](const std::vector<std::string_view>& f, std::size_t line_no, BacktestCsvIssue& e) {
-        if (columns == 0) columns = f.size();
+        if (columns == 0) {
+          columns = f.size();
+        }
         if (f.size() != columns) {
           e = issue(BacktestCsvError::kColumnCount, line_no);
           return false;
         }
         double var = 0.0;
-        if (!number_field(f[1], line_no, var, e)) return false;
+        if (!number_field(f[1], line_no, var, e)) {
+          return false;
+        }
         if (!(var > 0.0)) {
           e = issue(BacktestCsvError::kNotPositive, line_no, f[1]);
           return false;
@@ -155,7 +173,9 @@ Expected<ForecastSeriesCsv, BacktestCsvIssue> parse_forecasts_csv(std::string_vi
         out.var.push_back(var);
         if (columns == 3) {
           double cvar = 0.0;
-          if (!number_field(f[2], line_no, cvar, e)) return false;
+          if (!number_field(f[2], line_no, cvar, e)) {
+            return false;
+          }
           if (!(cvar > 0.0)) {
             e = issue(BacktestCsvError::kNotPositive, line_no, f[2]);
             return false;
@@ -168,7 +188,9 @@ Expected<ForecastSeriesCsv, BacktestCsvIssue> parse_forecasts_csv(std::string_vi
         }
         return true;
       });
-  if (!ok) return unexpected(err);
+  if (!ok) {
+    return unexpected(err);
+  }
   return out;
 }
 
@@ -179,7 +201,9 @@ Expected<RealizedSeriesCsv, BacktestCsvIssue> parse_realized_csv(std::string_vie
       text, 2, 2, out.dates, err,
       [&](const std::vector<std::string_view>& f, std::size_t line_no, BacktestCsvIssue& e) {
         double r = 0.0;
-        if (!number_field(f[1], line_no, r, e)) return false;
+        if (!number_field(f[1], line_no, r, e)) {
+          return false;
+        }
         if (!(r > -1.0)) {
           e = issue(BacktestCsvError::kReturnBelowMinus1, line_no, f[1]);
           return false;
@@ -187,28 +211,38 @@ Expected<RealizedSeriesCsv, BacktestCsvIssue> parse_realized_csv(std::string_vie
         out.returns.push_back(r);
         return true;
       });
-  if (!ok) return unexpected(err);
+  if (!ok) {
+    return unexpected(err);
+  }
   return out;
 }
 
 Expected<ForecastSeriesCsv, BacktestCsvIssue> read_forecasts_csv(const std::string& path) {
   const auto text = slurp(path);
-  if (!text) return unexpected(issue(BacktestCsvError::kCannotRead, 0));
+  if (!text) {
+    return unexpected(issue(BacktestCsvError::kCannotRead, 0));
+  }
   return parse_forecasts_csv(*text);
 }
 
 Expected<RealizedSeriesCsv, BacktestCsvIssue> read_realized_csv(const std::string& path) {
   const auto text = slurp(path);
-  if (!text) return unexpected(issue(BacktestCsvError::kCannotRead, 0));
+  if (!text) {
+    return unexpected(issue(BacktestCsvError::kCannotRead, 0));
+  }
   return parse_realized_csv(*text);
 }
 
 std::string describe(const BacktestCsvIssue& issue, std::string_view path) {
   std::string s(path);
-  if (issue.line > 0) s += ":" + std::to_string(issue.line);
+  if (issue.line > 0) {
+    s += ":" + std::to_string(issue.line);
+  }
   s += issue.line > 0 ? ": the line " : " ";
   s += to_string(issue.error);
-  if (!issue.detail.empty()) s += " ('" + issue.detail.substr(0, 60) + "')";
+  if (!issue.detail.empty()) {
+    s += " ('" + issue.detail.substr(0, 60) + "')";
+  }
   s += ".";
   return s;
 }
@@ -219,11 +253,15 @@ AlignedBacktestInput align_backtest_input(const ForecastSeriesCsv& forecasts,
   const bool has_cvar = !forecasts.cvar.empty();
   std::size_t j = 0;
   for (std::size_t i = 0; i < forecasts.dates.size(); ++i) {
-    while (j < realized.dates.size() && realized.dates[j] < forecasts.dates[i]) ++j;
+    while (j < realized.dates.size() && realized.dates[j] < forecasts.dates[i]) {
+      ++j;
+    }
     if (j < realized.dates.size() && realized.dates[j] == forecasts.dates[i]) {
       out.dates.push_back(forecasts.dates[i]);
       out.var.push_back(forecasts.var[i]);
-      if (has_cvar) out.cvar.push_back(forecasts.cvar[i]);
+      if (has_cvar) {
+        out.cvar.push_back(forecasts.cvar[i]);
+      }
       out.realized.push_back(realized.returns[j]);
     } else {
       ++out.forecasts_without_return;

@@ -16,7 +16,9 @@ chain::Unexpected<WeightsIssue> issue(WeightsError error, std::size_t field, std
 
 std::string joined(std::span<const std::string> names) {
   std::string s;
-  for (const auto& name : names) s += (s.empty() ? "" : ", ") + name;
+  for (const auto& name : names) {
+    s += (s.empty() ? "" : ", ") + name;
+  }
   return s;
 }
 
@@ -25,10 +27,12 @@ std::string joined(std::span<const std::string> names) {
 chain::Expected<std::vector<double>, WeightsIssue> parse_weights(
     std::string_view text, std::span<const std::string> assets, std::string_view option) {
   const std::string name(option);
-  if (assets.empty())
+  if (assets.empty()) {
     return issue(WeightsError::kNoAssets, 0, name + ": there is no asset to weigh.");
-  if (csv::trim(text).empty())
+  }
+  if (csv::trim(text).empty()) {
     return std::vector<double>(assets.size(), 1.0 / static_cast<double>(assets.size()));
+  }
   std::vector<double> weights;
   const auto fields = csv::split_fields(text);
   for (std::size_t k = 0; k < fields.size(); ++k) {

@@ -30,18 +30,26 @@ const char* to_string(EventKind k) noexcept {
 
 // Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian, UTC).
 std::optional<std::int64_t> parse_iso_date(std::string_view s) noexcept {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') {
+    return std::nullopt;
+  }
   int y = 0, m = 0, d = 0;
   for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u}) {
-    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    if (s[i] < '0' || s[i] > '9') {
+      return std::nullopt;
+    }
   }
   y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
   m = (s[5] - '0') * 10 + (s[6] - '0');
   d = (s[8] - '0') * 10 + (s[9] - '0');
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (m < 1 || m > 12 || d < 1) return std::nullopt;
-  if (d > kDays[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
+  if (m < 1 || m > 12 || d < 1) {
+    return std::nullopt;
+  }
+  if (d > kDays[m - 1] + (m == 2 && leap ? 1 : 0)) {
+    return std::nullopt;
+  }
   y -= m <= 2 ? 1 : 0;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
   const std::int64_t yoe = y - era * 400;
@@ -106,7 +114,9 @@ void number_in(const TomlTable& t, std::string_view k, double& out, double lo, d
 
 template <class Int>
 void int_in(const TomlTable& t, std::string_view k, Int& out, std::int64_t lo, std::int64_t hi) {
-  if (auto v = t.opt_int_in(k, lo, hi)) out = static_cast<Int>(*v);
+  if (auto v = t.opt_int_in(k, lo, hi)) {
+    out = static_cast<Int>(*v);
+  }
 }
 
 std::size_t source_index(const TomlTable& t, const ScenarioSpec& s, const std::string& asset) {
@@ -118,7 +128,9 @@ std::size_t source_index(const TomlTable& t, const ScenarioSpec& s, const std::s
                          std::to_string(it->sources.size()) + " sources)");
   }
   const auto f = std::find(it->sources.begin(), it->sources.end(), *name);
-  if (f == it->sources.end()) t.fail("source", "asset " + asset + " has no source '" + *name + "'");
+  if (f == it->sources.end()) {
+    t.fail("source", "asset " + asset + " has no source '" + *name + "'");
+  }
   return static_cast<std::size_t>(f - it->sources.begin());
 }
 
@@ -160,16 +172,22 @@ TomlTable event_table(const TomlFile& file, const toml::table& table, const std:
 void read_event_span(const TomlTable& t, const ScenarioSpec& s, ScenarioEvent& e) {
   t.require("from_day");
   number_in(t, "from_day", e.from_day, 0.0, kMaxDays);
-  if (e.kind == EventKind::kDepeg) t.require("to_day");
+  if (e.kind == EventKind::kDepeg) {
+    t.require("to_day");
+  }
   number_in(t, "to_day", e.to_day, 0.0, 1e300);
-  if (e.to_day <= e.from_day) t.fail("to_day", "must be after from_day");
+  if (e.to_day <= e.from_day) {
+    t.fail("to_day", "must be after from_day");
+  }
   switch (e.kind) {
     case EventKind::kVolRegime:
       t.require("factor");
       number_in(t, "factor", e.value, 0.0, 1000.0, true);
       break;
     case EventKind::kDepeg:
-      if (!t.has("level")) t.fail("level", "is required (0.9 = the price ends 10 % lower)");
+      if (!t.has("level")) {
+        t.fail("level", "is required (0.9 = the price ends 10 % lower)");
+      }
       number_in(t, "level", e.value, 0.0, 100.0, true);
       break;
     case EventKind::kManipulate:
@@ -178,7 +196,9 @@ void read_event_span(const TomlTable& t, const ScenarioSpec& s, ScenarioEvent& e
       number_in(t, "factor", e.value, 0.0, 1000.0, true);
       break;
     case EventKind::kFreeze:
-      if (t.has("source")) e.source = source_index(t, s, e.asset);
+      if (t.has("source")) {
+        e.source = source_index(t, s, e.asset);
+      }
       break;
     default: break;
   }
@@ -206,7 +226,9 @@ ScenarioEvent read_event(const TomlFile& file, const toml::table& table, const s
   }
   t.require("at_day");
   number_in(t, "at_day", e.from_day, 0.0, kMaxDays);
-  if (!t.has("size")) t.fail("size", "is required (relative move, -0.3 = a 30 % fall)");
+  if (!t.has("size")) {
+    t.fail("size", "is required (relative move, -0.3 = a 30 % fall)");
+  }
   number_in(t, "size", e.value, -0.999, 100.0);
   return e;
 }
@@ -218,25 +240,37 @@ void read_asset_sources(const TomlTable& t, ScenarioAsset& a) {
   if (const auto* arr = node != nullptr ? node->as_array() : nullptr) {
     for (std::size_t i = 0; i < arr->size(); ++i) {
       const auto* s = (*arr)[i].as_string();
-      if (s == nullptr || s->get().empty()) t.fail("sources", "must be a list of names");
+      if (s == nullptr || s->get().empty()) {
+        t.fail("sources", "must be a list of names");
+      }
       a.sources.push_back(s->get());
     }
-    if (a.sources.empty()) t.fail("sources", "must name at least one source");
+    if (a.sources.empty()) {
+      t.fail("sources", "must name at least one source");
+    }
     if (std::set<std::string>(a.sources.begin(), a.sources.end()).size() != a.sources.size()) {
       t.fail("sources", "names a source twice");
     }
     return;
   }
   int_in(t, "sources", n_sources, 1, 32);
-  for (std::int64_t i = 1; i <= n_sources; ++i) a.sources.push_back("s" + std::to_string(i));
+  for (std::int64_t i = 1; i <= n_sources; ++i) {
+    a.sources.push_back("s" + std::to_string(i));
+  }
 }
 
 ScenarioAsset read_asset(const TomlTable& t, bool& replay, std::size_t index) {
   ScenarioAsset a;
   a.symbol = t.string("symbol");
-  if (a.symbol.empty()) t.fail("symbol", "is required");
-  if (auto csv = t.opt_string("csv")) a.csv = fs::path(*csv);
-  if (index == 0) replay = a.csv.has_value();
+  if (a.symbol.empty()) {
+    t.fail("symbol", "is required");
+  }
+  if (auto csv = t.opt_string("csv")) {
+    a.csv = fs::path(*csv);
+  }
+  if (index == 0) {
+    replay = a.csv.has_value();
+  }
   if (replay != a.csv.has_value()) {
     t.fail("csv",
            "must be given for every asset or for none (a scenario either replays files or "
@@ -254,16 +288,22 @@ ScenarioAsset read_asset(const TomlTable& t, bool& replay, std::size_t index) {
 
 void read_assets(const TomlTable& top, ScenarioSpec& s) {
   const auto assets = top.tables("assets");
-  if (assets.empty()) top.fail("assets", "is required (at least one [[assets]] table)");
+  if (assets.empty()) {
+    top.fail("assets", "is required (at least one [[assets]] table)");
+  }
   for (std::size_t i = 0; i < assets.size(); ++i) {
     const TomlTable t(top.file(), *assets[i].second, assets[i].first,
                       {"symbol", "csv", "price", "daily_vol", "daily_drift", "sources",
                        "heartbeat_s", "feed_deviation", "noise"});
     auto a = read_asset(t, s.replay, i);
     for (const auto& earlier : s.assets) {
-      if (earlier.symbol == a.symbol) t.fail("symbol", "repeats " + a.symbol);
+      if (earlier.symbol == a.symbol) {
+        t.fail("symbol", "repeats " + a.symbol);
+      }
     }
-    if (a.csv && a.csv->is_relative()) a.csv = s.file.parent_path() / *a.csv;
+    if (a.csv && a.csv->is_relative()) {
+      a.csv = s.file.parent_path() / *a.csv;
+    }
     s.assets.push_back(std::move(a));
   }
 }
@@ -273,7 +313,9 @@ void read_clock(const TomlTable& top, ScenarioSpec& s) {
                                   : top.sub("clock", {"from", "days", "step_s", "history_days"})) {
     for (const char* k : {"from", "to"}) {
       if (auto d = clock->opt_string(k)) {
-        if (!parse_iso_date(*d)) clock->fail(k, "must be a date YYYY-MM-DD, got '" + *d + "'");
+        if (!parse_iso_date(*d)) {
+          clock->fail(k, "must be a date YYYY-MM-DD, got '" + *d + "'");
+        }
         (std::string(k) == "from" ? s.from : s.to) = *d;
       }
     }
@@ -284,21 +326,27 @@ void read_clock(const TomlTable& top, ScenarioSpec& s) {
       clock->fail("to", "must not be before clock.from");
     }
   }
-  if (!s.replay && s.from.empty()) s.from = "2024-01-01";
+  if (!s.replay && s.from.empty()) {
+    s.from = "2024-01-01";
+  }
 }
 
 // [[portfolios]] (keeper/config/portfolio_schema.hpp), long positions only: the simulator's vaults
 // and protection buyers hold what they insure.
 void read_scenario_portfolios(const TomlTable& top, ScenarioSpec& s) {
   std::vector<std::string> symbols;
-  for (const auto& a : s.assets) symbols.push_back(a.symbol);
+  for (const auto& a : s.assets) {
+    symbols.push_back(a.symbol);
+  }
   const auto portfolios = read_portfolios(top, symbols);
   for (std::size_t i = 0; i < portfolios.size(); ++i) {
     for (const auto& [symbol, quantity] : portfolios[i].positions) {
       if (quantity < 0.0) {
         const std::string key = "portfolios[" + std::to_string(i) + "].positions";
         const auto* table = top.raw().at_path(key).node();
-        top.file().fail(key + "." + symbol, table->as_table()->get(symbol),
+        std::string path = key;
+        path.append(".").append(symbol);
+        top.file().fail(path, table->as_table()->get(symbol),
                         "must be > 0 in a scenario (the simulator holds long positions only), "
                         "got " +
                             format_number(quantity));
@@ -335,7 +383,9 @@ void read_chain_models(const TomlTable& top, ScenarioSpec& s) {
 void read_feedback(const TomlTable& top, ScenarioSpec& s) {
   const auto f =
       top.sub("feedback", {"asset", "amm_risky", "vault_risky", "arb_speed", "max_price_impact"});
-  if (!f) return;
+  if (!f) {
+    return;
+  }
   s.feedback.enabled = true;
   const auto asset = f->opt_string("asset");
   if (!asset || std::none_of(s.assets.begin(), s.assets.end(),
@@ -347,7 +397,9 @@ void read_feedback(const TomlTable& top, ScenarioSpec& s) {
   number_in(*f, "vault_risky", s.feedback.vault_risky, 0.0, 1e18);
   number_in(*f, "arb_speed", s.feedback.arb_speed, 0.0, 1.0);
   number_in(*f, "max_price_impact", s.feedback.max_price_impact, 0.0, 0.5, true);
-  if (s.replay) f->fail("asset", "the feedback loop needs a synthetic market, not a replay");
+  if (s.replay) {
+    f->fail("asset", "the feedback loop needs a synthetic market, not a replay");
+  }
 }
 
 ScenarioSpec read_scenario(const TomlFile& file, const toml::table& root, const fs::path& path) {
@@ -385,7 +437,9 @@ ScenarioSpec parse_scenario(std::string_view text, const std::filesystem::path& 
 
 ScenarioSpec load_scenario(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw ScenarioError("cannot read the scenario file " + file.string() + ".");
+  if (!in) {
+    throw ScenarioError("cannot read the scenario file " + file.string() + ".");
+  }
   std::ostringstream os;
   os << in.rdbuf();
   return parse_scenario(os.str(), file);

@@ -12,7 +12,9 @@ namespace varkeeper::keeper {
 namespace {
 
 std::string fmt(const char* f, double v) {
-  if (!std::isfinite(v)) return "";
+  if (!std::isfinite(v)) {
+    return "";
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
@@ -27,8 +29,9 @@ std::string p_value(double v) { return fmt("%.4f", v); }
 std::string thousands(double v) {
   const auto n = static_cast<long long>(std::llround(v));
   std::string s = std::to_string(n < 0 ? -n : n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) {
     s.insert(static_cast<std::size_t>(i), ",");
+  }
   return n < 0 ? "-" + s : s;
 }
 
@@ -55,7 +58,9 @@ std::string html_escape(const std::string& s) {
 }
 
 std::string window_text(const SimulationResult& r) {
-  if (r.times.empty()) return "";
+  if (r.times.empty()) {
+    return "";
+  }
   return iso_time(r.times.front()) + " .. " + iso_time(r.times.back());
 }
 
@@ -65,7 +70,9 @@ std::vector<std::pair<std::string, std::vector<std::string>>> summary_rows(
   std::vector<std::pair<std::string, std::vector<std::string>>> rows;
   auto add = [&](const std::string& label, auto cell) {
     std::vector<std::string> cells;
-    for (const auto& s : r.summaries) cells.push_back(cell(s));
+    for (const auto& s : r.summaries) {
+      cells.push_back(cell(s));
+    }
     rows.emplace_back(label, std::move(cells));
   };
   add("portfolio", [](const PortfolioSummary& s) { return std::to_string(s.id) + " " + s.name; });
@@ -75,7 +82,9 @@ std::vector<std::pair<std::string, std::vector<std::string>>> summary_rows(
     std::string c = std::to_string(s.reports_published);
     if (s.reports_refused > 0) {
       c += " (" + std::to_string(s.reports_refused) + " refused:";
-      for (const auto& [why, n] : s.refusals) c += " " + why + " " + std::to_string(n);
+      for (const auto& [why, n] : s.refusals) {
+        c += " " + why + " " + std::to_string(n);
+      }
       c += ")";
     }
     return c;
@@ -129,7 +138,9 @@ std::string summary_table(const SimulationResult& r) {
   os << r.times.size() << " ticks, " << window_text(r) << "; " << r.incidents.size()
      << " incidents; gas at " << fmt("%.4g", r.gas.price_gwei) << " gwei, ETH "
      << fmt("%.2f", r.gas.eth_usd) << " USD\n";
-  if (!r.sink.empty()) os << "reports checked by the " << r.sink << '\n';
+  if (!r.sink.empty()) {
+    os << "reports checked by the " << r.sink << '\n';
+  }
   if (r.feedback.enabled) {
     os << "feedback loop on " << r.feedback.asset << ": AMM min price "
        << fmt("%.2f", r.feedback.min_price) << ", max drawdown " << pct(r.feedback.max_drawdown)
@@ -141,13 +152,17 @@ std::string summary_table(const SimulationResult& r) {
   std::vector<std::size_t> col_w(r.summaries.size(), 0);
   for (const auto& [label, cells] : rows) {
     label_w = std::max(label_w, label.size());
-    for (std::size_t i = 0; i < cells.size(); ++i) col_w[i] = std::max(col_w[i], cells[i].size());
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      col_w[i] = std::max(col_w[i], cells[i].size());
+    }
   }
   for (const auto& [label, cells] : rows) {
     os << label << std::string(label_w - label.size() + 2, ' ');
     for (std::size_t i = 0; i < cells.size(); ++i) {
       os << cells[i];
-      if (i + 1 < cells.size()) os << std::string(col_w[i] - cells[i].size() + 2, ' ');
+      if (i + 1 < cells.size()) {
+        os << std::string(col_w[i] - cells[i].size() + 2, ' ');
+      }
     }
     os << '\n';
   }
@@ -156,7 +171,9 @@ std::string summary_table(const SimulationResult& r) {
 
 std::string timeseries_csv(const SimulationResult& r) {
   std::string out = "time,t,portfolio";
-  for (const auto& a : r.assets) out += ",price_" + a;
+  for (const auto& a : r.assets) {
+    out += ",price_" + a;
+  }
   out +=
       ",value,computed_var,computed_cvar,published_var,published_cvar,onchain_var,onchain_cvar,"
       "status,reasons,publish,accepted,refusal,rebalance,payout,vault_weight,sample,realised_loss,"
@@ -166,11 +183,14 @@ std::string timeseries_csv(const SimulationResult& r) {
       const SimPoint& p = r.points[j][k];
       out += iso_time(r.times[k]) + "," + std::to_string(r.times[k]) + "," +
              std::to_string(r.summaries[j].id);
-      for (double price : r.prices[k]) out += "," + num(price);
+      for (double price : r.prices[k]) {
+        out += "," + num(price);
+      }
       out += "," + num(p.value);
       if (p.has_estimate) {
-        for (double v : {p.computed_var, p.computed_cvar, p.published_var, p.published_cvar})
+        for (double v : {p.computed_var, p.computed_cvar, p.published_var, p.published_cvar}) {
           out += "," + num(v);
+        }
       } else {
         out += ",,,,";
       }
@@ -312,8 +332,12 @@ std::string band_path(const Chart& c, const std::vector<std::int64_t>& t,
                       const std::vector<double>& lower, const std::vector<double>& upper) {
   const std::size_t stride = std::max<std::size_t>(1, t.size() / 2000);
   std::vector<std::size_t> idx;
-  for (std::size_t k = 0; k < t.size(); k += stride) idx.push_back(k);
-  if (!t.empty() && idx.back() != t.size() - 1) idx.push_back(t.size() - 1);
+  for (std::size_t k = 0; k < t.size(); k += stride) {
+    idx.push_back(k);
+  }
+  if (!t.empty() && idx.back() != t.size() - 1) {
+    idx.push_back(t.size() - 1);
+  }
   std::string d;
   std::size_t i = 0;
   while (i < idx.size()) {
@@ -347,7 +371,9 @@ std::string shading(const Chart& c, const SimulationResult& r, std::size_t j) {
   while (k < pts.size()) {
     const auto st = pts[k].status;
     std::size_t e = k;
-    while (e + 1 < pts.size() && pts[e + 1].status == st) ++e;
+    while (e + 1 < pts.size() && pts[e + 1].status == st) {
+      ++e;
+    }
     if (st != risk::BreakerStatus::kNormal) {
       const double x0 = c.x(r.times[k]);
       const double x1 = e + 1 < pts.size() ? c.x(r.times[e + 1]) : c.x(r.times[e]) + 2.0;
@@ -405,7 +431,9 @@ std::string price_chart(const SimulationResult& r, std::size_t j) {
     double base = std::numeric_limits<double>::quiet_NaN();
     for (std::size_t k = 0; k < r.times.size(); ++k) {
       const double p = r.prices[k][a];
-      if (!std::isfinite(base) && std::isfinite(p)) base = p;
+      if (!std::isfinite(base) && std::isfinite(p)) {
+        base = p;
+      }
       v[k] = std::isfinite(p) && std::isfinite(base) ? 100.0 * p / base : p;
     }
     series.emplace_back(sym, std::move(v));
@@ -416,7 +444,9 @@ std::string price_chart(const SimulationResult& r, std::size_t j) {
     for (std::size_t k = 0; k < r.times.size(); ++k) {
       const double p = r.points[j][k].value > 0 ? r.points[j][k].value
                                                 : std::numeric_limits<double>::quiet_NaN();
-      if (!std::isfinite(base) && std::isfinite(p)) base = p;
+      if (!std::isfinite(base) && std::isfinite(p)) {
+        base = p;
+      }
       v[k] = std::isfinite(p) ? 100.0 * p / base : p;
     }
     series.emplace_back("portfolio value", std::move(v));
@@ -472,9 +502,13 @@ std::string risk_chart(const SimulationResult& r, std::size_t j) {
     computed[k] =
         pts[k].has_estimate ? pts[k].computed_var : std::numeric_limits<double>::quiet_NaN();
     for (double v : {var[k], cvar[k], computed[k]}) {
-      if (std::isfinite(v)) hi = std::max(hi, v);
+      if (std::isfinite(v)) {
+        hi = std::max(hi, v);
+      }
     }
-    if (pts[k].sample) hi = std::max(hi, pts[k].realised_loss);
+    if (pts[k].sample) {
+      hi = std::max(hi, pts[k].realised_loss);
+    }
   }
   c.y0 = 0.0;
   c.y1 = hi > 0.0 ? hi * 1.08 : 0.01;
@@ -495,7 +529,9 @@ std::string risk_chart(const SimulationResult& r, std::size_t j) {
       line_path(c, r.times, computed, false) + "\"/>";
   // Realised losses (positive only): grey dots; exceptions: red circles with a tooltip.
   for (std::size_t k = 0; k < pts.size(); ++k) {
-    if (!pts[k].sample || pts[k].realised_loss <= 0.0) continue;
+    if (!pts[k].sample || pts[k].realised_loss <= 0.0) {
+      continue;
+    }
     const double x = c.x(r.times[k]), y = c.y(std::min(pts[k].realised_loss, c.y1));
     if (pts[k].exception) {
       svg += "<circle class=\"exception\" cx=\"" + coord(x) + "\" cy=\"" + coord(y) +
@@ -534,13 +570,17 @@ std::string report_html(const SimulationResult& r) {
   h += "<h1>Scenario " + html_escape(r.scenario) + "</h1>\n<p>" + html_escape(r.description) +
        "</p>\n<p>" + std::to_string(r.times.size()) + " ticks, " + window_text(r) + ", seed " +
        std::to_string(r.seed) + ", " + std::to_string(r.incidents.size()) + " incidents.</p>\n";
-  if (!r.sink.empty()) h += "<p>Reports checked by the " + html_escape(r.sink) + ".</p>\n";
+  if (!r.sink.empty()) {
+    h += "<p>Reports checked by the " + html_escape(r.sink) + ".</p>\n";
+  }
   if (!r.times.empty()) {
     const auto rows = summary_rows(r);
     h += "<table class=\"summary\">";
     for (const auto& [label, cells] : rows) {
       h += "<tr><th>" + html_escape(label) + "</th>";
-      for (const auto& cell : cells) h += "<td>" + html_escape(cell) + "</td>";
+      for (const auto& cell : cells) {
+        h += "<td>" + html_escape(cell) + "</td>";
+      }
       h += "</tr>";
     }
     h += "</table>\n";

@@ -25,14 +25,30 @@ const char* to_string(OracleRefusal r) noexcept {
     case OracleRefusal::kFutureReport: return "FutureReport";
     case OracleRefusal::kStaleReport: return "StaleReport";
     case OracleRefusal::kRoundNotIncreasing: return "RoundNotIncreasing";
+    case OracleRefusal::kRoundJumpTooLarge: return "RoundJumpTooLarge";
     case OracleRefusal::kTooSoon: return "TooSoon";
     case OracleRefusal::kVaRChangeTooLarge: return "VaRChangeTooLarge";
+    case OracleRefusal::kCVaRChangeTooLarge: return "CVaRChangeTooLarge";
   }
   return "none";
 }
 
+namespace {
+
+// RiskOracle._checkHistory's change limit: |next - prev| * WAD * period > allowance * prev is
+// refused, allowance = maxVaRChange * min(elapsed, period) (x widening while the breaker status is
+// not normal); a zero previous figure is not limited. In 256 bits, as the contract's uint256.
+bool change_too_large(std::uint64_t prev, std::uint64_t next, const chain::U256& scale,
+                      const chain::U256& allowance) {
+  if (prev == 0) return false;
+  const std::uint64_t diff = next > prev ? next - prev : prev - next;
+  return chain::U256(diff) * scale > allowance * prev;
+}
+
+}  // namespace
+
 OracleRefusal OracleSink::submit(const OnchainReport& r, std::int64_t now) {
-  // RiskOracle._checkReport: the report on its own.
+  // RiskOracle._checkFields: the report on its own.
   if (r.confidence == 0 || r.confidence >= kWad) return OracleRefusal::kInvalidConfidence;
   if (r.horizon == 0) return OracleRefusal::kInvalidHorizon;
   if (r.breaker_status > 2) return OracleRefusal::kInvalidBreakerStatus;
@@ -42,25 +58,36 @@ OracleRefusal OracleSink::submit(const OnchainReport& r, std::int64_t now) {
   const auto observed = static_cast<std::int64_t>(r.observed_at);
   if (observed > now + limits_.max_future_s) return OracleRefusal::kFutureReport;
   if (now > observed + limits_.max_age_s) return OracleRefusal::kStaleReport;
-  // RiskOracle._checkHistory: against the stored report.
-  if (const auto it = latest_.find(r.portfolio_id); it != latest_.end()) {
+  // RiskOracle._checkHistory: against the stored report (none: round 0).
+  const auto it = latest_.find(r.portfolio_id);
+  const std::uint64_t prev_round = it == latest_.end() ? 0 : it->second.round;
+  if (r.round <= prev_round) return OracleRefusal::kRoundNotIncreasing;
+  if (r.round - prev_round > oracle::kMaxRoundJump) return OracleRefusal::kRoundJumpTooLarge;
+  if (it != latest_.end()) {
     const OnchainReport& prev = it->second;
-    if (r.round <= prev.round) return OracleRefusal::kRoundNotIncreasing;
     const std::int64_t earliest =
         static_cast<std::int64_t>(prev.observed_at) + limits_.min_interval_s;
     if (r.observed_at <= prev.observed_at || observed < earliest) return OracleRefusal::kTooSoon;
-    // |v - prev| * WAD > maxVaRChange * prev, only while the breaker status is normal.
     const std::uint64_t max_change = to_wad(limits_.max_var_change, 1e6);
-    if (max_change != 0 && prev.value_at_risk != 0 && r.breaker_status == 0) {
-      const std::uint64_t v = r.value_at_risk;
-      const std::uint64_t diff =
-          v > prev.value_at_risk ? v - prev.value_at_risk : prev.value_at_risk - v;
-      if (chain::U256(diff) * kWad > chain::U256(max_change) * prev.value_at_risk) {
+    if (max_change != 0) {
+      // Elapsed observation time (> 0, checked above), credited up to one change period.
+      const std::uint64_t elapsed =
+          std::min(r.observed_at - prev.observed_at, oracle::kChangePeriod);
+      chain::U256 allowance = chain::U256(max_change) * elapsed;
+      if (r.breaker_status != 0) allowance *= oracle::kBreakerWidening;
+      const chain::U256 scale = chain::U256(kWad) * oracle::kChangePeriod;
+      if (change_too_large(prev.value_at_risk, r.value_at_risk, scale, allowance)) {
         return OracleRefusal::kVaRChangeTooLarge;
+      }
+      if (change_too_large(prev.expected_shortfall, r.expected_shortfall, scale, allowance)) {
+        return OracleRefusal::kCVaRChangeTooLarge;
       }
     }
   }
-  latest_[r.portfolio_id] = r;
+  // RiskOracle._write: an observation time ahead of the block is stored as the block time.
+  OnchainReport& stored = latest_[r.portfolio_id];
+  stored = r;
+  if (observed > now) stored.observed_at = static_cast<std::uint64_t>(now);
   return OracleRefusal::kNone;
 }
 

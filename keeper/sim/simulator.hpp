@@ -32,17 +32,33 @@ enum class OracleRefusal {
   kFutureReport,
   kStaleReport,
   kRoundNotIncreasing,
-  kTooSoon,  // observedAt <= previous, or < previous + minInterval
+  kRoundJumpTooLarge,  // round > previous round + 2^32 (also from 0 to the first)
+  kTooSoon,            // observedAt <= previous, or < previous + minInterval
   kVaRChangeTooLarge,
+  kCVaRChangeTooLarge,
 };
 [[nodiscard]] const char* to_string(OracleRefusal r) noexcept;
 // Every refusal (not kNone), in the order above.
-inline constexpr OracleRefusal kOracleRefusals[] = {
-    OracleRefusal::kInvalidConfidence,    OracleRefusal::kInvalidHorizon,
-    OracleRefusal::kInvalidBreakerStatus, OracleRefusal::kInvalidFigures,
-    OracleRefusal::kFutureReport,         OracleRefusal::kStaleReport,
-    OracleRefusal::kRoundNotIncreasing,   OracleRefusal::kTooSoon,
-    OracleRefusal::kVaRChangeTooLarge};
+inline constexpr OracleRefusal kOracleRefusals[] = {OracleRefusal::kInvalidConfidence,
+                                                    OracleRefusal::kInvalidHorizon,
+                                                    OracleRefusal::kInvalidBreakerStatus,
+                                                    OracleRefusal::kInvalidFigures,
+                                                    OracleRefusal::kFutureReport,
+                                                    OracleRefusal::kStaleReport,
+                                                    OracleRefusal::kRoundNotIncreasing,
+                                                    OracleRefusal::kRoundJumpTooLarge,
+                                                    OracleRefusal::kTooSoon,
+                                                    OracleRefusal::kVaRChangeTooLarge,
+                                                    OracleRefusal::kCVaRChangeTooLarge};
+
+// RiskOracle's constants the in-memory sink applies (contracts/src/RiskOracle.sol). The change
+// policy is the contract's default: neither the scenario nor `simulate --chain local` calls
+// setChangePolicy.
+namespace oracle {
+inline constexpr std::uint64_t kMaxRoundJump = std::uint64_t{1} << 32;  // MAX_ROUND_JUMP
+inline constexpr std::uint64_t kChangePeriod = 3600;  // DEFAULT_CHANGE_PERIOD, seconds
+inline constexpr std::uint64_t kBreakerWidening = 4;  // DEFAULT_BREAKER_WIDENING
+}  // namespace oracle
 
 // Where the simulator's reports go: the in-memory RiskOracle below (the default), or the real
 // contract on an anvil node (keeper/chain_sink.hpp, `simulate --chain local`).
@@ -66,8 +82,9 @@ class ReportSink {
   [[nodiscard]] virtual std::string describe() const = 0;
 };
 
-// The in-memory report sink: RiskOracle's per-report checks (RiskOracle.sol _checkReport and
-// _checkHistory) at block time `now`, and its storage of the latest accepted report.
+// The in-memory report sink: RiskOracle's per-report checks (RiskOracle.sol _checkFields and
+// _checkHistory, same order, same integer arithmetic) at block time `now`, and its storage of the
+// latest accepted report (_write: an observation time ahead of `now` is stored as `now`).
 class OracleSink final : public ReportSink {
  public:
   OracleSink() = default;

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <string>
 
-#include "keeper/sim/simulation_output.hpp"
 #include "keeper/core/units.hpp"
+#include "keeper/sim/simulation_output.hpp"
 #include "risk/oprisk.hpp"
 
 using namespace varkeeper;
@@ -59,7 +59,7 @@ TEST_CASE("the in-memory sink refuses what RiskOracle refuses, with the contract
   OracleLimits limits;
   limits.max_age_s = 3600;
   limits.min_interval_s = 60;
-  limits.max_var_change = 0.5;  // 50 %
+  limits.max_var_change = 0.5;  // 50 % per change period (RiskOracle's default, 3600 s)
   struct Row {
     const char* what;
     OnchainReport r;
@@ -72,8 +72,18 @@ TEST_CASE("the in-memory sink refuses what RiskOracle refuses, with the contract
   full_confidence.confidence = kWad;
   auto one_wei_more = report(2, kNow, 0.06, 0.07);
   one_wei_more.value_at_risk += 1;
+  auto one_wei_more_later = report(2, kNow + 3600, 0.06, 0.07);
+  one_wei_more_later.value_at_risk += 1;
   auto no_horizon = report(2, kNow, 0.05, 0.07);
   no_horizon.horizon = 0;
+  auto tripped_one_wei_more = report(2, kNow, 0.12, 0.15, 1);
+  tripped_one_wei_more.value_at_risk += 1;
+  auto cvar_one_wei_more = report(2, kNow, 0.04, 0.09);
+  cvar_one_wei_more.expected_shortfall += 1;
+  auto half_hour_one_wei_more = report(2, kNow - 1800, 0.05, 0.06);
+  half_hour_one_wei_more.value_at_risk += 1;
+  constexpr std::uint64_t kJump = std::uint64_t{1} << 32;
+  // Against the stored report: round 1, observed at kNow - 3600, VaR 4 %, CVaR 6 %.
   const Row rows[] = {
       {"confidence 0", zero_confidence, kNow, OracleRefusal::kInvalidConfidence},
       {"confidence 1", full_confidence, kNow, OracleRefusal::kInvalidConfidence},
@@ -83,28 +93,83 @@ TEST_CASE("the in-memory sink refuses what RiskOracle refuses, with the contract
       {"16 s in the future", report(2, kNow + 16, 0.05, 0.07), kNow, OracleRefusal::kFutureReport},
       {"15 s in the future", report(2, kNow + 15, 0.05, 0.07), kNow, OracleRefusal::kNone},
       {"maxAge + 1 old", report(2, kNow - 3601, 0.05, 0.07), kNow, OracleRefusal::kStaleReport},
-      {"maxAge old", report(2, kNow - 3600 + 60, 0.05, 0.07), kNow + 60, OracleRefusal::kNone},
+      // Same figures: 60 s after the stored observation allow only 50 % * 60 / 3600.
+      {"maxAge old", report(2, kNow - 3600 + 60, 0.04, 0.06), kNow + 60, OracleRefusal::kNone},
       {"same round", report(1, kNow + 60, 0.05, 0.07), kNow + 60,
        OracleRefusal::kRoundNotIncreasing},
+      {"round + 2^32", report(1 + kJump, kNow, 0.05, 0.07), kNow, OracleRefusal::kNone},
+      {"round + 2^32 + 1", report(2 + kJump, kNow, 0.05, 0.07), kNow,
+       OracleRefusal::kRoundJumpTooLarge},
       {"same observedAt", report(2, kNow - 3600, 0.05, 0.07), kNow, OracleRefusal::kTooSoon},
       {"observedAt < previous + minInterval", report(2, kNow - 3600 + 59, 0.05, 0.07), kNow,
        OracleRefusal::kTooSoon},
       {"VaR +50 % exactly", report(2, kNow, 0.06, 0.07), kNow, OracleRefusal::kNone},
       {"VaR +50 % and 1 wei", one_wei_more, kNow, OracleRefusal::kVaRChangeTooLarge},
+      {"VaR +50 % and 1 wei after two periods", one_wei_more_later, kNow + 3600,
+       OracleRefusal::kVaRChangeTooLarge},
+      {"VaR +25 % half a period later", report(2, kNow - 1800, 0.05, 0.06), kNow,
+       OracleRefusal::kNone},
+      {"VaR +25 % and 1 wei half a period later", half_hour_one_wei_more, kNow,
+       OracleRefusal::kVaRChangeTooLarge},
+      {"VaR -50 % exactly", report(2, kNow, 0.02, 0.06), kNow, OracleRefusal::kNone},
+      {"VaR -75 %", report(2, kNow, 0.01, 0.06), kNow, OracleRefusal::kVaRChangeTooLarge},
+      {"CVaR +50 % exactly", report(2, kNow, 0.04, 0.09), kNow, OracleRefusal::kNone},
+      {"CVaR +50 % and 1 wei", cvar_one_wei_more, kNow, OracleRefusal::kCVaRChangeTooLarge},
+      {"VaR and CVaR too far: VaR first", report(2, kNow, 0.5, 0.6), kNow,
+       OracleRefusal::kVaRChangeTooLarge},
+      // The breaker status widens the limit 4 times (x3 = +200 % = 4 x 50 %), never removes it.
       {"VaR x3 while tripped", report(2, kNow, 0.12, 0.15, 1), kNow, OracleRefusal::kNone},
+      {"VaR x3 and 1 wei while tripped", tripped_one_wei_more, kNow,
+       OracleRefusal::kVaRChangeTooLarge},
       {"VaR x3 in cooldown", report(2, kNow, 0.12, 0.15, 2), kNow, OracleRefusal::kNone},
+      {"VaR x5 in cooldown", report(2, kNow, 0.2, 0.25, 2), kNow,
+       OracleRefusal::kVaRChangeTooLarge},
+      {"CVaR x5 while tripped", report(2, kNow, 0.04, 0.3, 1), kNow,
+       OracleRefusal::kCVaRChangeTooLarge},
       {"VaR x3 in normal", report(2, kNow, 0.12, 0.15, 0), kNow, OracleRefusal::kVaRChangeTooLarge},
   };
   for (const auto& row : rows) {
-    CAPTURE(row.what);
+    const std::string what = row.what;
+    CAPTURE(what);
     OracleSink sink(limits);
-    // The stored report: round 1, observed an hour before, VaR 4 %.
     REQUIRE(sink.submit(report(1, kNow - 3600, 0.04, 0.06), kNow - 3590) == OracleRefusal::kNone);
     CHECK(sink.submit(row.r, row.now) == row.expected);
     const auto* latest = sink.latest(1);
     REQUIRE(latest != nullptr);
     CHECK(latest->round == (row.expected == OracleRefusal::kNone ? row.r.round : 1));
   }
+}
+
+TEST_CASE("the in-memory sink bounds the first round and stores a future observation as now") {
+  OracleLimits limits;
+  limits.max_age_s = 3600;
+  limits.min_interval_s = 0;
+  limits.max_var_change = 0.5;
+  constexpr std::uint64_t kJump = std::uint64_t{1} << 32;
+  OracleSink sink(limits);
+  // RiskOracle.MAX_ROUND_JUMP applies from round 0 to the first round too.
+  CHECK(sink.submit(report(kJump + 1, kNow + 10, 0.04, 0.06), kNow) ==
+        OracleRefusal::kRoundJumpTooLarge);
+  CHECK(sink.latest(1) == nullptr);
+  // 10 s ahead of the block: accepted, stored with the block time (RiskOracle._write).
+  REQUIRE(sink.submit(report(kJump, kNow + 10, 0.04, 0.06), kNow) == OracleRefusal::kNone);
+  REQUIRE(sink.latest(1) != nullptr);
+  CHECK(sink.latest(1)->observed_at == static_cast<std::uint64_t>(kNow));
+  CHECK(sink.latest(1)->round == kJump);
+  // Later than the stored time, although earlier than the report's own: not TooSoon; 5 s
+  // elapsed since the stored time allow 50 % * 5 / 3600 (= 1/1440 of the VaR).
+  auto small = report(kJump + 1, kNow + 5, 0.04, 0.06);
+  small.value_at_risk += to_wad(0.04) / 1440;
+  CHECK(sink.submit(small, kNow + 1) == OracleRefusal::kNone);
+  CHECK(sink.latest(1)->observed_at == static_cast<std::uint64_t>(kNow + 1));
+  // Elapsed runs from the stored time (kNow + 1, not the report's kNow + 5): 9 s allow
+  // 50 % * 9 / 3600 = 1/800 of the VaR.
+  auto next = report(kJump + 2, kNow + 10, 0.04, 0.06);
+  next.value_at_risk = small.value_at_risk + small.value_at_risk / 800 + 1;
+  CHECK(sink.submit(next, kNow + 10) == OracleRefusal::kVaRChangeTooLarge);
+  next.value_at_risk -= 1;
+  CHECK(sink.submit(next, kNow + 10) == OracleRefusal::kNone);
+  CHECK(sink.latest(1)->value_at_risk == next.value_at_risk);
 }
 
 TEST_CASE("the breaker trips in the manipulation scenario when no trusted majority remains") {

@@ -51,8 +51,12 @@ FeedbackResult run_feedback_loop(const FeedbackConfig& c, const BreakerConfig& b
   for (int k = 0; k < c.updates; ++k) {
     const std::int64_t t = c.start + k * c.step_s;
     const double fair_before = fair;
-    if (k > 0) fair *= std::exp(step_vol * rng.next());
-    if (k == c.shock_at) fair *= 1.0 + c.shock;
+    if (k > 0) {
+      fair *= std::exp(step_vol * rng.next());
+    }
+    if (k == c.shock_at) {
+      fair *= 1.0 + c.shock;
+    }
     // Arbitrage carries the wider market's move into the AMM at once and closes arb_speed of the
     // gap the vault's own trades opened: gap' = (1 - arb_speed) * gap, gap = ln(amm / fair).
     amm.move_to(fair * std::exp((1.0 - c.arb_speed) * std::log(amm.price() / fair_before)));

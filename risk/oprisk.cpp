@@ -17,7 +17,9 @@ const std::vector<std::string_view>& builtin_categories() {
 }
 
 HybridAro hybrid_aro(const std::vector<AroSource>& sources) {
-  if (sources.empty()) throw std::invalid_argument("hybrid ARO needs at least one source");
+  if (sources.empty()) {
+    throw std::invalid_argument("hybrid ARO needs at least one source");
+  }
   double weight_sum = 0.0;
   for (const auto& s : sources) {
     if (!std::isfinite(s.aro) || s.aro < 0.0) {
@@ -28,7 +30,9 @@ HybridAro hybrid_aro(const std::vector<AroSource>& sources) {
     }
     weight_sum += s.weight;
   }
-  if (weight_sum <= 0.0) throw std::invalid_argument("hybrid ARO: all weights are zero");
+  if (weight_sum <= 0.0) {
+    throw std::invalid_argument("hybrid ARO: all weights are zero");
+  }
   HybridAro out;
   out.sources.reserve(sources.size());
   for (const auto& s : sources) {
@@ -62,7 +66,9 @@ double poisson_probability(std::uint64_t k, double aro, double years) {
   if (!std::isfinite(lambda) || lambda < 0.0) {
     throw std::invalid_argument("Poisson rate must be finite and >= 0");
   }
-  if (lambda == 0.0) return k == 0 ? 1.0 : 0.0;
+  if (lambda == 0.0) {
+    return k == 0 ? 1.0 : 0.0;
+  }
   const double kd = static_cast<double>(k);
   return std::exp(kd * std::log(lambda) - lambda - std::lgamma(kd + 1.0));
 }
@@ -108,7 +114,9 @@ struct PathRandom {
   }
   // Poisson by inversion (sequential search): exact for the small rates of incident models.
   std::uint64_t poisson(double lambda) noexcept {
-    if (lambda <= 0.0) return 0;
+    if (lambda <= 0.0) {
+      return 0;
+    }
     const double u = uniform();
     double p = std::exp(-lambda);
     double cdf = p;
@@ -146,7 +154,9 @@ Tail tail_of(std::vector<double>& losses, double alpha) {
   t.var = losses[std::min(k, n) - 1];
   double sum =
       std::accumulate(losses.begin(), losses.begin() + static_cast<std::ptrdiff_t>(whole), 0.0);
-  if (whole < n) sum += (m - static_cast<double>(whole)) * losses[whole];
+  if (whole < n) {
+    sum += (m - static_cast<double>(whole)) * losses[whole];
+  }
   t.cvar = sum / m;
   return t;
 }
@@ -207,7 +217,9 @@ AnnualLossDistribution simulate_annual_loss(const std::vector<CategoryLoss>& cat
     const double k = static_cast<double>(x.size());
     const double mean = std::accumulate(x.begin(), x.end(), 0.0) / k;
     double ss = 0.0;
-    for (double v : x) ss += (v - mean) * (v - mean);
+    for (double v : x) {
+      ss += (v - mean) * (v - mean);
+    }
     return std::sqrt(ss / (k - 1.0) / k);
   };
   AnnualLossDistribution out;

@@ -30,7 +30,9 @@ class RandomStream {
     const std::uint64_t a = splitmix64(mix);
     std::uint64_t sm = a ^ (block * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL);
     (void)splitmix64(sm);
-    for (auto& w : s_) w = splitmix64(sm);
+    for (auto& w : s_) {
+      w = splitmix64(sm);
+    }
   }
 
   [[nodiscard]] std::uint64_t next() noexcept {
@@ -81,8 +83,12 @@ struct ZigguratTables {
       x[i] = std::sqrt(-2.0 * std::log(kV / x[i - 1] + fr));
       fr = std::exp(-0.5 * x[i] * x[i]);
     }
-    for (int i = 0; i < 128; ++i) ratio[i] = x[i + 1] / x[i];
-    for (int i = 0; i <= 128; ++i) f[i] = std::exp(-0.5 * x[i] * x[i]);
+    for (int i = 0; i < 128; ++i) {
+      ratio[i] = x[i + 1] / x[i];
+    }
+    for (int i = 0; i <= 128; ++i) {
+      f[i] = std::exp(-0.5 * x[i] * x[i]);
+    }
   }
 };
 
@@ -97,7 +103,9 @@ inline double RandomStream::normal() noexcept {
     const unsigned i = static_cast<unsigned>(bits & 0x7F);
     // Bits 11..63 give u in [-1, 1); bits 0..6 pick the layer.
     const double u = static_cast<double>(bits >> 11) * 0x1.0p-52 - 1.0;
-    if (std::fabs(u) < z.ratio[i]) return u * z.x[i];
+    if (std::fabs(u) < z.ratio[i]) {
+      return u * z.x[i];
+    }
     if (i == 0) {
       // Tail beyond R (Marsaglia 1964): x = -ln(U1) / R, accept if -2 ln(U2) > x^2.
       constexpr double kR = 3.442619855899;
@@ -111,7 +119,9 @@ inline double RandomStream::normal() noexcept {
     }
     // Wedge: a uniform height in layer i under the density.
     const double xx = u * z.x[i];
-    if (z.f[i] + uniform() * (z.f[i + 1] - z.f[i]) < std::exp(-0.5 * xx * xx)) return xx;
+    if (z.f[i] + uniform() * (z.f[i + 1] - z.f[i]) < std::exp(-0.5 * xx * xx)) {
+      return xx;
+    }
   }
 }
 
@@ -131,8 +141,12 @@ inline double RandomStream::gamma(double d, double c) noexcept {
     v = v * v * v;
     const double u = uniform();
     const double x2 = x * x;
-    if (u < 1.0 - 0.0331 * x2 * x2) return d * v;
-    if (std::log(u) < 0.5 * x2 + d * (1.0 - v + std::log(v))) return d * v;
+    if (u < 1.0 - 0.0331 * x2 * x2) {
+      return d * v;
+    }
+    if (std::log(u) < 0.5 * x2 + d * (1.0 - v + std::log(v))) {
+      return d * v;
+    }
   }
 }
 

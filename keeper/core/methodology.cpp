@@ -51,7 +51,9 @@ chain::Hash32 methodology_hash(const PortfolioSpec& p, const risk::BreakerConfig
   // Keys of nlohmann::json objects are sorted, so the dump is canonical. `threads` and
   // `components` are left out: the figures do not depend on them.
   std::map<std::string, double> positions;
-  for (const auto& [symbol, quantity] : p.positions) positions[symbol] += quantity;
+  for (const auto& [symbol, quantity] : p.positions) {
+    positions[symbol] += quantity;
+  }
   nlohmann::json j;
   j["method"] = std::string(risk::to_string(p.method));
   j["confidence"] = p.risk.confidence;
@@ -73,7 +75,9 @@ chain::Hash32 methodology_hash(const PortfolioSpec& p, const risk::BreakerConfig
 }
 
 void stamp_methodology(PipelineConfig& config) {
-  for (auto& p : config.portfolios) p.config_hash = methodology_hash(p, config.breaker);
+  for (auto& p : config.portfolios) {
+    p.config_hash = methodology_hash(p, config.breaker);
+  }
 }
 
 }  // namespace varkeeper::keeper

@@ -58,16 +58,24 @@ chain::Expected<OnchainReport, ReportError> build_report(const PortfolioSpec& sp
   }
   const auto confidence = field_value<std::uint64_t>(spec, ReportField::kConfidence,
                                                      [&] { return to_wad(spec.risk.confidence); });
-  if (!confidence) return chain::unexpected(confidence.error());
+  if (!confidence) {
+    return chain::unexpected(confidence.error());
+  }
   const auto value = field_value<chain::U256>(spec, ReportField::kPortfolioValue,
                                               [&] { return to_fixed(u.value, 8); });
-  if (!value) return chain::unexpected(value.error());
+  if (!value) {
+    return chain::unexpected(value.error());
+  }
   const auto var = field_value<std::uint64_t>(spec, ReportField::kValueAtRisk,
                                               [&] { return to_wad(u.published_var); });
-  if (!var) return chain::unexpected(var.error());
+  if (!var) {
+    return chain::unexpected(var.error());
+  }
   const auto cvar = field_value<std::uint64_t>(spec, ReportField::kExpectedShortfall,
                                                [&] { return to_wad(u.published_cvar); });
-  if (!cvar) return chain::unexpected(cvar.error());
+  if (!cvar) {
+    return chain::unexpected(cvar.error());
+  }
 
   OnchainReport r;
   r.portfolio_id = spec.id;

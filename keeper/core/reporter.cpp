@@ -18,7 +18,9 @@ std::optional<AcceptedReport> decode_accepted_report(chain::ByteView data) {
   const auto type = chain::parse_abi_type(
       "(uint64,uint64,uint64,uint64,uint96,uint64,uint32,uint8,uint8,uint40,bytes32)");
   auto values = chain::abi_decode({*type}, data);
-  if (!values) return std::nullopt;
+  if (!values) {
+    return std::nullopt;
+  }
   const auto& f = *(*values)[0].as_list();
   const auto u = [&](std::size_t i) { return *f[i].as_uint(); };
   AcceptedReport r;
@@ -50,7 +52,9 @@ Reporter::Reporter(chain::EthClient& eth, chain::TxManager& tx,
 void Reporter::resume() {
   for (const auto& [pid, spec] : portfolios_) {
     auto data = eth_.call({{}, options_.risk_oracle, latest_calldata(pid), {}, {}});
-    if (!data) continue;  // NoReport(pid) reverts: no round yet
+    if (!data) {
+      continue;  // NoReport(pid) reverts: no round yet
+    }
     if (const auto r = decode_accepted_report(*data)) {
       last_round_[pid] = std::max(last_round_[pid], r->round);
       last_observed_[pid] = std::max(last_observed_[pid], r->observed_at);
@@ -76,7 +80,9 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
   SubmittedReports out;
   std::vector<std::vector<chain::Signature>> sigs;
   for (const auto& u : updates) {
-    if (u.publish == PublishReason::kNone || !u.has_estimate) continue;
+    if (u.publish == PublishReason::kNone || !u.has_estimate) {
+      continue;
+    }
     auto built = build(u);
     if (!built) {
       out.unbuilt.push_back(built.error().message);
@@ -90,11 +96,15 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
       continue;
     }
     std::vector<chain::Signature> per;
-    for (const auto& key : signers_) per.push_back(sign_report(domain_, report, key));
+    for (const auto& key : signers_) {
+      per.push_back(sign_report(domain_, report, key));
+    }
     out.reports.push_back(report);
     sigs.push_back(std::move(per));
   }
-  if (out.reports.empty()) return out;
+  if (out.reports.empty()) {
+    return out;
+  }
   const chain::Bytes data = out.reports.size() == 1 ? submit_calldata(out.reports[0], sigs[0])
                                                     : submit_batch_calldata(out.reports, sigs);
   // Simulate first: a refused report costs nothing and is reported with its custom error.
@@ -103,12 +113,15 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
   if (!simulated) {
     const auto& e = simulated.error();
     out.refused = e.describe();
-    if (e.data.is_string()) out.refused += " data " + e.data.get<std::string>();
+    if (e.data.is_string()) {
+      out.refused += " data " + e.data.get<std::string>();
+    }
     return out;
   }
   std::string key = "report";
-  for (const auto& r : out.reports)
+  for (const auto& r : out.reports) {
     key += ":" + std::to_string(r.portfolio_id) + "." + std::to_string(r.round);
+  }
   chain::TxRequest req;
   req.key = key;
   req.to = options_.risk_oracle;

@@ -30,7 +30,9 @@ const chain::Eip712Types& report_types() {
                          {"valueAtRisk", "uint64"},
                          {"expectedShortfall", "uint64"},
                          {"configHash", "bytes32"}}});
-    if (!added) throw std::logic_error("RiskReport EIP-712 type: " + added.error().message());
+    if (!added) {
+      throw std::logic_error("RiskReport EIP-712 type: " + added.error().message());
+    }
     return t;
   }();
   return types;
@@ -80,9 +82,13 @@ constexpr const char* kSignatureTuple = "(uint8,bytes32,bytes32)";
 
 chain::Bytes encode_or_throw(const std::string& signature, const std::vector<AbiValue>& args) {
   const auto sig = chain::parse_abi_signature(signature);
-  if (!sig) throw std::logic_error("bad ABI signature " + signature);
+  if (!sig) {
+    throw std::logic_error("bad ABI signature " + signature);
+  }
   auto data = chain::encode_call(*sig, args);
-  if (!data) throw std::logic_error("cannot encode " + signature);
+  if (!data) {
+    throw std::logic_error("cannot encode " + signature);
+  }
   return std::move(*data);
 }
 
@@ -95,8 +101,9 @@ Hash32 report_domain_separator(const OracleDomain& domain) {
 
 Hash32 report_struct_hash(const OnchainReport& report) {
   auto h = report_types().hash_struct("RiskReport", to_eip712(report));
-  if (!h)
+  if (!h) {
     throw std::invalid_argument("report does not fit its EIP-712 type: " + h.error().message());
+  }
   return *h;
 }
 
@@ -112,14 +119,18 @@ chain::Signature sign_report(const OracleDomain& domain, const OnchainReport& re
 chain::Bytes encode_report_words(const OnchainReport& report) {
   const auto type = chain::parse_abi_type(kReportTuple);
   auto out = chain::abi_encode({*type}, {report_tuple(report)});
-  if (!out) throw std::invalid_argument("report does not fit its ABI type");
+  if (!out) {
+    throw std::invalid_argument("report does not fit its ABI type");
+  }
   return std::move(*out);
 }
 
 chain::Bytes submit_calldata(const OnchainReport& report,
                              const std::vector<chain::Signature>& signatures) {
   AbiValue::List sigs;
-  for (const auto& s : signatures) sigs.push_back(signature_tuple(s));
+  for (const auto& s : signatures) {
+    sigs.push_back(signature_tuple(s));
+  }
   return encode_or_throw(std::string("submit(") + kReportTuple + "," + kSignatureTuple + "[])",
                          {report_tuple(report), AbiValue::from_list(std::move(sigs))});
 }
@@ -127,11 +138,15 @@ chain::Bytes submit_calldata(const OnchainReport& report,
 chain::Bytes submit_batch_calldata(const std::vector<OnchainReport>& reports,
                                    const std::vector<std::vector<chain::Signature>>& signatures) {
   AbiValue::List rs;
-  for (const auto& r : reports) rs.push_back(report_tuple(r));
+  for (const auto& r : reports) {
+    rs.push_back(report_tuple(r));
+  }
   AbiValue::List ss;
   for (const auto& per : signatures) {
     AbiValue::List row;
-    for (const auto& s : per) row.push_back(signature_tuple(s));
+    for (const auto& s : per) {
+      row.push_back(signature_tuple(s));
+    }
     ss.push_back(AbiValue::from_list(std::move(row)));
   }
   return encode_or_throw(

@@ -64,7 +64,8 @@ struct ScenarioEvent {
 struct OracleLimits {
   std::int64_t max_age_s = 7200;    // StaleReport beyond this
   std::int64_t min_interval_s = 0;  // TooSoon below this
-  double max_var_change = 1.0;      // VaRChangeTooLarge beyond this (relative), unless tripped
+  double max_var_change = 1.0;      // (C)VaRChangeTooLarge beyond this relative move per hour
+                                    // (x4 while tripped; RiskOracle v2 default change policy)
   std::int64_t max_future_s = 15;   // FutureReport
 };
 

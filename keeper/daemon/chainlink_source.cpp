@@ -28,7 +28,9 @@ chain::RpcRequest eth_call(const chain::Address& to, const std::string& data, co
 }  // namespace
 
 std::optional<risk::RoundData> decode_round_data(chain::ByteView data, int decimals) {
-  if (data.size() != 160 || decimals < 0 || decimals > 36) return std::nullopt;
+  if (data.size() != 160 || decimals < 0 || decimals > 36) {
+    return std::nullopt;
+  }
   const U256 round = word(data, 0);
   const U256 answer = word(data, 1);
   const U256 started = word(data, 2);
@@ -61,7 +63,9 @@ ChainlinkSource::ChainlinkSource(chain::EthClient& eth, std::vector<FeedRef> fee
 
 void ChainlinkSource::init() {
   std::vector<chain::RpcRequest> calls;
-  for (const auto& f : feeds_) calls.push_back(eth_call(f.aggregator, kDecimals, "latest"));
+  for (const auto& f : feeds_) {
+    calls.push_back(eth_call(f.aggregator, kDecimals, "latest"));
+  }
   const auto results = eth_.pool().batch(calls);
   decimals_.clear();
   for (std::size_t i = 0; i < feeds_.size(); ++i) {
@@ -69,9 +73,10 @@ void ChainlinkSource::init() {
     const std::string name =
         f.asset + "/" + f.source + " at " + chain::to_checksum_address(f.aggregator);
     const auto& r = results[i];
-    if (!r)
+    if (!r) {
       throw std::runtime_error("price feed " + name +
                                ": decimals() failed: " + r.error().describe());
+    }
     auto bytes = chain::decode_data(*r, "decimals");
     if (!bytes || bytes->empty()) {
       auto code = eth_.code(f.aggregator);
@@ -80,11 +85,13 @@ void ChainlinkSource::init() {
       }
       throw std::runtime_error("price feed " + name + " does not answer decimals()");
     }
-    if (bytes->size() != 32)
+    if (bytes->size() != 32) {
       throw std::runtime_error("price feed " + name + ": malformed decimals()");
+    }
     const U256 d = word(*bytes, 0);
-    if (d > 36)
+    if (d > 36) {
       throw std::runtime_error("price feed " + name + ": decimals " + d.str() + " out of range");
+    }
     decimals_.push_back(static_cast<int>(d));
   }
 }
@@ -102,7 +109,9 @@ FeedPoll ChainlinkSource::poll(std::optional<std::uint64_t> block) {
   out.block = *block;
   const Json tag = chain::u256_to_quantity(U256(*block));
   std::vector<chain::RpcRequest> calls;
-  for (const auto& f : feeds_) calls.push_back(eth_call(f.aggregator, kLatestRoundData, tag));
+  for (const auto& f : feeds_) {
+    calls.push_back(eth_call(f.aggregator, kLatestRoundData, tag));
+  }
   const auto results = eth_.pool().batch(calls);
   for (std::size_t i = 0; i < feeds_.size(); ++i) {
     const auto& f = feeds_[i];
@@ -113,7 +122,9 @@ FeedPoll ChainlinkSource::poll(std::optional<std::uint64_t> block) {
     }
     auto bytes = chain::decode_data(*r, "latestRoundData");
     std::optional<risk::RoundData> round;
-    if (bytes) round = decode_round_data(*bytes, decimals_.at(i));
+    if (bytes) {
+      round = decode_round_data(*bytes, decimals_.at(i));
+    }
     if (!round) {
       out.failures.push_back(f.asset + "/" + f.source + ": malformed latestRoundData answer");
       continue;
@@ -128,22 +139,30 @@ std::vector<std::pair<std::int64_t, double>> ChainlinkSource::walk_back(std::siz
   std::vector<std::pair<std::int64_t, double>> out;
   const auto& f = feeds_.at(feed_index);
   auto latest = eth_.call({{}, f.aggregator, *chain::from_hex(kLatestRoundData), {}, {}});
-  if (!latest) return out;
+  if (!latest) {
+    return out;
+  }
   const auto top = decode_round_data(*latest, decimals_.at(feed_index));
-  if (!top) return out;
+  if (!top) {
+    return out;
+  }
   const U256 top_id = (U256(top->round_id.phase) << 64) | top->round_id.aggregator_round;
   std::size_t done = 0;
   while (done < max_rounds) {
     std::vector<chain::RpcRequest> calls;
     for (std::size_t k = 0; k < 100 && done + k < max_rounds; ++k) {
       const U256 id = top_id - (done + k);
-      if (id == 0 || (id & U256(0xFFFFFFFFFFFFFFFFULL)) == 0) break;  // phase start
+      if (id == 0 || (id & U256(0xFFFFFFFFFFFFFFFFULL)) == 0) {
+        break;  // phase start
+      }
       chain::Bytes data = *chain::from_hex(kGetRoundData);
       const auto w = chain::u256_to_be32(id);
       data.insert(data.end(), w.begin(), w.end());
       calls.push_back(eth_call(f.aggregator, chain::to_hex(data), "latest"));
     }
-    if (calls.empty()) break;
+    if (calls.empty()) {
+      break;
+    }
     const auto results = eth_.pool().batch(calls);
     bool stop = false;
     for (const auto& r : results) {
@@ -157,7 +176,9 @@ std::vector<std::pair<std::int64_t, double>> ChainlinkSource::walk_back(std::siz
       out.emplace_back(round->updated_at, round->answer);
       ++done;
     }
-    if (stop) break;
+    if (stop) {
+      break;
+    }
   }
   std::reverse(out.begin(), out.end());
   return out;

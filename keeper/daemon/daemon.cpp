@@ -23,7 +23,9 @@ std::unique_ptr<chain::EndpointPool> make_pool(const ChainSettings& chain) {
   std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
   chain::HttpOptions http;
   http.timeout = std::chrono::milliseconds(chain.request_timeout_ms);
-  if (chain.ca_file) http.ca_file = chain.ca_file->string();
+  if (chain.ca_file) {
+    http.ca_file = chain.ca_file->string();
+  }
   for (const auto& url : chain.rpc) {
     clients.push_back(
         std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(url, http)));
@@ -64,7 +66,9 @@ Contracts find_contracts(const Config& config, chain::EthClient& eth) {
                          std::to_string(deployment->chain_id) + ", not " +
                          std::to_string(config.chain.chain_id));
     }
-    if (!oracle) oracle = deployment->address_of("RiskOracle");
+    if (!oracle) {
+      oracle = deployment->address_of("RiskOracle");
+    }
     if (!actions.rebalancer && deployment->find("RiskRebalancer")) {
       actions.rebalancer = deployment->address_of("RiskRebalancer");
     }
@@ -87,7 +91,9 @@ Contracts find_contracts(const Config& config, chain::EthClient& eth) {
 std::vector<FeedRef> feeds_of(const Config& config) {
   std::vector<FeedRef> feeds;
   for (const auto& a : config.assets) {
-    for (const auto& s : a.sources) feeds.push_back({a.symbol, s.name, s.aggregator});
+    for (const auto& s : a.sources) {
+      feeds.push_back({a.symbol, s.name, s.aggregator});
+    }
   }
   return feeds;
 }
@@ -112,7 +118,9 @@ OperationsOptions operations_options(const Config& config) {
   o.allow_non_loopback = config.keeper.metrics_public;
   o.readiness.max_price_age_s = static_cast<std::int64_t>(4 * config.keeper.tick_interval_s + 60);
   std::uint64_t heartbeat = 0;
-  for (const auto& p : config.portfolios) heartbeat = std::max(heartbeat, p.publish.heartbeat_s);
+  for (const auto& p : config.portfolios) {
+    heartbeat = std::max(heartbeat, p.publish.heartbeat_s);
+  }
   o.readiness.max_publish_age_s = static_cast<std::int64_t>(2 * heartbeat + 60);
   return o;
 }
@@ -123,7 +131,9 @@ void seed_history(const Config& config, Pipeline& pipeline, ChainlinkSource& sou
   for (const auto& a : config.assets) {
     if (a.history_csv) {
       auto closes = closes_from_csv(a.history_csv->string());
-      if (!closes) throw StartupError(closes.error().message);
+      if (!closes) {
+        throw StartupError(closes.error().message);
+      }
       pipeline.seed_history(a.symbol, *closes);
       continue;
     }
@@ -154,7 +164,9 @@ void log_tick_json(const TickSummary& s) {
             {"seconds", s.seconds},
             {"reports", static_cast<std::uint64_t>(s.submitted.reports.size())},
             {"errors", static_cast<std::uint64_t>(s.errors.size())}});
-  for (const auto& e : s.errors) log_warn(e, {{"tick", s.tick}});
+  for (const auto& e : s.errors) {
+    log_warn(e, {{"tick", s.tick}});
+  }
 }
 
 // varkeeper_oprisk_aro / _ale from the live incident log.
@@ -204,8 +216,12 @@ int run_daemon(const Config& config, const StopSignals& stop, std::ostream& out,
         << std::endl;
   };
   hooks.after_tick = [&](const TickSummary& s, const StartedKeeper& k) {
-    if (json_logs) log_tick_json(s);
-    if (config.oprisk) record_oprisk(*config.oprisk, s, k);
+    if (json_logs) {
+      log_tick_json(s);
+    }
+    if (config.oprisk) {
+      record_oprisk(*config.oprisk, s, k);
+    }
   };
   const auto ticks = run_keeper_on_chain(eth, *keys.sender, std::move(setup), hooks, stop, out);
   out << "varkeeper: stopped after " << ticks << " ticks; open transactions stay tracked in "

@@ -40,7 +40,9 @@ bool is_permission_revert(const std::string& message) {
 // An operational incident in the store, when there is one (DESIGN §6).
 void record_incident(KeeperStore* store, std::int64_t time, std::string_view category,
                      std::string subject, const nlohmann::json& evidence) {
-  if (store == nullptr) return;
+  if (store == nullptr) {
+    return;
+  }
   Incident inc;
   inc.time = time;
   inc.category = std::string(category);
@@ -155,7 +157,9 @@ TickSummary KeeperLoop::tick() {
     fire_actions(s);
   }
   tx_.tick();
-  if (have_head) follow_reports(s);
+  if (have_head) {
+    follow_reports(s);
+  }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return s;
 }
@@ -174,20 +178,26 @@ bool KeeperLoop::read_head(TickSummary& s) {
 
 void KeeperLoop::run_pipeline(TickSummary& s) {
   auto poll = source_.poll(s.block);
-  for (auto& f : poll.failures) s.errors.push_back(std::move(f));
+  for (auto& f : poll.failures) {
+    s.errors.push_back(std::move(f));
+  }
   if (!poll.failures.empty() && poll.readings.empty()) {
     record_incident(store_, s.now, risk::oprisk::kDenialOfService, "rpc",
                     {{"failed_feeds", poll.failures.size()}});
   }
   s.pipeline = pipeline_.tick(s.now, poll.readings);
   if (store_) {
-    for (const auto& inc : s.pipeline.incidents) store_->add_incident(inc);
+    for (const auto& inc : s.pipeline.incidents) {
+      store_->add_incident(inc);
+    }
   }
 }
 
 void KeeperLoop::publish(TickSummary& s) {
   s.submitted = reporter_.publish(s.pipeline.portfolios);
-  for (const auto& why : s.submitted.unbuilt) s.errors.push_back("report not built: " + why);
+  for (const auto& why : s.submitted.unbuilt) {
+    s.errors.push_back("report not built: " + why);
+  }
   if (!s.submitted.refused.empty()) {
     s.errors.push_back("report refused in simulation: " + s.submitted.refused);
     record_incident(store_, s.now,
@@ -195,18 +205,24 @@ void KeeperLoop::publish(TickSummary& s) {
                                                               : risk::oprisk::kFailedSubmission,
                     "RiskOracle", {{"revert", s.submitted.refused}});
   }
-  if (s.submitted.tx_id == 0) return;
+  if (s.submitted.tx_id == 0) {
+    return;
+  }
   in_flight_[s.submitted.tx_id] = s.submitted.reports;
   last_publish_time_ = s.now;
   for (const auto& r : s.submitted.reports) {
     pipeline_.mark_published(r.portfolio_id, s.now, from_wad(r.value_at_risk));
-    if (!store_) continue;
+    if (!store_) {
+      continue;
+    }
     PublishedReport pr;
     pr.portfolio_id = r.portfolio_id;
     pr.round = r.round;
     pr.observed_at = static_cast<std::int64_t>(r.observed_at);
     for (const auto& u : s.pipeline.portfolios) {
-      if (u.portfolio_id != r.portfolio_id) continue;
+      if (u.portfolio_id != r.portfolio_id) {
+        continue;
+      }
       pr.var = u.computed.var;
       pr.cvar = u.computed.cvar;
       pr.published_var = u.published_var;
@@ -219,7 +235,9 @@ void KeeperLoop::publish(TickSummary& s) {
 }
 
 void KeeperLoop::fire_actions(TickSummary& s) {
-  if (actions_.rebalancer) try_action(*actions_.rebalancer, "rebalance()", "rebalance", s);
+  if (actions_.rebalancer) {
+    try_action(*actions_.rebalancer, "rebalance()", "rebalance", s);
+  }
   if (actions_.protection) {
     // Settle a finished epoch, then open the next one (anyone may; the contract checks the
     // oracle's report is fresh and prices the premium from it).
@@ -242,15 +260,25 @@ std::string KeeperLoop::status_line(const TickSummary& s) {
     }
     out << " VaR " << percent(u.published_var) << " CVaR " << percent(u.published_cvar) << ' '
         << risk::to_string(u.status);
-    if (u.publish != PublishReason::kNone) out << " publish(" << to_string(u.publish) << ")";
+    if (u.publish != PublishReason::kNone) {
+      out << " publish(" << to_string(u.publish) << ")";
+    }
   }
   if (s.submitted.tx_id != 0) {
     out << " | sent";
-    for (const auto& r : s.submitted.reports) out << " p" << r.portfolio_id << " round " << r.round;
+    for (const auto& r : s.submitted.reports) {
+      out << " p" << r.portfolio_id << " round " << r.round;
+    }
   }
-  for (const auto& c : s.confirmations) out << " | " << c;
-  for (const auto& a : s.actions) out << " | " << a;
-  for (const auto& e : s.errors) out << " | error: " << e;
+  for (const auto& c : s.confirmations) {
+    out << " | " << c;
+  }
+  for (const auto& a : s.actions) {
+    out << " | " << a;
+  }
+  for (const auto& e : s.errors) {
+    out << " | error: " << e;
+  }
   out << " | " << std::fixed << std::setprecision(3) << s.seconds << " s";
   return out.str();
 }
@@ -261,13 +289,19 @@ void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const Stop
                 const std::function<void(const TickSummary&)>& after_tick) {
   while (!stop.stop_requested() && (!max_ticks || loop.ticks() < *max_ticks)) {
     const auto next = std::chrono::steady_clock::now() + interval;
-    if (before_tick) before_tick(loop.ticks() + 1);
+    if (before_tick) {
+      before_tick(loop.ticks() + 1);
+    }
     const auto summary = loop.tick();
     out << KeeperLoop::status_line(summary) << std::endl;
-    if (after_tick) after_tick(summary);
+    if (after_tick) {
+      after_tick(summary);
+    }
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
-    if (left.count() > 0) (void)stop.wait_for_stop(left);
+    if (left.count() > 0) {
+      (void)stop.wait_for_stop(left);
+    }
   }
 }
 

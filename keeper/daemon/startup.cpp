@@ -19,8 +19,9 @@ namespace {
 void resume_rounds(Reporter& reporter, const KeeperStore& store,
                    const std::map<std::uint64_t, PortfolioSpec>& specs) {
   reporter.resume();
-  for (const auto& [pid, spec] : specs)
+  for (const auto& [pid, spec] : specs) {
     reporter.skip_rounds_through(pid, store.next_round(pid) - 1);
+  }
 }
 
 Operations start_operations(const OperationsOptions& options) {
@@ -56,25 +57,33 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
 
   // Reporter, resumed past every round already used.
   std::map<std::uint64_t, PortfolioSpec> specs;
-  for (const auto& p : pipeline.config().portfolios) specs.emplace(p.id, p);
+  for (const auto& p : pipeline.config().portfolios) {
+    specs.emplace(p.id, p);
+  }
   Reporter reporter(eth, tx, setup.signers, specs, {setup.oracle, setup.chain_id, 0});
   resume_rounds(reporter, *store, specs);
 
   KeeperLoop loop(eth, tx, source, pipeline, reporter, setup.actions, store.get());
   loop.set_known_errors(std::move(setup.known_errors));
-  if (hooks.before_operations) hooks.before_operations();
+  if (hooks.before_operations) {
+    hooks.before_operations();
+  }
 
   // Operations and metrics.
   Operations ops = start_operations(setup.operations);
   TickMetrics tick_metrics(ops, setup.pipeline.assets.size());
   const StartedKeeper keeper{eth, tx, *store, ops};
   out << "varkeeper: metrics " << ops.url() << "/metrics (also /healthz, /readyz)" << std::endl;
-  if (hooks.started) hooks.started(keeper);
+  if (hooks.started) {
+    hooks.started(keeper);
+  }
 
   run_keeper(loop, setup.tick_interval, stop, out, setup.max_ticks, hooks.before_tick,
              [&](const TickSummary& s) {
                tick_metrics.record(s, eth, tx);
-               if (hooks.after_tick) hooks.after_tick(s, keeper);
+               if (hooks.after_tick) {
+                 hooks.after_tick(s, keeper);
+               }
              });
   return loop.ticks();
 }

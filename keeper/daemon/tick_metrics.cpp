@@ -5,10 +5,16 @@ namespace varkeeper::keeper {
 void TickMetrics::record(const TickSummary& s, chain::EthClient& eth, const chain::TxManager& tx) {
   auto& m = ops_.metrics();
   m.tick_seconds.observe(s.seconds);
-  for (const auto& [asset, price] : s.pipeline.prices) m.price.set({asset}, price);
-  if (s.pipeline.prices.size() == assets_ && s.now > 0) ops_.readiness().prices_fresh(s.now);
+  for (const auto& [asset, price] : s.pipeline.prices) {
+    m.price.set({asset}, price);
+  }
+  if (s.pipeline.prices.size() == assets_ && s.now > 0) {
+    ops_.readiness().prices_fresh(s.now);
+  }
   for (const auto& u : s.pipeline.portfolios) {
-    if (!u.has_estimate) continue;
+    if (!u.has_estimate) {
+      continue;
+    }
     const std::string pid = std::to_string(u.portfolio_id);
     m.portfolio_var.set({pid}, u.computed.var);
     m.portfolio_cvar.set({pid}, u.computed.cvar);
@@ -22,7 +28,9 @@ void TickMetrics::record(const TickSummary& s, chain::EthClient& eth, const chai
       }
     }
   }
-  for (const auto& inc : s.pipeline.incidents) m.incidents.inc({inc.category});
+  for (const auto& inc : s.pipeline.incidents) {
+    m.incidents.inc({inc.category});
+  }
   if (!s.confirmations.empty() && s.now > 0) {
     ops_.readiness().publish_succeeded(s.now);
     for (const auto& r : s.submitted.reports) {
@@ -50,7 +58,7 @@ void TickMetrics::record(const TickSummary& s, chain::EthClient& eth, const chai
       }
     }
   }
-  const auto st = tx.stats();
+  const auto& st = tx.stats();
   m.tx_state.set({"confirmed"}, static_cast<double>(st.confirmed));
   m.tx_state.set({"finalized"}, static_cast<double>(st.finalized));
   m.tx_state.set({"fatal"}, static_cast<double>(st.fatal));

@@ -20,7 +20,9 @@ namespace varkeeper::keeper {
 namespace {
 bool can_connect(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
+  if (fd < 0) {
+    return false;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -33,7 +35,9 @@ bool can_connect(std::uint16_t port) {
 
 std::uint16_t free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("cannot open a socket to find a free port");
+  if (fd < 0) {
+    throw std::runtime_error("cannot open a socket to find a free port");
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = 0;
@@ -49,16 +53,24 @@ std::uint16_t free_loopback_port() {
 }
 
 std::string find_anvil() {
-  if (const char* env = std::getenv("VARKEEPER_ANVIL"); env != nullptr && *env != '\0') return env;
-  if (const auto shipped = bundled("tools/anvil")) return shipped->string();
+  if (const char* env = std::getenv("VARKEEPER_ANVIL"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (const auto shipped = bundled("tools/anvil")) {
+    return shipped->string();
+  }
   if (const char* path = std::getenv("PATH")) {
     std::string_view rest(path);
     while (!rest.empty()) {
       const auto colon = rest.find(':');
       const auto dir = rest.substr(0, colon);
       const auto candidate = std::filesystem::path(std::string(dir)) / "anvil";
-      if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-      if (colon == std::string_view::npos) break;
+      if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) {
+        return candidate.string();
+      }
+      if (colon == std::string_view::npos) {
+        break;
+      }
       rest.remove_prefix(colon + 1);
     }
   }
@@ -84,15 +96,21 @@ AnvilNode::AnvilNode(AnvilOptions options) {
     if (options.block_time_seconds > 0) {
       args.insert(args.end(), {"--block-time", std::to_string(options.block_time_seconds)});
     }
-    if (options.no_mining) args.emplace_back("--no-mining");
+    if (options.no_mining) {
+      args.emplace_back("--no-mining");
+    }
     args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
     const pid_t parent = ::getpid();
     pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed while starting anvil");
+    if (pid_ < 0) {
+      throw std::runtime_error("fork failed while starting anvil");
+    }
     if (pid_ == 0) {
       // The node must not outlive us, even if we are killed with SIGKILL.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) _exit(1);
+      if (::getppid() != parent) {
+        _exit(1);
+      }
       // Its own process group: Ctrl-C on the terminal reaches varkeeper, which finishes its tick
       // and then stops the node, instead of the node dying under a tick in progress.
       ::setpgid(0, 0);
@@ -103,14 +121,19 @@ AnvilNode::AnvilNode(AnvilOptions options) {
         ::dup2(devnull, 2);
       }
       std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
+      argv.reserve(args.size() + 1);  // and the terminating nullptr
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
       argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       _exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (can_connect(port_)) return;
+      if (can_connect(port_)) {
+        return;
+      }
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -126,7 +149,9 @@ AnvilNode::AnvilNode(AnvilOptions options) {
 AnvilNode::~AnvilNode() { stop(); }
 
 void AnvilNode::stop() {
-  if (pid_ <= 0) return;
+  if (pid_ <= 0) {
+    return;
+  }
   ::kill(pid_, SIGTERM);
   for (int i = 0; i < 100; ++i) {
     int status = 0;
@@ -142,7 +167,9 @@ void AnvilNode::stop() {
 }
 
 void AnvilNode::kill_now() {
-  if (pid_ <= 0) return;
+  if (pid_ <= 0) {
+    return;
+  }
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;

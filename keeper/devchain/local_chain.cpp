@@ -46,7 +46,9 @@ constexpr double kBtcOpen = 60000.0;
 
 U256 pow10(int n) {
   U256 v = 1;
-  for (int i = 0; i < n; ++i) v *= 10;
+  for (int i = 0; i < n; ++i) {
+    v *= 10;
+  }
   return v;
 }
 
@@ -62,18 +64,26 @@ class Participants {
   chain::Hash32 send(const Address& from, const std::optional<Address>& to,
                      const chain::Bytes& data) {
     Json tx{{"from", chain::to_hex(from)}, {"data", chain::to_hex(data)}};
-    if (to) tx["to"] = chain::to_hex(*to);
+    if (to) {
+      tx["to"] = chain::to_hex(*to);
+    }
     auto r = eth_.pool().call("eth_sendTransaction", Json::array({tx}));
-    if (!r) throw StartupError("local chain set-up transaction failed: " + r.error().describe());
+    if (!r) {
+      throw StartupError("local chain set-up transaction failed: " + r.error().describe());
+    }
     auto h = chain::decode_hash(*r, "eth_sendTransaction");
-    if (!h) throw StartupError("local chain set-up: " + h.error().describe());
+    if (!h) {
+      throw StartupError("local chain set-up: " + h.error().describe());
+    }
     return *h;
   }
 
   chain::Hash32 call(const Address& from, const Address& to, const std::string& artifact,
                      const std::string& fn, const std::vector<AbiValue>& args) {
     auto data = abi(artifact).encode_call(fn, args);
-    if (!data) throw StartupError("local chain set-up: cannot encode " + artifact + "." + fn);
+    if (!data) {
+      throw StartupError("local chain set-up: cannot encode " + artifact + "." + fn);
+    }
     return send(from, to, *data);
   }
 
@@ -105,7 +115,9 @@ class Participants {
                              const std::vector<AbiValue>& args = {}) {
     auto data = abi(artifact).encode_call(fn, args);
     auto r = eth_.call({{}, to, *data, {}, {}});
-    if (!r) return {};
+    if (!r) {
+      return {};
+    }
     auto values = abi(artifact).decode_result(fn, *r);
     return values ? *values : std::vector<AbiValue>{};
   }
@@ -123,10 +135,13 @@ std::vector<std::pair<std::int64_t, double>> seeded_history(const std::string& c
                                                             double last_price, std::int64_t now,
                                                             std::int64_t period) {
   auto read = closes_from_csv(csv);
-  if (!read) throw StartupError(read.error().message);
+  if (!read) {
+    throw StartupError(read.error().message);
+  }
   auto closes = std::move(*read);
-  if (closes.size() > n)
+  if (closes.size() > n) {
     closes.erase(closes.begin(), closes.end() - static_cast<std::ptrdiff_t>(n));
+  }
   const double scale = last_price / closes.back().second;
   std::vector<std::pair<std::int64_t, double>> out;
   for (std::size_t i = 0; i < closes.size(); ++i) {
@@ -166,7 +181,9 @@ void connect(LocalNode& node, const std::string& rpc_url, std::ostream& out) {
   }
   node.eth = std::make_unique<chain::EthClient>(*node.pool);
   out << "varkeeper: local chain " << node.url << " (chain id " << kChainId;
-  if (node.anvil) out << ", anvil pid " << node.anvil->pid();
+  if (node.anvil) {
+    out << ", anvil pid " << node.anvil->pid();
+  }
   out << ")" << std::endl;
 }
 
@@ -188,10 +205,14 @@ Deployment deploy_contracts(chain::EthClient& eth, const LocalAccounts& accounts
                             std::ostream& out) {
   chain::InMemoryTxStore deploy_store;
   chain::TxManager deployer(eth, deploy_store, accounts.owner, kChainId);
-  if (auto s = deployer.start(); !s) throw StartupError("deployer: " + s.error().describe());
+  if (auto s = deployer.start(); !s) {
+    throw StartupError("deployer: " + s.error().describe());
+  }
   DeployOptions d;
   d.artifacts_dir = artifacts_dir;
-  for (const auto& k : accounts.signers) d.signers.push_back(chain::address_of(k));
+  for (const auto& k : accounts.signers) {
+    d.signers.push_back(chain::address_of(k));
+  }
   d.quorum = 2;
   d.limits = {{1, 600, 0, 0}, {2, 600, 0, 0}};
   d.mocks = true;
@@ -245,7 +266,9 @@ FeedMap three_feeds(chain::EthClient& eth, Participants& who, const LocalAccount
     c.address = *receipts[i].contract_address;
     c.tx_hash = receipts[i].transaction_hash;
     c.block = receipts[i].block_number;
-    if (auto code = eth.code(c.address)) c.code_hash = chain::keccak256(*code);
+    if (auto code = eth.code(c.address)) {
+      c.code_hash = chain::keccak256(*code);
+    }
     dep.contracts[(sym == "ETH" ? "MockAggregatorEthUsd_" : "MockAggregatorBtcUsd_") + src] = c;
   }
   return feeds;
@@ -304,7 +327,9 @@ void print_contracts(const Deployment& dep, const FeedMap& feeds, std::ostream& 
       << std::endl;
   for (const auto& [sym, addrs] : feeds) {
     out << "varkeeper: " << sym << "/USD feeds";
-    for (const auto& a : addrs) out << ' ' << chain::to_checksum_address(a);
+    for (const auto& a : addrs) {
+      out << ' ' << chain::to_checksum_address(a);
+    }
     out << std::endl;
   }
 }
@@ -333,8 +358,9 @@ PipelineConfig local_pipeline(const FeedMap& feeds, std::int64_t period, std::ui
   pc.breaker.smoothing.max_fall_per_hour = 1e6;
   pc.breaker.checks.step_confirm_s = period;
   pc.breaker.checks.max_step_move = 0.30;
-  for (auto* h : {&pc.breaker.actions.rebalance, &pc.breaker.actions.payout})
+  for (auto* h : {&pc.breaker.actions.rebalance, &pc.breaker.actions.payout}) {
     h->min_dwell_s = period;
+  }
   PortfolioSpec vault;
   vault.id = 1;
   vault.name = "vault (ETH)";
@@ -359,7 +385,9 @@ PipelineConfig local_pipeline(const FeedMap& feeds, std::int64_t period, std::ui
 }
 
 std::string bundled_data_dir(const std::string& given) {
-  if (!given.empty()) return given;
+  if (!given.empty()) {
+    return given;
+  }
   const auto shipped = bundled("config/data");
   if (!shipped) {
     throw StartupError("the bundled price histories (config/data) are not installed (looked in " +
@@ -381,7 +409,9 @@ Opening seed_local_history(chain::EthClient& eth, Pipeline& pipeline, ChainlinkS
   const auto opening = source.poll();
   const auto feed_price = [&](const std::string& sym, double fallback) {
     for (const auto& r : opening.readings) {
-      if (r.asset == sym && r.round.answer > 0.0) return r.round.answer;
+      if (r.asset == sym && r.round.answer > 0.0) {
+        return r.round.answer;
+      }
     }
     return fallback;
   };
@@ -434,7 +464,9 @@ class MarketParticipants {
   void arbitrage() {
     const auto r0 = who_.view(amm_, "MockConstantProductAMM", "reserve0");
     const auto r1 = who_.view(amm_, "MockConstantProductAMM", "reserve1");
-    if (r0.empty() || r1.empty()) return;
+    if (r0.empty() || r1.empty()) {
+      return;
+    }
     const double x = from_fixed(*r0[0].as_uint(), 18);  // mWETH
     const double y = from_fixed(*r1[0].as_uint(), 6);   // mUSD
     const double p = market_.price("ETH");
@@ -458,9 +490,13 @@ class MarketParticipants {
   void buy_protection() {
     const auto active = who_.view(protection_, "VaRProtection", "epochActive");
     const auto current = who_.view(protection_, "VaRProtection", "currentEpoch");
-    if (active.empty() || !*active[0].as_bool() || current.empty()) return;
+    if (active.empty() || !*active[0].as_bool() || current.empty()) {
+      return;
+    }
     const auto id = static_cast<std::uint64_t>(*current[0].as_uint());
-    if (id == bought_epoch_) return;
+    if (id == bought_epoch_) {
+      return;
+    }
     who_.call(accounts_.buyer, protection_, "VaRProtection", "buyProtection",
               {AbiValue::from_uint(U256(100'000) * pow10(6)),
                AbiValue::from_uint(U256(100'000) * pow10(6))});
@@ -475,7 +511,9 @@ class MarketParticipants {
 };
 
 std::string default_store_path(const std::string& given) {
-  if (!given.empty()) return given;
+  if (!given.empty()) {
+    return given;
+  }
   return (std::filesystem::temp_directory_path() /
           ("varkeeper-local-" + std::to_string(::getpid()) + ".db"))
       .string();
@@ -507,7 +545,9 @@ int run_local(const LocalRunOptions& options, const StopSignals& stop, std::ostr
 
   // The contracts: those of a previous run's deployment file, or deployed and funded now.
   std::optional<Deployment> previous;
-  if (!options.deployment_file.empty()) previous = read_deployment_file(options.deployment_file);
+  if (!options.deployment_file.empty()) {
+    previous = read_deployment_file(options.deployment_file);
+  }
   const bool resume = previous && previous->find("MockAggregatorEthUsd_c") != nullptr &&
                       previous->find("MockAggregatorBtcUsd_c") != nullptr;
   Deployment dep;
@@ -520,7 +560,9 @@ int run_local(const LocalRunOptions& options, const StopSignals& stop, std::ostr
   const FeedMap feeds = three_feeds(eth, who, accounts, dep, resume);
   if (!resume) {
     fund_participants(who, accounts, dep);
-    if (!options.deployment_file.empty()) write_deployment_file(options.deployment_file, dep);
+    if (!options.deployment_file.empty()) {
+      write_deployment_file(options.deployment_file, dep);
+    }
   }
   print_contracts(dep, feeds, out);
 

@@ -21,7 +21,9 @@ LocalMarket::LocalMarket(chain::EthClient& eth, chain::Address operator_account,
 
 double LocalMarket::price(const std::string& symbol) const {
   for (const auto& a : assets_) {
-    if (a.symbol == symbol) return a.price;
+    if (a.symbol == symbol) {
+      return a.price;
+    }
   }
   throw std::out_of_range("no market asset " + symbol);
 }
@@ -36,8 +38,12 @@ std::size_t LocalMarket::step(std::uint64_t tick) {
   for (auto& a : assets_) {
     // GBM step (drift chosen so the price is a martingale) plus a compound-Poisson jump.
     double r = -0.5 * a.vol_per_tick * a.vol_per_tick + a.vol_per_tick * z(rng_);
-    if (u(rng_) < options_.jump_probability) r += options_.jump_mean + options_.jump_sd * z(rng_);
-    if (crashing) r += std::log1p(-crash.drop) / static_cast<double>(crash.over_ticks);
+    if (u(rng_) < options_.jump_probability) {
+      r += options_.jump_mean + options_.jump_sd * z(rng_);
+    }
+    if (crashing) {
+      r += std::log1p(-crash.drop) / static_cast<double>(crash.over_ticks);
+    }
     a.price *= std::exp(r);
     for (const auto& agg : a.aggregators) {
       const double quoted = a.price * (1.0 + options_.source_noise * z(rng_));
@@ -56,8 +62,12 @@ std::size_t LocalMarket::step(std::uint64_t tick) {
   std::vector<chain::Hash32> sent;
   for (const auto& c : calls) {
     auto r = eth_.pool().call(c.method, c.params);
-    if (!r) continue;
-    if (auto h = chain::decode_hash(*r, "eth_sendTransaction")) sent.push_back(*h);
+    if (!r) {
+      continue;
+    }
+    if (auto h = chain::decode_hash(*r, "eth_sendTransaction")) {
+      sent.push_back(*h);
+    }
   }
   std::size_t mined = 0;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);

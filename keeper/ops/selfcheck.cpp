@@ -26,9 +26,13 @@ std::string_view corrupted_check() {
 }
 
 SelfCheckResult expect_equal(std::string name, const std::string& got, std::string want) {
-  if (!want.empty() && name == corrupted_check()) want.back() = want.back() == '0' ? '1' : '0';
+  if (!want.empty() && name == corrupted_check()) {
+    want.back() = want.back() == '0' ? '1' : '0';
+  }
   SelfCheckResult r{std::move(name), got == want, {}};
-  if (!r.passed) r.detail = "expected " + want + ", got " + got;
+  if (!r.passed) {
+    r.detail = "expected " + want + ", got " + got;
+  }
   return r;
 }
 

@@ -17,10 +17,10 @@
 #include "chain/tx_manager.hpp"
 #include "chain/tx_store.hpp"
 #include "chain/url.hpp"
-#include "keeper/devchain/anvil_node.hpp"
 #include "keeper/cli/command.hpp"
 #include "keeper/config/config.hpp"
 #include "keeper/deploy/deploy.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "keeper/keys/keystore_file.hpp"
 #include "keeper/keys/password.hpp"
 
@@ -64,17 +64,27 @@ chain::Address parse_address_option(const std::string& option, const std::string
 }
 
 std::optional<chain::Address> optional_address(const std::string& option, const std::string& text) {
-  if (text.empty()) return std::nullopt;
+  if (text.empty()) {
+    return std::nullopt;
+  }
   return parse_address_option(option, text);
 }
 
 std::uint64_t parse_u64(const std::string& what, const std::string& text, std::uint64_t max) {
+  // One message format, built only when it is thrown (not in the loop body).
+  const auto bad = [&](const char* why) { return UserError(what + " '" + text + "' " + why); };
   std::uint64_t v = 0;
-  if (text.empty() || text.size() > 20) throw UserError(what + " '" + text + "' is not a number");
+  if (text.empty() || text.size() > 20) {
+    throw bad("is not a number");
+  }
   for (char c : text) {
-    if (c < '0' || c > '9') throw UserError(what + " '" + text + "' is not a number");
+    if (c < '0' || c > '9') {
+      throw bad("is not a number");
+    }
     const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
-    if (v > (max - d) / 10) throw UserError(what + " '" + text + "' is too large");
+    if (v > (max - d) / 10) {
+      throw bad("is too large");
+    }
     v = v * 10 + d;
   }
   return v;
@@ -84,7 +94,9 @@ std::uint64_t parse_u64(const std::string& what, const std::string& text, std::u
 PortfolioLimits parse_limits(const std::string& text) {
   std::vector<std::string> parts;
   std::stringstream s(text);
-  for (std::string p; std::getline(s, p, ':');) parts.push_back(p);
+  for (std::string p; std::getline(s, p, ':');) {
+    parts.push_back(p);
+  }
   if (parts.size() < 2 || parts.size() > 4) {
     throw UserError("--limits '" + text +
                     "' must be PORTFOLIO:MAXAGE[:MININTERVAL[:MAXVARCHANGE]]");
@@ -92,7 +104,9 @@ PortfolioLimits parse_limits(const std::string& text) {
   PortfolioLimits l;
   l.portfolio_id = parse_u64("--limits portfolio", parts[0], UINT64_MAX);
   l.max_age = static_cast<std::uint32_t>(parse_u64("--limits max age", parts[1], UINT32_MAX));
-  if (l.max_age == 0) throw UserError("--limits '" + text + "': the max age must be above 0");
+  if (l.max_age == 0) {
+    throw UserError("--limits '" + text + "': the max age must be above 0");
+  }
   if (parts.size() > 2) {
     l.min_interval =
         static_cast<std::uint32_t>(parse_u64("--limits min interval", parts[2], UINT32_MAX));
@@ -125,7 +139,9 @@ chain::SecretKey sender_key(const DeployCliOptions& o) {
   }
   try {
     std::optional<std::filesystem::path> pw;
-    if (!o.password_file.empty()) pw = o.password_file;
+    if (!o.password_file.empty()) {
+      pw = o.password_file;
+    }
     return unlock_keystore_file(o.keystore, pw);
   } catch (const PasswordError& e) {
     throw UserError(e.what());
@@ -147,9 +163,15 @@ struct Target {
 };
 
 Target target_from_flags(const DeployCliOptions& o) {
-  if (o.rpc.empty()) throw UserError("--rpc URL is required (or --config FILE)");
-  if (o.chain_id == 0) throw UserError("--chain-id must be the chain's id (above 0)");
-  if (o.out.empty()) throw UserError("--out FILE is required (or --config FILE)");
+  if (o.rpc.empty()) {
+    throw UserError("--rpc URL is required (or --config FILE)");
+  }
+  if (o.chain_id == 0) {
+    throw UserError("--chain-id must be the chain's id (above 0)");
+  }
+  if (o.out.empty()) {
+    throw UserError("--out FILE is required (or --config FILE)");
+  }
   Target t;
   for (const auto& text : o.rpc) {
     auto url = chain::parse_url(text);
@@ -162,7 +184,9 @@ Target target_from_flags(const DeployCliOptions& o) {
   }
   t.chain_id = o.chain_id;
   t.request_timeout_ms = o.request_timeout_ms;
-  for (const auto& s : o.signers) t.signers.push_back(parse_address_option("--signers", s));
+  for (const auto& s : o.signers) {
+    t.signers.push_back(parse_address_option("--signers", s));
+  }
   t.out = o.out;
   t.sender = [&o] { return sender_key(o); };
   return t;
@@ -171,8 +195,12 @@ Target target_from_flags(const DeployCliOptions& o) {
 // The address of a configured signer key without asking for its password when the keystore
 // names it.
 chain::Address signer_address(const Config& config, const KeySpec& spec) {
-  if (spec.dev_key) return chain::address_of(dev_key(*spec.dev_key));
-  if (spec.keystore_address) return *spec.keystore_address;
+  if (spec.dev_key) {
+    return chain::address_of(dev_key(*spec.dev_key));
+  }
+  if (spec.keystore_address) {
+    return *spec.keystore_address;
+  }
   return chain::address_of(load_key(config, spec));
 }
 
@@ -198,7 +226,9 @@ Target target_from_config(const DeployCliOptions& o, std::shared_ptr<Config>& ke
     t.ca_file = config.chain.ca_file;
     t.request_timeout_ms = config.chain.request_timeout_ms;
     t.tx_options = tx_manager_options(config.chain);
-    for (const auto& spec : config.keys.signers) t.signers.push_back(signer_address(config, spec));
+    for (const auto& spec : config.keys.signers) {
+      t.signers.push_back(signer_address(config, spec));
+    }
     if (!o.out.empty()) {
       t.out = o.out;
     } else if (config.contracts.deployment) {
@@ -222,19 +252,25 @@ Target target_from_config(const DeployCliOptions& o, std::shared_ptr<Config>& ke
 // The deployment's options from the flags; every mistake in them is found here, before the
 // first network request.
 DeployOptions deploy_options(const DeployCliOptions& o, const Target& target) {
-  if (o.quorum < 0 || o.quorum > 255) throw UserError("--quorum must be between 1 and 255");
+  if (o.quorum < 0 || o.quorum > 255) {
+    throw UserError("--quorum must be between 1 and 255");
+  }
   DeployOptions options;
   options.mocks = o.mocks;
   options.portfolio_id = o.portfolio;
   options.feed_description = "varkeeper portfolio " + std::to_string(o.portfolio) + " VaR (WAD)";
   options.signers = target.signers;
-  if (o.quorum > 0) options.quorum = static_cast<std::uint8_t>(o.quorum);
+  if (o.quorum > 0) {
+    options.quorum = static_cast<std::uint8_t>(o.quorum);
+  }
   if (options.quorum && *options.quorum > std::max<std::size_t>(options.signers.size(), 1)) {
     throw UserError("--quorum " + std::to_string(o.quorum) + " is more than the " +
                     std::to_string(std::max<std::size_t>(options.signers.size(), 1)) +
                     " signer(s) given");
   }
-  for (const auto& l : o.limits) options.limits.push_back(parse_limits(l));
+  for (const auto& l : o.limits) {
+    options.limits.push_back(parse_limits(l));
+  }
   options.price_feed = optional_address("--price-feed", o.price_feed);
   options.stable_token = optional_address("--stable-token", o.stable_token);
   options.risky_token = optional_address("--risky-token", o.risky_token);
@@ -260,7 +296,9 @@ void deploy_to_chain(const DeployCliOptions& o, const Target& target, const Depl
   for (const auto& url : target.rpc) {
     chain::HttpOptions http;
     http.timeout = std::chrono::milliseconds(target.request_timeout_ms);
-    if (target.ca_file) http.ca_file = target.ca_file->string();
+    if (target.ca_file) {
+      http.ca_file = target.ca_file->string();
+    }
     clients.push_back(
         std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(url, http)));
   }
@@ -272,7 +310,9 @@ void deploy_to_chain(const DeployCliOptions& o, const Target& target, const Depl
   chain::EthClient eth(pool);
   chain::InMemoryTxStore store;
   chain::TxManagerOptions tx_options = target.tx_options;
-  if (o.confirmations_given || o.config.empty()) tx_options.confirmations = o.confirmations;
+  if (o.confirmations_given || o.config.empty()) {
+    tx_options.confirmations = o.confirmations;
+  }
   chain::TxManager manager(eth, store, key, target.chain_id, tx_options);
   if (auto started = manager.start(); !started) {
     throw UserError("cannot read the sender's account from the node: " +
@@ -287,7 +327,9 @@ void deploy_to_chain(const DeployCliOptions& o, const Target& target, const Depl
                  [&](const Deployment& so_far) { write_deployment_file(target.out, so_far); });
   write_deployment_file(target.out, deployment);
   std::size_t reused = 0;
-  for (const auto& [name, c] : deployment.contracts) reused += c.reused ? 1 : 0;
+  for (const auto& [name, c] : deployment.contracts) {
+    reused += c.reused ? 1 : 0;
+  }
   std::cout << deployment.contracts.size() << " contracts (" << reused << " reused), "
             << deployment.transactions_sent << " transactions; deployment written to " << target.out
             << '\n';
@@ -316,6 +358,7 @@ void run_deploy(const DeployCliOptions& o) {
   }
 }
 
+// NOLINTNEXTLINE(cert-err58-cpp): the lambda runs later, inside main's try
 const RegisterCommand kRegister{
     60, [](CLI::App& app) {
       auto o = std::make_shared<DeployCliOptions>();

@@ -19,6 +19,7 @@ struct RunOptions {
   LocalRunOptions local;
 };
 
+// NOLINTNEXTLINE(cert-err58-cpp): the lambda runs later, inside main's try
 const RegisterCommand kRegister{
     10, [](CLI::App& app) {
       auto opts = std::make_shared<RunOptions>();
@@ -54,26 +55,39 @@ const RegisterCommand kRegister{
         const StopSignals stop;
         try {
           if (opts->config.empty()) {
-            if (opts->ticks > 0) opts->local.max_ticks = opts->ticks;
+            if (opts->ticks > 0) {
+              opts->local.max_ticks = opts->ticks;
+            }
             const int rc = run_local(opts->local, stop, std::cout);
-            if (rc != 0) throw UserError("the local run failed", rc);
+            if (rc != 0) {
+              throw UserError("the local run failed", rc);
+            }
             return;
           }
           const Config config = load_config(opts->config);
           if (config.chain.anvil) {
             // chain.anvil = true: the embedded local chain, paced and stored as the file says.
             opts->local.tick_ms = config.keeper.tick_interval_s * 1000;
-            if (opts->local.store_path.empty())
+            if (opts->local.store_path.empty()) {
               opts->local.store_path = config.keeper.store.string();
-            if (opts->ticks > 0) opts->local.max_ticks = opts->ticks;
+            }
+            if (opts->ticks > 0) {
+              opts->local.max_ticks = opts->ticks;
+            }
             const int rc = run_local(opts->local, stop, std::cout);
-            if (rc != 0) throw UserError("the local run failed", rc);
+            if (rc != 0) {
+              throw UserError("the local run failed", rc);
+            }
             return;
           }
           DaemonOptions d;
-          if (opts->ticks > 0) d.max_ticks = opts->ticks;
+          if (opts->ticks > 0) {
+            d.max_ticks = opts->ticks;
+          }
           const int rc = run_daemon(config, stop, std::cout, d);
-          if (rc != 0) throw UserError("the keeper stopped with an error", rc);
+          if (rc != 0) {
+            throw UserError("the keeper stopped with an error", rc);
+          }
         } catch (const ConfigError& e) {
           throw UserError(e.what(), 2);
         } catch (const StartupError& e) {

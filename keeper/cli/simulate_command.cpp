@@ -44,14 +44,20 @@ fs::path resolve_scenario(const std::string& name) {
   const bool is_path = name.find('/') != std::string::npos ||
                        (name.size() > 5 && name.substr(name.size() - 5) == ".toml");
   if (is_path) {
-    if (!fs::is_regular_file(name)) throw UserError("--scenario: no scenario file " + name + ".");
+    if (!fs::is_regular_file(name)) {
+      throw UserError("--scenario: no scenario file " + name + ".");
+    }
     return name;
   }
   std::vector<fs::path> dirs{fs::path("config/scenarios")};
-  if (const auto library = bundled("config/scenarios")) dirs.push_back(*library);
+  if (const auto library = bundled("config/scenarios")) {
+    dirs.push_back(*library);
+  }
   for (const fs::path& dir : dirs) {
     fs::path f = dir / (name + ".toml");
-    if (fs::is_regular_file(f)) return f;
+    if (fs::is_regular_file(f)) {
+      return f;
+    }
   }
   throw UserError("--scenario: no scenario named '" + name +
                   "' in config/scenarios (give a file path, or one of the names listed in "
@@ -62,7 +68,9 @@ void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   out.close();
-  if (!out) throw UserError("cannot write " + path.string() + ".");
+  if (!out) {
+    throw UserError("cannot write " + path.string() + ".");
+  }
 }
 
 void check_options(const SimulateOptions& o) {
@@ -85,7 +93,9 @@ void check_options(const SimulateOptions& o) {
 // The library scenario or file of --scenario, or a replay of the --prices files.
 ScenarioSpec scenario_of(const SimulateOptions& o) {
   try {
-    if (!o.scenario.empty()) return load_scenario(resolve_scenario(o.scenario));
+    if (!o.scenario.empty()) {
+      return load_scenario(resolve_scenario(o.scenario));
+    }
     std::vector<fs::path> files(o.prices.begin(), o.prices.end());
     return replay_scenario(files);
   } catch (const ScenarioError& e) {
@@ -98,8 +108,12 @@ ScenarioSpec scenario_of(const SimulateOptions& o) {
 SimulationOptions simulation_options(const SimulateOptions& o) {
   SimulationOptions so;
   so.seed = o.seed;
-  if (!o.from.empty()) so.from = o.from;
-  if (!o.to.empty()) so.to = o.to;
+  if (!o.from.empty()) {
+    so.from = o.from;
+  }
+  if (!o.to.empty()) {
+    so.to = o.to;
+  }
   if (!o.config.empty()) {
     try {
       const Config config = load_config(o.config);
@@ -116,7 +130,9 @@ SimulationOptions simulation_options(const SimulateOptions& o) {
       const std::size_t filled = total == 0 ? width : done * width / total;
       std::fprintf(stderr, "\r[%s%s] %zu/%zu ticks", std::string(filled, '#').c_str(),
                    std::string(width - filled, ' ').c_str(), done, total);
-      if (done == total) std::fputc('\n', stderr);
+      if (done == total) {
+        std::fputc('\n', stderr);
+      }
       std::fflush(stderr);
     };
   }
@@ -158,9 +174,12 @@ void run(const SimulateOptions& o) {
     throw UserError(std::string("the scenario cannot run: ") + e.what());
   }
   std::cout << summary_table(result);
-  if (!o.out.empty()) write_outputs(o.out, result);
+  if (!o.out.empty()) {
+    write_outputs(o.out, result);
+  }
 }
 
+// NOLINTNEXTLINE(cert-err58-cpp): the lambda runs later, inside main's try
 const RegisterCommand kRegister{
     60, [](CLI::App& app) {
       auto opts = std::make_shared<SimulateOptions>();

@@ -80,8 +80,9 @@ TEST_CASE("varkeeper config check: a bad file is one line on stderr and exit cod
   auto r = config_check({file.string()});
   CHECK(r.exit_code == 2);
   CHECK(r.out.empty());
-  CHECK(r.err == "varkeeper: " + file.string() +
-                     ":4: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)\n");
+  CHECK(r.err ==
+        "varkeeper: " + file.string() +
+            ":4: unknown key 'portfoilos' at the top level (did you mean 'portfolios'?)\n");
 
   r = config_check({(dir / "missing.toml").string()});
   CHECK(r.exit_code == 2);

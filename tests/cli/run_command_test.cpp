@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "chain/hex.hpp"
-#include "keeper/devchain/anvil_node.hpp"
 #include "keeper/deploy/deploy.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;

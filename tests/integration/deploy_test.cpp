@@ -15,8 +15,8 @@
 #include "chain/keccak.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/tx_manager.hpp"
-#include "keeper/devchain/anvil_node.hpp"
 #include "keeper/deploy/deploy.hpp"
+#include "keeper/devchain/anvil_node.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;

@@ -17,11 +17,11 @@
 #include "chain/eth_client.hpp"
 #include "chain/hex.hpp"
 #include "chain/secp256k1.hpp"
-#include "keeper/devchain/anvil_node.hpp"
 #include "keeper/config/config.hpp"
-#include "keeper/deploy/deploy.hpp"
-#include "keeper/store/store.hpp"
 #include "keeper/core/units.hpp"
+#include "keeper/deploy/deploy.hpp"
+#include "keeper/devchain/anvil_node.hpp"
+#include "keeper/store/store.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper;

@@ -9,7 +9,7 @@ debs=(g++ cmake make ccache pkg-config git ca-certificates
       libboost-dev nlohmann-json3-dev libsecp256k1-dev libeigen3-dev doctest-dev
       libssl-dev libcrypto++-dev libsqlite3-dev libcli11-dev libspdlog-dev
       libtomlplusplus-dev libbenchmark-dev python3-numpy python3-prometheus-client openssl curl
-      chromium jq)
+      chromium jq python3 clang-format clang-tidy clang-tools)
 
 # Node.js and npm: the machine's own if present (a NodeSource nodejs already bundles npm, and
 # Debian's npm package would conflict with it), else Debian's.

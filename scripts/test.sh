@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite: unit, hostile-input (also under
 # AddressSanitizer + UBSan), differential tests against cast/anvil, the CLI commands, integration
-# tests against anvil, and the Foundry tests.
+# tests against anvil, the room map, the relocatable install, the Foundry tests, and lint.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -9,6 +9,10 @@ scripts/setup.sh
 # Everything the tests use (the benchmarks are built by `scripts/build.sh` alone).
 scripts/build.sh varkeeper varkeeper_contracts varkeeper_unit_tests varkeeper_hostile_tests \
   varkeeper_peer_tests varkeeper_cli_tests varkeeper_integration_tests
+# Lint: clang-format over the whole tree, clang-tidy (the checked-in .clang-tidy) over every
+# chain/ risk/ keeper/ source; any finding fails the run (scripts/lint.sh).
+scripts/lint.sh
+# Every doctest case is its own CTest test (ctest -N lists them, ctest -R NAME runs one).
 ctest --test-dir build --output-on-failure --timeout 1800
 
 # The decoders again, under ASan + UBSan: random and mutated bytes must never read out of bounds.

@@ -40,7 +40,9 @@ std::string_view error_name(std::string_view signature) {
 
 std::optional<OracleRefusal> refusal_from_error_name(std::string_view name) noexcept {
   for (const auto r : kOracleRefusals) {
-    if (name == to_string(r)) return r;
+    if (name == to_string(r)) {
+      return r;
+    }
   }
   return std::nullopt;
 }
@@ -60,9 +62,11 @@ struct ChainSink::Impl {
   std::uint64_t transactions = 0;
 
   // A JSON-RPC call whose failure ends the run.
-  chain::Json rpc(const std::string& method, chain::Json params) {
-    auto r = pool->call(method, std::move(params));
-    if (!r) throw ChainSinkError("--chain local: " + method + " failed: " + r.error().describe());
+  chain::Json rpc(const std::string& method, const chain::Json& params) {
+    auto r = pool->call(method, params);
+    if (!r) {
+      throw ChainSinkError("--chain local: " + method + " failed: " + r.error().describe());
+    }
     return *r;
   }
 
@@ -71,7 +75,9 @@ struct ChainSink::Impl {
 
   OracleRefusal simulate(const OnchainReport& report, const chain::Bytes& data) {
     auto r = eth->call({tx->sender(), oracle, data, {}, {}});
-    if (r) return OracleRefusal::kNone;
+    if (r) {
+      return OracleRefusal::kNone;
+    }
     const auto revert = chain::revert_data_of(r.error());
     if (!revert) {
       throw ChainSinkError("--chain local: simulating the report of portfolio " +
@@ -210,7 +216,9 @@ void ChainSink::Impl::start_node(const std::string& anvil_binary, std::int64_t f
   }
   const std::string url = anvil->http_url();
   const auto parsed = chain::parse_url(url);
-  if (!parsed) throw ChainSinkError("--chain local: bad node URL " + url);
+  if (!parsed) {
+    throw ChainSinkError("--chain local: bad node URL " + url);
+  }
   std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
   clients.push_back(std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(*parsed)));
   pool = std::make_unique<chain::EndpointPool>(std::move(clients));
@@ -266,7 +274,9 @@ void ChainSink::open(const std::vector<PortfolioSpec>& portfolios, const OracleL
   const std::uint64_t max_change = contract_max_change(limits, first_time);
   auto impl = std::make_unique<Impl>();
   const std::function<void(const std::string&)> log = [&](const std::string& line) {
-    if (options_.log) options_.log(line);
+    if (options_.log) {
+      options_.log(line);
+    }
   };
   impl->start_node(options_.anvil_binary, first_time, log);
   impl->deploy_oracle(options_.artifacts_dir, portfolios, limits, max_change, first_time, log);
@@ -275,11 +285,15 @@ void ChainSink::open(const std::vector<PortfolioSpec>& portfolios, const OracleL
 
 std::vector<OracleRefusal> ChainSink::submit_tick(const std::vector<OnchainReport>& reports,
                                                   std::int64_t now) {
-  if (!impl_) throw ChainSinkError("--chain local: the sink was not opened.");
+  if (!impl_) {
+    throw ChainSinkError("--chain local: the sink was not opened.");
+  }
   Impl& s = *impl_;
   s.last_gas.reset();
   std::vector<OracleRefusal> out;
-  if (reports.empty()) return out;
+  if (reports.empty()) {
+    return out;
+  }
   // A block at `now`: eth_call on it sees block.timestamp == now, as the transaction will.
   s.next_block_at(now);
   s.rpc("evm_mine", chain::Json::array());
@@ -294,18 +308,24 @@ std::vector<OracleRefusal> ChainSink::submit_tick(const std::vector<OnchainRepor
       signatures.push_back(std::move(sig));
     }
   }
-  if (accepted.empty()) return out;
+  if (accepted.empty()) {
+    return out;
+  }
   const chain::Bytes data = accepted.size() == 1
                                 ? submit_calldata(accepted.front(), signatures.front())
                                 : submit_batch_calldata(accepted, signatures);
   s.next_block_at(now);
   s.last_gas = s.send(data, accepted.size(), now);
-  for (const auto& r : accepted) s.latest[r.portfolio_id] = s.read_latest(r.portfolio_id);
+  for (const auto& r : accepted) {
+    s.latest[r.portfolio_id] = s.read_latest(r.portfolio_id);
+  }
   return out;
 }
 
 const OnchainReport* ChainSink::latest(std::uint64_t portfolio_id) const {
-  if (!impl_) return nullptr;
+  if (!impl_) {
+    return nullptr;
+  }
   const auto it = impl_->latest.find(portfolio_id);
   return it == impl_->latest.end() ? nullptr : &it->second;
 }
@@ -315,7 +335,9 @@ std::optional<std::uint64_t> ChainSink::last_gas() const {
 }
 
 std::string ChainSink::describe() const {
-  if (!impl_) return "RiskOracle on a local anvil (not started)";
+  if (!impl_) {
+    return "RiskOracle on a local anvil (not started)";
+  }
   // No port: the summary stays the same from run to run.
   return "RiskOracle " + oracle_address() + " on a local anvil (chain id " +
          std::to_string(kChainId) + ")";

@@ -40,7 +40,9 @@ namespace {
 // not normal); a zero previous figure is not limited. In 256 bits, as the contract's uint256.
 bool change_too_large(std::uint64_t prev, std::uint64_t next, const chain::U256& scale,
                       const chain::U256& allowance) {
-  if (prev == 0) return false;
+  if (prev == 0) {
+    return false;
+  }
   const std::uint64_t diff = next > prev ? next - prev : prev - next;
   return chain::U256(diff) * scale > allowance * prev;
 }
@@ -49,32 +51,50 @@ bool change_too_large(std::uint64_t prev, std::uint64_t next, const chain::U256&
 
 OracleRefusal OracleSink::submit(const OnchainReport& r, std::int64_t now) {
   // RiskOracle._checkFields: the report on its own.
-  if (r.confidence == 0 || r.confidence >= kWad) return OracleRefusal::kInvalidConfidence;
-  if (r.horizon == 0) return OracleRefusal::kInvalidHorizon;
-  if (r.breaker_status > 2) return OracleRefusal::kInvalidBreakerStatus;
+  if (r.confidence == 0 || r.confidence >= kWad) {
+    return OracleRefusal::kInvalidConfidence;
+  }
+  if (r.horizon == 0) {
+    return OracleRefusal::kInvalidHorizon;
+  }
+  if (r.breaker_status > 2) {
+    return OracleRefusal::kInvalidBreakerStatus;
+  }
   if (r.value_at_risk > r.expected_shortfall || r.expected_shortfall > kWad) {
     return OracleRefusal::kInvalidFigures;
   }
   const auto observed = static_cast<std::int64_t>(r.observed_at);
-  if (observed > now + limits_.max_future_s) return OracleRefusal::kFutureReport;
-  if (now > observed + limits_.max_age_s) return OracleRefusal::kStaleReport;
+  if (observed > now + limits_.max_future_s) {
+    return OracleRefusal::kFutureReport;
+  }
+  if (now > observed + limits_.max_age_s) {
+    return OracleRefusal::kStaleReport;
+  }
   // RiskOracle._checkHistory: against the stored report (none: round 0).
   const auto it = latest_.find(r.portfolio_id);
   const std::uint64_t prev_round = it == latest_.end() ? 0 : it->second.round;
-  if (r.round <= prev_round) return OracleRefusal::kRoundNotIncreasing;
-  if (r.round - prev_round > oracle::kMaxRoundJump) return OracleRefusal::kRoundJumpTooLarge;
+  if (r.round <= prev_round) {
+    return OracleRefusal::kRoundNotIncreasing;
+  }
+  if (r.round - prev_round > oracle::kMaxRoundJump) {
+    return OracleRefusal::kRoundJumpTooLarge;
+  }
   if (it != latest_.end()) {
     const OnchainReport& prev = it->second;
     const std::int64_t earliest =
         static_cast<std::int64_t>(prev.observed_at) + limits_.min_interval_s;
-    if (r.observed_at <= prev.observed_at || observed < earliest) return OracleRefusal::kTooSoon;
+    if (r.observed_at <= prev.observed_at || observed < earliest) {
+      return OracleRefusal::kTooSoon;
+    }
     const std::uint64_t max_change = to_wad(limits_.max_var_change, 1e6);
     if (max_change != 0) {
       // Elapsed observation time (> 0, checked above), credited up to one change period.
       const std::uint64_t elapsed =
           std::min(r.observed_at - prev.observed_at, oracle::kChangePeriod);
       chain::U256 allowance = chain::U256(max_change) * elapsed;
-      if (r.breaker_status != 0) allowance *= oracle::kBreakerWidening;
+      if (r.breaker_status != 0) {
+        allowance *= oracle::kBreakerWidening;
+      }
       const chain::U256 scale = chain::U256(kWad) * oracle::kChangePeriod;
       if (change_too_large(prev.value_at_risk, r.value_at_risk, scale, allowance)) {
         return OracleRefusal::kVaRChangeTooLarge;
@@ -87,7 +107,9 @@ OracleRefusal OracleSink::submit(const OnchainReport& r, std::int64_t now) {
   // RiskOracle._write: an observation time ahead of the block is stored as the block time.
   OnchainReport& stored = latest_[r.portfolio_id];
   stored = r;
-  if (observed > now) stored.observed_at = static_cast<std::uint64_t>(now);
+  if (observed > now) {
+    stored.observed_at = static_cast<std::uint64_t>(now);
+  }
   return OracleRefusal::kNone;
 }
 
@@ -101,7 +123,9 @@ std::vector<OracleRefusal> OracleSink::submit_tick(const std::vector<OnchainRepo
                                                    std::int64_t now) {
   std::vector<OracleRefusal> out;
   out.reserve(reports.size());
-  for (const auto& r : reports) out.push_back(submit(r, now));
+  for (const auto& r : reports) {
+    out.push_back(submit(r, now));
+  }
   return out;
 }
 
@@ -160,8 +184,12 @@ bool active(const ScenarioEvent& e, double day) { return day >= e.from_day && da
 double level_at(const ScenarioSpec& s, const std::string& asset, double day) {
   double level = 1.0;
   for (const auto& e : s.events) {
-    if (e.asset != asset) continue;
-    if (e.kind == EventKind::kJump && day >= e.from_day) level *= 1.0 + e.value;
+    if (e.asset != asset) {
+      continue;
+    }
+    if (e.kind == EventKind::kJump && day >= e.from_day) {
+      level *= 1.0 + e.value;
+    }
     if (e.kind == EventKind::kDepeg && day >= e.from_day) {
       const double f = std::min(1.0, (day - e.from_day) / (e.to_day - e.from_day));
       level *= 1.0 + (e.value - 1.0) * f;
@@ -173,7 +201,9 @@ double level_at(const ScenarioSpec& s, const std::string& asset, double day) {
 double vol_factor_at(const ScenarioSpec& s, const std::string& asset, double day) {
   double f = 1.0;
   for (const auto& e : s.events) {
-    if (e.kind == EventKind::kVolRegime && e.asset == asset && active(e, day)) f *= e.value;
+    if (e.kind == EventKind::kVolRegime && e.asset == asset && active(e, day)) {
+      f *= e.value;
+    }
   }
   return f;
 }
@@ -260,12 +290,18 @@ SimulationRun::SimulationRun(const ScenarioSpec& scenario, const SimulationOptio
   res_.description = scenario.description;
   res_.seed = seed_;
   res_.gas = scenario.gas;
-  for (const auto& a : scenario.assets) res_.assets.push_back(a.symbol);
+  for (const auto& a : scenario.assets) {
+    res_.assets.push_back(a.symbol);
+  }
   portfolios_ = options.portfolios.empty() ? scenario.portfolios : options.portfolios;
   // The simulator reads VaR and CVaR only: skip the engine's per-asset Euler components.
-  for (auto& p : portfolios_) p.risk.components = false;
+  for (auto& p : portfolios_) {
+    p.risk.components = false;
+  }
   std::size_t max_window = 250;
-  for (const auto& p : portfolios_) max_window = std::max(max_window, p.window);
+  for (const auto& p : portfolios_) {
+    max_window = std::max(max_window, p.window);
+  }
 
   assets_.resize(n_assets_);
   history_.resize(n_assets_);
@@ -279,9 +315,13 @@ SimulationRun::SimulationRun(const ScenarioSpec& scenario, const SimulationOptio
     assets_[a].feeds.assign(spec.sources.size(),
                             risk::FeedEmulator{spec.feed_deviation, spec.heartbeat_s, {}, false});
   }
-  if (portfolios_.empty()) add_default_portfolio();
+  if (portfolios_.empty()) {
+    add_default_portfolio();
+  }
   pipe_.emplace(make_pipeline(options.breaker.value_or(scenario.breaker)));
-  for (std::size_t a = 0; a < n_assets_; ++a) pipe_->seed_history(res_.assets[a], history_[a]);
+  for (std::size_t a = 0; a < n_assets_; ++a) {
+    pipe_->seed_history(res_.assets[a], history_[a]);
+  }
   open_accounts();
   start_feedback();
 }
@@ -290,17 +330,23 @@ void SimulationRun::read_replay_clock(std::size_t max_window) {
   std::vector<PriceTable> tables;
   for (const auto& a : scenario_.assets) {
     auto t = read_price_csv(a.csv->string(), CsvValues::kPrices);
-    if (!t) throw ScenarioError(t.error().message);
+    if (!t) {
+      throw ScenarioError(t.error().message);
+    }
     t->assets = {a.symbol};
     tables.push_back(std::move(*t));
   }
   auto aligned = align_on_common_dates(tables);
-  if (!aligned) throw ScenarioError(aligned.error().message);
+  if (!aligned) {
+    throw ScenarioError(aligned.error().message);
+  }
   const PriceTable& table = *aligned;
   std::vector<std::int64_t> days;
   for (const auto& d : table.dates) {
     const auto day = parse_iso_date(std::string_view(d).substr(0, 10));
-    if (!day) throw ScenarioError("the date " + d + " of the price files is not YYYY-MM-DD.");
+    if (!day) {
+      throw ScenarioError("the date " + d + " of the price files is not YYYY-MM-DD.");
+    }
     days.push_back(*day);
   }
   const std::string from = options_.from.value_or(scenario_.from);
@@ -316,10 +362,14 @@ void SimulationRun::read_replay_clock(std::size_t max_window) {
   for (std::size_t r = 0; r < days.size(); ++r) {
     const std::int64_t t = days[r] * kDay;
     if (days[r] < from_day) {
-      for (std::size_t a = 0; a < n_assets_; ++a) history_[a].emplace_back(t, table.at(r, a));
+      for (std::size_t a = 0; a < n_assets_; ++a) {
+        history_[a].emplace_back(t, table.at(r, a));
+      }
     } else if (days[r] <= to_day) {
       res_.times.push_back(t);
-      for (std::size_t a = 0; a < n_assets_; ++a) assets_[a].replay.push_back(table.at(r, a));
+      for (std::size_t a = 0; a < n_assets_; ++a) {
+        assets_[a].replay.push_back(table.at(r, a));
+      }
     }
   }
   if (res_.times.empty()) {
@@ -380,7 +430,9 @@ Pipeline SimulationRun::make_pipeline(const risk::BreakerConfig& breaker) const 
   for (const auto& a : scenario_.assets) {
     AssetSpec as;
     as.symbol = a.symbol;
-    for (const auto& s : a.sources) as.sources.push_back({s, a.heartbeat_s});
+    for (const auto& s : a.sources) {
+      as.sources.push_back({s, a.heartbeat_s});
+    }
     pc.assets.push_back(std::move(as));
   }
   for (const auto& p : portfolios_) {
@@ -428,7 +480,9 @@ void SimulationRun::open_accounts() {
 void SimulationRun::start_feedback() {
   const auto& fb = scenario_.feedback;
   fb_risky_ = fb.vault_risky;
-  if (!fb.enabled) return;
+  if (!fb.enabled) {
+    return;
+  }
   amm_asset_ = static_cast<std::size_t>(
       std::find(res_.assets.begin(), res_.assets.end(), fb.asset) - res_.assets.begin());
   const double p0 = scenario_.assets[*amm_asset_].price;
@@ -449,21 +503,29 @@ SimulationResult SimulationRun::run() {
     const TickResult tr = pipe_->tick(res_.times[k], readings_);
     for (std::size_t a = 0; a < n_assets_; ++a) {
       const auto it = tr.prices.find(res_.assets[a]);
-      if (it != tr.prices.end()) res_.prices[k][a] = it->second;
+      if (it != tr.prices.end()) {
+        res_.prices[k][a] = it->second;
+      }
     }
     res_.incidents.insert(res_.incidents.end(), tr.incidents.begin(), tr.incidents.end());
     // Reports: what the keeper would sign goes to the sink (all of a tick's at once, as the
     // keeper batches them); accepted ones reach the pipeline.
     tick_reports_.clear();
     batch_members_.clear();
-    for (std::size_t j = 0; j < n_port; ++j) record_update(j, k, tr.portfolios[j]);
+    for (std::size_t j = 0; j < n_port; ++j) {
+      record_update(j, k, tr.portfolios[j]);
+    }
     submit_reports(k, tr);
-    for (std::size_t j = 0; j < n_port; ++j) settle(j, k);
+    for (std::size_t j = 0; j < n_port; ++j) {
+      settle(j, k);
+    }
     if (options_.progress && (k % progress_every == 0 || k + 1 == n_ticks)) {
       options_.progress(k + 1, n_ticks);
     }
   }
-  for (std::size_t j = 0; j < n_port; ++j) backtest(j);
+  for (std::size_t j = 0; j < n_port; ++j) {
+    backtest(j);
+  }
   return std::move(res_);
 }
 
@@ -475,7 +537,9 @@ void SimulationRun::read_sources(std::size_t k) {
   const std::int64_t dt = k == 0 ? 0 : t - res_.times[k - 1];
   bool outage = false;
   for (const auto& e : scenario_.events) {
-    if (e.kind == EventKind::kOutage && active(e, day)) outage = true;
+    if (e.kind == EventKind::kOutage && active(e, day)) {
+      outage = true;
+    }
   }
   readings_.clear();
   for (std::size_t a = 0; a < n_assets_; ++a) {
@@ -498,9 +562,15 @@ void SimulationRun::read_sources(std::size_t k) {
       double p = quoted * std::exp(spec.noise * noise_rng_.normal());
       bool frozen = false;
       for (const auto& e : scenario_.events) {
-        if (e.asset != spec.symbol || !active(e, day)) continue;
-        if (e.kind == EventKind::kManipulate && e.source == i) p *= e.value;
-        if (e.kind == EventKind::kFreeze && (!e.source || *e.source == i)) frozen = true;
+        if (e.asset != spec.symbol || !active(e, day)) {
+          continue;
+        }
+        if (e.kind == EventKind::kManipulate && e.source == i) {
+          p *= e.value;
+        }
+        if (e.kind == EventKind::kFreeze && (!e.source || *e.source == i)) {
+          frozen = true;
+        }
       }
       PriceReading r;
       r.asset = spec.symbol;
@@ -563,12 +633,16 @@ void SimulationRun::record_update(std::size_t j, std::size_t k, const PortfolioU
   pt.publish = u.publish;
   pt.rebalance = u.rebalance;
   pt.payout = u.payout;
-  if (!u.has_estimate) return;
+  if (!u.has_estimate) {
+    return;
+  }
   ++sum.estimates;
   sum.peak_computed_var = std::max(sum.peak_computed_var, u.computed.var);
   if (u.status == risk::BreakerStatus::kTripped) {
     ++sum.ticks_tripped;
-    if (last_status_[j] != risk::BreakerStatus::kTripped) ++sum.breaker_trips;
+    if (last_status_[j] != risk::BreakerStatus::kTripped) {
+      ++sum.breaker_trips;
+    }
   }
   last_status_[j] = u.status;
   if (u.publish != PublishReason::kNone) {
@@ -582,13 +656,17 @@ void SimulationRun::record_update(std::size_t j, std::size_t k, const PortfolioU
       ++sum.refusals[to_string(pt.refusal)];
     }
   }
-  if (u.payout == risk::ActionEdge::kFired) ++sum.payout_triggers;
+  if (u.payout == risk::ActionEdge::kFired) {
+    ++sum.payout_triggers;
+  }
 }
 
 // The tick's reports to the sink; the accepted ones reach the pipeline. Gas: one submit, or one
 // submitBatch shared evenly; measured from the receipt when the sink paid it, else estimated.
 void SimulationRun::submit_reports(std::size_t k, const TickResult& tr) {
-  if (tick_reports_.empty()) return;
+  if (tick_reports_.empty()) {
+    return;
+  }
   const std::int64_t t = res_.times[k];
   const auto refusals = sink_->submit_tick(tick_reports_, t);
   const std::optional<std::uint64_t> measured_gas = sink_->last_gas();
@@ -610,7 +688,9 @@ void SimulationRun::submit_reports(std::size_t k, const TickResult& tr) {
     }
   }
   const std::size_t batch = accepted.size();
-  if (batch == 0) return;
+  if (batch == 0) {
+    return;
+  }
   double g = batch == 1 ? gas::kSubmit
                         : gas::kBatchFirst + gas::kBatchPerExtra * static_cast<double>(batch - 1);
   if (measured_gas) {
@@ -641,10 +721,16 @@ void SimulationRun::settle(std::size_t j, std::size_t k) {
   // Realised outcomes are valued at the market price the feeds quote (what VaRProtection's
   // settlement feed and the vault's swaps see), not at the keeper's filtered consensus.
   double v = 0.0;
-  for (const auto& [a, q] : holdings_[j]) v += q * res_.market[k][a];
-  if (!(v > 0.0) || !pt.has_estimate) return;
+  for (const auto& [a, q] : holdings_[j]) {
+    v += q * res_.market[k][a];
+  }
+  if (!(v > 0.0) || !pt.has_estimate) {
+    return;
+  }
   rebalance(j, pt, v);
-  if (scenario_.protection.enabled) protect(j, t, v, onchain);
+  if (scenario_.protection.enabled) {
+    protect(j, t, v, onchain);
+  }
   // Backtest samples: at the first tick of each return period, the VaR on chain then.
   const std::int64_t ps = period_start(t, portfolios_[j].period_s);
   if (onchain != nullptr && (samples_[j].empty() || samples_[j].back().period != ps)) {
@@ -737,8 +823,12 @@ void SimulationRun::backtest(std::size_t j) {
   std::size_t next = 0;
   for (std::size_t i = 0; i < smp.size(); ++i) {
     next = std::max(next, i + 1);
-    while (next < smp.size() && smp[next].period < smp[i].period + span) ++next;
-    if (next >= smp.size() || smp[next].period != smp[i].period + span) continue;
+    while (next < smp.size() && smp[next].period < smp[i].period + span) {
+      ++next;
+    }
+    if (next >= smp.size() || smp[next].period != smp[i].period + span) {
+      continue;
+    }
     const double loss = 1.0 - smp[next].value / smp[i].value;
     SimPoint& pt = res_.points[j][smp[i].tick];
     pt.sample = true;

@@ -394,6 +394,9 @@ Expected<std::vector<AbiType>, AbiTypeParseError> parse_abi_type_list(std::strin
   }
 }
 
+// Longer than 80 lines on purpose: one left-to-right pass over the signature grammar
+// (name, "(", types, ")"), each step reporting the byte offset of its error; split, the
+// parser state would have to travel between functions.
 Expected<AbiSignature, AbiTypeParseError> parse_abi_signature(std::string_view text) {
   auto fail = [](AbiTypeError code, std::size_t at) {
     return unexpected(AbiTypeParseError{code, at});

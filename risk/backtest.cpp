@@ -217,6 +217,8 @@ double normal_implied_es(double var, double alpha) {
   return var / z * stat::normal_pdf(z) / (1.0 - alpha);
 }
 
+// Longer than 80 lines on purpose: Acerbi-Szekely (2014) Z2 in the paper's order (input
+// checks, the statistic, then its simulated null distribution), sharing the checked inputs.
 ShortfallTestResult acerbi_szekely_test(std::span<const double> realized,
                                         std::span<const double> var, std::span<const double> es,
                                         double alpha, const ShortfallTestOptions& options) {

@@ -55,6 +55,8 @@ std::optional<std::string> check_band(const HysteresisConfig& h, const std::stri
 
 }  // namespace
 
+// Longer than 80 lines on purpose: a flat list of range checks, one per field in the order of
+// breaker_config.hpp, so a new field's check goes beside its neighbours.
 std::optional<std::string> validate(const BreakerConfig& c) {
   const auto& k = c.checks;
   if (k.heartbeat_grace_s < 0) {

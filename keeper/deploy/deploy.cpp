@@ -281,6 +281,8 @@ class Deployer {
     }
   }
 
+  // Longer than 80 lines on purpose: the deployment table, one entry per bundled contract with
+  // its dependencies and constructor arguments, read top to bottom in deployment order.
   std::vector<Spec> specs() const {
     std::vector<Spec> s;
     const Address sender = mgr_.sender();

@@ -50,19 +50,4 @@ std::vector<double> ewma_variance_path(std::span<const double> returns, std::siz
   return path;
 }
 
-std::vector<double> volatility_scaled_returns(std::span<const double> returns, std::size_t n_assets,
-                                              double lambda) {
-  const auto path = ewma_variance_path(returns, n_assets, lambda);
-  const std::size_t t_obs = returns.size() / n_assets;
-  std::vector<double> out(returns.size());
-  for (std::size_t t = 0; t < t_obs; ++t) {
-    for (std::size_t i = 0; i < n_assets; ++i) {
-      const double now = path[t_obs * n_assets + i];
-      const double then = path[t * n_assets + i];
-      out[t * n_assets + i] = then > 0.0 ? returns[t * n_assets + i] * std::sqrt(now / then) : 0.0;
-    }
-  }
-  return out;
-}
-
 }  // namespace varkeeper::risk

@@ -28,9 +28,8 @@ inline constexpr double kRiskMetricsLambda = 0.94;
 [[nodiscard]] std::vector<double> ewma_variance_path(std::span<const double> returns,
                                                      std::size_t n_assets, double lambda);
 
-// Volatility-scaled (filtered) returns, Hull & White (1998): r*_{t,i} = r_{t,i} sigma_{T+1,i} /
-// sigma_{t,i}, every return rescaled to today's volatility forecast.
-[[nodiscard]] std::vector<double> volatility_scaled_returns(std::span<const double> returns,
-                                                            std::size_t n_assets, double lambda);
+// Filtered historical simulation no longer rescales by sigma_now / sigma_t of this path alone: on
+// a flat stretch it decays toward zero and the next move is rescaled without bound (issue 16,
+// defect 1). risk/garch.hpp's filter_returns uses it only as the fallback, with a floor.
 
 }  // namespace varkeeper::risk

@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "risk/empirical_tail.hpp"
-#include "risk/ewma.hpp"
+#include "risk/garch.hpp"
 
 namespace varkeeper::risk {
 namespace {
@@ -116,13 +116,13 @@ HistoricalResult age_weighted_historical_risk(const ReturnWindow& window,
 HistoricalResult filtered_historical_risk(const ReturnWindow& window,
                                           std::span<const double> weights,
                                           const HistoricalOptions& options) {
-  const std::size_t n_assets = window.n_assets;
-  if (n_assets == 0 || window.returns.size() % n_assets != 0 ||
-      window.returns.size() / n_assets < 2) {
-    throw std::invalid_argument("filtered historical simulation needs at least two observations.");
+  const auto filtered =
+      filter_returns(window.returns, window.n_assets, options.ewma_lambda, options.horizon);
+  auto r = historical_risk(ReturnWindow{filtered.scaled, window.n_assets}, weights, options);
+  for (const auto& note : filtered.notes) {
+    r.warning += (r.warning.empty() ? "" : "; ") + note;
   }
-  const auto scaled = volatility_scaled_returns(window.returns, n_assets, options.ewma_lambda);
-  return historical_risk(ReturnWindow{scaled, n_assets}, weights, options);
+  return r;
 }
 
 }  // namespace varkeeper::risk

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "risk/portfolio_loss.hpp"
@@ -22,6 +23,7 @@ struct HistoricalResult {
   std::vector<double> component_var;
   std::vector<double> component_cvar;
   std::size_t n_scenarios = 0;
+  std::string warning;  // filtered_historical_risk: the assets whose GARCH fit fell back to EWMA
 };
 
 struct HistoricalOptions {
@@ -29,7 +31,7 @@ struct HistoricalOptions {
   int horizon = 1;           // periods: a scenario sums h consecutive returns
   Revaluation revaluation = Revaluation::kFull;
   double age_lambda = 0.98;   // age_weighted_historical_risk: BRW decay in (0, 1]
-  double ewma_lambda = 0.94;  // filtered_historical_risk: RiskMetrics decay in (0, 1)
+  double ewma_lambda = 0.94;  // filtered_historical_risk: the EWMA fallback's decay in (0, 1)
 };
 
 [[nodiscard]] HistoricalResult historical_risk(const ReturnWindow& window,
@@ -45,8 +47,11 @@ struct HistoricalOptions {
                                                             std::span<const double> weights,
                                                             const HistoricalOptions& options);
 
-// Returns rescaled to the current EWMA volatility (risk/ewma.hpp, options.ewma_lambda) before
-// plain HS.
+// Filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999): each asset's returns
+// are standardised by a GARCH(1,1) fitted by maximum likelihood (risk/garch.hpp; EWMA with
+// options.ewma_lambda when the fit fails), with the volatility floored at
+// kVolatilityFloorFraction of the asset's root mean square return, rescaled to the volatility
+// forecast over the horizon, then plain HS. An asset that never moved keeps its observed returns.
 [[nodiscard]] HistoricalResult filtered_historical_risk(const ReturnWindow& window,
                                                         std::span<const double> weights,
                                                         const HistoricalOptions& options);

@@ -64,7 +64,7 @@ TEST_CASE("age weighting with lambda = 1 is plain historical simulation") {
   CHECK(a.cvar == doctest::Approx(p.cvar).epsilon(1e-13));
 }
 
-TEST_CASE("volatility scaling rescales every return to the latest EWMA volatility") {
+TEST_CASE("the EWMA variance path is the RiskMetrics recursion seeded with the sample variance") {
   const std::vector<double> r{0.01, -0.02, 0.03};
   const double lambda = 0.94;
   // Seed: sample variance (n - 1) of the window, then the RiskMetrics recursion.
@@ -75,10 +75,12 @@ TEST_CASE("volatility scaling rescales every return to the latest EWMA volatilit
   const double v1 = lambda * v0 + (1 - lambda) * 0.01 * 0.01;
   const double v2 = lambda * v1 + (1 - lambda) * 0.02 * 0.02;
   const double v3 = lambda * v2 + (1 - lambda) * 0.03 * 0.03;
-  const auto s = volatility_scaled_returns(r, 1, lambda);
-  CHECK(s[0] == doctest::Approx(0.01 * std::sqrt(v3 / v0)).epsilon(1e-14));
-  CHECK(s[1] == doctest::Approx(-0.02 * std::sqrt(v3 / v1)).epsilon(1e-14));
-  CHECK(s[2] == doctest::Approx(0.03 * std::sqrt(v3 / v2)).epsilon(1e-14));
+  const auto s = ewma_variance_path(r, 1, lambda);
+  REQUIRE(s.size() == 4);
+  CHECK(s[0] == doctest::Approx(v0).epsilon(1e-14));
+  CHECK(s[1] == doctest::Approx(v1).epsilon(1e-14));
+  CHECK(s[2] == doctest::Approx(v2).epsilon(1e-14));
+  CHECK(s[3] == doctest::Approx(v3).epsilon(1e-14));
 }
 
 TEST_CASE("historical components sum to VaR and CVaR for every variant") {

@@ -10,19 +10,32 @@ import {IAmmAdapter} from "./interfaces/IAmmAdapter.sol";
 import {AcceptedReport, IRiskOracle} from "./interfaces/IRiskOracle.sol";
 
 /// @title RiskRebalancer
-/// @notice A vault of a risky and a stable token that de-risks by itself. `rebalance()` (anyone)
-/// reads the oracle: VaR above `upperVaR` → swap risky into stable toward `riskOffWeight`;
+/// @notice A vault of a risky and a stable token that de-risks by itself. `rebalance()` (keepers
+/// only) reads the oracle: VaR above `upperVaR` → swap risky into stable toward `riskOffWeight`;
 /// VaR below `lowerVaR` → swap stable into risky toward `normalWeight` (the gap between the two
 /// thresholds is the hysteresis band; a weight within `weightTolerance` of its target is left
 /// alone, so repeated calls do not churn); inside the band, or with a stale report or price, it
 /// reverts with the reason. Trades go through an IAmmAdapter with a minimum output derived from
 /// the reference price feed and `maxSlippage`, so a manipulated pool cannot fill the trade badly.
-/// The owner (the treasury) deposits, withdraws and sets the policy but cannot make the vault
-/// trade. `requiredCollateralRatio` maps a portfolio's CVaR to a margin requirement.
+/// Against sandwiches (issue 14, finding 11): only the keepers the owner authorised may call
+/// `rebalance()`, so no one can bundle a front-run, the rebalance and a back-run in one
+/// transaction; each call trades at most `maxTradeValue` (a chunk) and at most one call per
+/// `cooldown` seconds trades, so a mempool sandwich of the keeper's call can extract at most
+/// about the chunk times the pool price move, which costs the sandwicher about twice the pool
+/// fee on its own legs: with a chunk below fee x pool depth (stable side) it loses money.
+/// Chunks also let a large de-risking complete while each chunk's price impact stays within
+/// `maxSlippage`. The vault does not act while the oracle reports the portfolio's breaker
+/// tripped. The owner (the treasury) deposits, withdraws, sets the policy and the keepers;
+/// it can make the vault trade only by authorising itself, and then only as the policy says.
+/// `requiredCollateralRatio` maps a portfolio's CVaR to a margin requirement.
 contract RiskRebalancer is Ownable {
     using SafeERC20 for IERC20;
 
     uint256 internal constant WAD = 1e18;
+    /// @notice Largest accepted `maxSlippage` (10 %): a wider bound only invites sandwiches.
+    uint64 public constant MAX_SLIPPAGE = 0.1e18;
+    /// @notice The oracle's breaker status for a tripped breaker (RiskOracle.BREAKER_TRIPPED).
+    uint8 internal constant BREAKER_TRIPPED = 1;
 
     IRiskOracle public immutable oracle;
     uint64 public immutable portfolioId;
@@ -52,11 +65,25 @@ contract RiskRebalancer is Ownable {
         uint64 cvarMultiplier; // WAD: ratio = 1 + multiplier · CVaR before floor/cap
     }
 
+    /// @notice How the vault trades (finding 11): the largest trade per call, valued in the
+    /// stable token at the feed price, and the seconds between two trades.
+    struct Execution {
+        uint128 maxTradeValue; // stable-token units; 0 = not set (no trade)
+        uint32 cooldown; // seconds after a trade before the next one
+    }
+
     Policy public policy;
     MarginPolicy public marginPolicy;
+    Execution public execution;
+    /// @notice Block time of the last trade (0 = none yet).
+    uint40 public lastTradeAt;
+    /// @notice Addresses allowed to call `rebalance()`.
+    mapping(address => bool) public isKeeper;
 
     event PolicySet(Policy policy);
     event MarginPolicySet(MarginPolicy marginPolicy);
+    event ExecutionSet(Execution execution);
+    event KeeperSet(address indexed keeper, bool allowed);
     event Deposited(address indexed token, uint256 amount);
     event Withdrawn(address indexed token, uint256 amount, address to);
     event Rebalanced(
@@ -78,6 +105,9 @@ contract RiskRebalancer is Ownable {
     error InvalidPrice(int256 answer);
     error AlreadyAtTarget(uint256 weight, uint256 targetWeight);
     error SlippageExceeded(uint256 received, uint256 minimum);
+    error NotKeeper(address caller);
+    error BreakerTripped(uint8 breakerStatus);
+    error CoolingDown(uint256 earliest);
 
     constructor(
         address initialOwner,
@@ -108,11 +138,27 @@ contract RiskRebalancer is Ownable {
     function setPolicy(Policy calldata p) external onlyOwner {
         if (
             p.lowerVaR > p.upperVaR || p.upperVaR > WAD || p.riskOffWeight > p.normalWeight
-                || p.normalWeight > WAD || p.maxSlippage >= WAD || p.weightTolerance >= WAD
+                || p.normalWeight > WAD || p.maxSlippage > MAX_SLIPPAGE || p.weightTolerance >= WAD
                 || p.maxReportAge == 0 || p.maxPriceAge == 0
         ) revert InvalidPolicy();
         policy = p;
         emit PolicySet(p);
+    }
+
+    /// @notice Sets the chunk size and the cool-down (finding 11); `maxTradeValue` must be > 0.
+    /// To keep sandwiches unprofitable choose `maxTradeValue` below the AMM fee times the pool's
+    /// stable reserve (e.g. 0.3 % x 2,000,000 = 6,000 USDC).
+    function setExecution(Execution calldata e) external onlyOwner {
+        if (e.maxTradeValue == 0) revert InvalidPolicy();
+        execution = e;
+        emit ExecutionSet(e);
+    }
+
+    /// @notice Allows or disallows `keeper` to call `rebalance()`.
+    function setKeeper(address keeper, bool allowed) external onlyOwner {
+        if (keeper == address(0)) revert ZeroAddress();
+        isKeeper[keeper] = allowed;
+        emit KeeperSet(keeper, allowed);
     }
 
     function setMarginPolicy(MarginPolicy calldata m) external onlyOwner {
@@ -145,9 +191,13 @@ contract RiskRebalancer is Ownable {
         uint64 valueAtRisk;
     }
 
-    /// @notice Trades toward the weight the oracle's VaR calls for, or reverts with the reason.
+    /// @notice Trades toward the weight the oracle's VaR calls for, at most one chunk
+    /// (`execution.maxTradeValue`) per call and one call per `execution.cooldown`, or reverts
+    /// with the reason. Keepers only.
     function rebalance() external returns (uint256 amountIn, uint256 amountOut) {
+        if (!isKeeper[msg.sender]) revert NotKeeper(msg.sender);
         Trade memory t = _plan();
+        lastTradeAt = uint40(block.timestamp);
         amountIn = t.amountIn;
         uint256 before = t.tokenOut.balanceOf(address(this));
         t.tokenIn.forceApprove(address(amm), amountIn);
@@ -161,11 +211,17 @@ contract RiskRebalancer is Ownable {
     /// @dev Decides direction and size from the oracle and the feed; reverts when no trade is due.
     function _plan() internal view returns (Trade memory t) {
         Policy memory p = policy;
-        if (p.maxReportAge == 0) revert PolicyNotSet();
+        Execution memory e = execution;
+        if (p.maxReportAge == 0 || e.maxTradeValue == 0) revert PolicyNotSet();
+        uint256 last = lastTradeAt;
+        if (last != 0 && block.timestamp < last + e.cooldown) {
+            revert CoolingDown(last + e.cooldown);
+        }
         AcceptedReport memory r = oracle.latest(portfolioId);
         if (block.timestamp > uint256(r.observedAt) + p.maxReportAge) {
             revert StaleReport(r.observedAt);
         }
+        if (r.breakerStatus == BREAKER_TRIPPED) revert BreakerTripped(r.breakerStatus);
         t.valueAtRisk = r.valueAtRisk;
         if (r.valueAtRisk > p.upperVaR) {
             t.derisk = true;
@@ -187,7 +243,9 @@ contract RiskRebalancer is Ownable {
             if (t.weight <= t.target + p.weightTolerance) {
                 revert AlreadyAtTarget(t.weight, t.target);
             }
-            t.amountIn = _stableToRisky(riskyValue - targetValue, price);
+            uint256 value = riskyValue - targetValue;
+            if (value > e.maxTradeValue) value = e.maxTradeValue;
+            t.amountIn = _stableToRisky(value, price);
             if (t.amountIn > riskyBal) t.amountIn = riskyBal;
             expectedOut = _riskyToStable(t.amountIn, price);
             (t.tokenIn, t.tokenOut) = (risky, stable);
@@ -196,6 +254,7 @@ contract RiskRebalancer is Ownable {
                 revert AlreadyAtTarget(t.weight, t.target);
             }
             t.amountIn = targetValue - riskyValue;
+            if (t.amountIn > e.maxTradeValue) t.amountIn = e.maxTradeValue;
             expectedOut = _stableToRisky(t.amountIn, price);
             (t.tokenIn, t.tokenOut) = (stable, risky);
         }

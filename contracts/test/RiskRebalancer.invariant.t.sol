@@ -42,6 +42,8 @@ contract RebalancerHandler is MarketFixture {
         vault.setPolicy(
             RiskRebalancer.Policy(UPPER, LOWER, 0.3e18, 0.8e18, 0.05e18, 0.01e18, 3600, 3600)
         );
+        vault.setExecution(RiskRebalancer.Execution(type(uint128).max, 0));
+        vault.setKeeper(address(this), true);
         weth.approve(address(vault), type(uint256).max);
         vault.deposit(address(weth), 10e18);
     }

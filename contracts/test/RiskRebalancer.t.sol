@@ -50,6 +50,10 @@ abstract contract RebalancerFixture is MarketFixture {
         vm.startPrank(treasury);
         vault.setPolicy(_policy());
         vault.setMarginPolicy(RiskRebalancer.MarginPolicy(1.1e18, 3e18, 5e18));
+        // Whole trades at once and no cool-down (the chunked, keeper-only rules have their own
+        // tests in RiskRebalancer.attacks.t.sol); this test contract is the keeper.
+        vault.setExecution(RiskRebalancer.Execution(type(uint128).max, 0));
+        vault.setKeeper(address(this), true);
         vm.stopPrank();
         weth.mint(treasury, 10e18);
         vm.startPrank(treasury);
@@ -146,7 +150,7 @@ contract RiskRebalancerTest is RebalancerFixture {
         bad[1].lowerVaR = 0;
         bad[2].riskOffWeight = 0.9e18; // risk-off above normal
         bad[3].normalWeight = 1e18 + 1;
-        bad[4].maxSlippage = 1e18;
+        bad[4].maxSlippage = 0.1e18 + 1; // above MAX_SLIPPAGE
         bad[5].maxReportAge = 0;
         bad[6].maxPriceAge = 0;
         bad[7].weightTolerance = 1e18;
@@ -163,6 +167,31 @@ contract RiskRebalancerTest is RebalancerFixture {
             abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this))
         );
         vault.setPolicy(p);
+    }
+
+    function test_setExecutionAndKeeper_ownerOnlyAndValidated() public {
+        vm.startPrank(treasury);
+        vault.setExecution(RiskRebalancer.Execution(5000e6, 600));
+        (uint128 chunk, uint32 cooldown) = vault.execution();
+        assertEq(chunk, 5000e6, "chunk");
+        assertEq(cooldown, 600, "cool-down");
+        vm.expectRevert(RiskRebalancer.InvalidPolicy.selector);
+        vault.setExecution(RiskRebalancer.Execution(0, 600));
+        vault.setKeeper(address(0xB0B), true);
+        assertTrue(vault.isKeeper(address(0xB0B)), "allowed");
+        vault.setKeeper(address(0xB0B), false);
+        assertFalse(vault.isKeeper(address(0xB0B)), "disallowed again");
+        vm.expectRevert(RiskRebalancer.ZeroAddress.selector);
+        vault.setKeeper(address(0), true);
+        vm.stopPrank();
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this))
+        );
+        vault.setExecution(RiskRebalancer.Execution(5000e6, 600));
+        vm.expectRevert(
+            abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this))
+        );
+        vault.setKeeper(address(this), true);
     }
 
     function test_setMarginPolicy_storesAndRefusesInvalid() public {
@@ -283,7 +312,15 @@ contract RiskRebalancerTest is RebalancerFixture {
             address(feed),
             address(amm)
         );
+        vm.expectRevert(abi.encodeWithSelector(RiskRebalancer.NotKeeper.selector, address(this)));
+        fresh.rebalance();
+        vm.prank(treasury);
+        fresh.setKeeper(address(this), true);
         vm.expectRevert(RiskRebalancer.PolicyNotSet.selector);
+        fresh.rebalance();
+        vm.prank(treasury);
+        fresh.setPolicy(_policy());
+        vm.expectRevert(RiskRebalancer.PolicyNotSet.selector); // no execution (chunk) set
         fresh.rebalance();
     }
 
@@ -323,6 +360,8 @@ contract RiskRebalancerTest is RebalancerFixture {
         );
         vm.startPrank(treasury);
         v.setPolicy(_policy());
+        v.setExecution(RiskRebalancer.Execution(type(uint128).max, 0));
+        v.setKeeper(address(this), true);
         weth.mint(treasury, 10e18);
         weth.approve(address(v), 10e18);
         v.deposit(address(weth), 10e18);

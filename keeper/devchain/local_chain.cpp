@@ -312,6 +312,14 @@ void fund_participants(Participants& who, const LocalAccounts& a, const Deployme
             who.call(owner, rebalancer, "RiskRebalancer", "setPolicy",
                      {AbiValue::from_list({wad(0.25), wad(0.05), wad(0.20), wad(0.60), wad(0.05),
                                            wad(0.02), uint(600), uint(600)})}),
+            // Finding 11 (issue 14): trades of at most 80,000 mUSD, below the pool's fee x
+            // stable reserve (0.3 % x 30,000,000 = 90,000), so a sandwich of a chunk does not
+            // pay; one chunk per second; the keeper (it sends from the owner's account here) is
+            // the one account allowed to call rebalance().
+            who.call(owner, rebalancer, "RiskRebalancer", "setExecution",
+                     {AbiValue::from_list({uint(U256(80'000) * pow10(6)), uint(1)})}),
+            who.call(owner, rebalancer, "RiskRebalancer", "setKeeper",
+                     {addr(owner), AbiValue::from_bool(true)}),
             mint(stable, a.underwriter, U256(1'000'000) * pow10(6)),
             approve(a.underwriter, stable, protection),
             mint(stable, a.buyer, U256(10'000'000) * pow10(6)),

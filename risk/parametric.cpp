@@ -253,9 +253,9 @@ ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
   const bool es_guarded = es_raw < r.var;
   r.cvar = es_guarded ? r.var : es_raw;
   if (!cornish_fisher_valid(s, k)) {
-    r.warning =
-        "the Cornish-Fisher expansion is not a valid quantile function for this skewness and "
-        "kurtosis (Maillard 2012 domain); treat the figure with caution.";
+    add_diagnostic(r.diagnostics, DiagnosticKind::kCornishFisherOutsideDomain,
+                   "the Cornish-Fisher expansion is not a valid quantile function for this "
+                   "skewness and kurtosis (Maillard 2012 domain); treat the figure with caution.");
   }
 
   // Euler components: w_i dVaR/dw_i, with dsd/dw_i = (S w)_i / sd (sample covariance, T - 1),

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "risk/return_window.hpp"
+#include "risk/risk_diagnostic.hpp"
 
 namespace varkeeper::risk {
 
@@ -53,7 +54,7 @@ struct ParametricResult {
   std::vector<double> component_cvar;  // sums to cvar
   std::vector<double> vega_var;        // dVaR/dln(sigma_i): change per unit relative vol change
   std::vector<double> vega_cvar;
-  std::string warning;  // non-empty when a validity check failed (the figure is still returned)
+  std::vector<Diagnostic> diagnostics;  // e.g. Cornish-Fisher outside its domain
 };
 
 struct ParametricOptions {

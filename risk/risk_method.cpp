@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cmath>
+#include <iomanip>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -156,8 +158,8 @@ void estimate_parametric(RiskMethod method, const ReturnWindow& window,
     e.nu = fit.nu;
   } else {
     r = parametric_cornish_fisher(window, weights, parametric_options(o));
-    e.warning = r.warning;
   }
+  e.diagnostics = std::move(r.diagnostics);
   e.var = r.var;
   e.cvar = r.cvar;
   copy_components(r, e, o.components);
@@ -208,6 +210,60 @@ void estimate_monte_carlo(RiskMethod method, const ReturnWindow& window,
   e.n_scenarios = r.paths;
   e.nu = model.nu;
   copy_components(r, e, o.components);
+}
+
+std::string number_text(double x, int precision) {
+  std::ostringstream out;
+  out << std::setprecision(precision) << x;
+  return out.str();
+}
+
+std::string percent_text(double x) { return number_text(100.0 * x, 4) + " %"; }
+
+// The diagnostics every method shares, from the finished estimate (risk/risk_diagnostic.hpp).
+void add_common_diagnostics(RiskMethod method, const RiskOptions& o, RiskEstimate& e) {
+  const double tail_p = 1.0 - o.confidence;
+  if (e.n_scenarios > 0 && static_cast<double>(e.n_scenarios) * tail_p < 1.0) {
+    add_diagnostic(e.diagnostics, DiagnosticKind::kTailBeyondSample,
+                   std::to_string(e.n_scenarios) + " scenarios at confidence " +
+                       number_text(o.confidence, 6) +
+                       " leave less than one scenario in the tail (n (1 - alpha) < 1): VaR and "
+                       "CVaR are the worst scenario.");
+  }
+  if (method == RiskMethod::kHistoricalAge && e.n_scenarios > 0) {
+    const std::vector<double> w = age_weights(e.n_scenarios, o.age_lambda);
+    double sum = 0.0, sum2 = 0.0;
+    for (double x : w) {
+      sum += x;
+      sum2 += x * x;
+    }
+    const double ess = sum2 > 0.0 ? sum * sum / sum2 : 0.0;
+    if (ess * tail_p < 1.0) {
+      add_diagnostic(e.diagnostics, DiagnosticKind::kLowEffectiveSampleSize,
+                     "the age weights' effective sample size is " + number_text(ess, 4) +
+                         " scenarios, less than one in the tail at this confidence (ESS (1 - "
+                         "alpha) < 1): the figure rests on the few newest losses.");
+    }
+  }
+  if ((method == RiskMethod::kParametricT || method == RiskMethod::kMcT) &&
+      e.nu <= kMinNu * (1.0 + 1e-6)) {
+    add_diagnostic(e.diagnostics, DiagnosticKind::kNuAtBound,
+                   "the fitted Student-t degrees of freedom sit at their lower bound nu = " +
+                       number_text(kMinNu, 4) +
+                       ": the data's tail is at least this heavy, ES/VaR is near its maximum.");
+  }
+  if (!(e.var > 0.0)) {
+    add_diagnostic(e.diagnostics, DiagnosticKind::kNonPositiveVar,
+                   "VaR is " + percent_text(e.var) +
+                       ": no loss at this confidence (the expected gain over the horizon, or a "
+                       "flat window, outweighs the loss quantile); a keeper publishes 0.");
+  }
+  if (e.cvar > 1.0) {
+    add_diagnostic(e.diagnostics, DiagnosticKind::kLossBeyondValue,
+                   "CVaR is " + percent_text(e.cvar) +
+                       " of portfolio value (short positions can lose more than the value); a "
+                       "keeper publishes at most 100 %.");
+  }
 }
 
 }  // namespace
@@ -267,6 +323,7 @@ RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
     case RiskMethod::kMcT:
     case RiskMethod::kMcJump: estimate_monte_carlo(method, window, weights, options, e); break;
   }
+  add_common_diagnostics(method, options, e);
   return e;
 }
 

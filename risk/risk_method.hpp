@@ -12,6 +12,7 @@
 
 #include "risk/portfolio_loss.hpp"
 #include "risk/return_window.hpp"
+#include "risk/risk_diagnostic.hpp"
 
 namespace varkeeper::risk {
 
@@ -70,7 +71,9 @@ struct RiskEstimate {
   std::size_t n_obs = 0;
   std::size_t n_scenarios = 0;  // historical scenarios or Monte Carlo paths (0 for closed forms)
   double nu = 0.0;              // fitted Student-t degrees of freedom (parametric-t, mc-t)
-  std::string warning;          // non-empty when a validity check failed (Cornish-Fisher)
+  // Conditions the figure rests on (a fallback, a bound, too little data):
+  // risk/risk_diagnostic.hpp.
+  std::vector<Diagnostic> diagnostics;
 };
 
 // Throws std::invalid_argument with a clear sentence for inputs the caller should have

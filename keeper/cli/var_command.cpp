@@ -111,6 +111,15 @@ struct VarResult {
   risk::RiskAttribution attribution;  // with --sensitivities
 };
 
+// [{"kind": "cf_outside_domain", "detail": "..."}, ...]: empty when there is nothing to say.
+nlohmann::json diagnostics_json(const std::vector<risk::Diagnostic>& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : list) {
+    out.push_back({{"kind", std::string(risk::to_string(d.kind))}, {"detail", d.detail}});
+  }
+  return out;
+}
+
 void print_json(const VarArgs& a, const VarResult& v) {
   const auto& e = v.estimate;
   const auto& attribution = v.attribution;
@@ -132,9 +141,7 @@ void print_json(const VarArgs& a, const VarResult& v) {
   if (e.nu > 0.0) {
     j["nu"] = e.nu;
   }
-  if (!e.warning.empty()) {
-    j["warning"] = e.warning;
-  }
+  j["diagnostics"] = diagnostics_json(e.diagnostics);
   j["revaluation"] = a.linear ? "linear" : "full";
   j["covariance"] = a.ewma != 0.0 ? "ewma" : "sample";
   nlohmann::json comps = nlohmann::json::array();
@@ -189,8 +196,8 @@ void print_text(const VarArgs& a, const VarResult& v) {
     std::snprintf(buf, sizeof buf, "nu          %.4f (Student-t, maximum likelihood)\n", e.nu);
     std::cout << buf;
   }
-  if (!e.warning.empty()) {
-    std::cout << "warning     " << e.warning << '\n';
+  for (const auto& d : e.diagnostics) {
+    std::cout << "diagnostic  " << risk::to_string(d.kind) << ": " << d.detail << '\n';
   }
   std::cout << "components  asset, weight, VaR, CVaR (Euler; they sum to the totals)\n";
   for (std::size_t i = 0; i < n; ++i) {

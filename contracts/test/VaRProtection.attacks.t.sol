@@ -26,6 +26,100 @@ contract VaRProtectionAttackTest is MarketFixture {
         _deployMarket(2000e8);
     }
 
+    // ------------------------------------------------------------ finding 1
+
+    /// @dev Ends every epoch of these tests: a feed round at a time past the epoch end
+    /// whatever the epoch layout (v1: start + horizon; v2: sale close + horizon).
+    function _settleAfter(VaRProtection pool, uint256 at, int256 endPrice) internal {
+        vm.warp(at);
+        feed.setAnswer(endPrice);
+        (bool ok,) = address(pool).call(abi.encodeWithSignature("settle()"));
+        assertTrue(ok, "settle() reverted");
+        assertFalse(pool.epochActive(), "settled");
+    }
+
+    /// The market falls 25 % during the sale window; a buyer who saw it buys the pool's
+    /// protection. It must not pay in the money against the price before the fall: the
+    /// reference price is the first feed round at or after the sale close, not one chosen when
+    /// the sale opened (v1 paid the 20 % cap for a 0.24 % premium).
+    function test_finding1_informedBuyerGetsNoInTheMoneyProtectionAtTheOldPrice() public {
+        VaRProtection pool = _pool(address(usdc), 1.2e18, 0.001e18, 0.2e18, 3600);
+        usdc.mint(alice, 1_000_000e6);
+        usdc.mint(bob, 1_000_000e6);
+        vm.prank(alice);
+        usdc.approve(address(pool), type(uint256).max);
+        vm.prank(bob);
+        usdc.approve(address(pool), type(uint256).max);
+        vm.prank(alice);
+        pool.deposit(1_000_000e6);
+        _publish(0.05e18, 0.25e18, 86_400);
+        uint256 id = pool.startEpoch(); // the sale opens at 2000
+        vm.warp(T0 + 1800);
+        feed.setAnswer(1500e8); // -25 %, seen by the buyer while the sale is open
+        vm.prank(bob);
+        pool.buyProtection(1_000_000e6, type(uint256).max);
+        vm.warp(T0 + 3600); // the sale closes; the market stays at 1500
+        feed.setAnswer(1500e8);
+        _settleAfter(pool, T0 + 3600 + 86_400, 1500e8);
+        assertEq(pool.epoch(id).payoutPerUnit, 0, "paid in the money at the pre-fall price");
+        uint256 before = usdc.balanceOf(bob);
+        vm.prank(bob);
+        (bool claimed,) = address(pool).call(abi.encodeCall(pool.claim, (id, 1_000_000e6)));
+        assertFalse(claimed && usdc.balanceOf(bob) > before, "the informed buyer was paid");
+    }
+
+    /// Two underwriters with equal shares; the market falls during the sale window and falls
+    /// further before the end. One sees the fall and tries to leave (v1: `withdraw` while the
+    /// sale is open; v2: `requestRedeem`, which takes effect at the epoch boundary). Both must
+    /// bear the epoch's loss equally (v1: the leaver kept all her collateral and the other
+    /// underwriter paid the whole 200k payout).
+    function test_finding1_underwriterWhoSeesTheFallStillBearsTheEpochsLoss() public {
+        VaRProtection pool = _pool(address(usdc), 1.2e18, 0.001e18, 0.2e18, 3600);
+        address carol = address(0xCA401);
+        address[3] memory who = [alice, bob, carol];
+        for (uint256 i; i < 3; ++i) {
+            usdc.mint(who[i], 1_000_000e6);
+            vm.prank(who[i]);
+            usdc.approve(address(pool), type(uint256).max);
+        }
+        vm.prank(alice);
+        pool.deposit(500_000e6);
+        vm.prank(carol);
+        pool.deposit(500_000e6);
+        _publish(0.05e18, 0.25e18, 86_400);
+        uint256 id = pool.startEpoch();
+        vm.prank(bob);
+        pool.buyProtection(1_000_000e6, type(uint256).max); // 200k at the cap
+        vm.warp(T0 + 1800);
+        feed.setAnswer(1700e8); // -15 %: alice sees it and leaves with all her shares
+        uint256 shares = pool.balanceOf(alice);
+        vm.startPrank(alice);
+        (bool left,) = address(pool).call(abi.encodeCall(pool.withdraw, (shares)));
+        if (!left) {
+            (left,) = address(pool).call(abi.encodeWithSignature("requestRedeem(uint256)", shares));
+        }
+        vm.stopPrank();
+        assertTrue(left, "the underwriter could neither withdraw nor request a redemption");
+        vm.warp(T0 + 3600);
+        feed.setAnswer(1700e8); // the sale closes at 1700
+        _settleAfter(pool, T0 + 3600 + 86_400, 1275e8); // -25 % from 1700, -36 % from 2000
+        assertEq(pool.epoch(id).payoutPerUnit, 0.2e18, "the epoch paid the cap");
+        vm.prank(alice);
+        (bool redeemed,) = address(pool).call(abi.encodeWithSignature("claimRedeem(uint256)", id));
+        assertTrue(redeemed || left, "unreachable: the leaver is out either way");
+        for (uint256 i; i < 3; i += 2) {
+            uint256 rest = pool.balanceOf(who[i]);
+            if (rest == 0) continue;
+            vm.prank(who[i]);
+            pool.withdraw(rest);
+        }
+        uint256 aliceEnd = usdc.balanceOf(alice);
+        uint256 carolEnd = usdc.balanceOf(carol);
+        assertLt(aliceEnd, 1_000_000e6 - 90_000e6, "the leaver escaped the epoch's loss");
+        uint256 gap = aliceEnd > carolEnd ? aliceEnd - carolEnd : carolEnd - aliceEnd;
+        assertLe(gap, 2, "equal shares, unequal outcome");
+    }
+
     // ------------------------------------------------------------ finding 2
 
     /// A short-horizon report must not leave protection on sale until the epoch's last second:
@@ -93,6 +187,9 @@ contract VaRProtectionAttackTest is MarketFixture {
         id = pool.startEpoch();
         vm.prank(bob);
         pool.buyProtection(100_000e6, type(uint256).max);
+        vm.warp(pool.epoch(id).saleEnd); // the sale closes at 2000: coverage starts
+        feed.setAnswer(2000e8);
+        pool.startCoverage();
     }
 
     /// The first round after the end carries a non-positive price: the epoch still settles,

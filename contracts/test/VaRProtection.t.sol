@@ -20,12 +20,12 @@ contract VaRProtectionTest is MarketFixture {
     event EpochStarted(
         uint256 indexed epochId,
         address token,
-        uint64 start,
+        uint64 saleEnd,
         uint64 end,
         uint64 valueAtRisk,
-        uint64 premiumPerUnit,
-        int256 startPrice
+        uint64 premiumPerUnit
     );
+    event CoverageStarted(uint256 indexed epochId, uint80 roundId, int256 startPrice);
     event EpochSettled(
         uint256 indexed epochId, int256 endPrice, uint256 loss, uint64 payoutPerUnit, uint256 payout
     );
@@ -50,6 +50,13 @@ contract VaRProtectionTest is MarketFixture {
         _publish(0.05e18, 0.25e18, HORIZON);
     }
 
+    function assertApproxEq(uint256 a, uint256 b, uint256 tolerance, string memory message)
+        internal
+        pure
+    {
+        assertLe(a > b ? a - b : b - a, tolerance, message);
+    }
+
     function _fund(address who, uint256 amount) internal {
         usdc.mint(who, amount);
         vm.prank(who);
@@ -66,9 +73,18 @@ contract VaRProtectionTest is MarketFixture {
         return pool.buyProtection(notional, type(uint256).max);
     }
 
-    /// @dev Ends the epoch with the feed at `endPrice` in a round stamped at the end; returns
-    /// that round id.
+    /// @dev Closes the sale: a feed round at `startPrice` stamped at the sale close, taken as
+    /// the start price.
+    function _cover(int256 startPrice) internal {
+        vm.warp(pool.epoch(pool.currentEpoch()).saleEnd);
+        feed.setAnswer(startPrice);
+        pool.startCoverage();
+    }
+
+    /// @dev Ends the epoch with the feed at `endPrice` in a round stamped at the end (after a
+    /// start round at 2000 at the sale close if coverage has not started); returns that round.
     function _endAt(int256 endPrice) internal returns (uint80) {
+        if (!pool.epoch(pool.currentEpoch()).started) _cover(2000e8);
         VaRProtection.Epoch memory e = pool.epoch(pool.currentEpoch());
         vm.warp(e.end);
         feed.setAnswer(endPrice);
@@ -133,6 +149,10 @@ contract VaRProtectionTest is MarketFixture {
         _deposit(alice, 10e6);
         pool.startEpoch();
         _buy(bob, 10e6); // premium 0.0024 * 10e6 = 24_000 raises the share price
+        vm.prank(carol);
+        vm.expectRevert(VaRProtection.ZeroShares.selector);
+        pool.requestDeposit(1);
+        pool.settle(_endAt(2000e8));
         vm.expectRevert(VaRProtection.ZeroShares.selector);
         _deposit(carol, 1);
     }
@@ -154,31 +174,13 @@ contract VaRProtectionTest is MarketFixture {
         pool.withdraw(0);
     }
 
-    function test_withdraw_revertsWhenCollateralBacksProtection() public {
+    function test_depositWithdraw_lockedForTheWholeEpoch() public {
         _deposit(alice, 1000e6);
         pool.startEpoch();
-        _buy(bob, 4000e6); // obligation 800e6 at the 20 % cap, premium 9.6e6
-        uint256 assets = pool.previewWithdraw(300e6);
-        uint256 remaining = pool.poolAssets() - assets;
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PoolLocked.selector, 1));
+        _deposit(carol, 100e6); // even during the sale window
         vm.prank(alice);
-        vm.expectRevert(
-            abi.encodeWithSelector(VaRProtection.CollateralLocked.selector, remaining, 800e6)
-        );
-        pool.withdraw(300e6);
-        vm.prank(alice);
-        pool.withdraw(200e6); // leaves 809.6e6 - rounding >= 800e6
-        assertGe(pool.poolAssets(), pool.maxObligation(), "still covered");
-    }
-
-    function test_depositWithdraw_lockedFromSaleEndUntilSettlement() public {
-        _deposit(alice, 1000e6);
-        pool.startEpoch();
-        _deposit(carol, 100e6); // during the sale window: allowed
-        vm.warp(T0 + 3600);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PoolLocked.selector, T0 + 3600));
-        _deposit(carol, 100e6);
-        vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PoolLocked.selector, T0 + 3600));
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.PoolLocked.selector, 1));
         pool.withdraw(1e6);
         pool.settle(_endAt(2000e8));
         vm.prank(alice);
@@ -186,22 +188,95 @@ contract VaRProtectionTest is MarketFixture {
         _deposit(carol, 100e6);
     }
 
-    // ------------------------------------------------------------ epochs
+    function test_requests_refusedWhileIdleOrZero() public {
+        vm.prank(alice);
+        vm.expectRevert(VaRProtection.NoActiveEpoch.selector);
+        pool.requestDeposit(1e6);
+        vm.prank(alice);
+        vm.expectRevert(VaRProtection.NoActiveEpoch.selector);
+        pool.requestRedeem(1e6);
+        pool.startEpoch();
+        vm.prank(alice);
+        vm.expectRevert(VaRProtection.ZeroAmount.selector);
+        pool.requestDeposit(0);
+        vm.prank(alice);
+        vm.expectRevert(VaRProtection.ZeroAmount.selector);
+        pool.requestRedeem(0);
+    }
+
+    /// A deposit requested during an epoch earns none of its premium and bears none of its
+    /// payout: it becomes shares at the price after settlement.
+    function test_requestDeposit_entersAtTheBoundaryAfterThePayout() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6); // premium 2.4e6
+        vm.prank(carol);
+        pool.requestDeposit(500e6);
+        assertEq(pool.pendingDeposits(), 500e6, "pending");
+        assertEq(pool.poolAssets(), 1002.4e6, "not in the pool yet");
+        vm.prank(carol);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.NotSettled.selector, 1));
+        pool.claimDeposit(1);
+        pool.settle(_endAt(1800e8)); // -10 %: 50e6 paid, pool 952.4e6 for 1000e6 shares
+        assertEq(pool.poolAssets(), 1452.4e6, "deposit entered after the payout");
+        assertEq(pool.pendingDeposits(), 0, "processed");
+        uint256 expected = uint256(500e6) * (1000e6 + 1) / (952.4e6 + 1);
+        assertEq(pool.epoch(1).depositShares, expected, "shares at the post-settlement price");
+        vm.prank(carol);
+        assertEq(pool.claimDeposit(1), expected, "claimed");
+        assertEq(pool.balanceOf(carol), expected, "carol's shares");
+        assertEq(pool.balanceOf(address(pool)), 0, "none left in the pool");
+        vm.prank(carol);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.NothingToClaim.selector, 1));
+        pool.claimDeposit(1);
+        // carol's shares are worth what she paid in (to rounding): she joined after the payout.
+        assertApproxEq(pool.previewWithdraw(expected), 500e6, 2, "carol's value");
+    }
+
+    /// A redemption requested during an epoch bears its payout in full.
+    function test_requestRedeem_paidAtTheBoundaryAfterThePayout() public {
+        _deposit(alice, 500e6);
+        _deposit(carol, 500e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6); // premium 2.4e6
+        vm.prank(alice);
+        pool.requestRedeem(500e6);
+        assertEq(pool.balanceOf(alice), 0, "shares locked");
+        assertEq(pool.balanceOf(address(pool)), 500e6, "held by the pool");
+        pool.settle(_endAt(1400e8)); // -30 %: 200e6 paid at the cap, pool 802.4e6
+        uint256 out = uint256(500e6) * (802.4e6 + 1) / (1000e6 + 1);
+        assertEq(pool.reservedForRedemptions(), out, "set aside");
+        assertEq(pool.poolAssets(), 802.4e6 - out, "left to carol");
+        assertEq(pool.totalSupply(), 500e6, "alice's shares burnt");
+        uint256 before = usdc.balanceOf(alice);
+        vm.prank(alice);
+        assertEq(pool.claimRedeem(1), out, "claim");
+        assertEq(usdc.balanceOf(alice) - before, out, "paid");
+        assertEq(pool.reservedForRedemptions(), 0, "reserve used");
+        assertApproxEq(pool.previewWithdraw(500e6), out, 2, "alice and carol fare alike");
+        assertEq(
+            usdc.balanceOf(address(pool)),
+            pool.poolAssets() + pool.reservedForClaims(),
+            "books = holdings"
+        );
+    }
+
+        // ------------------------------------------------------------ epochs
 
     function test_startEpoch_fixesPremiumFromOracleAndMintsNothing() public {
         _deposit(alice, 1000e6);
         vm.expectEmit(true, false, false, false, address(pool));
-        emit EpochStarted(1, address(0), 0, 0, 0, 0, 0);
+        emit EpochStarted(1, address(0), 0, 0, 0, 0);
         uint256 id = pool.startEpoch();
         assertEq(id, 1, "epoch id");
         VaRProtection.Epoch memory e = pool.epoch(1);
-        assertEq(e.start, T0, "start");
-        assertEq(e.end, T0 + HORIZON, "end = start + report horizon");
         assertEq(e.saleEnd, T0 + 3600, "sale end");
+        assertEq(e.end, T0 + 3600 + HORIZON, "end = sale end + report horizon");
         assertEq(e.valueAtRisk, 0.05e18, "VaR at start");
         // (1 - 0.99) * (0.25 - 0.05) * 1.2 = 0.0024
         assertEq(e.premiumPerUnit, 0.0024e18, "premium per unit");
-        assertEq(e.startPrice, int256(2000e8), "start price");
+        assertFalse(e.started, "no start price while on sale");
+        assertEq(e.startPrice, int256(0), "start price unknown");
         assertTrue(pool.epochActive(), "active");
         ProtectionToken t = e.token;
         assertEq(t.pool(), address(pool), "token pool");
@@ -376,29 +451,103 @@ contract VaRProtectionTest is MarketFixture {
         pool.settle(1);
     }
 
-    function test_settle_revertsBeforeEnd() public {
+    function test_settle_revertsBeforeEndOrWithoutStartPrice() public {
         pool.startEpoch();
-        vm.warp(T0 + HORIZON - 1);
+        uint256 end = T0 + 3600 + HORIZON;
+        vm.warp(end - 1);
         feed.setAnswer(1000e8);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.EpochNotOver.selector, T0 + HORIZON));
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.EpochNotOver.selector, end));
         pool.settle(2);
+        vm.warp(end);
+        feed.setAnswer(1000e8);
+        vm.expectRevert(VaRProtection.CoverageNotStarted.selector);
+        pool.settle(3);
+    }
+
+    // ------------------------------------------------------------ coverage start
+
+    /// The start price is the first positive round stamped at or after the sale close: not the
+    /// price at sale open, not one before the close, not a later one the caller prefers.
+    function test_startCoverage_takesTheFirstRoundAtOrAfterTheSaleClose() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch(); // round 1 at T0
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.SaleNotOver.selector, T0 + 3600));
+        pool.startCoverage();
+        vm.warp(T0 + 3599);
+        feed.setAnswer(1500e8); // round 2: before the close
+        vm.warp(T0 + 3600);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.NoPriceAfterSale.selector, T0 + 3600));
+        pool.startCoverage();
+        vm.warp(T0 + 3610);
+        feed.setAnswer(0); // round 3: not a price
+        vm.warp(T0 + 3620);
+        feed.setAnswer(1600e8); // round 4: the start price
+        vm.warp(T0 + 3630);
+        feed.setAnswer(1700e8); // round 5: later
+        for (uint80 r = 2; r <= 5; ++r) {
+            if (r == 4) continue;
+            vm.expectRevert();
+            pool.startCoverage(r);
+        }
+        assertEq(pool.findStartRound(), 4, "search");
+        vm.expectEmit(true, false, false, true, address(pool));
+        emit CoverageStarted(1, 4, 1600e8);
+        pool.startCoverage();
+        assertEq(pool.epoch(1).startPrice, int256(1600e8), "start price");
+        assertEq(pool.epoch(1).startPriceRound, 4, "start round");
+        vm.expectRevert(VaRProtection.CoverageAlreadyStarted.selector);
+        pool.startCoverage(4);
+    }
+
+    /// A feed with no price within maxPriceAge of the sale close starts no coverage: once
+    /// that deadline passes, the premiums are refunded and the pool unlocked.
+    function test_refundEpoch_whenNoStartPriceArrivesInTime() public {
+        _deposit(alice, 1000e6);
+        pool.startEpoch();
+        _buy(bob, 1000e6);
+        uint256 deadline = T0 + 3600 + 3600;
+        vm.warp(deadline);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.GracePeriodNotOver.selector, deadline));
+        pool.refundEpoch();
+        vm.warp(deadline + 1);
+        feed.setAnswer(1000e8); // too late to be a start price
+        vm.expectRevert(
+            abi.encodeWithSelector(VaRProtection.NoStartPrice.selector, T0 + 3600, deadline)
+        );
+        pool.startCoverage();
+        pool.refundEpoch();
+        assertFalse(pool.epochActive(), "unlocked");
+        vm.prank(bob);
+        assertEq(pool.claim(1, 1000e6), 2.4e6, "premium back");
+        assertEq(pool.poolAssets(), 1000e6, "the pool as before");
+    }
+
+    function test_refundEpoch_refusedWhileAStartRoundExists() public {
+        pool.startEpoch();
+        vm.warp(T0 + 3600 + 10);
+        feed.setAnswer(2000e8); // round 2
+        vm.warp(T0 + 3600 + 3601);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.StartAvailable.selector, 2));
+        pool.refundEpoch();
     }
 
     function test_settle_refusesAnyRoundButTheFirstAtOrAfterEnd() public {
-        pool.startEpoch(); // start price round 1
-        vm.warp(T0 + HORIZON - 10);
-        feed.setAnswer(1500e8); // round 2, before end
-        vm.warp(T0 + HORIZON + 5);
-        feed.setAnswer(1900e8); // round 3: first at/after end
-        vm.warp(T0 + HORIZON + 50);
-        feed.setAnswer(1000e8); // round 4: later
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 1));
-        pool.settle(1);
+        pool.startEpoch();
+        _cover(2000e8); // start price round 2
+        uint256 end = T0 + 3600 + HORIZON;
+        vm.warp(end - 10);
+        feed.setAnswer(1500e8); // round 3, before end
+        vm.warp(end + 5);
+        feed.setAnswer(1900e8); // round 4: first at/after end
+        vm.warp(end + 50);
+        feed.setAnswer(1000e8); // round 5: later
         vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 2));
         pool.settle(2);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 4));
-        pool.settle(4);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 3));
         pool.settle(3);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.WrongSettlementRound.selector, 5));
+        pool.settle(5);
+        pool.settle(4);
         assertEq(pool.epoch(1).payoutPerUnit, 0, "-5 % is within VaR");
     }
 
@@ -406,25 +555,29 @@ contract VaRProtectionTest is MarketFixture {
         _deposit(alice, 1000e6);
         pool.startEpoch(); // round 1
         _buy(bob, 1000e6);
-        vm.warp(T0 + HORIZON - 10);
-        feed.setAnswer(1500e8); // round 2, before end
-        vm.warp(T0 + HORIZON + 5);
-        feed.setAnswer(1800e8); // round 3: the settlement price (-10 %)
-        vm.warp(T0 + HORIZON + 50);
-        feed.setAnswer(1000e8); // round 4
-        assertEq(pool.findSettlementRound(), 3, "round");
-        pool.settle();
-        assertEq(pool.epoch(1).payoutPerUnit, 0.05e18, "settled at round 3");
+        uint256 end = T0 + 3600 + HORIZON;
+        vm.warp(T0 + 3600);
+        feed.setAnswer(2000e8); // round 2: the start price, not yet fixed
+        vm.warp(end - 10);
+        feed.setAnswer(1500e8); // round 3, before end
+        vm.warp(end + 5);
+        feed.setAnswer(1800e8); // round 4: the settlement price (-10 %)
+        vm.warp(end + 50);
+        feed.setAnswer(1000e8); // round 5
+        assertEq(pool.findStartRound(), 2, "start round");
+        pool.settle(); // fixes the start price, then settles
+        assertEq(pool.epoch(1).startPriceRound, 2, "started at round 2");
+        assertEq(pool.epoch(1).payoutPerUnit, 0.05e18, "settled at round 4");
     }
 
     function test_settleWithoutArgument_revertsWithoutPriceAfterEndOrTooFarBack() public {
         vm.expectRevert(VaRProtection.NoActiveEpoch.selector);
         pool.findSettlementRound();
         pool.startEpoch();
-        vm.warp(T0 + HORIZON);
-        vm.expectRevert(
-            abi.encodeWithSelector(VaRProtection.NoPriceAfterEnd.selector, T0 + HORIZON)
-        );
+        _cover(2000e8); // round 2
+        uint256 end = T0 + 3600 + HORIZON;
+        vm.warp(end);
+        vm.expectRevert(abi.encodeWithSelector(VaRProtection.NoPriceAfterEnd.selector, end));
         pool.settle();
         for (uint256 i; i < 65; ++i) {
             vm.warp(block.timestamp + 1);
@@ -432,7 +585,7 @@ contract VaRProtectionTest is MarketFixture {
         }
         vm.expectRevert(VaRProtection.SettlementRoundNotFound.selector);
         pool.settle();
-        pool.settle(2); // the explicit form still works
+        pool.settle(3); // the explicit form still works
         assertFalse(pool.epochActive(), "settled");
     }
 
@@ -503,6 +656,7 @@ contract VaRProtectionTest is MarketFixture {
     function test_protectionToken_onlyPoolMintsAndBurns() public {
         pool.startEpoch();
         ProtectionToken t = pool.epoch(1).token;
+        assertEq(t.pool(), address(pool), "token pool");
         vm.expectRevert(ProtectionToken.OnlyPool.selector);
         t.mint(address(this), 1);
         vm.expectRevert(ProtectionToken.OnlyPool.selector);
@@ -522,17 +676,18 @@ contract VaRProtectionTest is MarketFixture {
     /// after the end settles.
     function testFuzz_settle_onlyFirstRoundAtOrAfterEnd(uint256 seed, uint80 pick) public {
         _deposit(alice, 1000e6);
-        pool.startEpoch(); // start price is round 1 at T0
-        uint256 end = T0 + HORIZON;
-        uint256 t = T0;
+        pool.startEpoch();
+        _cover(2000e8); // start price is round 2 at the sale close
+        uint256 end = T0 + 3600 + HORIZON;
+        uint256 t = T0 + 3600;
         uint80 first;
-        for (uint80 r = 2; r <= 9; ++r) {
+        for (uint80 r = 3; r <= 10; ++r) {
             t += 1 + uint256(keccak256(abi.encode(seed, r))) % (HORIZON / 3);
             feed.setRoundData(r, int256(2000e8 - int256(uint256(r)) * 10e8), t, t, r);
             if (first == 0 && t >= end) first = r;
         }
         vm.warp(t > end ? t : end);
-        pick = uint80(bound(pick, 0, 10));
+        pick = uint80(bound(pick, 0, 11));
         if (first == 0 || pick != first) {
             vm.expectRevert();
             pool.settle(pick);

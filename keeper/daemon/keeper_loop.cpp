@@ -239,9 +239,13 @@ void KeeperLoop::fire_actions(TickSummary& s) {
     try_action(*actions_.rebalancer, "rebalance()", "rebalance", s);
   }
   if (actions_.protection) {
-    // Settle a finished epoch, then open the next one (anyone may; the contract checks the
-    // oracle's report is fresh and prices the premium from it).
+    // Fix the start price once the sale has closed (the contract takes the first feed round at
+    // or after the close), settle a finished epoch (or refund one the feed gave no price for),
+    // then open the next sale (anyone may; the contract checks the oracle's report is fresh and
+    // prices the premium from it). Each is sent only when its eth_call passes.
+    try_action(*actions_.protection, "startCoverage()", "startCoverage", s);
     try_action(*actions_.protection, "settle()", "settle", s);
+    try_action(*actions_.protection, "refundEpoch()", "refundEpoch", s);
     try_action(*actions_.protection, "startEpoch()", "startEpoch", s);
   }
 }

@@ -159,8 +159,12 @@ struct Vault {
   double target = 1.0;
 };
 
+// One VaRProtection epoch: on sale from its opening tick until sale_end, covered from the first
+// tick at or after sale_end (the start price) until end = sale_end + horizon.
 struct Epoch {
   bool active = false;
+  bool started = false;
+  std::int64_t sale_end = 0;
   std::int64_t end = 0;
   double v_start = 0.0;
   double var = 0.0;
@@ -783,13 +787,22 @@ void SimulationRun::rebalance(std::size_t j, SimPoint& pt, double v) {
   sum.hold_return = v / vault.v0 - 1.0;
 }
 
-// VaRProtection: an epoch of one horizon starts on a fresh accepted report; it pays when the
-// realised loss over the epoch exceeds the VaR published at its start.
+// VaRProtection (v2, issue 14 finding 1): the sale opens on a fresh accepted report, which fixes
+// the premium and the VaR; the sale closes before the next tick (the shortest window the contract
+// allows: the feed moves once per tick), whose price is the start price (the first feed round at
+// or after the sale close); the epoch settles at the first tick at or after sale close + horizon
+// and pays when the realised loss from the start price exceeds that VaR. Underwriters' deposits
+// and withdrawals are queued to epoch boundaries on chain; the model tracks per-unit premiums and
+// payouts only, which the queue does not change.
 void SimulationRun::protect(std::size_t j, std::int64_t t, double v, const OnchainReport* onchain) {
   const auto& protection = scenario_.protection;
   auto& sum = res_.summaries[j];
   auto& ep = epochs_[j];
-  if (ep.active && t >= ep.end) {
+  if (ep.active && !ep.started && t >= ep.sale_end) {
+    ep.started = true;  // VaRProtection.startCoverage
+    ep.v_start = v;
+  }
+  if (ep.active && ep.started && t >= ep.end) {
     const double loss = (ep.v_start - v) / ep.v_start;
     ++sum.epochs;
     sum.gas_protection += gas::kSettle;
@@ -805,8 +818,9 @@ void SimulationRun::protect(std::size_t j, std::int64_t t, double v, const Oncha
     const double cvar = from_wad(onchain->expected_shortfall);
     const double alpha = from_wad(onchain->confidence);
     ep.active = true;
-    ep.end = t + static_cast<std::int64_t>(onchain->horizon);
-    ep.v_start = v;
+    ep.started = false;
+    ep.sale_end = t + 1;
+    ep.end = ep.sale_end + static_cast<std::int64_t>(onchain->horizon);
     ep.var = var;
     sum.premium_per_unit += std::min(
         1.0, std::max(protection.premium_floor, (1.0 - alpha) * (cvar - var) * protection.loading));

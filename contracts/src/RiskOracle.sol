@@ -93,10 +93,24 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
 
     mapping(uint64 => Limits) internal _limits;
 
-    /// @dev The accepted report in three slots:
-    /// A = round|observedAt|valueAtRisk|expectedShortfall, B = portfolioValue|confidence|horizon|
-    /// method|breakerStatus|acceptedAt, C = configHash.
-    mapping(uint64 => AcceptedReport) internal _latest;
+    /// @dev The accepted report in three slots, packed so that what changes at every report
+    /// shares one slot (gas, issue 14): A = round (64 bits) | observedAt (40) | valueAtRisk (60)
+    /// | expectedShortfall (60) | acceptedAt - observedAt (32); B = portfolioValue (96) |
+    /// confidence (64) | horizon (32) | method (8) | breakerStatus (8) | fingerprint of
+    /// configHash (48, `_fingerprint`); C = configHash. The narrower fields hold every value
+    /// that can be accepted: observedAt <= block time + 15 s, VaR <= CVaR <= 1e18 < 2^60, and
+    /// acceptedAt - observedAt <= maxAge < 2^32. A report reads A and B and writes A; B only
+    /// when the value, breaker status or model changed; C only when the fingerprint changed
+    /// (a new configHash whose 47-bit fingerprint equals the old one's, odds 2^-47 per model
+    /// change, would leave the old configHash in `latest`; the figures are stored regardless,
+    /// and only a quorum of signers can submit a configHash at all).
+    struct StoredReport {
+        uint256 a;
+        uint256 b;
+        bytes32 c;
+    }
+
+    mapping(uint64 => StoredReport) internal _reports;
 
     /// @dev Proposals for one (portfolioId, round, modelHash, signerEpoch).
     struct Pending {
@@ -362,11 +376,11 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
         bytes32[] memory hashes = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
-            RiskReport memory r = reports[i];
+            RiskReport memory r;
+            (r, hashes[i]) = _load(reports[i]);
             Limits memory lim = _checkFields(r);
-            AcceptedReport storage stored = _latest[r.portfolioId];
-            _checkHistory(r, lim, _firstSlot(stored));
-            hashes[i] = keccak256(abi.encode(REPORT_TYPEHASH, r));
+            StoredReport storage stored = _reports[r.portfolioId];
+            _checkHistory(r, lim, stored.a);
             // Written at once so a later report of the same portfolio is checked against it;
             // a bad signature below reverts everything.
             _write(r, stored);
@@ -384,7 +398,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     function propose(RiskReport calldata report, Signature calldata signature) external {
         RiskReport memory r = report;
         Limits memory lim = _checkFields(r);
-        uint64 latestRound = _latest[r.portfolioId].round;
+        uint64 latestRound = uint64(_reports[r.portfolioId].a);
         if (r.round <= latestRound) revert RoundNotIncreasing(r.round, latestRound);
         address signer = _recover(hashReport(report), signature);
         uint256 index = _signerIndex[signer];
@@ -409,13 +423,14 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         emit ReportProposed(r.portfolioId, r.round, signer, count);
 
         if (count >= q) {
-            AcceptedReport storage stored = _latest[r.portfolioId];
-            _applyMedian(r, key, count, stored.valueAtRisk);
+            StoredReport storage stored = _reports[r.portfolioId];
+            uint256 a = stored.a;
+            _applyMedian(r, key, count, _varOf(a));
             // The chosen report may be older than the block that completes the quorum.
             if (block.timestamp > uint256(r.observedAt) + lim.maxAge) {
                 revert StaleReport(r.observedAt, block.timestamp, lim.maxAge);
             }
-            _checkHistory(r, lim, _firstSlot(stored));
+            _checkHistory(r, lim, a);
             _write(r, stored);
             _closeSetup(finalized);
         }
@@ -453,8 +468,21 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     }
 
     function latest(uint64 portfolioId) external view returns (AcceptedReport memory r) {
-        r = _latest[portfolioId];
-        if (r.round == 0) revert NoReport(portfolioId);
+        StoredReport storage stored = _reports[portfolioId];
+        uint256 a = stored.a;
+        if (uint64(a) == 0) revert NoReport(portfolioId);
+        uint256 b = stored.b;
+        r.round = uint64(a);
+        r.observedAt = _observedOf(a);
+        r.valueAtRisk = _varOf(a);
+        r.expectedShortfall = _cvarOf(a);
+        r.acceptedAt = uint40(r.observedAt + (a >> 224));
+        r.portfolioValue = uint96(b);
+        r.confidence = uint64(b >> 96);
+        r.horizon = uint32(b >> 160);
+        r.method = uint8(b >> 192);
+        r.breakerStatus = uint8(b >> 200);
+        r.configHash = stored.c;
     }
 
     /// @notice Chainlink-style read of a portfolio's VaR: answer = VaR as a WAD fraction
@@ -470,10 +498,11 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
             uint80 answeredInRound
         )
     {
-        AcceptedReport storage r = _latest[portfolioId];
-        uint64 round = r.round;
+        uint256 a = _reports[portfolioId].a;
+        uint64 round = uint64(a);
         if (round == 0) revert NoReport(portfolioId);
-        return (round, int256(uint256(r.valueAtRisk)), r.observedAt, r.observedAt, round);
+        uint64 observed = _observedOf(a);
+        return (round, int256(uint256(_varOf(a))), observed, observed, round);
     }
 
     function decimals() external pure returns (uint8) {
@@ -561,18 +590,16 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         bool skipAccepted
     ) internal {
         if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
-        RiskReport memory r = report;
-        AcceptedReport storage stored = _latest[r.portfolioId];
-        uint256 a = _firstSlot(stored);
+        (RiskReport memory r, bytes32 structHash) = _load(report);
+        StoredReport storage stored = _reports[r.portfolioId];
+        uint256 a = stored.a;
         if (skipAccepted && r.round <= uint64(a)) {
             emit ReportSkipped(r.portfolioId, r.round, uint64(a));
             return;
         }
         Limits memory lim = _checkFields(r);
         _checkHistory(r, lim, a);
-        // Hashed from the memory copy: the same words as the calldata struct, without decoding
-        // and validating it a second time.
-        _verifyQuorum(_hashTypedDataV4(keccak256(abi.encode(REPORT_TYPEHASH, r))), signatures);
+        _verifyQuorum(_hashTypedDataV4(structHash), signatures);
         _write(r, stored);
     }
 
@@ -596,13 +623,61 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         );
     }
 
-    function _recover(bytes32 digest, Signature calldata sig) internal pure returns (address) {
+    /// @dev The report's 11 calldata words copied to memory in one go (after the type hash, so
+    /// the struct hash is one keccak over the copy) instead of decoded field by field; a word
+    /// with bits above its field's type is refused (empty revert, as the ABI decoder does).
+    function _load(RiskReport calldata report)
+        internal
+        pure
+        returns (RiskReport memory r, bytes32 structHash)
+    {
+        bytes32 typeHash = REPORT_TYPEHASH;
+        assembly ("memory-safe") {
+            // Refuse non-canonical words (as the ABI decoder would): high bits above each
+            // field's type (uint64 x5, uint32, uint8 x2, uint96, uint64 x2; bytes32 is whole).
+            let dirty := or(shr(64, calldataload(report)), shr(64, calldataload(add(report, 0x20))))
+            dirty := or(dirty, shr(64, calldataload(add(report, 0x40))))
+            dirty := or(dirty, shr(32, calldataload(add(report, 0x60))))
+            dirty := or(dirty, shr(64, calldataload(add(report, 0x80))))
+            dirty := or(dirty, shr(8, calldataload(add(report, 0xa0))))
+            dirty := or(dirty, shr(8, calldataload(add(report, 0xc0))))
+            dirty := or(dirty, shr(96, calldataload(add(report, 0xe0))))
+            dirty := or(dirty, shr(64, calldataload(add(report, 0x100))))
+            dirty := or(dirty, shr(64, calldataload(add(report, 0x120))))
+            if dirty { revert(0, 0) }
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), report, 0x160)
+            structHash := keccak256(m, 0x180)
+            r := add(m, 0x20)
+            mstore(0x40, add(m, 0x180))
+        }
+    }
+
+    function _recover(bytes32 digest, Signature calldata sig)
+        internal
+        view
+        returns (address signer)
+    {
+        uint256 v;
+        uint256 s;
+        assembly ("memory-safe") {
+            v := calldataload(sig)
+            s := calldataload(add(sig, 0x40))
+        }
         // EIP-2: only the low-s form is accepted, so a signature has exactly one valid encoding.
-        if (uint256(sig.s) > SECP256K1N_HALF) revert MalleableSignature();
-        if (sig.v != 27 && sig.v != 28) revert InvalidSignature();
-        address signer = ecrecover(digest, sig.v, sig.r, sig.s);
+        if (s > SECP256K1N_HALF) revert MalleableSignature();
+        if (v != 27 && v != 28) revert InvalidSignature();
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, digest)
+            mstore(add(m, 0x20), v)
+            calldatacopy(add(m, 0x40), add(sig, 0x20), 0x40) // r, s
+            mstore(0x00, 0)
+            pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
+            signer := mload(0x00)
+        }
         if (signer == address(0)) revert InvalidSignature();
-        return signer;
     }
 
     /// @dev Checks that need no previous report; returns the portfolio's limits.
@@ -623,16 +698,31 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         }
     }
 
-    /// @dev Checks against the stored report: round (increasing, bounded jump), interval, and
-    /// the change of VaR and CVaR for the time elapsed since the previous observation.
-    /// @dev Slot A of the stored report: round | observedAt << 64 | VaR << 128 | CVaR << 192.
-    function _firstSlot(AcceptedReport storage stored) internal view returns (uint256 a) {
+    /// @dev 48 bits of keccak256(configHash) with the top bit set (so never 0, the value of an
+    /// empty slot B): slot C is rewritten only when this changes.
+    function _fingerprint(bytes32 configHash) internal pure returns (uint256 f) {
         assembly ("memory-safe") {
-            a := sload(stored.slot)
+            mstore(0x00, configHash)
+            f := or(and(keccak256(0x00, 0x20), 0x7fffffffffff), 0x800000000000)
         }
     }
 
-    /// @dev `a` is the stored report's first slot (`_firstSlot`).
+    /// @dev Fields of slot A (see `StoredReport`).
+    function _observedOf(uint256 a) internal pure returns (uint64) {
+        return uint64(uint40(a >> 64));
+    }
+
+    function _varOf(uint256 a) internal pure returns (uint64) {
+        return uint64((a >> 104) & (2 ** 60 - 1));
+    }
+
+    function _cvarOf(uint256 a) internal pure returns (uint64) {
+        return uint64((a >> 164) & (2 ** 60 - 1));
+    }
+
+    /// @dev Checks against the stored report (`a` is its slot A): round (increasing, bounded
+    /// jump), interval, and the change of VaR and CVaR for the time elapsed since the previous
+    /// observation.
     function _checkHistory(RiskReport memory r, Limits memory lim, uint256 a) internal pure {
         uint64 prevRound = uint64(a);
         uint64 round = r.round;
@@ -641,7 +731,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
             if (round - prevRound > MAX_ROUND_JUMP) revert RoundJumpTooLarge(round, prevRound);
         }
         if (prevRound == 0) return;
-        uint64 prevObserved = uint64(a >> 64);
+        uint64 prevObserved = _observedOf(a);
         uint64 observed = r.observedAt;
         uint256 earliest = uint256(prevObserved) + lim.minInterval;
         if (observed <= prevObserved || observed < earliest) revert TooSoon(observed, earliest);
@@ -662,12 +752,12 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
             uint256 allowance = maxChange * elapsed;
             if (r.breakerStatus != BREAKER_NORMAL) allowance *= _widening(lim);
             uint256 scale = WAD * period;
-            uint256 prev = uint64(a >> 128);
+            uint256 prev = _varOf(a);
             uint256 next = r.valueAtRisk;
             if (prev != 0 && (next > prev ? next - prev : prev - next) * scale > allowance * prev) {
                 revert VaRChangeTooLarge(uint64(prev), uint64(next));
             }
-            prev = a >> 192;
+            prev = _cvarOf(a);
             next = r.expectedShortfall;
             if (prev != 0 && (next > prev ? next - prev : prev - next) * scale > allowance * prev) {
                 revert CVaRChangeTooLarge(uint64(prev), uint64(next));
@@ -675,22 +765,30 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         }
     }
 
-    /// @dev Writes the three slots of `AcceptedReport` whole (Solidity's packing order: first
-    /// field in the lowest bits) and emits the acceptance. An observation time ahead of the
-    /// block (within MAX_FUTURE_DRIFT) is stored as the block time.
-    function _write(RiskReport memory r, AcceptedReport storage stored) internal {
+    /// @dev Writes the three slots of `StoredReport` whole and emits the acceptance. An
+    /// observation time ahead of the block (within MAX_FUTURE_DRIFT) is stored as the block
+    /// time. The callers checked the bounds the packing relies on (`_checkFields`, and the
+    /// age check before every write).
+    function _write(RiskReport memory r, StoredReport storage stored) internal {
         uint256 observed = r.observedAt > block.timestamp ? block.timestamp : r.observedAt;
-        uint256 a = uint256(r.round) | observed << 64 | uint256(r.valueAtRisk) << 128
-            | uint256(r.expectedShortfall) << 192;
-        uint256 b = uint256(r.portfolioValue) | uint256(r.confidence) << 96 | uint256(r.horizon)
-            << 160 | uint256(r.method) << 192 | uint256(r.breakerStatus) << 200
-            | uint256(uint40(block.timestamp)) << 208;
+        uint256 a = uint256(r.round) | observed << 64 | uint256(r.valueAtRisk) << 104
+            | uint256(r.expectedShortfall) << 164 | (block.timestamp - observed) << 224;
         bytes32 c = r.configHash;
+        uint256 b = uint256(r.portfolioValue) | uint256(r.confidence) << 96 | uint256(r.horizon)
+            << 160 | uint256(r.method) << 192 | uint256(r.breakerStatus) << 200 | _fingerprint(c)
+            << 208;
         assembly ("memory-safe") {
             let slot := stored.slot
             sstore(slot, a)
-            sstore(add(slot, 1), b)
-            sstore(add(slot, 2), c)
+            let previousB := sload(add(slot, 1))
+            // Slot B usually repeats (same value, breaker status and model): not rewritten
+            // then. Slot C is not touched unless the configHash fingerprint changed.
+            if iszero(eq(previousB, b)) {
+                sstore(add(slot, 1), b)
+                if iszero(eq(shr(208, previousB), shr(208, b))) {
+                    sstore(add(slot, 2), c)
+                }
+            }
         }
         emit ReportAccepted(
             r.portfolioId, r.round, r.valueAtRisk, r.expectedShortfall, r.breakerStatus

@@ -944,6 +944,83 @@ contract RiskOracleTest is OracleFixture {
         }
     }
 
+    /// The packed storage (three slots, issue 14 gas) returns every field as submitted, over
+    /// two reports whose every field may differ (a model, value or breaker change between
+    /// them rewrites slots B and C; an unchanged one skips them).
+    function testFuzz_latest_roundTripsThePackedReport(
+        uint64 round,
+        uint32 age,
+        uint64 var_,
+        uint64 cvar_,
+        uint96 value,
+        uint8 status,
+        uint256 model, // 0 = the same model; else confidence, horizon, method, configHash
+        bytes32 configHash
+    ) public {
+        vm.prank(owner);
+        oracle.setLimits(PID, type(uint32).max, 0, 0);
+        vm.warp(T0 + 1000 days);
+        _accept3(1, uint64(T0), 0.05e18, 0.07e18); // the first report, 1000 days old
+        cvar_ = uint64(bound(cvar_, 0, WAD));
+        age = uint32(bound(age, 0, 1000 days - 1));
+        RiskReport memory r = _report(
+            uint64(bound(round, 2, 2 ** 32)),
+            uint64(block.timestamp - age),
+            uint64(bound(var_, 0, cvar_)),
+            cvar_
+        );
+        r.portfolioValue = value;
+        r.breakerStatus = uint8(bound(status, 0, 2));
+        if (model != 0) {
+            r.confidence = uint64(bound(uint64(model), 1, WAD - 1));
+            r.horizon = uint32(bound(uint32(model >> 64), 1, type(uint32).max));
+            r.method = uint8(model >> 96);
+            r.configHash = configHash;
+        }
+        oracle.submit(r, _sigs3(r));
+        _assertLatestIs(r);
+    }
+
+    function _assertLatestIs(RiskReport memory r) internal view {
+        AcceptedReport memory got = oracle.latest(PID);
+        assertEq(got.round, r.round, "round");
+        assertEq(got.observedAt, r.observedAt, "observedAt");
+        assertEq(got.valueAtRisk, r.valueAtRisk, "VaR");
+        assertEq(got.expectedShortfall, r.expectedShortfall, "CVaR");
+        assertEq(got.portfolioValue, r.portfolioValue, "value");
+        assertEq(got.confidence, r.confidence, "confidence");
+        assertEq(got.horizon, r.horizon, "horizon");
+        assertEq(got.method, r.method, "method");
+        assertEq(got.breakerStatus, r.breakerStatus, "breaker");
+        assertEq(got.acceptedAt, block.timestamp, "acceptedAt");
+        assertEq(got.configHash, r.configHash, "configHash");
+        (uint80 id, int256 answer,, uint256 updatedAt,) = oracle.latestRoundData(PID);
+        assertEq(id, r.round, "roundId");
+        assertEq(answer, int256(uint256(r.valueAtRisk)), "answer");
+        assertEq(updatedAt, r.observedAt, "updatedAt");
+    }
+
+    /// A report word with bits above its field's type is refused (as the ABI decoder refuses
+    /// it), though the submission path copies the words without decoding them one by one.
+    function test_submit_refusesNonCanonicalReportWords() public {
+        RiskReport memory r = _report(1, uint64(T0), 0.05e18, 0.07e18);
+        Signature[] memory s = _sigs3(r);
+        bytes memory data = abi.encodeCall(oracle.submit, (r, s));
+        // word 5 of the report (method, uint8) at 4 + 5 * 32; set a bit above its 8 bits.
+        data[4 + 5 * 32 + 30] = 0x01;
+        (bool ok,) = address(oracle).call(data);
+        assertFalse(ok, "dirty method word refused");
+        // word 1 (round, uint64): a bit above 64.
+        data = abi.encodeCall(oracle.submit, (r, s));
+        data[4 + 1 * 32 + 23] = 0x01;
+        (ok,) = address(oracle).call(data);
+        assertFalse(ok, "dirty round word refused");
+        data = abi.encodeCall(oracle.submit, (r, s));
+        (ok,) = address(oracle).call(data);
+        assertTrue(ok, "the canonical encoding is accepted");
+        assertEq(oracle.latest(PID).round, 1, "stored");
+    }
+
     function testFuzz_submit_varChangeLimit(
         uint64 prev,
         uint64 next,

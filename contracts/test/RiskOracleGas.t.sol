@@ -131,13 +131,13 @@ contract RiskOracleGasQuorum1Test is RiskOracleGasBase {
 
     function test_gas_submitBatch5Quorum1() public {
         uint256 g = _txGas(5, 1);
-        // Against the 1-portfolio figure measured the same way (isolated run: 56,511 gas).
-        assertLe(g, 56_511 + 2_600 + 4 * 35_000, "each extra portfolio <= 35k at quorum 1");
+        // Against the 1-portfolio figure measured the same way (test_gas_submitBatch1Quorum1).
+        assertLe(g, 53_288 + 4 * 35_000, "each extra portfolio <= 35k at quorum 1");
     }
 }
 
 contract RiskOracleGasQuorum3Test is RiskOracleGasBase {
-    uint256 internal constant SIGNED1_Q3 = 72_154; // isolated run of the 1-portfolio case
+    uint256 internal constant SIGNED1_Q3 = 67_927; // test_gas_submitBatchSigned1Quorum3
 
     function setUp() public {
         _setUpGas(3);
@@ -153,8 +153,25 @@ contract RiskOracleGasQuorum3Test is RiskOracleGasBase {
 
     function test_gas_submitBatch5Quorum3() public {
         uint256 g = _txGas(5, 3);
-        // Recorded, not a target: three signatures cost ~41k per extra portfolio.
-        assertLe(g, 71_449 + 2_600 + 4 * 42_000, "quorum-3 batch regression guard");
+        // Against the 1-portfolio figure measured the same way (test_gas_submitBatch1Quorum3;
+        // issue 14: was ~41k per extra portfolio, over the target, before the packed storage).
+        assertLe(g, 67_107 + 4 * 35_000, "each extra portfolio <= 35k at quorum 3");
+    }
+
+    /// The same batch with every portfolio's value changed since round 1 (a running keeper's
+    /// usual case): slot B is rewritten too (~2.9k more per portfolio). Recorded, not a target.
+    function test_gas_submitBatch5Quorum3ValueChanged() public {
+        (RiskReport[] memory rs,) = _batch(5, 2, uint64(T0 + 300), 0);
+        Signature[][] memory ss = new Signature[][](5);
+        uint256[] memory idx = new uint256[](3);
+        (idx[1], idx[2]) = (1, 2);
+        for (uint256 i; i < 5; ++i) {
+            rs[i].portfolioValue += 1e8;
+            ss[i] = _sigs(rs[i], idx);
+        }
+        uint256 g = _measure(abi.encodeCall(oracle.submitBatch, (rs, ss)));
+        emit log_named_uint("submitBatch (values changed) tx gas", g);
+        assertLe(g, 67_107 + 2_900 + 4 * 38_000, "quorum-3 batch, values changed");
     }
 
     function test_gas_submitBatchSigned1Quorum3() public {
@@ -164,6 +181,6 @@ contract RiskOracleGasQuorum3Test is RiskOracleGasBase {
     function test_gas_submitBatchSigned5Quorum3() public {
         uint256 g = _txGasSigned(5, 3);
         // Against the 1-portfolio figure measured the same way (isolated run).
-        assertLe(g, SIGNED1_Q3 + 2_600 + 4 * 35_000, "each extra portfolio <= 35k at quorum 3");
+        assertLe(g, SIGNED1_Q3 + 4 * 35_000, "each extra portfolio <= 35k at quorum 3");
     }
 }

@@ -3,6 +3,8 @@
 # the contract with forge create (once per quorum), enables 5 portfolios, has 3 anvil test keys sign with
 # `cast wallet sign --no-hash` over the digest the contract reports, and prints each receipt's
 # gasUsed. Usage: contracts/tools/measure_gas.sh [port]   (needs npm's anvil/forge/cast).
+# forge's out/ and cache/ go to a fresh temporary directory (or $VARKEEPER_FORGE_TMP), not the
+# shared contracts/out, so the script can run beside other builds.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bin="$here/../../node_modules/.bin"
@@ -11,7 +13,8 @@ rpc="http://127.0.0.1:$port"
 mnemonic="test test test test test test test test test test test junk"
 "$bin/anvil" --port "$port" --silent &
 anvil_pid=$!
-trap 'kill "$anvil_pid" 2>/dev/null || true' EXIT
+forge_tmp="${VARKEEPER_FORGE_TMP:-$(mktemp -d)}"
+trap 'kill "$anvil_pid" 2>/dev/null || true; [ -n "${VARKEEPER_FORGE_TMP:-}" ] || rm -rf "$forge_tmp"' EXIT
 for _ in $(seq 50); do "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 && break; sleep 0.2; done
 
 owner_key="$("$bin/cast" wallet private-key "$mnemonic" 0)"
@@ -22,7 +25,8 @@ for i in 1 2 3; do keys+=("$("$bin/cast" wallet private-key "$mnemonic" "$i")");
 cd "$here/.."
 send() { "$bin/cast" send --rpc-url "$rpc" --private-key "$owner_key" "$oracle" "$@" --json; }
 deploy() { # quorum -> a fresh oracle with 3 signers, that quorum and 5 portfolios enabled
-  oracle="$("$bin/forge" create --use ./tools/solc --offline --rpc-url "$rpc" --private-key "$owner_key" \
+  oracle="$("$bin/forge" create --use ./tools/solc --offline --out "$forge_tmp/out" \
+    --cache-path "$forge_tmp/cache" --rpc-url "$rpc" --private-key "$owner_key" \
     --broadcast src/RiskOracle.sol:RiskOracle --constructor-args "$owner" 2>/dev/null |
     awk '/Deployed to:/ {print $3}')"
   for k in "${keys[@]}"; do send "addSigner(address)" "$("$bin/cast" wallet address --private-key "$k")" >/dev/null; done

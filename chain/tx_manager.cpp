@@ -33,8 +33,8 @@ void TxManager::save(const TxRecord& rec) {
   }
 }
 
-void TxManager::fail_fatal(TxRecord& rec, const std::string& why) {
-  const auto nonce = rec.nonce;
+void TxManager::fail_fatal(TxRecord& rec, const std::string& why, bool fill_nonce) {
+  const auto nonce = fill_nonce ? rec.nonce : std::nullopt;
   rec.state = TxState::kFatal;
   rec.error = why;
   ++stats_.fatal;
@@ -57,6 +57,20 @@ void TxManager::fail_fatal(TxRecord& rec, const std::string& why) {
   }
 }
 
+void TxManager::mark_missing_receipt(TxRecord& rec, std::uint64_t head) {
+  missing_since_.try_emplace(rec.id, head);
+  if (rec.state == TxState::kConfirmedMissingReceipt) {
+    return;
+  }
+  rec.state = TxState::kConfirmedMissingReceipt;
+  rec.error = "nonce " + std::to_string(*rec.nonce) + " is used on chain but no receipt of our " +
+              std::to_string(rec.attempts.size()) +
+              " attempt(s) could be read; looking them up, the nonce is not reassigned";
+  ++stats_.missing_receipts;
+  save(rec);
+}
+
+// Only for a nonce no attempt of ours can have used (a record never signed), or a gap filler.
 void TxManager::release_nonce(TxRecord& rec) {
   if (rec.request.label == "gap_fill") {
     // Its only purpose was to use the nonce, and the nonce is used.
@@ -186,13 +200,28 @@ void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
   }
 }
 
-bool TxManager::check_receipt(TxRecord& rec, std::uint64_t head) {
-  // Newest attempt first: it is the likeliest to be mined.
+RpcExpected<std::optional<TransactionReceipt>> TxManager::lookup_receipt(const Hash32& hash) {
+  for (int attempt = 1;; ++attempt) {
+    auto receipt = eth_.transaction_receipt(hash);
+    if (receipt || attempt >= options_.receipt_lookup_tries) {
+      if (!receipt) {
+        ++stats_.rpc_failures;
+        ++stats_.receipt_lookup_failures;
+      }
+      return receipt;
+    }
+  }
+}
+
+TxManager::Receipts TxManager::check_receipt(TxRecord& rec, std::uint64_t head) {
+  // Every attempt is asked, newest first (the likeliest to be mined): any of them may hold the
+  // nonce, and a failed lookup of one says nothing about the others.
+  bool unknown = false;
   for (auto it = rec.attempts.rbegin(); it != rec.attempts.rend(); ++it) {
-    auto receipt = eth_.transaction_receipt(it->hash);
+    auto receipt = lookup_receipt(it->hash);
     if (!receipt) {
-      ++stats_.rpc_failures;
-      return false;
+      unknown = true;
+      continue;
     }
     if (!*receipt) {
       continue;
@@ -214,10 +243,11 @@ bool TxManager::check_receipt(TxRecord& rec, std::uint64_t head) {
     if (rec.state == TxState::kFinalized) {
       ++stats_.finalized;
     }
+    missing_since_.erase(rec.id);
     save(rec);
-    return true;
+    return Receipts::kFound;
   }
-  return false;
+  return unknown ? Receipts::kUnknown : Receipts::kNone;
 }
 
 Expected<void, RpcError> TxManager::start() {
@@ -244,13 +274,18 @@ Expected<void, RpcError> TxManager::start() {
       covered.insert(*rec.nonce);
       continue;
     }
-    if (check_receipt(rec, *head)) {
+    if (check_receipt(rec, *head) == Receipts::kFound) {
       covered.insert(*rec.nonce);
       continue;
     }
     if (*rec.nonce < *latest) {
-      // The nonce is used on chain but by none of our attempts (receipts say so).
-      release_nonce(rec);
+      if (rec.attempts.empty() || rec.request.label == "gap_fill") {
+        release_nonce(rec);  // no attempt of ours can have used it, or it needed no filler
+        continue;
+      }
+      // Used on chain, maybe by one of our attempts whose receipt cannot be read (yet).
+      mark_missing_receipt(rec, *head);
+      covered.insert(*rec.nonce);
       continue;
     }
     covered.insert(*rec.nonce);
@@ -332,6 +367,7 @@ void TxManager::tick() {
       case TxState::kUnstarted: advance_unstarted(rec, *head, fees, in_flight); break;
       case TxState::kInProgress: advance_in_progress(rec, *head, fees); break;
       case TxState::kUnconfirmed: advance_unconfirmed(rec, *head, fees); break;
+      case TxState::kConfirmedMissingReceipt: advance_missing_receipt(rec, *head); break;
       case TxState::kConfirmed: advance_confirmed(rec, *head); break;
       case TxState::kFinalized:
       case TxState::kFatal: break;
@@ -406,24 +442,31 @@ void TxManager::advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFee
   broadcast(rec, head);
 }
 
-// unconfirmed: mined? If not after bump_after_blocks, either the nonce was used by a transaction
-// we never signed (release it) or the fees are bumped and the transaction re-sent.
+// unconfirmed: mined? If not after bump_after_blocks, either the chain has used the nonce while
+// no receipt of ours can be read (confirmed_missing_receipt: never reassign it) or the fees are
+// bumped and the transaction re-sent.
 void TxManager::advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
-  if (check_receipt(rec, head)) {
+  const auto receipts = check_receipt(rec, head);
+  if (receipts == Receipts::kFound) {
     return;
   }
   const auto& last = rec.attempts.back();
   if (head < last.broadcast_block + options_.bump_after_blocks) {
     return;
   }
-  // Is the nonce used on chain by something we never signed? Then reassign it.
   auto latest = eth_.transaction_count(sender_, BlockTag::latest());
-  if (latest && *latest > *rec.nonce) {
-    if (check_receipt(rec, head)) {
-      return;
+  if (!latest) {
+    ++stats_.rpc_failures;
+  } else if (*latest > *rec.nonce) {
+    if (rec.request.label == "gap_fill") {
+      release_nonce(rec);  // the nonce is used, by the filler or another: its purpose is served
+    } else {
+      mark_missing_receipt(rec, head);
     }
-    release_nonce(rec);
     return;
+  }
+  if (receipts == Receipts::kUnknown) {
+    return;  // nobody can tell whether an attempt is mined: no new one
   }
   const auto f = fees.get();
   if (!f) {
@@ -438,6 +481,26 @@ void TxManager::advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFee
   ++stats_.bumps;
   sign_attempt(rec, next);
   broadcast(rec, head);
+}
+
+// confirmed_missing_receipt: the chain used the nonce; look up every attempt's receipt until one
+// is found. Only definite "no receipt" answers for missing_receipt_blocks make it fatal (another
+// sender used the nonce); the nonce is never handed to another transaction, nor filled.
+void TxManager::advance_missing_receipt(TxRecord& rec, std::uint64_t head) {
+  const auto receipts = check_receipt(rec, head);
+  if (receipts == Receipts::kFound) {
+    return;
+  }
+  const auto since = missing_since_.try_emplace(rec.id, head).first->second;
+  if (receipts == Receipts::kNone && head >= since + options_.missing_receipt_blocks) {
+    missing_since_.erase(rec.id);
+    fail_fatal(rec,
+               "nonce " + std::to_string(*rec.nonce) +
+                   " was used by a transaction we did not sign: none of our " +
+                   std::to_string(rec.attempts.size()) + " attempt(s) has a receipt after " +
+                   std::to_string(head - since) + " blocks",
+               /*fill_nonce=*/false);
+  }
 }
 
 // confirmed: still there, in the same block? A reorg that dropped it puts it back to

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ struct TxManagerOptions {
   U256 bump_min = U256(1'000'000'000);  // ...this many wei more (geth needs +10 % on both)
   double gas_limit_multiplier = 1.25;   // headroom over eth_estimateGas
   std::size_t max_in_flight = 256;      // transactions with a nonce and no receipt
+  // A transaction whose nonce the chain has used while no receipt of any of its attempts can be
+  // read (confirmed_missing_receipt) turns fatal after this many blocks of definite "no receipt"
+  // answers: its nonce was used by a transaction we did not sign. Chainlink waits a finality
+  // depth. Failed lookups never count: they leave the transaction waiting.
+  std::uint64_t missing_receipt_blocks = 12;
+  int receipt_lookup_tries = 2;  // a failed eth_getTransactionReceipt is asked again at once
 };
 
 struct TxManagerStats {
@@ -44,6 +51,8 @@ struct TxManagerStats {
   std::uint64_t gap_fills = 0;
   std::uint64_t rpc_failures = 0;
   std::uint64_t fatal = 0;
+  std::uint64_t missing_receipts = 0;         // entries into confirmed_missing_receipt
+  std::uint64_t receipt_lookup_failures = 0;  // receipt lookups that failed (after retries)
   U256 gas_spent_wei = 0;
 };
 
@@ -81,10 +90,16 @@ class TxManager {
   [[nodiscard]] Fees bumped(const Fees& old, const Fees& market) const;
   bool sign_attempt(TxRecord& rec, const Fees& fees);
   void broadcast(TxRecord& rec, std::uint64_t head);
-  bool check_receipt(TxRecord& rec, std::uint64_t head);
+  // What the receipts of every attempt say: one was mined (the record is updated), none was (every
+  // lookup answered), or a lookup failed and nothing was found (nobody can tell).
+  enum class Receipts { kFound, kNone, kUnknown };
+  Receipts check_receipt(TxRecord& rec, std::uint64_t head);
+  [[nodiscard]] RpcExpected<std::optional<TransactionReceipt>> lookup_receipt(const Hash32& hash);
   void save(const TxRecord& rec);
-  void fail_fatal(TxRecord& rec, const std::string& why);
+  // `fill_nonce`: the nonce is still free on chain, so a zero-value filler takes it.
+  void fail_fatal(TxRecord& rec, const std::string& why, bool fill_nonce = true);
   void release_nonce(TxRecord& rec);
+  void mark_missing_receipt(TxRecord& rec, std::uint64_t head);
 
   // One tick's work on each state of the machine (tick() calls them in nonce order).
   class MarketFees;  // the market's fees, read at most once per tick
@@ -93,6 +108,7 @@ class TxManager {
                          std::size_t& in_flight);
   void advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFees& fees);
   void advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFees& fees);
+  void advance_missing_receipt(TxRecord& rec, std::uint64_t head);
   void advance_confirmed(TxRecord& rec, std::uint64_t head);
 
   EthClient& eth_;
@@ -104,6 +120,9 @@ class TxManager {
   std::uint64_t next_nonce_ = 0;
   bool started_ = false;
   TxManagerStats stats_;
+  // Record id -> head when it entered confirmed_missing_receipt (this process's view; a restart
+  // starts the wait again, which only makes it longer).
+  std::map<std::uint64_t, std::uint64_t> missing_since_;
 };
 
 }  // namespace varkeeper::chain

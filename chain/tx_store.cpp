@@ -7,6 +7,7 @@ std::string_view to_string(TxState s) noexcept {
     case TxState::kUnstarted: return "unstarted";
     case TxState::kInProgress: return "in_progress";
     case TxState::kUnconfirmed: return "unconfirmed";
+    case TxState::kConfirmedMissingReceipt: return "confirmed_missing_receipt";
     case TxState::kConfirmed: return "confirmed";
     case TxState::kFinalized: return "finalized";
     case TxState::kFatal: return "fatal";
@@ -16,7 +17,8 @@ std::string_view to_string(TxState s) noexcept {
 
 std::optional<TxState> parse_tx_state(std::string_view s) noexcept {
   for (const auto st : {TxState::kUnstarted, TxState::kInProgress, TxState::kUnconfirmed,
-                        TxState::kConfirmed, TxState::kFinalized, TxState::kFatal}) {
+                        TxState::kConfirmedMissingReceipt, TxState::kConfirmed, TxState::kFinalized,
+                        TxState::kFatal}) {
     if (to_string(st) == s) {
       return st;
     }

@@ -18,14 +18,20 @@
 namespace varkeeper::chain {
 
 // Chainlink's transaction-manager states (unstarted -> in_progress -> unconfirmed -> confirmed
-// -> finalized, or fatal_error).
+// -> finalized, or fatal_error; unconfirmed -> confirmed_missing_receipt -> confirmed).
 enum class TxState {
   kUnstarted,    // queued; no nonce yet
   kInProgress,   // nonce assigned and the first attempt saved; maybe not broadcast yet
   kUnconfirmed,  // broadcast; no receipt yet
-  kConfirmed,    // a receipt exists for one of its attempts
-  kFinalized,    // the receipt is `confirmations` blocks deep
-  kFatal,        // can never be mined (refused for a reason a retry cannot fix)
+  // The chain's nonce count is past this nonce but no receipt of any attempt could be read (a
+  // failing or lagging receipt backend, or another sender using the key). The nonce is never
+  // reassigned: receipts of every attempt are looked up until one is found (-> confirmed), or,
+  // after TxManagerOptions::missing_receipt_blocks of definite "no receipt" answers, the
+  // transaction is fatal (the nonce was used by a transaction we did not sign).
+  kConfirmedMissingReceipt,
+  kConfirmed,  // a receipt exists for one of its attempts
+  kFinalized,  // the receipt is `confirmations` blocks deep
+  kFatal,      // can never be mined (refused for a reason a retry cannot fix)
 };
 
 [[nodiscard]] std::string_view to_string(TxState s) noexcept;

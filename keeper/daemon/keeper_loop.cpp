@@ -69,7 +69,8 @@ void KeeperLoop::try_action(const chain::Address& target, const char* signature,
     const auto rec = tx_.get(it->second);
     if (rec &&
         (rec->state == chain::TxState::kUnstarted || rec->state == chain::TxState::kInProgress ||
-         rec->state == chain::TxState::kUnconfirmed)) {
+         rec->state == chain::TxState::kUnconfirmed ||
+         rec->state == chain::TxState::kConfirmedMissingReceipt)) {
       return;  // one at a time
     }
     if (rec && rec->mined_hash) {

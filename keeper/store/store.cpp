@@ -118,6 +118,17 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 )sql"},
+    // Issue 15: the transaction manager's confirmed_missing_receipt state. Widening a CHECK changes
+    // no stored row, so the table's definition is edited in place (SQLite's documented procedure,
+    // https://www.sqlite.org/lang_altertable.html#otheralter; migrate() bumps schema_version)
+    // instead of rebuilding a table that tx_attempt and report reference.
+    {2, R"sql(
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+   SET sql = replace(sql, '''unconfirmed'',', '''unconfirmed'', ''confirmed_missing_receipt'',')
+ WHERE type = 'table' AND name = 'tx' AND instr(sql, 'confirmed_missing_receipt') = 0;
+PRAGMA writable_schema = OFF;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -421,9 +432,13 @@ void KeeperStore::migrate() {
       if (version >= m.version) {
         return;
       }
+      const int cookie = std::stoi(db_->query_text("PRAGMA schema_version").value_or("0"));
       db_->exec(m.sql);
       if (m.version == 1) {
         db_->exec("PRAGMA application_id = " + std::to_string(kStoreApplicationId));
+      }
+      if (m.version == 2) {  // the edited definition is re-read by every connection
+        db_->exec("PRAGMA schema_version = " + std::to_string(cookie + 1));
       }
       db_->exec("PRAGMA user_version = " + std::to_string(m.version));
     });

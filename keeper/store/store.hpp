@@ -43,7 +43,7 @@ class Database;
 }
 
 // The schema version this build writes; `PRAGMA user_version` of a migrated store.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 // `PRAGMA application_id` of a varkeeper store ("VaRk"), so another program's SQLite file is
 // recognised and refused rather than migrated.
 inline constexpr std::int32_t kStoreApplicationId = 0x5661526b;

@@ -1,5 +1,7 @@
 // The transaction manager against a real anvil: throughput with consecutive nonces, a stuck
-// transaction bumped and replaced, and crash safety when destroyed mid-flight.
+// transaction bumped and replaced, crash safety when destroyed mid-flight, and one test per
+// defect of issue 15 ("defect N: ..."), each with its fault injected by the fault proxy
+// (tests/support/fault_proxy.hpp) or by anvil's own controls.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -12,11 +14,14 @@
 #include "chain/transaction.hpp"
 #include "chain/tx_manager.hpp"
 #include "keeper/devchain/anvil_node.hpp"
+#include "tests/support/fault_proxy.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace varkeeper::chain;
 using varkeeper::keeper::AnvilNode;
 using varkeeper::keeper::AnvilOptions;
+using varkeeper::test::Fault;
+using varkeeper::test::FaultProxy;
 
 namespace {
 
@@ -36,6 +41,19 @@ struct Chain {
     REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
     return *r;
   }
+};
+
+// anvil behind the fault proxy: the manager talks through the proxy (`via_proxy`), the test
+// steers and reads the chain directly (Chain::rpc, Chain::eth).
+struct ProxiedChain : Chain {
+  FaultProxy proxy;
+  EndpointPool proxied_pool;
+  EthClient via_proxy;
+  explicit ProxiedChain(AnvilOptions opts = {})
+      : Chain(std::move(opts)),
+        proxy(anvil.http_url()),
+        proxied_pool(make_clients("http://127.0.0.1:" + std::to_string(proxy.port()))),
+        via_proxy(proxied_pool) {}
 };
 
 SecretKey key1() { return *SecretKey::from_hex(varkeeper::keeper::kAnvilKey1); }
@@ -219,4 +237,123 @@ TEST_CASE("destroyed mid-flight and rebuilt from the store: nothing sent twice, 
   CHECK(mined.rbegin()->first == mined.size() - 1);  // consecutive: no gap
   CHECK(mined.size() >= static_cast<std::size_t>(total));
   CHECK(store.load_open(final_mgr.sender()).empty());
+}
+
+TEST_CASE(
+    "defect 2: a failing receipt lookup never hands a nonce our attempt used to another send") {
+  // A load-balanced provider whose receipt backend fails while nonce counts succeed: the
+  // transaction was mined, the nonce count is ahead, and no receipt can be read.
+  ProxiedChain c;
+  c.rpc("evm_setAutomine", Json::array({false}));
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 2;
+  TxManager mgr(c.via_proxy, store, key1(), 31337, opts);
+  REQUIRE(mgr.start());
+  const auto id = mgr.enqueue(transfer("settle-once", 7));
+  mgr.tick();
+  REQUIRE(mgr.get(id)->state == TxState::kUnconfirmed);
+  c.proxy.set_fault(Fault::kFailReceipts);
+  c.rpc("evm_mine");  // mined: nonce 0 used by our only attempt
+  for (int i = 0; i < 6; ++i) {
+    c.rpc("evm_mine");
+    mgr.tick();
+  }
+  CHECK(c.proxy.injected(Fault::kFailReceipts) > 0);
+  auto rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  CHECK(rec.nonce == std::optional<std::uint64_t>(0));
+  CHECK(rec.attempts.size() == 1);
+  // The nonce count is ahead and no receipt can be read: confirmed_missing_receipt, said once.
+  CHECK(rec.state == TxState::kConfirmedMissingReceipt);
+  CHECK(mgr.stats().missing_receipts == 1);
+  CHECK(mgr.stats().receipt_lookup_failures > 0);
+  CHECK(mgr.next_nonce() == 1);
+  c.proxy.set_fault(Fault::kNone);
+  for (int i = 0; i < 2; ++i) {
+    mgr.tick();
+    c.rpc("evm_mine");
+  }
+  rec = *mgr.get(id);
+  CHECK(rec.state == TxState::kFinalized);
+  REQUIRE(rec.mined_hash);
+  CHECK(*rec.mined_hash == rec.attempts.front().hash);
+  // The settlement ran once: one transaction of ours on chain.
+  CHECK(mined_by_nonce(c, mgr.sender()).size() == 1);
+  CHECK(*c.eth.transaction_count(mgr.sender(), BlockTag::latest()) == 1);
+}
+
+TEST_CASE("defect 2: receipts a lagging backend answers null are waited for, not re-sent") {
+  ProxiedChain c;
+  c.rpc("evm_setAutomine", Json::array({false}));
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 2;
+  TxManager mgr(c.via_proxy, store, key1(), 31337, opts);
+  REQUIRE(mgr.start());
+  const auto id = mgr.enqueue(transfer("rebalance-once", 7));
+  mgr.tick();
+  c.proxy.set_fault(Fault::kNullReceipts);
+  c.rpc("evm_mine");
+  for (int i = 0; i < 3; ++i) {
+    c.rpc("evm_mine");
+    mgr.tick();
+  }
+  CHECK(c.proxy.injected(Fault::kNullReceipts) > 0);
+  CHECK(mgr.get(id)->state == TxState::kConfirmedMissingReceipt);
+  c.proxy.set_fault(Fault::kNone);
+  for (int i = 0; i < 2; ++i) {
+    mgr.tick();
+    c.rpc("evm_mine");
+  }
+  const auto rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  CHECK(rec.state == TxState::kFinalized);
+  CHECK(rec.nonce == std::optional<std::uint64_t>(0));
+  CHECK(mined_by_nonce(c, mgr.sender()).size() == 1);
+}
+
+TEST_CASE(
+    "defect 2: a nonce another sender used turns fatal after missing_receipt_blocks, unfilled") {
+  // An external sender with the same key replaces our pending transaction: the nonce is used,
+  // none of our attempts will ever have a receipt. The payload is not re-sent under a new nonce
+  // behind the operator's back; the record says what happened.
+  Chain c;
+  c.rpc("evm_setAutomine", Json::array({false}));
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 1;
+  opts.missing_receipt_blocks = 3;
+  TxManager mgr(c.eth, store, key1(), 31337, opts);
+  REQUIRE(mgr.start());
+  const auto id = mgr.enqueue(transfer("deploy-once", 7));
+  mgr.tick();
+  auto rec = *mgr.get(id);
+  REQUIRE(rec.state == TxState::kUnconfirmed);
+  Eip1559Transaction other;
+  other.chain_id = 31337;
+  other.nonce = 0;
+  other.max_priority_fee_per_gas = rec.attempts[0].max_priority_fee_per_gas * 3;
+  other.max_fee_per_gas = rec.attempts[0].max_fee_per_gas * 3;
+  other.gas_limit = 21'000;
+  other.to = *from_hex_fixed<20>("0x00000000000000000000000000000000000000bb");
+  other.value = 1;
+  const auto signed_other = sign_transaction(other, key1());
+  REQUIRE(c.eth.send_raw_transaction(encode_signed(signed_other)));
+  for (int i = 0; i < 6; ++i) {
+    c.rpc("evm_mine");
+    mgr.tick();
+  }
+  rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  CHECK(rec.state == TxState::kFatal);
+  CHECK(rec.error.find("nonce 0 was used by a transaction we did not sign") != std::string::npos);
+  CHECK(mgr.stats().gap_fills == 0);  // the nonce is used: nothing to fill
+  for (int i = 0; i < 2; ++i) {
+    mgr.tick();
+    c.rpc("evm_mine");
+  }
+  const auto mined = mined_by_nonce(c, mgr.sender());
+  REQUIRE(mined.size() == 1);
+  CHECK(*from_hex_fixed<32>(mined.at(0)) == transaction_hash(signed_other));
 }

@@ -126,7 +126,11 @@ void FaultProxy::handle(int fd) {
   std::string pending, body;
   while (!stop_ && read_request(c, pending, body)) {
     ++requests_;
-    const Fault f = fault_.load();
+    auto request = nlohmann::json::parse(body, nullptr, false);
+    // A batch is matched by its first call's method.
+    const auto& first = request.is_array() && !request.empty() ? request[0] : request;
+    const std::string method = first.is_object() ? first.value("method", "") : "";
+    const Fault f = fault_for(method);
     if (f == Fault::kDrop) break;
     if (f == Fault::kDelay) {
       const auto until =
@@ -140,16 +144,39 @@ void FaultProxy::handle(int fd) {
       if (!c.write_all(http_response(200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"))) break;
       continue;
     }
-    if (f == Fault::kHttp500) {
-      if (!c.write_all(http_response(500, "internal error"))) break;
+    if (f == Fault::kHttp500 || f == Fault::kHttp503 || f == Fault::kHttp429) {
+      const int status = f == Fault::kHttp500 ? 500 : f == Fault::kHttp503 ? 503 : 429;
+      if (!c.write_all(http_response(status, "{\"error\":\"" + std::string(fault_name(f)) + "\"}")))
+        break;
       continue;
     }
-    auto request = nlohmann::json::parse(body, nullptr, false);
-    if (f == Fault::kWrongChain && request.is_object() &&
-        request.value("method", "") == "eth_chainId") {
-      nlohmann::json answer{{"jsonrpc", "2.0"}, {"id", request["id"]}, {"result", "0x1"}};
+    if (f == Fault::kFailReceipts) {
+      // The provider's answer when its receipt backend is down: a JSON-RPC error object.
+      nlohmann::json answer{
+          {"jsonrpc", "2.0"},
+          {"id", first.value("id", nlohmann::json(nullptr))},
+          {"error", {{"code", -32603}, {"message", "receipt index unavailable"}}}};
       if (!c.write_all(http_response(200, answer.dump()))) break;
       continue;
+    }
+    if (f == Fault::kNullReceipts) {
+      nlohmann::json answer{{"jsonrpc", "2.0"},
+                            {"id", first.value("id", nlohmann::json(nullptr))},
+                            {"result", nullptr}};
+      if (!c.write_all(http_response(200, answer.dump()))) break;
+      continue;
+    }
+    if (f == Fault::kWrongChain && method == "eth_chainId") {
+      nlohmann::json answer{{"jsonrpc", "2.0"},
+                            {"id", first.value("id", nlohmann::json(nullptr))},
+                            {"result", "0x1"}};
+      if (!c.write_all(http_response(200, answer.dump()))) break;
+      continue;
+    }
+    if (f == Fault::kWrongReceipt && request.is_object()) {
+      std::lock_guard lock(script_mu_);
+      request["params"] = nlohmann::json::array({receipt_decoy_});
+      body = request.dump();
     }
     auto forwarded = upstream->post(body);
     if (!forwarded) {
@@ -177,6 +204,60 @@ void FaultProxy::handle(int fd) {
     SSL_free(c.ssl);
   }
   ::close(fd);
+}
+
+std::string_view fault_name(Fault f) noexcept {
+  switch (f) {
+    case Fault::kNone: return "none";
+    case Fault::kDrop: return "drop";
+    case Fault::kDelay: return "delay";
+    case Fault::kGarbage: return "garbage";
+    case Fault::kWrongId: return "wrong_id";
+    case Fault::kHttp500: return "http_500";
+    case Fault::kWrongChain: return "wrong_chain";
+    case Fault::kHttp429: return "http_429";
+    case Fault::kHttp503: return "http_503";
+    case Fault::kFailReceipts: return "fail_receipts";
+    case Fault::kNullReceipts: return "null_receipts";
+    case Fault::kWrongReceipt: return "wrong_receipt";
+  }
+  return "unknown";
+}
+
+void FaultProxy::script(std::vector<FaultStep> steps) {
+  std::lock_guard lock(script_mu_);
+  script_ = std::move(steps);
+}
+
+void FaultProxy::set_receipt_decoy(std::string tx_hash) {
+  std::lock_guard lock(script_mu_);
+  receipt_decoy_ = std::move(tx_hash);
+}
+
+std::uint64_t FaultProxy::injected(Fault f) const {
+  std::lock_guard lock(script_mu_);
+  const auto it = injected_.find(f);
+  return it == injected_.end() ? 0 : it->second;
+}
+
+Fault FaultProxy::fault_for(const std::string& method) {
+  std::lock_guard lock(script_mu_);
+  Fault f = fault_.load();
+  for (auto& step : script_) {
+    if (step.count > 0 && (step.method.empty() || step.method == method)) {
+      --step.count;
+      f = step.fault;
+      break;
+    }
+  }
+  // The receipt faults touch receipt lookups only.
+  const bool receipt_fault =
+      f == Fault::kFailReceipts || f == Fault::kNullReceipts || f == Fault::kWrongReceipt;
+  if (receipt_fault && method != "eth_getTransactionReceipt") {
+    f = Fault::kNone;
+  }
+  ++injected_[f];
+  return f;
 }
 
 TestPki make_test_pki(const std::string& dir, const std::string& host) {

@@ -1,12 +1,18 @@
 // A small HTTP(S) server for integration tests that forwards JSON-RPC to a real node or injects
-// one fault per request: the faults a keeper meets from real endpoints.
+// one fault per request: the faults a keeper meets from real endpoints. Each fault is a named
+// behaviour (fault_name()); set_fault() applies one to every request, script() plays a sequence
+// of them on the requests (or the requests of one method) that come next.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -20,6 +26,27 @@ enum class Fault {
   kWrongId,     // forward, then change every answer's id
   kHttp500,     // HTTP 500
   kWrongChain,  // answer eth_chainId with 0x1, forward the rest
+  kHttp429,     // HTTP 429 Too Many Requests (a hosted provider's rate limit)
+  kHttp503,     // HTTP 503 Service Unavailable (a 5xx storm, with kHttp500)
+  // Receipt lookups (eth_getTransactionReceipt) that fail while every other method, nonce counts
+  // included, is forwarded: a load-balanced provider whose receipt index is behind or down.
+  kFailReceipts,
+  // Receipt lookups answered `null` (a backend that has not indexed the block yet), the rest
+  // forwarded.
+  kNullReceipts,
+  // Receipt lookups answered with the receipt of another transaction (set_receipt_decoy()): a
+  // lying or buggy endpoint.
+  kWrongReceipt,
+};
+
+// The behaviour's name, as tests and docs/operations.md call it ("drop", "fail_receipts", ...).
+[[nodiscard]] std::string_view fault_name(Fault f) noexcept;
+
+// One step of a script: `fault` for the next `count` requests calling `method` ("" = any method).
+struct FaultStep {
+  Fault fault = Fault::kNone;
+  std::string method;
+  std::uint64_t count = std::numeric_limits<std::uint64_t>::max();
 };
 
 struct TlsFiles {
@@ -35,14 +62,24 @@ class FaultProxy {
   FaultProxy(const FaultProxy&) = delete;
   FaultProxy& operator=(const FaultProxy&) = delete;
 
+  // The fault every request gets when no script step applies.
   void set_fault(Fault f) { fault_.store(f); }
   void set_delay_ms(int ms) { delay_ms_.store(ms); }
+  // Replaces the script: each request is matched against the steps in order; the first step
+  // whose method matches and whose count is not used up applies (and its count goes down).
+  void script(std::vector<FaultStep> steps);
+  void clear_script() { script({}); }
+  // The transaction whose receipt kWrongReceipt answers with (0x-prefixed hash).
+  void set_receipt_decoy(std::string tx_hash);
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::uint64_t requests() const noexcept { return requests_.load(); }
+  // How many requests got `f` (kNone: forwarded untouched).
+  [[nodiscard]] std::uint64_t injected(Fault f) const;
 
  private:
   void serve();
   void handle(int fd);
+  [[nodiscard]] Fault fault_for(const std::string& method);
 
   std::string upstream_;
   std::optional<TlsFiles> tls_;
@@ -53,6 +90,10 @@ class FaultProxy {
   std::atomic<int> delay_ms_{3000};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> requests_{0};
+  mutable std::mutex script_mu_;
+  std::vector<FaultStep> script_;
+  std::string receipt_decoy_;
+  std::map<Fault, std::uint64_t> injected_;
   std::thread acceptor_;
   std::vector<std::thread> workers_;
 };

@@ -8,6 +8,7 @@
 #include "keeper/core/startup_error.hpp"
 #include "keeper/daemon/tick_metrics.hpp"
 #include "keeper/store/store.hpp"
+#include "keeper/store/store_lock.hpp"
 
 namespace varkeeper::keeper {
 
@@ -38,7 +39,9 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
                                   KeeperSetup setup, const KeeperHooks& hooks,
                                   const StopSignals& stop, std::ostream& out) {
   // Transaction manager: its state machine lives in the keeper store, so a restart picks up the
-  // transactions a previous run left in flight.
+  // transactions a previous run left in flight. One keeper per store (issue 15, defect 12): a
+  // second is refused here, before it writes anything or sends a transaction.
+  const StoreLock store_lock = StoreLock::acquire(setup.store_path);
   auto store = KeeperStore::open(setup.store_path);
   chain::TxManager tx(eth, *store, sender, setup.chain_id, setup.tx_options);
   if (auto started = tx.start(); !started) {

@@ -6,7 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {AcceptedReport, IRiskOracle} from "./interfaces/IRiskOracle.sol";
 import {ProtectionToken} from "./ProtectionToken.sol";
@@ -60,11 +60,12 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     uint256 public immutable saleWindow;
     /// @notice Maximum age of the oracle report when an epoch starts.
     uint256 public immutable maxReportAge;
-    /// @notice Maximum age of the feed's latest price when an epoch starts (a dead feed opens no
-    /// sale), and the longest the start price may come after the sale close: a start round
-    /// must be stamped in [saleEnd, saleEnd + maxPriceAge] (and before the end), else the
-    /// epoch is refunded.
+    /// @notice The longest the start price may come after the sale close: a start round must be
+    /// stamped in [saleEnd, saleEnd + maxPriceAge] (and before the end), else the epoch is
+    /// refunded.
     uint256 public immutable maxPriceAge;
+    /// @notice The ProtectionToken every epoch's token is a minimal clone of (EIP-1167).
+    address public immutable tokenImplementation;
 
     struct Epoch {
         ProtectionToken token;
@@ -77,7 +78,7 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
         uint80 startPriceRound; // the first valid round at or after saleEnd
         bool started; // the start price is fixed
         bool settled; // settled or refunded: the epoch boundary has passed
-        int256 startPrice;
+        int128 startPrice; // the feed's answer (Chainlink answers fit int192; larger is refused)
         uint256 notional; // protection sold, collateral units
         // Requests queued to the boundary (ERC-7540 style) and what they became there.
         uint128 depositsRequested; // collateral
@@ -96,9 +97,12 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     uint256 public pendingDeposits;
     /// @notice Collateral of processed redemption requests, not yet claimed.
     uint256 public reservedForRedemptions;
-    /// @notice Id of the current (active) or last epoch; epochs are numbered from 1.
-    uint256 public currentEpoch;
+    /// @notice Id of the current (active) or last epoch; epochs are numbered from 1. Packed with
+    /// `epochActive` in one slot, which startEpoch writes once; `_slotInUse` makes that slot
+    /// non-zero from deployment, so even the first epoch pays a 2.9k rather than a 20k SSTORE.
+    uint64 public currentEpoch;
     bool public epochActive;
+    bool private _slotInUse;
     mapping(uint256 => Epoch) internal _epochs;
     /// @notice Queued requests per epoch and underwriter: collateral to deposit, shares to redeem.
     mapping(uint256 => mapping(address => uint256)) public depositRequest;
@@ -138,7 +142,6 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     error InsufficientCapacity(uint256 obligation, uint256 assets);
     error PoolLocked(uint256 epochId);
     error StaleReport(uint64 observedAt);
-    error StalePrice(uint256 updatedAt);
     error InvalidPrice(int256 answer);
     error SaleNotOver(uint256 saleEnd);
     error NoPriceAfterSale(uint256 saleEnd);
@@ -189,6 +192,8 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
         saleWindow = saleWindow_;
         maxReportAge = maxReportAge_;
         maxPriceAge = maxPriceAge_;
+        tokenImplementation = address(new ProtectionToken(_collateralDecimals));
+        _slotInUse = true;
     }
 
     /// @notice Shares carry the collateral's decimals.
@@ -308,17 +313,15 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
         }
         if (2 * saleWindow > r.horizon) revert HorizonTooShort(r.horizon, saleWindow);
         if (r.horizon > MAX_HORIZON) revert HorizonTooLong(r.horizon, MAX_HORIZON);
-        (, int256 price,, uint256 updatedAt,) = priceFeed.latestRoundData();
-        if (price <= 0) revert InvalidPrice(price);
-        if (block.timestamp > updatedAt + maxPriceAge) revert StalePrice(updatedAt);
+        // The feed is not read here: the start price comes after the sale, and a feed that gives
+        // none in time ends in refundEpoch (reading it would cost ~10k gas, more behind a proxy).
 
         uint256 premium = premiumPerUnitFor(r.confidence, r.valueAtRisk, r.expectedShortfall);
         epochId = ++currentEpoch;
         epochActive = true;
-        ProtectionToken token = new ProtectionToken(
-            string.concat("varkeeper VaR protection #", Strings.toString(epochId)),
-            string.concat("vkVP", Strings.toString(epochId)),
-            _collateralDecimals
+        // EIP-1167 clone carrying the epoch id (ProtectionToken derives its name from it).
+        ProtectionToken token = ProtectionToken(
+            Clones.cloneWithImmutableArgs(tokenImplementation, abi.encodePacked(uint64(epochId)))
         );
         uint40 saleEnd = uint40(block.timestamp + saleWindow);
         uint40 end = saleEnd + uint40(r.horizon);
@@ -376,8 +379,8 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     }
 
     /// @notice Fixes the current epoch's start price at the round `findStartRound()` returns.
-    function startCoverage() external {
-        startCoverage(findStartRound());
+    function startCoverage() external nonReentrant {
+        _fixStart(currentEpoch, findStartRound());
     }
 
     /// @notice The start round of the current epoch: the first feed round with a positive price
@@ -386,6 +389,7 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     function findStartRound() public view returns (uint80 roundId) {
         if (!epochActive) revert NoActiveEpoch();
         Epoch storage e = _epochs[currentEpoch];
+        if (e.started) revert CoverageAlreadyStarted();
         if (block.timestamp < e.saleEnd) revert SaleNotOver(e.saleEnd);
         (uint80 latest,,, uint256 updatedAt,) = priceFeed.latestRoundData();
         if (updatedAt < e.saleEnd) revert NoPriceAfterSale(e.saleEnd);
@@ -416,8 +420,17 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
             _earliestValidRound(roundId - 1, 0, e.saleEnd, _startDeadline(e));
         if (!complete) revert SettlementRoundNotFound();
         if (earlier != 0) revert WrongStartRound(roundId);
+        _fixStart(epochId, roundId);
+    }
+
+    /// @dev Fixes the start price at `roundId`, which `findStartRound` returned or
+    /// `_startCoverage` verified.
+    function _fixStart(uint256 epochId, uint80 roundId) internal {
+        Epoch storage e = _epochs[epochId];
+        (, int256 price,) = _round(roundId);
+        if (price > type(int128).max) revert InvalidPrice(price);
         e.startPriceRound = roundId;
-        e.startPrice = price;
+        e.startPrice = int128(price);
         e.started = true;
         emit CoverageStarted(epochId, roundId, price);
     }
@@ -433,7 +446,7 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
     /// settles at the round `findSettlementRound()` returns.
     function settle() external {
         if (!epochActive) revert NoActiveEpoch();
-        if (!_epochs[currentEpoch].started) _startCoverage(currentEpoch, findStartRound());
+        if (!_epochs[currentEpoch].started) _fixStart(currentEpoch, findStartRound());
         settle(findSettlementRound());
     }
 

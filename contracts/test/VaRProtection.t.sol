@@ -315,16 +315,14 @@ contract VaRProtectionTest is MarketFixture {
         other.startEpoch();
     }
 
-    function test_startEpoch_revertsOnNonPositiveOrStalePrice() public {
-        feed.setAnswer(0);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.InvalidPrice.selector, int256(0)));
-        pool.startEpoch();
-        feed.setAnswer(-1);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.InvalidPrice.selector, int256(-1)));
-        pool.startEpoch();
-        feed.setRoundData(10, 2000e8, T0 - 3601, T0 - 3601, 10);
-        vm.expectRevert(abi.encodeWithSelector(VaRProtection.StalePrice.selector, T0 - 3601));
-        pool.startEpoch();
+    /// The feed is not read at sale open (the start price comes after the sale): a sale opened
+    /// on a feed that then gives no price starts no coverage and ends in a refund.
+    function test_startEpoch_doesNotReadTheFeed() public {
+        feed.setRoundData(10, 0, T0 - 7200, T0 - 7200, 10); // dead: no positive, fresh price
+        assertEq(pool.startEpoch(), 1, "the sale opens");
+        vm.warp(T0 + 3600 + 3601);
+        pool.refundEpoch();
+        assertFalse(pool.epochActive(), "refunded");
     }
 
     function test_premiumPerUnitFor_floorAndFullCap() public view {
@@ -497,6 +495,8 @@ contract VaRProtectionTest is MarketFixture {
         assertEq(pool.epoch(1).startPriceRound, 4, "start round");
         vm.expectRevert(VaRProtection.CoverageAlreadyStarted.selector);
         pool.startCoverage(4);
+        vm.expectRevert(VaRProtection.CoverageAlreadyStarted.selector);
+        pool.startCoverage();
     }
 
     /// A feed with no price within maxPriceAge of the sale close starts no coverage: once

@@ -801,6 +801,7 @@ void SimulationRun::protect(std::size_t j, std::int64_t t, double v, const Oncha
   if (ep.active && !ep.started && t >= ep.sale_end) {
     ep.started = true;  // VaRProtection.startCoverage
     ep.v_start = v;
+    sum.gas_protection += gas::kStartCoverage;
   }
   if (ep.active && ep.started && t >= ep.end) {
     const double loss = (ep.v_start - v) / ep.v_start;

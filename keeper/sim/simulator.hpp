@@ -215,9 +215,11 @@ inline constexpr double kSubmit = 55'586;                      // submit, quorum
 inline constexpr double kFirstReportExtra = 108'941 - 55'586;  // three fresh slots
 inline constexpr double kBatchFirst = 56'563;                  // submitBatch of one report
 inline constexpr double kBatchPerExtra = 30'192;               // each extra portfolio in the batch
-inline constexpr double kRebalance = 152'700;   // RiskRebalancer.rebalance with the swap
-inline constexpr double kStartEpoch = 873'900;  // VaRProtection.startEpoch
-inline constexpr double kSettle = 85'600;       // VaRProtection.settle
+inline constexpr double kRebalance = 152'700;  // RiskRebalancer.rebalance with the swap
+// VaRProtection v2 (issue 14), cold single calls: contracts/test/VaRProtectionGas.t.sol.
+inline constexpr double kStartEpoch = 136'300;    // VaRProtection.startEpoch (EIP-1167 token)
+inline constexpr double kStartCoverage = 76'600;  // VaRProtection.startCoverage()
+inline constexpr double kSettle = 70'800;         // VaRProtection.settle()
 }  // namespace gas
 
 }  // namespace varkeeper::keeper

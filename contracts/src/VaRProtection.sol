@@ -521,8 +521,7 @@ contract VaRProtection is ERC20, ReentrancyGuardTransient {
             uint256 deadline = _startDeadline(e);
             if (block.timestamp <= deadline) revert GracePeriodNotOver(deadline);
             if (updatedAt >= e.saleEnd) {
-                (uint80 start, bool found) =
-                    _earliestValidRound(latest, 0, e.saleEnd, deadline);
+                (uint80 start, bool found) = _earliestValidRound(latest, 0, e.saleEnd, deadline);
                 if (!found) revert SettlementRoundNotFound();
                 if (start != 0) revert StartAvailable(start);
             }

@@ -261,7 +261,7 @@ contract VaRProtectionTest is MarketFixture {
         );
     }
 
-        // ------------------------------------------------------------ epochs
+    // ------------------------------------------------------------ epochs
 
     function test_startEpoch_fixesPremiumFromOracleAndMintsNothing() public {
         _deposit(alice, 1000e6);

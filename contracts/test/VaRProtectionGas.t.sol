@@ -19,8 +19,16 @@ abstract contract VaRProtectionGasBase is MarketFixture {
     function _setUpPool() internal {
         _deployMarket(2000e8);
         pool = new VaRProtection(
-            address(oracle), PID, address(feed), address(usdc), 1.2e18, 0.001e18, 0.2e18, 3600,
-            3600, 3600
+            address(oracle),
+            PID,
+            address(feed),
+            address(usdc),
+            1.2e18,
+            0.001e18,
+            0.2e18,
+            3600,
+            3600,
+            3600
         );
         usdc.mint(alice, 1_000_000e6);
         usdc.mint(bob, 1_000_000e6);

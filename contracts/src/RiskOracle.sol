@@ -425,7 +425,8 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         if (count >= q) {
             StoredReport storage stored = _reports[r.portfolioId];
             uint256 a = stored.a;
-            _applyMedian(r, key, count, _varOf(a));
+            // Fewer than q acceptable proposals: recorded, the round waits for more.
+            if (!_applyMedian(r, key, count, _varOf(a), q)) return;
             // The chosen report may be older than the block that completes the quorum.
             if (block.timestamp > uint256(r.observedAt) + lim.maxAge) {
                 revert StaleReport(r.observedAt, block.timestamp, lim.maxAge);
@@ -456,6 +457,16 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     {
         Limits memory l = _limits[portfolioId];
         return (uint32(_period(l)), _widening(l));
+    }
+
+    /// @notice Whether `report` passes every acceptance check against the stored report now
+    /// (fields, age, round, interval, change limit), signatures aside; reverts with the reason
+    /// otherwise. `propose` uses it to pick only acceptable proposals.
+    function acceptable(RiskReport calldata report) external view returns (bool) {
+        RiskReport memory r = report;
+        Limits memory lim = _checkFields(r);
+        _checkHistory(r, lim, _reports[r.portfolioId].a);
+        return true;
     }
 
     /// @notice What proposals are grouped by besides (portfolioId, round, signer epoch).
@@ -796,20 +807,35 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     }
 
     /// @dev Replaces the figures of `r` (observedAt, VaR, CVaR, breaker status, value) by those
-    /// of one proposal of the group: the one with the median VaR (ties by CVaR, then by order
-    /// of arrival). For an even count, of the two middle proposals the one whose VaR is nearer
-    /// `prevVaR` (the last accepted VaR; the lower one on a tie or without a previous report)
-    /// is taken, so a faulty signer can pull the result toward the status quo, never past an
-    /// honest figure.
-    function _applyMedian(RiskReport memory r, bytes32 key, uint256 count, uint64 prevVaR)
-        internal
-        view
-    {
+    /// of one proposal of the group: among the proposals that would pass the acceptance checks
+    /// now (`acceptable`: age, interval, change limit), the one with the median VaR (ties by
+    /// CVaR, then by order of arrival). For an even count, of the two middle proposals the one
+    /// whose VaR is nearer `prevVaR` (the last accepted VaR; the lower one on a tie or without a
+    /// previous report) is taken, so a faulty signer can pull the result toward the status quo,
+    /// never past an honest figure. Returns false, leaving `r` alone, while fewer than `q`
+    /// proposals pass: a faulty proposal that has gone stale or breaks the change limit is
+    /// never picked, so it cannot make the honest proposals that complete the quorum revert
+    /// (issue 14, found by the adversarial invariant suite).
+    function _applyMedian(
+        RiskReport memory r,
+        bytes32 key,
+        uint256 total,
+        uint64 prevVaR,
+        uint256 q
+    ) internal view returns (bool) {
         mapping(uint256 => Proposal) storage props = _proposals[key];
-        Proposal[] memory ps = new Proposal[](count);
-        for (uint256 i; i < count; ++i) {
-            ps[i] = props[i];
+        Proposal[] memory ps = new Proposal[](total);
+        uint256 count;
+        for (uint256 i; i < total; ++i) {
+            Proposal memory p = props[i];
+            (r.observedAt, r.valueAtRisk, r.expectedShortfall) =
+            (p.observedAt, p.valueAtRisk, p.expectedShortfall);
+            (r.breakerStatus, r.portfolioValue) = (p.breakerStatus, p.portfolioValue);
+            try this.acceptable(r) returns (bool ok) {
+                if (ok) ps[count++] = p;
+            } catch {}
         }
+        if (count < q) return false;
         // Insertion sort by (VaR, CVaR); stable, so equal figures keep their order of arrival.
         for (uint256 i = 1; i < count; ++i) {
             Proposal memory x = ps[i];
@@ -835,6 +861,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         r.expectedShortfall = m.expectedShortfall;
         r.breakerStatus = m.breakerStatus;
         r.portfolioValue = m.portfolioValue;
+        return true;
     }
 
     function _after(Proposal memory x, Proposal memory y) internal pure returns (bool) {

@@ -182,6 +182,31 @@ contract RiskOracleAttackTest is OracleFixture {
         assertEq(a.configHash, honest.configHash, "the honest model");
     }
 
+    /// Found by RiskOracle.invariant.t.sol's adversary suite (issue 14): a faulty signer
+    /// proposes the honest model's round early with the previous VaR (so it is the report
+    /// nearest the status quo) and lets it age past maxAge. Every honest proposal that completes
+    /// the quorum picked the faulty report, reverted StaleReport, and the round never landed
+    /// through `propose`. An invalid proposal must not be picked: the honest ones land.
+    function test_finding9_staleFaultyProposalCannotBlockHonestRound() public {
+        _deployOracle(5, 2);
+        RiskReport memory first = _report(1, uint64(T0), 0.05e18, 0.07e18);
+        oracle.submit(first, _sigs(first, _idx3(0, 1, 2)));
+        vm.warp(T0 + 60);
+        RiskReport memory bad = _report(2, uint64(T0 + 60), 0.05e18, 0.07e18);
+        oracle.propose(bad, _sign(keys[4], bad));
+        vm.warp(T0 + 60 + 3601); // the faulty proposal is now stale (maxAge 3600)
+        RiskReport memory honest = _report(2, uint64(block.timestamp), 0.052e18, 0.072e18);
+        for (uint256 i; i < 2; ++i) {
+            bool ok = _call(
+                address(0xCAFE), abi.encodeCall(oracle.propose, (honest, _sign(keys[i], honest)))
+            );
+            assertTrue(ok, "an honest proposal was refused");
+        }
+        AcceptedReport memory a = oracle.latest(PID);
+        assertEq(a.round, 2, "the honest round landed");
+        assertEq(a.valueAtRisk, 0.052e18, "with an honest figure");
+    }
+
     /// The accepted figures are one signer's report whole, not a per-field mix nobody signed.
     function test_finding9_medianIsOneSignersConsistentReport() public {
         _deployOracle(5, 3);

@@ -787,11 +787,15 @@ contract RiskOracleTest is OracleFixture {
         RiskReport memory a = _report(2, uint64(T0 + 60), 0.3e18, 0.4e18);
         oracle.propose(a, _sign(keys[0], a));
         oracle.propose(a, _sign(keys[1], a));
-        Signature memory s = _sign(keys[2], a);
+        // The quorum-th proposal is recorded but the round is not accepted: no proposal of the
+        // group passes the change limit (`acceptable` says why), so none is picked.
+        oracle.propose(a, _sign(keys[2], a));
+        assertEq(oracle.latest(PID).round, 1, "not accepted");
+        assertEq(oracle.pendingCount(PID, 2, _model()), 3, "recorded, waiting");
         vm.expectRevert(
             abi.encodeWithSelector(RiskOracle.VaRChangeTooLarge.selector, 0.1e18, 0.3e18)
         );
-        oracle.propose(a, s);
+        oracle.acceptable(a);
     }
 
     function test_propose_signerSetChangeDiscardsPendingProposals() public {

@@ -1,34 +1,109 @@
 #include "chain/endpoint_pool.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <limits>
 #include <numeric>
 
 #include "chain/uint256.hpp"
 
 namespace varkeeper::chain {
 
-EndpointPool::EndpointPool(std::vector<std::unique_ptr<JsonRpcClient>> clients)
-    : clients_(std::move(clients)) {
+EndpointPool::EndpointPool(std::vector<std::unique_ptr<JsonRpcClient>> clients,
+                           EndpointPoolOptions options)
+    : clients_(std::move(clients)), options_(options) {
   for (const auto& c : clients_) {
     EndpointHealth h;
     h.endpoint = c->endpoint();
     health_.push_back(std::move(h));
   }
+  head_moved_at_.resize(clients_.size(), std::chrono::steady_clock::now());
 }
 
-std::vector<std::size_t> EndpointPool::ranked() const {
+std::vector<std::size_t> EndpointPool::ranked() {
   std::vector<std::size_t> order(clients_.size());
   std::iota(order.begin(), order.end(), 0);
+  // Out of sync last, then by consecutive failures; equal ranks keep the configured order
+  // (stable sort), which docs/config.md promises as the failover order.
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     const auto& ha = health_[a];
     const auto& hb = health_[b];
-    if (ha.consecutive_failures != hb.consecutive_failures) {
-      return ha.consecutive_failures < hb.consecutive_failures;
+    if (ha.out_of_sync != hb.out_of_sync) {
+      return hb.out_of_sync;
     }
-    return ha.latency_ms_ewma < hb.latency_ms_ewma;
+    return ha.consecutive_failures < hb.consecutive_failures;
   });
   std::erase_if(order, [&](std::size_t i) { return !health_[i].enabled; });
   return order;
+}
+
+bool EndpointPool::verify_chain(std::size_t i) {
+  auto& h = health_[i];
+  if (h.chain_verified || !expected_chain_id_) {
+    return h.enabled;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto r = clients_[i]->call("eth_chainId");
+  record(i, r, std::chrono::steady_clock::now() - start);
+  if (!r) {
+    return false;  // still unreachable: not trusted yet
+  }
+  const auto id = r->is_string() ? u256_from_quantity(r->get<std::string>())
+                                 : Expected<U256, UintError>(unexpected(UintError::kEmpty));
+  h.chain_verified = true;
+  if (!id || *id != *expected_chain_id_) {
+    h.enabled = false;
+    h.last_error = "wrong chain id " + (r->is_string() ? r->get<std::string>() : r->dump()) +
+                   ", expected " + std::to_string(*expected_chain_id_);
+    return false;
+  }
+  return true;
+}
+
+void EndpointPool::observe_heads(std::chrono::steady_clock::time_point now) {
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    if (!health_[i].enabled || !verify_chain(i)) {
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto r = clients_[i]->call("eth_blockNumber");
+    record(i, r, std::chrono::steady_clock::now() - start);
+    const auto n = r && r->is_string() ? u256_from_quantity(r->get<std::string>())
+                                       : Expected<U256, UintError>(unexpected(UintError::kEmpty));
+    if (!n || *n > U256(std::numeric_limits<std::uint64_t>::max())) {
+      continue;  // unreachable: ranked by its failures
+    }
+    const auto head = static_cast<std::uint64_t>(*n);
+    if (health_[i].head != head) {
+      health_[i].head = head;
+      head_moved_at_[i] = now;
+    }
+  }
+  std::uint64_t best = 0;
+  for (const auto& h : health_) {
+    if (h.enabled && h.head) {
+      best = std::max(best, *h.head);
+    }
+  }
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    auto& h = health_[i];
+    if (!h.head) {
+      continue;
+    }
+    h.head_lag = best - *h.head;
+    const auto still = now - head_moved_at_[i];
+    h.out_of_sync = false;
+    h.out_of_sync_reason.clear();
+    if (h.head_lag > options_.max_head_lag_blocks) {
+      h.out_of_sync = true;
+      h.out_of_sync_reason = std::to_string(h.head_lag) + " blocks behind";
+    } else if (still > options_.head_stall) {
+      h.out_of_sync = true;
+      h.out_of_sync_reason =
+          "head " + std::to_string(*h.head) + " unchanged for " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(still).count()) + " s";
+    }
+  }
 }
 
 void EndpointPool::record(std::size_t i, const RpcResult& r,
@@ -36,7 +111,7 @@ void EndpointPool::record(std::size_t i, const RpcResult& r,
   auto& h = health_[i];
   const double ms = std::chrono::duration<double, std::milli>(took).count();
   h.latency_ms_ewma = h.successes + h.failures == 0 ? ms : 0.8 * h.latency_ms_ewma + 0.2 * ms;
-  if (r || !r.error().endpoint_fault()) {
+  if (r || !fails_over(r.error())) {
     ++h.successes;
     h.consecutive_failures = 0;
   } else {
@@ -44,6 +119,18 @@ void EndpointPool::record(std::size_t i, const RpcResult& r,
     ++h.consecutive_failures;
     h.last_error = r.error().describe();
   }
+}
+
+bool EndpointPool::fails_over(const RpcError& e) {
+  if (e.endpoint_fault()) {
+    return true;
+  }
+  // geth/erigon "header not found", nethermind/besu "unknown block" / "block not found": a node
+  // behind the pinned block. Another endpoint may have it.
+  const auto& m = e.message;
+  return m.find("header not found") != std::string::npos ||
+         m.find("unknown block") != std::string::npos ||
+         m.find("block not found") != std::string::npos;
 }
 
 namespace {
@@ -58,13 +145,15 @@ RpcError no_endpoint(const std::string& why) {
 Expected<std::size_t, RpcError> EndpointPool::connect(std::uint64_t expected_chain_id) {
   std::size_t good = 0;
   std::string problems;
+  expected_chain_id_ = expected_chain_id;
   for (std::size_t i = 0; i < clients_.size(); ++i) {
     const auto start = std::chrono::steady_clock::now();
     auto r = clients_[i]->call("eth_chainId");
     record(i, r, std::chrono::steady_clock::now() - start);
     if (!r) {
       problems += (problems.empty() ? "" : "; ") + r.error().describe();
-      continue;  // unreachable now; stays enabled and is checked when it answers
+      health_[i].chain_verified = false;  // asked again before it is first used
+      continue;
     }
     const auto id = r->is_string() ? u256_from_quantity(r->get<std::string>())
                                    : Expected<U256, UintError>(unexpected(UintError::kEmpty));
@@ -94,10 +183,13 @@ Expected<std::size_t, RpcError> EndpointPool::connect(std::uint64_t expected_cha
 RpcResult EndpointPool::call(std::string_view method, const Json& params) {
   std::string tried;
   for (const auto i : ranked()) {
+    if (!verify_chain(i)) {
+      continue;
+    }
     const auto start = std::chrono::steady_clock::now();
     auto r = clients_[i]->call(method, params);
     record(i, r, std::chrono::steady_clock::now() - start);
-    if (r || !r.error().endpoint_fault()) {
+    if (r || !fails_over(r.error())) {
       return r;
     }
     tried += (tried.empty() ? "" : "; ") + r.error().describe();
@@ -109,18 +201,16 @@ std::vector<RpcResult> EndpointPool::batch(std::span<const RpcRequest> requests)
   std::vector<RpcResult> last;
   std::string tried;
   for (const auto i : ranked()) {
+    if (!verify_chain(i)) {
+      continue;
+    }
     const auto start = std::chrono::steady_clock::now();
     auto results = clients_[i]->batch(requests);
-    const bool endpoint_failed = std::any_of(results.begin(), results.end(), [](const auto& r) {
-      return !r && r.error().endpoint_fault();
-    });
+    const auto failed = std::find_if(results.begin(), results.end(),
+                                     [](const auto& r) { return !r && fails_over(r.error()); });
+    const bool endpoint_failed = failed != results.end();
     RpcResult summary =
-        endpoint_failed
-            ? RpcResult(unexpected(
-                  std::find_if(results.begin(), results.end(),
-                               [](const auto& r) { return !r && r.error().endpoint_fault(); })
-                      ->error()))
-            : RpcResult(Json());
+        endpoint_failed ? RpcResult(unexpected(failed->error())) : RpcResult(Json());
     record(i, summary, std::chrono::steady_clock::now() - start);
     if (!endpoint_failed) {
       return results;
@@ -143,11 +233,14 @@ RpcResult EndpointPool::agreeing_call(std::string_view method, const Json& param
     if (answers.size() == quorum) {
       break;
     }
+    if (!verify_chain(i)) {
+      continue;
+    }
     const auto start = std::chrono::steady_clock::now();
     auto r = clients_[i]->call(method, params);
     record(i, r, std::chrono::steady_clock::now() - start);
     if (!r) {
-      if (!r.error().endpoint_fault()) {
+      if (!fails_over(r.error())) {
         return r;
       }
       continue;
@@ -171,12 +264,89 @@ RpcResult EndpointPool::agreeing_call(std::string_view method, const Json& param
   return answers[0];
 }
 
+namespace {
+// What two endpoints must agree on: the result itself (hex compared case-blind), a block by its
+// hash (clients add different optional fields to the same block), an error by kind and code.
+bool same_answer(const RpcResult& a, const RpcResult& b) {
+  if (a.has_value() != b.has_value()) {
+    return false;
+  }
+  if (!a) {
+    return a.error().kind == b.error().kind && a.error().code == b.error().code;
+  }
+  const auto key = [](const Json& v) -> Json {
+    if (v.is_object() && v.contains("hash")) {
+      return v["hash"];
+    }
+    return v;
+  };
+  Json x = key(*a);
+  Json y = key(*b);
+  if (x.is_string() && y.is_string()) {
+    auto lx = x.get<std::string>();
+    auto ly = y.get<std::string>();
+    std::transform(lx.begin(), lx.end(), lx.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    std::transform(ly.begin(), ly.end(), ly.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return lx == ly;
+  }
+  return x == y;
+}
+}  // namespace
+
+Expected<std::vector<RpcResult>, RpcError> EndpointPool::agreeing_batch(
+    std::span<const RpcRequest> requests, std::size_t quorum) {
+  std::vector<std::vector<RpcResult>> answers;
+  std::vector<std::size_t> who;
+  std::string tried;
+  for (const auto i : ranked()) {
+    if (answers.size() == quorum) {
+      break;
+    }
+    if (!verify_chain(i)) {
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto results = clients_[i]->batch(requests);
+    const auto failed = std::find_if(results.begin(), results.end(),
+                                     [](const auto& r) { return !r && fails_over(r.error()); });
+    const bool endpoint_failed = failed != results.end();
+    record(i, endpoint_failed ? RpcResult(unexpected(failed->error())) : RpcResult(Json()),
+           std::chrono::steady_clock::now() - start);
+    if (endpoint_failed) {
+      tried += "; " + failed->error().describe();
+      continue;
+    }
+    answers.push_back(std::move(results));
+    who.push_back(i);
+  }
+  if (answers.size() < quorum) {
+    return unexpected(no_endpoint("only " + std::to_string(answers.size()) + " of " +
+                                  std::to_string(quorum) +
+                                  " endpoints answered the reads that must agree" + tried));
+  }
+  for (std::size_t k = 1; k < answers.size(); ++k) {
+    for (std::size_t j = 0; j < requests.size(); ++j) {
+      if (!same_answer(answers[0][j], answers[k][j])) {
+        RpcError e;
+        e.kind = RpcErrorKind::kDisagreement;
+        e.message = health_[who[0]].endpoint + " and " + health_[who[k]].endpoint +
+                    " disagree on " + requests[j].method + " (request " + std::to_string(j + 1) +
+                    " of " + std::to_string(requests.size()) + ")";
+        return unexpected(e);
+      }
+    }
+  }
+  return std::move(answers[0]);
+}
+
 RpcResult EndpointPool::broadcast_raw_transaction(const std::string& raw_hex) {
   std::optional<RpcResult> accepted;
   std::optional<RpcError> refusal;
   std::optional<RpcError> fault;
   for (std::size_t i = 0; i < clients_.size(); ++i) {
-    if (!health_[i].enabled) {
+    if (!health_[i].enabled || !verify_chain(i)) {
       continue;
     }
     const auto start = std::chrono::steady_clock::now();

@@ -184,7 +184,8 @@ void read_chain(const Table& top, Config& config) {
   const auto* t = top.opt_table("chain");
   const Table c(top.file(), *t, "chain",
                 {"chain_id", "anvil", "anvil_block_time_s", "rpc", "ws", "ca_file",
-                 "request_timeout_ms", "confirmations", "agree_reads", "fees"});
+                 "request_timeout_ms", "confirmations", "agree_reads", "agree_quorum",
+                 "max_head_lag_blocks", "head_stall_s", "fees"});
   auto& s = config.chain;
   s.anvil = c.boolean("anvil", false);
   if (!s.anvil) {
@@ -237,6 +238,16 @@ void read_chain(const Table& top, Config& config) {
   if (s.agree_reads && !s.anvil && s.rpc.size() < 2) {
     c.fail("agree_reads", "needs at least two chain.rpc endpoints to compare");
   }
+  if (c.has("agree_quorum") && !s.agree_reads) {
+    c.fail("agree_quorum", "needs chain.agree_reads = true");
+  }
+  s.agree_quorum = c.uint("agree_quorum", s.agree_quorum, 2, 64);
+  if (s.agree_reads && !s.anvil && s.agree_quorum > s.rpc.size()) {
+    c.fail("agree_quorum", "is " + std::to_string(s.agree_quorum) + " but chain.rpc lists only " +
+                               std::to_string(s.rpc.size()) + " endpoints");
+  }
+  s.max_head_lag_blocks = c.uint("max_head_lag_blocks", s.max_head_lag_blocks, 1, 1'000'000);
+  s.head_stall_s = c.uint("head_stall_s", s.head_stall_s, 1, 86'400);
   read_fees(c, s.fees);
 }
 

@@ -76,7 +76,12 @@ struct ChainSettings {
   std::optional<std::filesystem::path> ca_file;
   std::uint64_t request_timeout_ms = 10'000;
   std::uint64_t confirmations = 1;
-  bool agree_reads = false;  // read from every endpoint and require agreement
+  bool agree_reads = false;        // price reads must agree on agree_quorum endpoints
+  std::uint64_t agree_quorum = 2;  // how many endpoints (2..rpc count) with agree_reads
+  // An endpoint more than this many blocks behind the best head, or whose head has not moved for
+  // head_stall_s, is out of sync: tried after every in-sync endpoint (issue 15, defect 4).
+  std::uint64_t max_head_lag_blocks = 5;
+  std::uint64_t head_stall_s = 60;
   FeeSettings fees;
 };
 

@@ -112,7 +112,23 @@ FeedPoll ChainlinkSource::poll(std::optional<std::uint64_t> block) {
   for (const auto& f : feeds_) {
     calls.push_back(eth_call(f.aggregator, kLatestRoundData, tag));
   }
-  const auto results = eth_.pool().batch(calls);
+  std::vector<chain::RpcResult> results;
+  if (agree_quorum_ >= 2) {
+    // The block itself must agree too (compared by hash): a node on another fork answers the
+    // same height from another state.
+    calls.push_back({"eth_getBlockByNumber", Json::array({tag, false})});
+    auto agreed = eth_.pool().agreeing_batch(calls, agree_quorum_);
+    if (!agreed) {
+      out.disagreement = agreed.error().kind == chain::RpcErrorKind::kDisagreement;
+      out.failures.push_back("price reads from " + std::to_string(agree_quorum_) +
+                             " endpoints: " + agreed.error().describe());
+      return out;
+    }
+    results = std::move(*agreed);
+    results.pop_back();
+  } else {
+    results = eth_.pool().batch(calls);
+  }
   for (std::size_t i = 0; i < feeds_.size(); ++i) {
     const auto& f = feeds_[i];
     const auto& r = results[i];

@@ -23,6 +23,9 @@ struct FeedPoll {
   std::vector<PriceReading> readings;  // one per feed that answered sensibly
   std::vector<std::string> failures;   // one sentence per feed that did not
   std::uint64_t block = 0;
+  // The endpoints asked to agree (ChainlinkSource::require_agreement) gave different answers:
+  // a lying or forked endpoint. No reading is returned from such a poll.
+  bool disagreement = false;
 };
 
 // Decodes latestRoundData()/getRoundData() return data (5 words: uint80 roundId, int256 answer,
@@ -41,6 +44,11 @@ class ChainlinkSource {
   // One batched, block-pinned poll of latestRoundData() of every feed.
   [[nodiscard]] FeedPoll poll(std::optional<std::uint64_t> block = std::nullopt);
 
+  // chain.agree_reads (issue 15, defect 3): from now on each poll is read from `quorum`
+  // endpoints, the pinned block's hash with it, and every answer must agree; otherwise the poll
+  // has no readings and `disagreement` set. 0 or 1: one endpoint (the default).
+  void require_agreement(std::size_t quorum) noexcept { agree_quorum_ = quorum; }
+
   // Walks rounds backwards from the latest with getRoundData (batched) to bootstrap history:
   // up to `max_rounds` (time, price) pairs, oldest first. Stops at the first missing round.
   [[nodiscard]] std::vector<std::pair<std::int64_t, double>> walk_back(std::size_t feed_index,
@@ -53,6 +61,7 @@ class ChainlinkSource {
   chain::EthClient& eth_;
   std::vector<FeedRef> feeds_;
   std::vector<int> decimals_;
+  std::size_t agree_quorum_ = 0;
 };
 
 }  // namespace varkeeper::keeper

@@ -30,7 +30,10 @@ std::unique_ptr<chain::EndpointPool> make_pool(const ChainSettings& chain) {
     clients.push_back(
         std::make_unique<chain::JsonRpcClient>(chain::make_http_transport(url, http)));
   }
-  return std::make_unique<chain::EndpointPool>(std::move(clients));
+  chain::EndpointPoolOptions pool_options;
+  pool_options.max_head_lag_blocks = chain.max_head_lag_blocks;
+  pool_options.head_stall = std::chrono::seconds(chain.head_stall_s);
+  return std::make_unique<chain::EndpointPool>(std::move(clients), pool_options);
 }
 
 // The client: the configured endpoints, checked to serve the configured chain.
@@ -199,6 +202,9 @@ int run_daemon(const Config& config, const StopSignals& stop, std::ostream& out,
   setup.oracle = contracts.oracle;
   setup.actions = contracts.actions;
   setup.feeds = feeds_of(config);
+  // chain.agree_reads (issue 15, defect 3): price reads, pinned block included, agree on
+  // agree_quorum endpoints or nothing is published from them.
+  setup.agree_quorum = config.chain.agree_reads ? config.chain.agree_quorum : 0;
   setup.pipeline = pipeline_config(config);
   setup.known_errors = installed_contract_errors();
   setup.operations = operations_options(config);

@@ -154,7 +154,9 @@ TickSummary KeeperLoop::tick() {
   const bool have_head = read_head(s);
   if (have_head) {
     run_pipeline(s);
-    publish(s);
+    if (!s.reads_disagree) {
+      publish(s);  // never sign what one lying endpoint says
+    }
     fire_actions(s);
   }
   tx_.tick();
@@ -166,6 +168,9 @@ TickSummary KeeperLoop::tick() {
 }
 
 bool KeeperLoop::read_head(TickSummary& s) {
+  // Every endpoint's head first, so a lagging or frozen node is demoted before this tick reads
+  // from it (issue 15, defect 4).
+  eth_.pool().observe_heads();
   auto head = eth_.get_block(chain::BlockTag::latest());
   if (!head || !*head) {
     s.errors.push_back("cannot read the latest block: " +
@@ -179,10 +184,16 @@ bool KeeperLoop::read_head(TickSummary& s) {
 
 void KeeperLoop::run_pipeline(TickSummary& s) {
   auto poll = source_.poll(s.block);
+  s.reads_disagree = poll.disagreement;
+  if (poll.disagreement) {
+    // A lying or forked endpoint (chain.agree_reads): an incident of its own, not a DoS.
+    record_incident(store_, s.now, risk::oprisk::kOracleManipulation, "rpc",
+                    {{"block", s.block}, {"error", poll.failures.front()}});
+  }
   for (auto& f : poll.failures) {
     s.errors.push_back(std::move(f));
   }
-  if (!poll.failures.empty() && poll.readings.empty()) {
+  if (!poll.disagreement && !poll.failures.empty() && poll.readings.empty()) {
     record_incident(store_, s.now, risk::oprisk::kDenialOfService, "rpc",
                     {{"failed_feeds", poll.failures.size()}});
   }

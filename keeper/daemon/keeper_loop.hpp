@@ -41,6 +41,9 @@ struct TickSummary {
       confirmations;                // "round 3 of portfolio 1 accepted in block 42, gas 70355"
   std::vector<std::string> errors;  // RPC failures this tick (the loop keeps going)
   double seconds = 0.0;             // wall time of the tick
+  // chain.agree_reads: the endpoints disagreed on this tick's price reads, so nothing is
+  // published from them (issue 15, defect 3).
+  bool reads_disagree = false;
 };
 
 class KeeperLoop {

@@ -50,6 +50,7 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
 
   // Sources, then the history they continue.
   ChainlinkSource source(eth, setup.feeds);
+  source.require_agreement(setup.agree_quorum);
   try {
     source.init();
   } catch (const std::runtime_error& e) {

@@ -39,6 +39,8 @@ struct KeeperSetup {
   chain::Address oracle{};                // RiskOracle
   ActionTargets actions;
   std::vector<FeedRef> feeds;
+  // chain.agree_reads: price reads agree on this many endpoints (0: one endpoint is read).
+  std::size_t agree_quorum = 0;
   PipelineConfig pipeline;                        // methodology already stamped
   std::vector<chain::AbiSignature> known_errors;  // contracts' custom errors, shown by name
   OperationsOptions operations;                   // /metrics, /healthz, /readyz

@@ -46,6 +46,11 @@ void TickMetrics::record(const TickSummary& s, chain::EthClient& eth, const chai
   }
   auto& pool = eth.pool();
   const auto health = pool.health();
+  for (const auto& h : health) {
+    if (h.head) {
+      head_lag_.set({h.endpoint}, static_cast<double>(h.head_lag));
+    }
+  }
   for (std::size_t i = 0; i < pool.size(); ++i) {
     const auto& c = pool.client(i).counters();
     for (int k = 0; k < 8; ++k) {

@@ -10,12 +10,18 @@ namespace varkeeper::keeper {
 
 class TickMetrics {
  public:
-  TickMetrics(Operations& ops, std::size_t asset_count) : ops_(ops), assets_(asset_count) {}
+  TickMetrics(Operations& ops, std::size_t asset_count)
+      : ops_(ops),
+        assets_(asset_count),
+        head_lag_(ops.registry().gauge("varkeeper_endpoint_head_lag_blocks",
+                                       "blocks each endpoint's head is behind the best head",
+                                       {"endpoint"})) {}
   void record(const TickSummary& s, chain::EthClient& eth, const chain::TxManager& tx);
 
  private:
   Operations& ops_;
   std::size_t assets_;
+  Gauge& head_lag_;  // varkeeper_endpoint_head_lag_blocks{endpoint} (issue 15, defect 4)
   chain::U256 gas_seen_ = 0;
   std::map<std::pair<std::string, int>, std::uint64_t> rpc_errors_seen_;
 };

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "keeper/core/units.hpp"
 #include "risk/oprisk.hpp"
 #include "risk/returns.hpp"
 
@@ -18,6 +19,7 @@ const char* to_string(PublishReason r) noexcept {
     case PublishReason::kDeviation: return "deviation";
     case PublishReason::kHeartbeat: return "heartbeat";
     case PublishReason::kBreaker: return "breaker";
+    case PublishReason::kCatchUp: return "catch-up";
   }
   return "none";
 }
@@ -50,6 +52,8 @@ struct PortfolioState {
   risk::HysteresisTrigger rebalance;
   risk::HysteresisTrigger payout;
   std::optional<std::pair<std::int64_t, double>> last_published;
+  std::optional<ChangeLimit> change_limit;
+  std::optional<OnchainReport> last_report;  // the oracle's stored figures (change-limit base)
   std::optional<risk::RiskEstimate> last_estimate;
   std::vector<double> estimate_key;  // inputs of last_estimate (last row and row count)
 };
@@ -80,6 +84,34 @@ struct Pipeline::State {
   bool estimate(const PortfolioSpec& spec, PortfolioState& ps, const std::vector<double>& values,
                 PortfolioUpdate& u);
 };
+
+namespace {
+
+// Steps u's published figures from the last report towards the breaker's within the oracle's
+// change limit (keeper/core/change_limit.hpp), so the report is never refused for it.
+void step_within_change_limit(const PortfolioState& ps, PortfolioUpdate& u) {
+  u.target_var = u.published_var;
+  u.target_cvar = u.published_cvar;
+  if (!ps.change_limit || !ps.last_report || ps.change_limit->max_change == 0 ||
+      !std::isfinite(u.published_var) || !std::isfinite(u.published_cvar)) {
+    return;
+  }
+  const OnchainReport& last = *ps.last_report;
+  // Elapsed observation time; none (the oracle refuses the report as TooSoon anyway): no move.
+  const std::uint64_t elapsed = u.observed_at > static_cast<std::int64_t>(last.observed_at)
+                                    ? static_cast<std::uint64_t>(u.observed_at) - last.observed_at
+                                    : 0;
+  const bool normal = u.status == risk::BreakerStatus::kNormal;
+  const std::uint64_t var = step_within_limit(*ps.change_limit, last.value_at_risk,
+                                              to_wad(u.target_var), elapsed, normal);
+  const std::uint64_t cvar = step_within_limit(*ps.change_limit, last.expected_shortfall,
+                                               to_wad(u.target_cvar), elapsed, normal);
+  u.published_var = from_wad(var);
+  u.published_cvar = from_wad(std::max(cvar, var));
+  u.stepped = var != to_wad(u.target_var) || cvar != to_wad(u.target_cvar);
+}
+
+}  // namespace
 
 Pipeline::Pipeline(PipelineConfig config)
     : config_(std::move(config)), state_(std::make_unique<State>()) {
@@ -139,6 +171,21 @@ void Pipeline::mark_published(std::uint64_t portfolio_id, std::int64_t t, double
   const auto it = state_->portfolios.find(portfolio_id);
   if (it != state_->portfolios.end()) {
     it->second.last_published = {t, var};
+  }
+}
+
+void Pipeline::mark_published(const OnchainReport& report, std::int64_t t) {
+  const auto it = state_->portfolios.find(report.portfolio_id);
+  if (it != state_->portfolios.end()) {
+    it->second.last_published = {t, from_wad(report.value_at_risk)};
+    it->second.last_report = report;
+  }
+}
+
+void Pipeline::set_change_limit(std::uint64_t portfolio_id, const ChangeLimit& limit) {
+  const auto it = state_->portfolios.find(portfolio_id);
+  if (it != state_->portfolios.end()) {
+    it->second.change_limit = limit;
   }
 }
 
@@ -300,17 +347,33 @@ PortfolioUpdate Pipeline::State::update_portfolio(
   u.published_var = std::clamp(b.published, 0.0, 1.0);
   const double scale = u.computed.var > 0.0 ? u.published_var / u.computed.var : 1.0;
   u.published_cvar = std::clamp(u.computed.cvar * scale, u.published_var, 1.0);
+  step_within_change_limit(ps, u);
 
-  // 2d. Publish policy and action edges.
+  // 2d. Publish policy and action edges. While the change limit holds the figures back, a report
+  // goes out once the limit's allowance is full (a whole change period since the last report),
+  // unless the deviation rule sends one sooner.
   if (!ps.last_published) {
     u.publish = PublishReason::kFirst;
   } else if (b.status_changed) {
     u.publish = PublishReason::kBreaker;
   } else {
+    // The relative change of VaR, and of CVaR when the last report is known: RiskOracle v2
+    // guards both and consumers price from CVaR, so a CVaR move is as much a reason to publish.
     const double last = ps.last_published->second;
-    const double change = std::fabs(u.published_var - last) / std::max(last, 1e-12);
+    double change = std::fabs(u.published_var - last) / std::max(last, 1e-12);
+    if (ps.last_report) {
+      const double last_cvar = from_wad(ps.last_report->expected_shortfall);
+      change =
+          std::max(change, std::fabs(u.published_cvar - last_cvar) / std::max(last_cvar, 1e-12));
+    }
+    const bool allowance_full =
+        ps.change_limit && ps.last_report &&
+        u.observed_at - static_cast<std::int64_t>(ps.last_report->observed_at) >=
+            static_cast<std::int64_t>(ps.change_limit->period_s);
     if (change >= spec.publish.deviation) {
       u.publish = PublishReason::kDeviation;
+    } else if (u.stepped && allowance_full) {
+      u.publish = PublishReason::kCatchUp;
     } else if (now - ps.last_published->first >= spec.publish.heartbeat_s) {
       u.publish = PublishReason::kHeartbeat;
     }

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "chain/bytes.hpp"
+#include "keeper/core/change_limit.hpp"
 #include "keeper/core/incident.hpp"
+#include "keeper/core/risk_report.hpp"
 #include "risk/breaker_config.hpp"
 #include "risk/circuit_breaker.hpp"
 #include "risk/price_checks.hpp"
@@ -65,7 +67,9 @@ struct PriceReading {
   bool fetched = true;
 };
 
-enum class PublishReason { kNone, kFirst, kDeviation, kHeartbeat, kBreaker };
+// kCatchUp: the published figures lag the breaker's because of the oracle's change limit, and a
+// whole change period has passed since the last report (its allowance is full): the next step.
+enum class PublishReason { kNone, kFirst, kDeviation, kHeartbeat, kBreaker, kCatchUp };
 [[nodiscard]] const char* to_string(PublishReason r) noexcept;
 
 struct PortfolioUpdate {
@@ -74,8 +78,11 @@ struct PortfolioUpdate {
   bool has_estimate = false;    // enough history and usable prices
   double value = 0.0;           // portfolio value in the price unit (USD)
   risk::RiskEstimate computed;  // the engine's figures (fractions of value)
-  double published_var = 0.0;
-  double published_cvar = 0.0;
+  double published_var = 0.0;   // what the report carries: the target, stepped within the
+  double published_cvar = 0.0;  // oracle's change limit (keeper/core/change_limit.hpp)
+  double target_var = 0.0;      // the breaker's figures the published ones step towards
+  double target_cvar = 0.0;
+  bool stepped = false;  // published != target: the change limit holds the figures back
   risk::BreakerStatus status = risk::BreakerStatus::kNormal;
   risk::TripReasons reasons;
   PublishReason publish = PublishReason::kNone;
@@ -110,6 +117,14 @@ class Pipeline {
   // Tell the pipeline a report was accepted on chain (or by the dry-run sink): the publish policy
   // measures deviation and heartbeat from it.
   void mark_published(std::uint64_t portfolio_id, std::int64_t t, double var);
+  // The same for the report itself: its WAD figures and observation time are also where the next
+  // report's change limit is measured from (the oracle's stored report).
+  void mark_published(const OnchainReport& report, std::int64_t t);
+
+  // The oracle's change limit for a portfolio (RiskOracle.limits / changePolicy): from now on the
+  // published figures move towards the breaker's at most as fast as it allows. Without one (or
+  // with max_change 0) the figures are published as they are.
+  void set_change_limit(std::uint64_t portfolio_id, const ChangeLimit& limit);
 
   [[nodiscard]] const PipelineConfig& config() const noexcept { return config_; }
   // Number of closes held for `asset` at `period_s`.

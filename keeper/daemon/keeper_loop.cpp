@@ -223,7 +223,7 @@ void KeeperLoop::publish(TickSummary& s) {
   in_flight_[s.submitted.tx_id] = s.submitted.reports;
   last_publish_time_ = s.now;
   for (const auto& r : s.submitted.reports) {
-    pipeline_.mark_published(r.portfolio_id, s.now, from_wad(r.value_at_risk));
+    pipeline_.mark_published(r, s.now);
     if (!store_) {
       continue;
     }
@@ -276,6 +276,10 @@ std::string KeeperLoop::status_line(const TickSummary& s) {
     }
     out << " VaR " << percent(u.published_var) << " CVaR " << percent(u.published_cvar) << ' '
         << risk::to_string(u.status);
+    if (u.stepped) {
+      // The oracle's change limit holds the figures back: how far they lag the breaker's.
+      out << " stepping to VaR " << percent(u.target_var) << " CVaR " << percent(u.target_cvar);
+    }
     if (u.publish != PublishReason::kNone) {
       out << " publish(" << to_string(u.publish) << ")";
     }

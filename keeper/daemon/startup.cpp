@@ -6,6 +6,7 @@
 
 #include "keeper/core/reporter.hpp"
 #include "keeper/core/startup_error.hpp"
+#include "keeper/daemon/oracle_limits.hpp"
 #include "keeper/daemon/tick_metrics.hpp"
 #include "keeper/store/store.hpp"
 #include "keeper/store/store_lock.hpp"
@@ -66,6 +67,11 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
   }
   Reporter reporter(eth, tx, setup.signers, specs, {setup.oracle, setup.chain_id, 0});
   resume_rounds(reporter, *store, specs);
+  // The oracle's change limit per portfolio and its stored reports: published figures step
+  // within the limit (issue 14).
+  for (const auto& problem : load_change_limits(eth, setup.oracle, pipeline)) {
+    out << "varkeeper: " << problem << std::endl;
+  }
 
   KeeperLoop loop(eth, tx, source, pipeline, reporter, setup.actions, store.get());
   loop.set_known_errors(std::move(setup.known_errors));

@@ -35,16 +35,10 @@ const char* to_string(OracleRefusal r) noexcept {
 
 namespace {
 
-// RiskOracle._checkHistory's change limit: |next - prev| * WAD * period > allowance * prev is
-// refused, allowance = maxVaRChange * min(elapsed, period) (x widening while the breaker status is
-// not normal); a zero previous figure is not limited. In 256 bits, as the contract's uint256.
-bool change_too_large(std::uint64_t prev, std::uint64_t next, const chain::U256& scale,
-                      const chain::U256& allowance) {
-  if (prev == 0) {
-    return false;
-  }
-  const std::uint64_t diff = next > prev ? next - prev : prev - next;
-  return chain::U256(diff) * scale > allowance * prev;
+// The scenario's [oracle] change limit as RiskOracle holds it: maxVaRChange in WAD (the deploy
+// path's conversion), the contract's default change policy.
+ChangeLimit change_limit_of(const OracleLimits& limits) {
+  return {to_wad(limits.max_var_change, 1e6), oracle::kChangePeriod, oracle::kBreakerWidening};
 }
 
 }  // namespace
@@ -86,22 +80,17 @@ OracleRefusal OracleSink::submit(const OnchainReport& r, std::int64_t now) {
     if (r.observed_at <= prev.observed_at || observed < earliest) {
       return OracleRefusal::kTooSoon;
     }
-    const std::uint64_t max_change = to_wad(limits_.max_var_change, 1e6);
-    if (max_change != 0) {
-      // Elapsed observation time (> 0, checked above), credited up to one change period.
-      const std::uint64_t elapsed =
-          std::min(r.observed_at - prev.observed_at, oracle::kChangePeriod);
-      chain::U256 allowance = chain::U256(max_change) * elapsed;
-      if (r.breaker_status != 0) {
-        allowance *= oracle::kBreakerWidening;
-      }
-      const chain::U256 scale = chain::U256(kWad) * oracle::kChangePeriod;
-      if (change_too_large(prev.value_at_risk, r.value_at_risk, scale, allowance)) {
-        return OracleRefusal::kVaRChangeTooLarge;
-      }
-      if (change_too_large(prev.expected_shortfall, r.expected_shortfall, scale, allowance)) {
-        return OracleRefusal::kCVaRChangeTooLarge;
-      }
+    // The change limit (keeper/core/change_limit.hpp), on elapsed observation time (> 0,
+    // checked above).
+    const ChangeLimit limit = change_limit_of(limits_);
+    const std::uint64_t elapsed = r.observed_at - prev.observed_at;
+    const bool normal = r.breaker_status == 0;
+    if (!within_change_limit(limit, prev.value_at_risk, r.value_at_risk, elapsed, normal)) {
+      return OracleRefusal::kVaRChangeTooLarge;
+    }
+    if (!within_change_limit(limit, prev.expected_shortfall, r.expected_shortfall, elapsed,
+                             normal)) {
+      return OracleRefusal::kCVaRChangeTooLarge;
     }
   }
   // RiskOracle._write: an observation time ahead of the block is stored as the block time.
@@ -449,7 +438,13 @@ Pipeline SimulationRun::make_pipeline(const risk::BreakerConfig& breaker) const 
   }
   pc.portfolios = portfolios_;
   pc.breaker = breaker;
-  return Pipeline(pc);
+  Pipeline pipe(pc);
+  // The keeper steps its figures within the oracle's change limit (issue 14), as the daemon does
+  // with the limit it reads from the chain.
+  for (const auto& p : portfolios_) {
+    pipe.set_change_limit(p.id, change_limit_of(scenario_.oracle));
+  }
+  return pipe;
 }
 
 void SimulationRun::open_accounts() {
@@ -667,7 +662,7 @@ void SimulationRun::record_update(std::size_t j, std::size_t k, const PortfolioU
 
 // The tick's reports to the sink; the accepted ones reach the pipeline. Gas: one submit, or one
 // submitBatch shared evenly; measured from the receipt when the sink paid it, else estimated.
-void SimulationRun::submit_reports(std::size_t k, const TickResult& tr) {
+void SimulationRun::submit_reports(std::size_t k, const TickResult& /*tr*/) {
   if (tick_reports_.empty()) {
     return;
   }
@@ -683,7 +678,7 @@ void SimulationRun::submit_reports(std::size_t k, const TickResult& tr) {
     if (pt.refusal == OracleRefusal::kNone) {
       pt.accepted = true;
       rounds_[j] = tick_reports_[i].round;
-      pipe_->mark_published(portfolios_[j].id, t, tr.portfolios[j].published_var);
+      pipe_->mark_published(tick_reports_[i], t);
       ++sum.reports_published;
       accepted.push_back(j);
     } else {

@@ -62,7 +62,19 @@ McModel calibrate_jump_diffusion(std::span<const double> returns, std::size_t n_
     for (auto& c : col) {
       c = std::fabs(c - med);
     }
-    const double robust_sd = 1.4826 * median(col);
+    double robust_sd = 1.4826 * median(col);
+    if (!(robust_sd > 0.0)) {
+      // MAD = 0 (more than half the returns equal: a peg): the robust scale says every other
+      // return is a jump. Measure the threshold in sample standard deviations instead.
+      double mean = 0.0;
+      double sd = 0.0;
+      std::vector<double> raw(t_obs);
+      for (std::size_t t = 0; t < t_obs; ++t) {
+        raw[t] = returns[t * n + i];
+      }
+      mean_sd(raw, mean, sd);
+      robust_sd = sd;
+    }
     for (std::size_t t = 0; t < t_obs; ++t) {
       flag[t * n + i] = std::fabs(returns[t * n + i] - med) > kJumpThreshold * robust_sd ? 1 : 0;
     }
@@ -82,7 +94,11 @@ McModel calibrate_jump_diffusion(std::span<const double> returns, std::size_t n_
     common[t] = (n >= 2 && count == n) ? 1 : 0;
   }
   if (quiet.size() / n < n + 2) {
-    throw std::invalid_argument("too few periods without jumps to calibrate the diffusion.");
+    // Too few jump-free periods to estimate a diffusion covariance: no jumps are separated, the
+    // diffusion is estimated from every period (a plain normal model) instead of refusing.
+    std::fill(flag.begin(), flag.end(), 0);
+    std::fill(common.begin(), common.end(), 0);
+    quiet.assign(returns.begin(), returns.end());
   }
 
   McModel m;

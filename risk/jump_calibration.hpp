@@ -5,6 +5,9 @@
 // Intensities are jump counts per period; jump sizes are the mean and standard deviation (n - 1)
 // of the flagged returns less the diffusion drift; the diffusion's drift and covariance come from
 // the periods without any jump.
+// Degenerate windows degrade instead of throwing (issue 16, defect 6): an asset with a median
+// absolute deviation of 0 (a peg) has its threshold in sample standard deviations; with fewer
+// than n + 2 jump-free periods no jumps are separated and the diffusion takes every period.
 #pragma once
 
 #include <cstddef>

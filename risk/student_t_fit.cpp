@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "risk/sample_moments.hpp"
@@ -23,13 +24,19 @@ struct EmResult {
 
 // Scratch space of em_fixed_nu, sized once per fit so the EM iterations do not allocate.
 struct EmWorkspace {
-  EmWorkspace(Eigen::Index t_obs, Eigen::Index d)
-      : llt(d), centered(t_obs, d), solved(d, t_obs), delta(t_obs), w(t_obs) {}
+  EmWorkspace(Eigen::Index t_obs, Eigen::Index d, Vector floor)
+      : llt(d),
+        centered(t_obs, d),
+        solved(d, t_obs),
+        delta(t_obs),
+        w(t_obs),
+        dispersion_floor(std::move(floor)) {}
   Eigen::LLT<Matrix> llt;
   Matrix centered;  // T x d
   Matrix solved;    // d x T
   Vector delta;
   Vector w;
+  Vector dispersion_floor;  // lower bound of each diagonal entry of the dispersion
 };
 
 // Profile maximum likelihood of (location, dispersion) for fixed nu, by EM. X is T x d.
@@ -68,6 +75,10 @@ EmResult em_fixed_nu(const Matrix& x, double nu, const Vector& start_location,
     centered = x.rowwise() - r.location.transpose();
     r.dispersion.noalias() = centered.transpose() * ws.w.asDiagonal() * centered;
     r.dispersion /= static_cast<double>(t_obs);
+    // The floor: with many identical returns (a peg's flat stretch) the t likelihood is
+    // unbounded as the dispersion collapses onto them; the floored EM maximises it over the
+    // dispersions whose diagonal stays at or above kDispersionFloorFraction^2 s_i^2.
+    r.dispersion.diagonal() = r.dispersion.diagonal().cwiseMax(ws.dispersion_floor);
   }
   return r;
 }
@@ -84,7 +95,8 @@ NuFit maximise_over_nu(const Matrix& x) {
   const Vector mean = x.colwise().mean().transpose();
   const Matrix c = x.rowwise() - mean.transpose();
   const Matrix cov = (c.transpose() * c) / static_cast<double>(x.rows() - 1);
-  EmWorkspace ws(x.rows(), x.cols());
+  EmWorkspace ws(x.rows(), x.cols(),
+                 cov.diagonal() * (kDispersionFloorFraction * kDispersionFloorFraction));
   // Every nu evaluated so far, with its converged location and dispersion.
   struct Evaluated {
     double log_nu;
@@ -105,8 +117,10 @@ NuFit maximise_over_nu(const Matrix& x) {
     // ones from the optimum at the nearest nu already evaluated, a few iterations away. The EM's
     // fixed point for a given nu does not depend on its start, so only the last digits within
     // its convergence tolerance do (tests/risk/student_t_fit_test.cpp).
+    Matrix start = cov * ((nu - 2.0) / nu);
+    start.diagonal() = start.diagonal().cwiseMax(ws.dispersion_floor);
     EmResult r = nearest == nullptr
-                     ? em_fixed_nu(x, nu, mean, cov * ((nu - 2.0) / nu), ws)
+                     ? em_fixed_nu(x, nu, mean, start, ws)
                      : em_fixed_nu(x, nu, nearest->location, nearest->dispersion, ws);
     evaluated.push_back({log_nu, r.location, r.dispersion});
     return r;
@@ -147,10 +161,18 @@ NuFit maximise_over_nu(const Matrix& x) {
   return {std::exp(best), std::move(em)};
 }
 
+// Whether every value of column j is the same (a constant price: zero sample variance).
+bool constant_column(const Matrix& x, Eigen::Index j) {
+  return (x.col(j).array() == x(0, j)).all();
+}
+
 }  // namespace
 
 StudentTFit fit_student_t(std::span<const double> x) {
   const Matrix m = Eigen::Map<const Matrix>(x.data(), static_cast<Eigen::Index>(x.size()), 1);
+  if (m.rows() >= 3 && constant_column(m, 0)) {
+    return {x[0], 0.0, kMaxNu, 0.0};  // a point mass: no dispersion to fit
+  }
   const auto fit = maximise_over_nu(m);
   return {fit.em.location(0), std::sqrt(fit.em.dispersion(0, 0)), fit.nu, fit.em.log_likelihood};
 }
@@ -162,11 +184,41 @@ MultivariateTFit fit_multivariate_t(std::span<const double> returns, std::size_t
   const auto rows = static_cast<Eigen::Index>(returns.size() / n_assets);
   const auto cols = static_cast<Eigen::Index>(n_assets);
   const Matrix m = Eigen::Map<const Matrix>(returns.data(), rows, cols);
-  const auto fit = maximise_over_nu(m);
+  if (rows < cols + 2) {
+    throw std::invalid_argument("too few observations to fit a Student-t distribution.");
+  }
+  // Assets whose price never moved are a point mass: they keep their (constant) return as
+  // location and a zero row and column of dispersion; the t is fitted to the others.
+  std::vector<Eigen::Index> moving;
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    if (!constant_column(m, j)) {
+      moving.push_back(j);
+    }
+  }
   MultivariateTFit out;
-  out.location.assign(fit.em.location.data(), fit.em.location.data() + cols);
-  out.dispersion.resize(n_assets * n_assets);
-  Eigen::Map<Matrix>(out.dispersion.data(), cols, cols) = fit.em.dispersion;
+  out.location.resize(n_assets);
+  out.dispersion.assign(n_assets * n_assets, 0.0);
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    out.location[static_cast<std::size_t>(j)] = m(0, j);
+  }
+  out.nu = kMaxNu;
+  if (moving.empty()) {
+    return out;
+  }
+  const auto k = static_cast<Eigen::Index>(moving.size());
+  Matrix sub(rows, k);
+  for (Eigen::Index j = 0; j < k; ++j) {
+    sub.col(j) = m.col(moving[static_cast<std::size_t>(j)]);
+  }
+  const auto fit = maximise_over_nu(sub);
+  for (Eigen::Index a = 0; a < k; ++a) {
+    const auto ia = static_cast<std::size_t>(moving[static_cast<std::size_t>(a)]);
+    out.location[ia] = fit.em.location(a);
+    for (Eigen::Index b = 0; b < k; ++b) {
+      const auto ib = static_cast<std::size_t>(moving[static_cast<std::size_t>(b)]);
+      out.dispersion[ia * n_assets + ib] = fit.em.dispersion(a, b);
+    }
+  }
   out.nu = fit.nu;
   out.log_likelihood = fit.em.log_likelihood;
   return out;

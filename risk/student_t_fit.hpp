@@ -17,6 +17,15 @@ namespace varkeeper::risk {
 
 inline constexpr double kMinNu = 2.05;
 inline constexpr double kMaxNu = 500.0;
+// The dispersion's diagonal is kept at or above (kDispersionFloorFraction s_i)^2, s_i the asset's
+// sample standard deviation: with many identical returns (a peg's flat stretch) the t likelihood
+// grows without bound as the dispersion collapses onto them (issue 16, defect 6). 0.1 is below
+// the scale of any t with nu >= 2.05 and that standard deviation (scale = s sqrt((nu - 2) / nu)
+// >= 0.156 s), so the floor binds only on such point-mass-heavy windows.
+inline constexpr double kDispersionFloorFraction = 0.1;
+// An asset whose returns are all equal (a constant price) is a point mass: it is left out of the
+// fit and keeps its return as location with a zero row and column of dispersion (nu from the
+// other assets; kMaxNu when no asset moved). Neither fit throws on it.
 
 struct StudentTFit {
   double location = 0.0;

@@ -129,7 +129,7 @@ const char* to_string(TrafficLightZone zone) noexcept {
 double basel_plus_factor(std::size_t n, std::size_t exceptions, double alpha) {
   check_alpha(alpha);
   const double f = stat::binomial_cdf(exceptions, n, 1.0 - alpha);
-  if (f < kGreenLimit) {
+  if (exceptions == 0 || f < kGreenLimit) {  // zero exceptions is green (traffic_light)
     return 0.0;
   }
   if (f >= kYellowLimit) {
@@ -156,9 +156,11 @@ TrafficLight traffic_light(std::size_t n, std::size_t exceptions, double alpha) 
   TrafficLight tl;
   tl.cumulative_probability = stat::binomial_cdf(exceptions, n, p);
   tl.type1_error = stat::binomial_sf_inclusive(exceptions, n, p);
-  tl.zone = tl.cumulative_probability < kGreenLimit    ? TrafficLightZone::kGreen
-            : tl.cumulative_probability < kYellowLimit ? TrafficLightZone::kYellow
-                                                       : TrafficLightZone::kRed;
+  // Zero exceptions is green for every n: with n <= 5 at 99 % F(0) = 0.99^n >= 0.95, and the rule
+  // alone would call a model that was never exceeded yellow (issue 16, defect 7).
+  tl.zone = exceptions == 0 || tl.cumulative_probability < kGreenLimit ? TrafficLightZone::kGreen
+            : tl.cumulative_probability < kYellowLimit                 ? TrafficLightZone::kYellow
+                                                                       : TrafficLightZone::kRed;
   // Zone boundaries for this (n, alpha): F is non-decreasing in x, so scan up from 0.
   std::size_t x = 0;
   while (x < n && stat::binomial_cdf(x + 1, n, p) < kGreenLimit) {

@@ -52,7 +52,9 @@ struct LikelihoodRatioTest {
 // "Supervisory framework for the use of backtesting...", Table 2: the yellow zone begins where
 // the probability of that number of exceptions *or fewer* reaches 95 %, the red zone where it
 // reaches 99.99 %. So with F(x) = P(X <= x), X ~ Binomial(n, 1 - alpha):
-//   green if F(x) < 0.95, yellow if 0.95 <= F(x) < 0.9999, red if F(x) >= 0.9999
+//   green if F(x) < 0.95, yellow if 0.95 <= F(x) < 0.9999, red if F(x) >= 0.9999,
+// except that x = 0 is always green: for n <= 5 at 99 % F(0) = 0.99^n >= 0.95 already, and no
+// exception at all cannot be evidence against the model.
 // (250 days at 99 %: green 0-4, yellow 5-9, red >= 10; MATLAB's varbacktest tl uses the same).
 enum class TrafficLightZone { kGreen, kYellow, kRed };
 [[nodiscard]] const char* to_string(TrafficLightZone zone) noexcept;

@@ -318,3 +318,24 @@ TEST_CASE("out-of-sample recalibration applies Basel's multiplier of the trailin
                         varkeeper::risk::stat::normal_quantile(1.0 - 4.0 / 250))
             .epsilon(1e-15));
 }
+
+TEST_CASE("zero exceptions is green even when n is too small for the rule, e.g. n <= 5 at 99 %") {
+  // Issue 16, defect 7: F(0) = 0.99^n >= 0.95 for n <= 5, so the CDF rule alone said yellow (and
+  // a plus factor of 0.40) for a model never exceeded. Failed before the fix, passes now.
+  for (std::size_t n = 1; n <= 5; ++n) {
+    CAPTURE(n);
+    const auto tl = traffic_light(n, 0, 0.99);
+    CHECK(tl.cumulative_probability >= 0.95);
+    CHECK(tl.zone == TrafficLightZone::kGreen);
+    CHECK(tl.plus_factor == 0.0);
+    CHECK(basel_plus_factor(n, 0, 0.99) == 0.0);
+    // One exception in five days at 99 %: F(1) = 0.99^5 + 5 (0.01) 0.99^4 = 0.99902 -> yellow.
+    if (n == 5) {
+      const auto one = traffic_light(n, 1, 0.99);
+      CHECK(one.cumulative_probability ==
+            doctest::Approx(std::pow(0.99, 5) + 5 * 0.01 * std::pow(0.99, 4)).epsilon(1e-12));
+      CHECK(one.zone == TrafficLightZone::kYellow);
+    }
+  }
+  CHECK(traffic_light(6, 0, 0.99).zone == TrafficLightZone::kGreen);  // F(0) = 0.94148 < 0.95
+}

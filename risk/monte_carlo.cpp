@@ -1,7 +1,5 @@
 #include "risk/monte_carlo.hpp"
 
-#include <Eigen/Cholesky>
-#include <Eigen/Core>
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -15,13 +13,12 @@
 #include <emmintrin.h>
 #endif
 
+#include "risk/covariance_repair.hpp"
 #include "risk/empirical_tail.hpp"
 #include "risk/random_stream.hpp"
 
 namespace varkeeper::risk {
 namespace {
-
-using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct Prepared {
   std::size_t n = 0;
@@ -64,19 +61,9 @@ Prepared prepare(const McModel& model, std::span<const double> weights, const Mc
   p.revaluation = s.revaluation;
   p.paths = s.antithetic ? s.paths + (s.paths % 2) : s.paths;
   p.seed = s.seed;
-  // Cholesky with a tiny diagonal jitter only if the matrix is numerically semi-definite.
-  const auto nn = static_cast<Eigen::Index>(n);
-  Matrix cov = Eigen::Map<const Matrix>(model.covariance.data(), nn, nn);
-  Eigen::LLT<Matrix> llt(cov);
-  if (llt.info() != Eigen::Success) {
-    const double jitter = 1e-12 * std::max(cov.diagonal().maxCoeff(), 1e-300);
-    llt.compute(cov + jitter * Matrix::Identity(nn, nn));
-    if (llt.info() != Eigen::Success) {
-      throw std::invalid_argument("the covariance matrix is not positive semi-definite.");
-    }
-  }
-  p.chol.resize(n * n);
-  Eigen::Map<Matrix>(p.chol.data(), nn, nn) = llt.matrixL().toDenseMatrix();
+  // Cholesky; a covariance that is not positive definite (a constant asset, collinear assets) is
+  // repaired by the nearest correlation matrix, not jittered (risk/covariance_repair.hpp).
+  p.chol = covariance_factor(model.covariance, n).lower;
   if (model.distribution == McDistribution::kStudentT) {
     // nu > 2: the Marsaglia-Tsang chi-square draw needs shape nu / 2 >= 1.
     if (!(model.nu > 2.0)) {

@@ -99,7 +99,42 @@ SourceVerdict SourceMonitor::check(const RoundData& r, std::int64_t now) {
     return v;
   }
   v.check = SourceCheck::kStepMoveTooLarge;
+  v.step_move = true;
   return v;
+}
+
+void SourceMonitor::accept_step(double price) noexcept {
+  reference_ = price;
+  pending_since_.reset();
+}
+
+std::size_t confirm_step_moves(std::span<SourceVerdict> sources, const PriceCheckConfig& config) {
+  std::vector<double> candidates;
+  bool any_step = false;
+  for (const auto& s : sources) {
+    if (s.ok() || s.check == SourceCheck::kStepMoveTooLarge) {
+      candidates.push_back(s.price);
+      any_step = any_step || s.check == SourceCheck::kStepMoveTooLarge;
+    }
+  }
+  if (!any_step) {
+    return 0;
+  }
+  const double m = median_of(candidates);
+  const auto agrees = [&](double p) { return std::fabs(p - m) <= config.max_disagreement * m; };
+  const auto agreeing =
+      static_cast<std::size_t>(std::count_if(candidates.begin(), candidates.end(), agrees));
+  if (2 * agreeing <= sources.size()) {
+    return 0;
+  }
+  std::size_t confirmed = 0;
+  for (auto& s : sources) {
+    if (s.check == SourceCheck::kStepMoveTooLarge && agrees(s.price)) {
+      s.check = SourceCheck::kOk;
+      ++confirmed;
+    }
+  }
+  return confirmed;
 }
 
 bool AssetVerdict::any_incident() const noexcept {
@@ -175,6 +210,8 @@ AssetVerdict check_asset(std::span<const SourceVerdict> sources, const PriceChec
     }
   }
   out.price = consensus;
+  out.market_move = std::any_of(out.sources.begin(), out.sources.end(),
+                                [](const SourceVerdict& s) { return s.ok() && s.step_move; });
   return out;
 }
 

@@ -51,6 +51,9 @@ enum class SourceCheck : std::uint8_t {
 struct SourceVerdict {
   SourceCheck check = SourceCheck::kOk;
   double price = 0.0;  // the reading's answer, whatever the verdict
+  // The answer moved beyond max_step_move from the source's reference this tick: kStepMoveTooLarge
+  // until confirm_step_moves finds the other sources moved with it (then kOk: a market move).
+  bool step_move = false;
   [[nodiscard]] bool ok() const noexcept { return check == SourceCheck::kOk; }
 };
 
@@ -66,6 +69,10 @@ class SourceMonitor {
   [[nodiscard]] SourceVerdict check(const RoundData& reading, std::int64_t now);
 
   [[nodiscard]] std::optional<double> reference_price() const noexcept { return reference_; }
+
+  // The step move this tick's reading made was confirmed by the sibling sources
+  // (confirm_step_moves): `price` is the new reference, nothing is pending.
+  void accept_step(double price) noexcept;
 
  private:
   std::int64_t heartbeat_s_;
@@ -87,9 +94,18 @@ struct AssetVerdict {
   AssetCheck check = AssetCheck::kOk;
   double price = 0.0;                  // consensus (median of kept sources) when usable
   std::vector<SourceVerdict> sources;  // per source; outliers are marked kOutlier here
+  bool market_move = false;  // usable, and kept sources made a confirmed step move this tick
   [[nodiscard]] bool usable() const noexcept { return check == AssetCheck::kOk; }
   [[nodiscard]] bool any_incident() const noexcept;  // a source or the asset failed a check
 };
+
+// Step moves seen by the sibling sources in the same tick are a market move, not manipulation
+// (issue 16, defect 8: BTC -39 % on 2020-03-12 on every source): among the sources that passed
+// every check but the step bound, m = their median; when more than half of all configured sources
+// are within max_disagreement of m, every step-moved source within it is confirmed (kOk, step_move
+// kept). A source that moved alone stays kStepMoveTooLarge: the manipulation candidate. Returns the
+// number of sources confirmed; their monitors must then accept_step.
+std::size_t confirm_step_moves(std::span<SourceVerdict> sources, const PriceCheckConfig& config);
 
 // Combines the per-source verdicts of one asset (all configured sources, failed ones included):
 // m = median of the sources that passed, MAD = median |p - m|; a source is an outlier when

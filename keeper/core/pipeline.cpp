@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -35,9 +33,6 @@ std::int64_t period_start(std::int64_t t, std::int64_t period) {
   return (t % period < 0 ? q - 1 : q) * period;
 }
 
-// The incident category of a risk method that threw inside a tick.
-constexpr std::string_view kModelFailure = "model_failure";
-
 // The incident category of a failed source check (risk/oprisk.hpp taxonomy).
 std::string_view category_of(risk::SourceCheck c) {
   switch (c) {
@@ -61,7 +56,6 @@ struct PortfolioState {
   std::optional<OnchainReport> last_report;  // the oracle's stored figures (change-limit base)
   std::optional<risk::RiskEstimate> last_estimate;
   std::vector<double> estimate_key;  // inputs of last_estimate (last row and row count)
-  bool engine_failed = false;        // the last estimate threw (one incident per failure)
 };
 
 }  // namespace
@@ -76,7 +70,6 @@ struct Pipeline::State {
   std::map<std::uint64_t, PortfolioState> portfolios;
   std::set<std::int64_t> periods;
   std::size_t max_rows = 0;
-  std::vector<Incident> engine_incidents;  // risk-engine failures of this tick (update_portfolio)
 
   // The steps of Pipeline::tick, in order.
   risk::AssetVerdict consensus_of(const AssetSpec& asset, const risk::PriceCheckConfig& checks,
@@ -210,9 +203,6 @@ TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& rea
   for (const auto& spec : config_.portfolios) {
     out.portfolios.push_back(st.update_portfolio(spec, now, verdicts));
   }
-  std::move(st.engine_incidents.begin(), st.engine_incidents.end(),
-            std::back_inserter(out.incidents));
-  st.engine_incidents.clear();
   return out;
 }
 
@@ -242,6 +232,15 @@ risk::AssetVerdict Pipeline::State::consensus_of(const AssetSpec& asset,
     }
     per_source.push_back(v);
   }
+  // Step moves the sibling sources made in the same tick are a market move (issue 16, defect 8):
+  // confirmed at once, so the crash enters the history in the tick it happened.
+  if (risk::confirm_step_moves(per_source, checks) > 0) {
+    for (std::size_t i = 0; i < asset.sources.size(); ++i) {
+      if (per_source[i].ok() && per_source[i].step_move) {
+        monitors.at({asset.symbol, asset.sources[i].name}).accept_step(per_source[i].price);
+      }
+    }
+  }
   auto verdict = risk::check_asset(per_source, checks);
   record_incidents(asset, verdict, now, out.incidents);
   if (verdict.usable()) {
@@ -264,9 +263,13 @@ void Pipeline::State::record_incidents(const AssetSpec& asset, const risk::Asset
       inc.time = now;
       inc.category = std::string(category_of(check));
       inc.subject = asset.symbol + "/" + asset.sources[i].name;
-      inc.evidence =
-          nlohmann::json{{"check", risk::to_string(check)}, {"answer", verdict.sources[i].price}}
-              .dump();
+      nlohmann::json evidence{{"check", risk::to_string(check)},
+                              {"answer", verdict.sources[i].price}};
+      if (check == risk::SourceCheck::kStepMoveTooLarge) {
+        // Sibling sources that moved with it would have confirmed a market move: it moved alone.
+        evidence["step"] = "lone source: the other sources did not move with it";
+      }
+      inc.evidence = evidence.dump();
       incidents.push_back(std::move(inc));
     }
     last_check[key] = check;
@@ -324,6 +327,9 @@ PortfolioUpdate Pipeline::State::update_portfolio(
   for (const auto& [sym, qty] : spec.positions) {
     const auto& v = verdicts.at(sym);
     faults |= risk::trip_reasons(v);
+    if (v.market_move) {
+      faults.set(risk::TripReason::kStepMove);  // a confirmed market move is a breaker input
+    }
     const auto lp = last_price.find(sym);
     if (lp == last_price.end()) {
       prices_known = false;
@@ -343,32 +349,8 @@ PortfolioUpdate Pipeline::State::update_portfolio(
     u.note = "no price yet for every position";
     return u;
   }
-  // 2b. Risk of the window of returns. A method that throws must not stop the keeper (issue 16,
-  // defect 6): the failure is an incident (on the transition) and an invalid VaR for the breaker,
-  // which trips and holds the last published figure; no report goes out (has_estimate false), and
-  // the next tick estimates afresh.
-  try {
-    if (!estimate(spec, ps, values, u)) {
-      return u;
-    }
-    ps.engine_failed = false;
-  } catch (const std::exception& e) {
-    if (!ps.engine_failed) {
-      Incident inc;
-      inc.time = now;
-      inc.category = std::string(kModelFailure);
-      inc.subject = spec.name;
-      inc.evidence =
-          nlohmann::json{{"method", risk::to_string(spec.method)}, {"error", e.what()}}.dump();
-      engine_incidents.push_back(std::move(inc));
-    }
-    ps.engine_failed = true;
-    ps.last_estimate.reset();
-    u.has_estimate = false;
-    u.note = std::string("the risk engine failed: ") + e.what();
-    const auto b = ps.breaker.step({now, std::numeric_limits<double>::quiet_NaN(), faults});
-    u.status = b.status;
-    u.reasons = b.reasons;
+  // 2b. Risk of the window of returns.
+  if (!estimate(spec, ps, values, u)) {
     return u;
   }
 

@@ -63,6 +63,32 @@ KeeperLoop::KeeperLoop(chain::EthClient& eth, chain::TxManager& tx, ChainlinkSou
       actions_(actions),
       store_(store) {}
 
+std::size_t KeeperLoop::resume_from_store() {
+  if (store_ == nullptr) {
+    return 0;
+  }
+  std::size_t picked = 0;
+  for (const auto& pr : store_->reports_in_state(ReportState::kPending)) {
+    if (!pr.tx_id) {
+      continue;  // never sent: nothing to follow
+    }
+    OnchainReport r;
+    r.portfolio_id = pr.portfolio_id;
+    r.round = pr.round;
+    r.observed_at = static_cast<std::uint64_t>(pr.observed_at);
+    picked += in_flight_.count(*pr.tx_id) == 0 ? 1 : 0;
+    in_flight_[*pr.tx_id].push_back(r);
+  }
+  for (const auto& rec : store_->load_open(tx_.sender())) {
+    const auto& label = rec.request.label;
+    if (!label.empty() && label != "report") {
+      open_actions_[label] = rec.id;
+      ++picked;
+    }
+  }
+  return picked;
+}
+
 void KeeperLoop::try_action(const chain::Address& target, const char* signature,
                             const std::string& label, TickSummary& summary) {
   if (const auto it = open_actions_.find(label); it != open_actions_.end()) {

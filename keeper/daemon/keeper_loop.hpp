@@ -61,6 +61,12 @@ class KeeperLoop {
 
   [[nodiscard]] std::uint64_t ticks() const noexcept { return ticks_; }
 
+  // After a restart (issue 15, defect 10): the reports still `pending` in the store are followed
+  // again through the transactions that carry them, and an action whose transaction is still
+  // open is not sent a second time. Call once, before the first tick. Returns how many report
+  // transactions and actions were picked up.
+  std::size_t resume_from_store();
+
   // Custom errors the bundled contracts may revert with (from their ABI artifacts): refusals are
   // then shown by name, e.g. "AlreadyAtTarget(600000000000000000, 20000000000000000)".
   void set_known_errors(std::vector<chain::AbiSignature> errors) {

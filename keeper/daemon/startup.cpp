@@ -75,6 +75,11 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
 
   KeeperLoop loop(eth, tx, source, pipeline, reporter, setup.actions, store.get());
   loop.set_known_errors(std::move(setup.known_errors));
+  // Reports still pending and actions still open from the previous run (issue 15, defect 10).
+  if (const auto resumed = loop.resume_from_store(); resumed > 0) {
+    out << "varkeeper: following " << resumed
+        << " report transactions and actions left open by the previous run" << std::endl;
+  }
   if (hooks.before_operations) {
     hooks.before_operations();
   }

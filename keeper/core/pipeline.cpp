@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -33,6 +35,9 @@ std::int64_t period_start(std::int64_t t, std::int64_t period) {
   return (t % period < 0 ? q - 1 : q) * period;
 }
 
+// The incident category of a risk method that threw inside a tick.
+constexpr std::string_view kModelFailure = "model_failure";
+
 // The incident category of a failed source check (risk/oprisk.hpp taxonomy).
 std::string_view category_of(risk::SourceCheck c) {
   switch (c) {
@@ -56,6 +61,7 @@ struct PortfolioState {
   std::optional<OnchainReport> last_report;  // the oracle's stored figures (change-limit base)
   std::optional<risk::RiskEstimate> last_estimate;
   std::vector<double> estimate_key;  // inputs of last_estimate (last row and row count)
+  bool engine_failed = false;        // the last estimate threw (one incident per failure)
 };
 
 }  // namespace
@@ -70,6 +76,7 @@ struct Pipeline::State {
   std::map<std::uint64_t, PortfolioState> portfolios;
   std::set<std::int64_t> periods;
   std::size_t max_rows = 0;
+  std::vector<Incident> engine_incidents;  // risk-engine failures of this tick (update_portfolio)
 
   // The steps of Pipeline::tick, in order.
   risk::AssetVerdict consensus_of(const AssetSpec& asset, const risk::PriceCheckConfig& checks,
@@ -203,6 +210,9 @@ TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& rea
   for (const auto& spec : config_.portfolios) {
     out.portfolios.push_back(st.update_portfolio(spec, now, verdicts));
   }
+  std::move(st.engine_incidents.begin(), st.engine_incidents.end(),
+            std::back_inserter(out.incidents));
+  st.engine_incidents.clear();
   return out;
 }
 
@@ -349,8 +359,32 @@ PortfolioUpdate Pipeline::State::update_portfolio(
     u.note = "no price yet for every position";
     return u;
   }
-  // 2b. Risk of the window of returns.
-  if (!estimate(spec, ps, values, u)) {
+  // 2b. Risk of the window of returns. A method that throws must not stop the keeper (issue 16,
+  // defect 6): the failure is an incident (on the transition) and an invalid VaR for the breaker,
+  // which trips and holds the last published figure; no report goes out (has_estimate false), and
+  // the next tick estimates afresh.
+  try {
+    if (!estimate(spec, ps, values, u)) {
+      return u;
+    }
+    ps.engine_failed = false;
+  } catch (const std::exception& e) {
+    if (!ps.engine_failed) {
+      Incident inc;
+      inc.time = now;
+      inc.category = std::string(kModelFailure);
+      inc.subject = spec.name;
+      inc.evidence =
+          nlohmann::json{{"method", risk::to_string(spec.method)}, {"error", e.what()}}.dump();
+      engine_incidents.push_back(std::move(inc));
+    }
+    ps.engine_failed = true;
+    ps.last_estimate.reset();
+    u.has_estimate = false;
+    u.note = std::string("the risk engine failed: ") + e.what();
+    const auto b = ps.breaker.step({now, std::numeric_limits<double>::quiet_NaN(), faults});
+    u.status = b.status;
+    u.reasons = b.reasons;
     return u;
   }
 

@@ -72,7 +72,8 @@ struct Pipeline::State {
   std::map<std::string, risk::AssetCheck> last_asset_check;
   std::map<std::pair<std::string, std::int64_t>, Closes> history;
   std::map<std::string, double> last_price;
-  std::map<std::string, std::int64_t> last_updated_at;
+  // When each asset last had a usable consensus (its sources each fresh within their heartbeat).
+  std::map<std::string, std::int64_t> consensus_at;
   std::map<std::uint64_t, PortfolioState> portfolios;
   std::set<std::int64_t> periods;
   std::size_t max_rows = 0;
@@ -84,8 +85,7 @@ struct Pipeline::State {
                                   TickResult& out);
   void record_incidents(const AssetSpec& asset, const risk::AssetVerdict& verdict, std::int64_t now,
                         std::vector<Incident>& incidents);
-  void record_price(const std::string& symbol, double price, std::int64_t oldest_update,
-                    std::int64_t now);
+  void record_price(const std::string& symbol, double price, std::int64_t now);
   PortfolioUpdate update_portfolio(const PortfolioSpec& spec, std::int64_t now,
                                    const std::map<std::string, risk::AssetVerdict>& verdicts);
   bool estimate(const PortfolioSpec& spec, PortfolioState& ps, const std::vector<double>& values,
@@ -166,6 +166,7 @@ void Pipeline::seed_history(const std::string& asset,
   }
   if (!closes.empty()) {
     state_->last_price[asset] = closes.back().second;
+    state_->consensus_at[asset] = closes.back().first;
   }
 }
 
@@ -224,7 +225,6 @@ risk::AssetVerdict Pipeline::State::consensus_of(const AssetSpec& asset,
                                                  const std::vector<PriceReading>& readings,
                                                  TickResult& out) {
   std::vector<risk::SourceVerdict> per_source;
-  std::int64_t oldest_update = 0;
   for (const auto& src : asset.sources) {
     const auto key = std::pair{asset.symbol, src.name};
     const auto it = std::find_if(readings.begin(), readings.end(), [&](const PriceReading& r) {
@@ -235,10 +235,6 @@ risk::AssetVerdict Pipeline::State::consensus_of(const AssetSpec& asset,
       v.check = risk::SourceCheck::kStale;  // no answer this tick is no fresher than a stale one
     } else {
       v = monitors.at(key).check(it->round, now);
-      if (v.ok()) {
-        oldest_update = oldest_update == 0 ? it->round.updated_at
-                                           : std::min(oldest_update, it->round.updated_at);
-      }
     }
     per_source.push_back(v);
   }
@@ -255,7 +251,7 @@ risk::AssetVerdict Pipeline::State::consensus_of(const AssetSpec& asset,
   record_incidents(asset, verdict, now, out.incidents);
   if (verdict.usable()) {
     out.prices[asset.symbol] = verdict.price;
-    record_price(asset.symbol, verdict.price, oldest_update, now);
+    record_price(asset.symbol, verdict.price, now);
   }
   return verdict;
 }
@@ -307,12 +303,9 @@ void Pipeline::State::record_incidents(const AssetSpec& asset, const risk::Asset
 }
 
 // The consensus price becomes the latest price and this period's close at every interval.
-void Pipeline::State::record_price(const std::string& symbol, double price,
-                                   std::int64_t oldest_update, std::int64_t now) {
+void Pipeline::State::record_price(const std::string& symbol, double price, std::int64_t now) {
   last_price[symbol] = price;
-  if (oldest_update != 0) {
-    last_updated_at[symbol] = oldest_update;
-  }
+  consensus_at[symbol] = now;
   for (const auto period : periods) {
     auto& h = history[{symbol, period}];
     h[period_start(now, period)] = price;
@@ -347,8 +340,8 @@ PortfolioUpdate Pipeline::State::update_portfolio(
       continue;
     }
     values.push_back(qty * lp->second);
-    if (const auto up = last_updated_at.find(sym); up != last_updated_at.end()) {
-      observed_at = std::min(observed_at, up->second);
+    if (const auto at = consensus_at.find(sym); at != consensus_at.end()) {
+      observed_at = std::min(observed_at, at->second);
     }
   }
   u.observed_at = observed_at;

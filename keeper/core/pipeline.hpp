@@ -88,8 +88,12 @@ struct PortfolioUpdate {
   PublishReason publish = PublishReason::kNone;
   risk::ActionEdge rebalance = risk::ActionEdge::kNone;
   risk::ActionEdge payout = risk::ActionEdge::kNone;
-  std::int64_t observed_at = 0;  // oldest updated_at among the prices used
-  std::string note;              // why there is no estimate, if none
+  // The report's observation time: the tick's time (the pinned block's timestamp in the daemon)
+  // when every asset held has a usable consensus this tick, else the last time the staler one had.
+  // Each source used is fresh within its own heartbeat (the staleness check), so a quiet but fresh
+  // feed (0.5 % deviation / 1 h heartbeat) cannot hold reports back (issue 16, defect 10).
+  std::int64_t observed_at = 0;
+  std::string note;  // why there is no estimate, if none
 };
 
 struct TickResult {

@@ -93,6 +93,10 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
     // for fresher prices instead of paying for a refusal.
     if (const auto it = last_observed_.find(u.portfolio_id);
         it != last_observed_.end() && report.observed_at <= it->second) {
+      out.not_sent.push_back("p" + std::to_string(u.portfolio_id) + " " + to_string(u.publish) +
+                             ": observedAt " + std::to_string(report.observed_at) +
+                             " is not after the last report's " + std::to_string(it->second) +
+                             " (RiskOracle would refuse it: TooSoon)");
       continue;
     }
     std::vector<chain::Signature> per;

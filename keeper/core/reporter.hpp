@@ -32,6 +32,9 @@ struct SubmittedReports {
   // Updates that asked to publish but whose report cannot be built (build_report's message):
   // their portfolios are skipped this tick, the others still go out.
   std::vector<std::string> unbuilt;
+  // Other updates that asked to publish and are not sent this tick, each with why (issue 16,
+  // defect 10: a publish decision that is not sent says so).
+  std::vector<std::string> not_sent;
 };
 
 class Reporter {

@@ -236,6 +236,9 @@ void KeeperLoop::publish(TickSummary& s) {
   for (const auto& why : s.submitted.unbuilt) {
     s.errors.push_back("report not built: " + why);
   }
+  for (const auto& why : s.submitted.not_sent) {
+    s.actions.push_back("not sent: " + why);
+  }
   if (!s.submitted.refused.empty()) {
     s.errors.push_back("report refused in simulation: " + s.submitted.refused);
     record_incident(store_, s.now,

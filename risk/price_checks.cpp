@@ -66,7 +66,12 @@ SourceVerdict SourceMonitor::check(const RoundData& r, std::int64_t now) {
     v.check = SourceCheck::kRoundWentBackwards;
     return v;
   }
-  if (last_ && r.updated_at < last_->updated_at) {
+  // A higher phase id: the proxy switched aggregator (EACAggregatorProxy.confirmAggregator), whose
+  // rounds and timestamps are a new series; its latest updatedAt may lie a few seconds before the
+  // old aggregator's last answer (issue 16, defect 9). The monotonic checks restart from this
+  // reading; staleness and the cross-source check still bound it.
+  const bool new_phase = last_ && r.round_id.phase > last_->round_id.phase;
+  if (last_ && !new_phase && r.updated_at < last_->updated_at) {
     v.check = SourceCheck::kTimestampWentBackwards;
     return v;
   }

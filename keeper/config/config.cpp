@@ -185,7 +185,7 @@ void read_chain(const Table& top, Config& config) {
   const Table c(top.file(), *t, "chain",
                 {"chain_id", "anvil", "anvil_block_time_s", "rpc", "ws", "ca_file",
                  "request_timeout_ms", "confirmations", "agree_reads", "agree_quorum",
-                 "max_head_lag_blocks", "head_stall_s", "fees"});
+                 "max_head_lag_blocks", "head_stall_s", "max_in_flight", "fees"});
   auto& s = config.chain;
   s.anvil = c.boolean("anvil", false);
   if (!s.anvil) {
@@ -248,6 +248,7 @@ void read_chain(const Table& top, Config& config) {
   }
   s.max_head_lag_blocks = c.uint("max_head_lag_blocks", s.max_head_lag_blocks, 1, 1'000'000);
   s.head_stall_s = c.uint("head_stall_s", s.head_stall_s, 1, 86'400);
+  s.max_in_flight = c.uint("max_in_flight", s.max_in_flight, 1, 1'024);
   read_fees(c, s.fees);
 }
 
@@ -803,6 +804,7 @@ chain::TxManagerOptions tx_manager_options(const ChainSettings& chain) {
   options.bump_percent = chain.fees.bump_percent;
   options.bump_min = gwei_to_wei(chain.fees.bump_min_gwei);
   options.gas_limit_multiplier = chain.fees.gas_limit_multiplier;
+  options.max_in_flight = static_cast<std::size_t>(chain.max_in_flight);
   return options;
 }
 

@@ -82,6 +82,9 @@ struct ChainSettings {
   // head_stall_s, is out of sync: tried after every in-sync endpoint (issue 15, defect 4).
   std::uint64_t max_head_lag_blocks = 5;
   std::uint64_t head_stall_s = 60;
+  // Transactions with a nonce and no receipt at once (Chainlink's default: 16); more wait their
+  // turn unsigned (issue 15, defect 5).
+  std::uint64_t max_in_flight = 16;
   FeeSettings fees;
 };
 

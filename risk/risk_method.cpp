@@ -10,6 +10,7 @@
 #include "risk/ewma.hpp"
 #include "risk/historical.hpp"
 #include "risk/jump_calibration.hpp"
+#include "risk/ledoit_wolf.hpp"
 #include "risk/monte_carlo.hpp"
 #include "risk/parametric.hpp"
 #include "risk/sample_moments.hpp"
@@ -97,6 +98,9 @@ void validate(RiskMethod method, const ReturnWindow& window, std::span<const dou
   if (!(o.ewma_lambda > 0.0 && o.ewma_lambda < 1.0)) {
     throw std::invalid_argument("the EWMA lambda must be strictly between 0 and 1.");
   }
+  if (o.ewma_covariance && o.ledoit_wolf) {
+    throw std::invalid_argument("choose one covariance: EWMA or Ledoit-Wolf shrinkage.");
+  }
   if (!(o.age_lambda > 0.0 && o.age_lambda <= 1.0)) {
     throw std::invalid_argument("the age-weighting lambda must be in (0, 1].");
   }
@@ -106,8 +110,27 @@ void validate(RiskMethod method, const ReturnWindow& window, std::span<const dou
 }
 
 std::vector<double> covariance_of(const ReturnWindow& w, const RiskOptions& o) {
+  if (o.ledoit_wolf) {
+    return ledoit_wolf_covariance(w.returns, w.n_assets).covariance;
+  }
   return o.ewma_covariance ? ewma_covariance(w.returns, w.n_assets, o.ewma_lambda)
                            : sample_covariance(w.returns, w.n_assets);
+}
+
+// The window less each asset's sample mean (mean = zero for the methods that read the returns
+// themselves: Cornish-Fisher's moments and historical scenarios).
+std::vector<double> demeaned(const ReturnWindow& w) {
+  const std::vector<double> mu = sample_mean(w.returns, w.n_assets);
+  std::vector<double> out(w.returns.begin(), w.returns.end());
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    out[k] -= mu[k % w.n_assets];
+  }
+  return out;
+}
+
+std::vector<double> mean_of(const ReturnWindow& w, const RiskOptions& o) {
+  return o.mean == MeanModel::kZero ? std::vector<double>(w.n_assets, 0.0)
+                                    : sample_mean(w.returns, w.n_assets);
 }
 
 McSettings mc_settings(const RiskOptions& o) {
@@ -148,16 +171,23 @@ void estimate_parametric(RiskMethod method, const ReturnWindow& window,
   const std::size_t n = window.n_assets;
   ParametricResult r;
   if (method == RiskMethod::kParametricNormal) {
-    r = parametric_normal(sample_mean(window.returns, n), covariance_of(window, o), weights,
+    r = parametric_normal(mean_of(window, o), covariance_of(window, o), weights,
                           parametric_options(o));
   } else if (method == RiskMethod::kParametricT) {
     // The fitted t's own location and dispersion (ML by EM), not the sample moments. Memoised
     // per window: portfolios over the same assets share one fit, bit for bit the same.
     const auto fit = shared_student_t_fit_cache().fit(window.returns, n);
-    r = parametric_student_t(fit.location, fit.dispersion, fit.nu, weights, parametric_options(o));
+    const std::vector<double> location =
+        o.mean == MeanModel::kZero ? std::vector<double>(n, 0.0) : fit.location;
+    r = parametric_student_t(location, fit.dispersion, fit.nu, weights, parametric_options(o));
     e.nu = fit.nu;
   } else {
-    r = parametric_cornish_fisher(window, weights, parametric_options(o));
+    if (o.mean == MeanModel::kZero) {
+      const std::vector<double> centred = demeaned(window);
+      r = parametric_cornish_fisher({centred, n}, weights, parametric_options(o));
+    } else {
+      r = parametric_cornish_fisher(window, weights, parametric_options(o));
+    }
   }
   e.diagnostics = std::move(r.diagnostics);
   e.var = r.var;
@@ -168,32 +198,50 @@ void estimate_parametric(RiskMethod method, const ReturnWindow& window,
 void estimate_historical(RiskMethod method, const ReturnWindow& window,
                          std::span<const double> weights, const RiskOptions& o, RiskEstimate& e) {
   const HistoricalOptions ho = historical_options(o);
+  const bool zero = o.mean == MeanModel::kZero;
+  const std::vector<double> centred = zero ? demeaned(window) : std::vector<double>{};
+  const ReturnWindow scenarios = zero ? ReturnWindow{centred, window.n_assets} : window;
   const HistoricalResult r =
-      method == RiskMethod::kHistorical      ? historical_risk(window, weights, ho)
-      : method == RiskMethod::kHistoricalAge ? age_weighted_historical_risk(window, weights, ho)
-                                             : filtered_historical_risk(window, weights, ho);
+      method == RiskMethod::kHistorical      ? historical_risk(scenarios, weights, ho)
+      : method == RiskMethod::kHistoricalAge ? age_weighted_historical_risk(scenarios, weights, ho)
+                                             : filtered_historical_risk(scenarios, weights, ho);
   e.var = r.var;
   e.cvar = r.cvar;
   e.n_scenarios = r.n_scenarios;
+  if (!r.warning.empty()) {  // filtered-historical: the GARCH fit fell back to EWMA
+    add_diagnostic(e.diagnostics, DiagnosticKind::kFilterFallback, r.warning);
+  }
   copy_components(r, e, o.components);
 }
 
 McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const RiskOptions& o) {
   const std::size_t n = window.n_assets;
   if (method == RiskMethod::kMcJump) {
-    return calibrate_jump_diffusion(window.returns, n);
+    McModel jump = calibrate_jump_diffusion(window.returns, n);
+    if (o.mean == MeanModel::kZero) {
+      // Expected per-period log-return: drift + lambda_i m_i + lambda_c m_c,i; set to 0.
+      const JumpModel& j = jump.jumps;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double jumps =
+            (i < j.intensity.size() && i < j.mean.size() ? j.intensity[i] * j.mean[i] : 0.0) +
+            (i < j.common_mean.size() ? j.common_intensity * j.common_mean[i] : 0.0);
+        jump.drift[i] = -jumps;
+      }
+    }
+    return jump;
   }
   McModel model;
   if (method == RiskMethod::kMcT) {
     // The fitted t's location and dispersion (ML by EM), as for parametric-t (memoised).
     model.distribution = McDistribution::kStudentT;
     auto fit = shared_student_t_fit_cache().fit(window.returns, n);
-    model.drift = std::move(fit.location);
+    model.drift =
+        o.mean == MeanModel::kZero ? std::vector<double>(n, 0.0) : std::move(fit.location);
     model.covariance = std::move(fit.dispersion);
     model.nu = fit.nu;
   } else {
     model.distribution = McDistribution::kNormal;
-    model.drift = sample_mean(window.returns, n);
+    model.drift = mean_of(window, o);
     model.covariance = covariance_of(window, o);
   }
   return model;
@@ -297,6 +345,20 @@ std::string risk_method_names(std::string_view separator, std::string_view last_
     out += to_string(kAll[i]);
   }
   return out;
+}
+
+std::string_view to_string(MeanModel m) noexcept {
+  return m == MeanModel::kZero ? "zero" : "sample";
+}
+
+std::optional<MeanModel> parse_mean_model(std::string_view name) noexcept {
+  if (name == "zero") {
+    return MeanModel::kZero;
+  }
+  if (name == "sample") {
+    return MeanModel::kSample;
+  }
+  return std::nullopt;
 }
 
 bool is_monte_carlo(RiskMethod m) noexcept {

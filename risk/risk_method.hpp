@@ -42,7 +42,19 @@ enum class RiskMethod {
                                             std::string_view last_separator = ", ");
 [[nodiscard]] bool is_monte_carlo(RiskMethod m) noexcept;
 
+// The expected return the methods use over the horizon (docs/risk-engine.md, "Mean"):
+// kZero: none, the bank convention (RiskMetrics; Basel): a sample mean over a few hundred periods
+//   is mostly noise (its standard error is sigma / sqrt(T)), and extrapolated over h periods it
+//   moves the figure by h mu, which cancels the risk at long horizons. The model's drift is 0
+//   (parametric, Monte Carlo; mc-jump's diffusion drift offsets the mean jump), and historical
+//   scenarios are built from the returns less their sample mean.
+// kSample: the window's mean (or the fitted t's location) as it is.
+enum class MeanModel { kZero, kSample };
+[[nodiscard]] std::string_view to_string(MeanModel m) noexcept;  // "zero", "sample"
+[[nodiscard]] std::optional<MeanModel> parse_mean_model(std::string_view name) noexcept;
+
 struct RiskOptions {
+  MeanModel mean = MeanModel::kZero;
   double confidence = 0.99;     // alpha in (0, 1)
   int horizon = 1;              // periods
   double ewma_lambda = 0.94;    // RiskMetrics decay for EWMA / filtered historical
@@ -56,6 +68,9 @@ struct RiskOptions {
   // covariance with ewma_lambda (RiskMetrics) when true. parametric-t and mc-t use the ML
   // location and dispersion of the fitted multivariate t instead (risk/student_t_fit.hpp).
   bool ewma_covariance = false;
+  // Ledoit-Wolf shrinkage of the sample covariance toward a scaled identity (risk/ledoit_wolf.hpp)
+  // for parametric-normal and mc-normal; not together with ewma_covariance.
+  bool ledoit_wolf = false;
   // Historical and Monte Carlo losses: full revaluation -w'(exp(r) - 1) or linear -w'r
   // (risk/portfolio_loss.hpp). The parametric methods are linear in r by construction.
   Revaluation revaluation = Revaluation::kFull;

@@ -31,6 +31,7 @@ struct BacktestCliOptions {
   std::vector<std::string> prices;
   std::string weights;
   std::string method;
+  std::string mean = "zero";
   std::size_t window = 500;
   std::size_t refit = 1;
   std::string forecasts;
@@ -97,6 +98,14 @@ BacktestInput load_forecasts(const BacktestCliOptions& o) {
 // Rolling out-of-sample forecasts of `method` over the aligned price histories: log returns per
 // asset (row t = ln(p_t / p_{t-1}) between consecutive common dates), realised portfolio simple
 // returns with the weights rebalanced every period (risk/rolling_backtest.hpp).
+risk::MeanModel mean_model(const BacktestCliOptions& o) {
+  const auto mean = risk::parse_mean_model(o.mean);
+  if (!mean) {
+    throw UserError("--mean '" + o.mean + "' is not zero or sample.");
+  }
+  return *mean;
+}
+
 BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method) {
   std::vector<PriceTable> tables;
   for (const auto& path : o.prices) {
@@ -128,6 +137,7 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
   ro.method = method;
   ro.window = o.window;
   ro.refit_every = o.refit;
+  ro.risk.mean = mean_model(o);
   ro.risk.paths = o.paths;
   ro.risk.seed = o.seed;
   ro.risk.ewma_lambda = o.ewma;
@@ -389,6 +399,9 @@ const RegisterCommand kRegister{
       cmd->add_option("--method", opts->method,
                       "Method for a rolling backtest over --prices: " + risk::risk_method_names());
       cmd->add_option("--window", opts->window, "Rolling estimation window W in periods")
+          ->capture_default_str();
+      cmd->add_option("--mean", opts->mean,
+                      "Expected return in the rolling fits: zero (the bank convention) or sample")
           ->capture_default_str();
       cmd->add_option("--refit", opts->refit,
                       "Refit every K periods; the forecast is held in between")

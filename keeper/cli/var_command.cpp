@@ -22,10 +22,12 @@ struct VarArgs {
   std::string returns;
   std::string weights;
   std::string method;
+  std::string mean = "zero";
   double confidence = 0.99;
   int horizon = 1;
   std::size_t window = 500;
   double ewma = 0.0;  // 0 = not given
+  bool ledoit_wolf = false;
   double age_lambda = 0.98;
   std::size_t paths = 100'000;
   std::uint64_t seed = 1;
@@ -70,6 +72,9 @@ risk::RiskMethod check_args(const VarArgs& a) {
   if (!method) {
     throw UserError("--method '" + a.method + "' is not one of " + risk::risk_method_names() + ".");
   }
+  if (!risk::parse_mean_model(a.mean)) {
+    throw UserError("--mean '" + a.mean + "' is not zero or sample.");
+  }
   if (!(a.confidence > 0.0 && a.confidence < 1.0)) {
     throw UserError("--confidence must be strictly between 0 and 1 (e.g. 0.99).");
   }
@@ -82,6 +87,9 @@ risk::RiskMethod check_args(const VarArgs& a) {
   if (a.ewma != 0.0 && !(a.ewma > 0.0 && a.ewma < 1.0)) {
     throw UserError("--ewma must be strictly between 0 and 1 (RiskMetrics uses 0.94).");
   }
+  if (a.ewma != 0.0 && a.ledoit_wolf) {
+    throw UserError("--ewma and --ledoit-wolf are two covariances: choose one.");
+  }
   return *method;
 }
 
@@ -89,6 +97,7 @@ risk::RiskOptions risk_options(const VarArgs& a) {
   risk::RiskOptions o;
   o.confidence = a.confidence;
   o.horizon = a.horizon;
+  o.mean = *risk::parse_mean_model(a.mean);
   o.paths = a.paths;
   o.seed = a.seed;
   o.threads = a.threads;
@@ -97,6 +106,7 @@ risk::RiskOptions risk_options(const VarArgs& a) {
     o.ewma_lambda = a.ewma;
     o.ewma_covariance = true;
   }
+  o.ledoit_wolf = a.ledoit_wolf;
   o.revaluation = a.linear ? risk::Revaluation::kLinear : risk::Revaluation::kFull;
   return o;
 }
@@ -127,6 +137,7 @@ void print_json(const VarArgs& a, const VarResult& v) {
   j["method"] = a.method;
   j["confidence"] = a.confidence;
   j["horizon"] = a.horizon;
+  j["mean"] = a.mean;
   j["n_obs"] = e.n_obs;
   j["first_date"] = v.first_date;
   j["last_date"] = v.last_date;
@@ -143,7 +154,7 @@ void print_json(const VarArgs& a, const VarResult& v) {
   }
   j["diagnostics"] = diagnostics_json(e.diagnostics);
   j["revaluation"] = a.linear ? "linear" : "full";
-  j["covariance"] = a.ewma != 0.0 ? "ewma" : "sample";
+  j["covariance"] = a.ewma != 0.0 ? "ewma" : a.ledoit_wolf ? "ledoit-wolf" : "sample";
   nlohmann::json comps = nlohmann::json::array();
   for (std::size_t i = 0; i < v.table.n_assets(); ++i) {
     nlohmann::json c{{"asset", v.table.assets[i]},
@@ -169,8 +180,8 @@ void print_text(const VarArgs& a, const VarResult& v) {
   const bool mc = risk::is_monte_carlo(*risk::parse_risk_method(a.method));
   char buf[256];
   std::cout << "method      " << a.method << '\n';
-  std::snprintf(buf, sizeof buf, "confidence  %g   horizon %d period(s)\n", a.confidence,
-                a.horizon);
+  std::snprintf(buf, sizeof buf, "confidence  %g   horizon %d period(s)   mean %s\n", a.confidence,
+                a.horizon, a.mean.c_str());
   std::cout << buf;
   std::cout << "window      " << e.n_obs << " returns, " << v.first_date << " .. " << v.last_date
             << '\n';
@@ -295,6 +306,10 @@ const RegisterCommand kRegister{
           ->capture_default_str();
       cmd->add_option("--window", args->window, "Number of most recent returns used")
           ->capture_default_str();
+      cmd->add_option("--mean", args->mean,
+                      "Expected return over the horizon: zero (the bank convention) or sample "
+                      "(the window's mean, extrapolated h periods)")
+          ->capture_default_str();
       cmd->add_option("--ewma", args->ewma,
                       "EWMA decay lambda: use the EWMA covariance (and this lambda for "
                       "filtered-historical, default 0.94)");
@@ -305,6 +320,9 @@ const RegisterCommand kRegister{
       cmd->add_option("--threads", args->threads,
                       "Monte Carlo threads (0 = all cores; results do not depend on it)")
           ->capture_default_str();
+      cmd->add_flag("--ledoit-wolf", args->ledoit_wolf,
+                    "Shrink the sample covariance toward a scaled identity (Ledoit & Wolf 2004; "
+                    "parametric-normal and mc-normal)");
       cmd->add_flag("--linear", args->linear,
                     "Linear losses -w'r instead of full revaluation (historical and Monte Carlo)");
       cmd->add_flag("--sensitivities", args->sensitivities,

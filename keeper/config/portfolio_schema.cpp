@@ -54,6 +54,13 @@ void read_estimation(const TomlTable& p, PortfolioSettings& s) {
     }
     s.method = *parsed;
   }
+  if (auto mean = p.opt_string("mean")) {
+    auto parsed = risk::parse_mean_model(*mean);
+    if (!parsed) {
+      p.fail("mean", "must be \"zero\" or \"sample\", got \"" + *mean + "\"");
+    }
+    s.mean = *parsed;
+  }
   s.confidence =
       p.number_in("confidence", s.confidence, 0.5, Bound::kClosed, 0.9999, Bound::kClosed);
   s.horizon = static_cast<int>(p.uint("horizon", static_cast<std::uint64_t>(s.horizon), 1, 250));
@@ -68,6 +75,13 @@ void read_estimation(const TomlTable& p, PortfolioSettings& s) {
   s.seed = p.uint("seed", s.seed, 0);
   s.ewma_lambda = p.number_in("ewma_lambda", s.ewma_lambda, 0, Bound::kOpen, 1, Bound::kOpen);
   s.age_lambda = p.number_in("age_lambda", s.age_lambda, 0, Bound::kOpen, 1, Bound::kClosed);
+  if (const auto cov = p.opt_string("covariance")) {
+    if (*cov != "sample" && *cov != "ewma" && *cov != "ledoit-wolf") {
+      p.fail("covariance", "must be \"sample\", \"ewma\" or \"ledoit-wolf\", got \"" + *cov + "\"");
+    }
+    s.ewma_covariance = *cov == "ewma";
+    s.ledoit_wolf = *cov == "ledoit-wolf";
+  }
   if (const auto pb = p.sub("publish", {"deviation", "heartbeat_s"})) {
     s.publish.deviation =
         pb->number_in("deviation", s.publish.deviation, 0, Bound::kOpen, 1, Bound::kClosed);
@@ -83,8 +97,8 @@ std::vector<PortfolioSettings> read_portfolios(const TomlTable& top,
   for (const auto& [path, table] : top.tables("portfolios")) {
     const TomlTable p(
         top.file(), *table, path,
-        {"id", "name", "positions", "method", "confidence", "horizon", "period_s", "window",
-         "min_obs", "paths", "seed", "ewma_lambda", "age_lambda", "publish"});
+        {"id", "name", "positions", "method", "mean", "confidence", "horizon", "period_s", "window",
+         "min_obs", "paths", "seed", "ewma_lambda", "age_lambda", "covariance", "publish"});
     PortfolioSettings s;
     p.require("id");
     s.id = p.uint("id", 0);
@@ -106,8 +120,11 @@ risk::RiskOptions risk_options(const PortfolioSettings& portfolio) {
   risk::RiskOptions options;
   options.confidence = portfolio.confidence;
   options.horizon = portfolio.horizon;
+  options.mean = portfolio.mean;
   options.ewma_lambda = portfolio.ewma_lambda;
   options.age_lambda = portfolio.age_lambda;
+  options.ewma_covariance = portfolio.ewma_covariance;
+  options.ledoit_wolf = portfolio.ledoit_wolf;
   options.paths = static_cast<std::size_t>(portfolio.paths);
   options.seed = portfolio.seed;
   return options;

@@ -27,6 +27,7 @@ struct PortfolioSettings {
   std::string name;
   std::map<std::string, double> positions;  // asset symbol -> quantity (units of the asset)
   risk::RiskMethod method = risk::RiskMethod::kFilteredHistorical;
+  risk::MeanModel mean = risk::MeanModel::kZero;  // mean = "zero" | "sample"
   double confidence = 0.99;
   int horizon = 1;                  // periods
   std::uint64_t period_s = 86'400;  // return interval
@@ -36,6 +37,9 @@ struct PortfolioSettings {
   std::uint64_t seed = 1;
   double ewma_lambda = 0.94;
   double age_lambda = 0.98;
+  // covariance = "sample" | "ewma" | "ledoit-wolf" (parametric-normal and mc-normal)
+  bool ewma_covariance = false;
+  bool ledoit_wolf = false;
   PublishSettings publish;
 };
 

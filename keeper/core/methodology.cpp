@@ -58,6 +58,7 @@ chain::Hash32 methodology_hash(const PortfolioSpec& p, const risk::BreakerConfig
   j["method"] = std::string(risk::to_string(p.method));
   j["confidence"] = p.risk.confidence;
   j["horizon"] = p.risk.horizon;
+  j["mean"] = std::string(risk::to_string(p.risk.mean));
   j["period_s"] = p.period_s;
   j["window"] = p.window;
   j["min_obs"] = p.min_obs;
@@ -67,6 +68,9 @@ chain::Hash32 methodology_hash(const PortfolioSpec& p, const risk::BreakerConfig
   j["age_lambda"] = p.risk.age_lambda;
   j["antithetic"] = p.risk.antithetic;
   j["ewma_covariance"] = p.risk.ewma_covariance;
+  if (p.risk.ledoit_wolf) {  // only when set: the hashes of existing configs stay as they were
+    j["ledoit_wolf"] = true;
+  }
   j["revaluation"] = p.risk.revaluation == risk::Revaluation::kFull ? "full" : "linear";
   j["positions"] = positions;
   j["publish"] = {{"deviation", p.publish.deviation}, {"heartbeat_s", p.publish.heartbeat_s}};

@@ -127,12 +127,39 @@ TEST_CASE("varkeeper var --returns revalues simple returns exactly") {
   const std::string file = dir.file("returns.csv");
   std::ofstream(file) << "date,A,B\n2024-01-01,0.01,-0.02\n2024-01-02,-0.03,0.01\n"
                          "2024-01-03,0.02,0.00\n2024-01-04,-0.05,-0.04\n2024-01-05,0.01,0.02\n";
-  const auto r = run_process({VARKEEPER_BINARY, "var", "--returns", file, "--method", "historical",
-                              "--window", "5", "--confidence", "0.8", "--json"});
+  // --mean sample: the scenarios as observed (the default zero removes their mean).
+  const auto r =
+      run_process({VARKEEPER_BINARY, "var", "--returns", file, "--method", "historical", "--window",
+                   "5", "--confidence", "0.8", "--mean", "sample", "--json"});
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out);
   // n(1 - alpha) = 1: VaR = CVaR = the worst day's loss, 0.5 x 5 % + 0.5 x 4 %.
   CHECK(j["var"].get<double>() == doctest::Approx(0.045).epsilon(1e-14));
   CHECK(j["cvar"].get<double>() == doctest::Approx(0.045).epsilon(1e-14));
   CHECK(j["n_obs"] == 5);
+}
+
+TEST_CASE("varkeeper var --mean: zero by default, sample extrapolates the drift, others refused") {
+  // BTC alone over 30 days: the sample mean of the last 500 returns is positive, so the drift
+  // lowers the VaR; the default is zero and says so.
+  const auto run = [](std::vector<std::string> extra) {
+    std::vector<std::string> argv{
+        VARKEEPER_BINARY,    "var",       "--prices", kBtc, "--json", "--method",
+        "parametric-normal", "--horizon", "30"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = run_process(argv);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out);
+  };
+  const auto zero = run({});
+  const auto sample = run({"--mean", "sample"});
+  CHECK(zero["mean"] == "zero");
+  CHECK(sample["mean"] == "sample");
+  CHECK(run({"--mean", "zero"})["var"] == zero["var"]);
+  CHECK(sample["var"].get<double>() != zero["var"].get<double>());
+  const auto bad = run_process({VARKEEPER_BINARY, "var", "--prices", kBtc, "--method",
+                                "parametric-normal", "--mean", "drift"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--mean 'drift' is not zero or sample") != std::string::npos);
 }

@@ -266,6 +266,9 @@ TEST_CASE("every misconfiguration is one sentence naming the file, the key and t
        "parametric-normal, "
        "parametric-t, cornish-fisher, historical, historical-age, filtered-historical, mc-normal, "
        "mc-t, mc-jump)"},
+      {"unknown mean",
+       text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nmean = \"drift\"\n"}),
+       "config.toml:20: portfolios[0].mean: must be \"zero\" or \"sample\", got \"drift\""},
       {"missing required section", "[chain]\nanvil = true\n", "config.toml: keys: is required"},
       {"missing portfolio id", text({.portfolios = "[[portfolios]]\npositions = { ETH = 1 }\n"}),
        "config.toml:17: portfolios[0].id: is required"},

@@ -44,6 +44,7 @@ std::vector<Mutation> figure_changing_mutations() {
       {"method", [](P p, B) { p.method = varkeeper::risk::RiskMethod::kFilteredHistorical; }},
       {"confidence", [](P p, B) { p.risk.confidence = 0.975; }},
       {"horizon", [](P p, B) { p.risk.horizon = 10; }},
+      {"mean", [](P p, B) { p.risk.mean = varkeeper::risk::MeanModel::kSample; }},
       {"period_s", [](P p, B) { p.period_s = 3600; }},
       {"window", [](P p, B) { p.window = 500; }},
       {"min_obs", [](P p, B) { p.min_obs = 60; }},

@@ -76,7 +76,8 @@ TEST_CASE("a [[portfolios]] block reads the same in a scenario and in a keeper c
   // Every key set away from its default, so a reader that ignored one would differ.
   const std::string block =
       "[[portfolios]]\nid = 7\nname = \"p\"\npositions = { ETH = 2.5 }\nmethod = \"mc-t\"\n"
-      "confidence = 0.975\nhorizon = 10\nperiod_s = 3600\nwindow = 300\nmin_obs = 40\n"
+      "mean = \"sample\"\nconfidence = 0.975\nhorizon = 10\nperiod_s = 3600\nwindow = 300\nmin_obs "
+      "= 40\n"
       "paths = 20000\nseed = 9\newma_lambda = 0.9\nage_lambda = 0.99\n"
       "publish = { deviation = 0.02, heartbeat_s = 7200 }\n";
   const auto scenario =
@@ -95,6 +96,7 @@ TEST_CASE("a [[portfolios]] block reads the same in a scenario and in a keeper c
     CHECK(p->positions[0].first == "ETH");
     CHECK(p->positions[0].second == 2.5);
     CHECK(p->method == risk::RiskMethod::kMcT);
+    CHECK(p->risk.mean == risk::MeanModel::kSample);
     CHECK(p->risk.confidence == 0.975);
     CHECK(p->risk.horizon == 10);
     CHECK(p->period_s == 3600);
@@ -117,6 +119,7 @@ TEST_CASE("portfolio defaults are the same in both files; min_obs defaults to mi
   const auto& p = s.portfolios.at(0);
   CHECK(p.name == "portfolio-1");
   CHECK(p.method == risk::RiskMethod::kFilteredHistorical);
+  CHECK(p.risk.mean == risk::MeanModel::kZero);
   CHECK(p.window == 500);
   CHECK(p.min_obs == 30);
   CHECK(p.period_s == 86'400);

@@ -96,6 +96,11 @@ TEST_CASE("parametric-normal through the facade uses the sample mean and covaria
   RiskOptions o;
   o.confidence = 0.975;
   o.horizon = 10;
+  const auto zero = estimate_risk(RiskMethod::kParametricNormal, {r, 2}, w, o);
+  CHECK(zero.var == parametric_normal(std::vector<double>{0.0, 0.0}, sample_covariance(r, 2), w,
+                                      {.confidence = 0.975, .horizon = 10})
+                        .var);
+  o.mean = MeanModel::kSample;
   const auto e = estimate_risk(RiskMethod::kParametricNormal, {r, 2}, w, o);
   const auto direct = parametric_normal(sample_mean(r, 2), sample_covariance(r, 2), w,
                                         {.confidence = 0.975, .horizon = 10});

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "chain/hex.hpp"
 #include "chain/secp256k1.hpp"
 #include "chain/transaction.hpp"
 
@@ -17,6 +18,16 @@ U256 scale(const U256& v, double factor) {
 }
 }  // namespace
 
+std::string_view to_string(TxAlertKind k) noexcept {
+  switch (k) {
+    case TxAlertKind::kInsufficientFunds: return "insufficient_funds";
+    case TxAlertKind::kFeeCapReached: return "fee_cap_reached";
+    case TxAlertKind::kMissingReceipt: return "missing_receipt";
+    case TxAlertKind::kWrongReceipt: return "wrong_receipt";
+  }
+  return "unknown";
+}
+
 TxManager::TxManager(EthClient& eth, TxStore& store, const SecretKey& sender,
                      std::uint64_t chain_id, TxManagerOptions options)
     : eth_(eth),
@@ -25,6 +36,12 @@ TxManager::TxManager(EthClient& eth, TxStore& store, const SecretKey& sender,
       sender_(address_of(key_)),
       chain_id_(chain_id),
       options_(std::move(options)) {}
+
+void TxManager::alert(TxAlertKind kind, const TxRecord& rec, std::string message) {
+  if (on_alert) {
+    on_alert(TxAlert{kind, rec.id, std::move(message)});
+  }
+}
 
 void TxManager::save(const TxRecord& rec) {
   store_.save(rec);
@@ -68,6 +85,7 @@ void TxManager::mark_missing_receipt(TxRecord& rec, std::uint64_t head) {
               " attempt(s) could be read; looking them up, the nonce is not reassigned";
   ++stats_.missing_receipts;
   save(rec);
+  alert(TxAlertKind::kMissingReceipt, rec, rec.error);
 }
 
 // Only for a nonce no attempt of ours can have used (a record never signed), or a gap filler.
@@ -163,6 +181,7 @@ void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
     attempt.broadcast_block = head;
     rec.state = TxState::kUnconfirmed;
     rec.error.clear();
+    short_of_funds_.erase(rec.id);
     save(rec);
     return;
   }
@@ -176,6 +195,8 @@ void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
   switch (err.node_error) {
     case NodeError::kNonceTooLow:
       // Possibly mined already (an earlier attempt, before a crash): the receipt check decides.
+      // Nothing more can be sent at this nonce, so the attempt counts as sent.
+      attempt.state = AttemptState::kBroadcast;
       attempt.broadcast_block = head;
       rec.state = TxState::kUnconfirmed;
       save(rec);
@@ -184,18 +205,30 @@ void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
     case NodeError::kReplacementUnderpriced:
     case NodeError::kFeeCapTooLow:
     case NodeError::kUnderpriced:
-      // Make the next tick bump it at once.
+      // The node refused it for its price: the one attempt that may be re-priced although no node
+      // holds it. The next tick bumps it at once.
+      refused_on_price_.insert(attempt.hash);
       attempt.broadcast_block =
           head >= options_.bump_after_blocks ? head - options_.bump_after_blocks : 0;
       rec.state = TxState::kUnconfirmed;
       save(rec);
+      return;
+    case NodeError::kInsufficientFunds:
+      // Retried as it is at the next tick: a higher price would only need more funds.
+      ++stats_.insufficient_funds;
+      save(rec);
+      if (short_of_funds_.insert(rec.id).second) {
+        alert(TxAlertKind::kInsufficientFunds, rec,
+              "sender " + to_hex(sender_) + " cannot pay transaction " + std::to_string(rec.id) +
+                  " (" + rec.error + "); the same attempt is retried, fees unchanged");
+      }
       return;
     case NodeError::kInvalidSender:
     case NodeError::kIntrinsicGasTooLow:
     case NodeError::kGasLimitExceeded:
     case NodeError::kTipAboveFeeCap: fail_fatal(rec, rec.error); return;
     default:
-      save(rec);  // insufficient funds, pool full, ...: retry next tick
+      save(rec);  // pool full, ...: retry next tick
       return;
   }
 }
@@ -442,15 +475,22 @@ void TxManager::advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFee
   broadcast(rec, head);
 }
 
-// unconfirmed: mined? If not after bump_after_blocks, either the chain has used the nonce while
-// no receipt of ours can be read (confirmed_missing_receipt: never reassign it) or the fees are
-// bumped and the transaction re-sent.
+// unconfirmed: mined? An attempt no node took is sent again as it is. Otherwise, after
+// bump_after_blocks, either the chain has used the nonce while no receipt of ours can be read
+// (confirmed_missing_receipt: never reassign it) or the fees are bumped, if a valid replacement
+// fits under the cap.
 void TxManager::advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
   const auto receipts = check_receipt(rec, head);
   if (receipts == Receipts::kFound) {
     return;
   }
   const auto& last = rec.attempts.back();
+  if (last.state != AttemptState::kBroadcast && refused_on_price_.count(last.hash) == 0) {
+    // Never seen by a node (insufficient funds, no endpoint answered, a crash): fees rise only
+    // from an attempt a node took or refused for its price.
+    broadcast(rec, head);
+    return;
+  }
   if (head < last.broadcast_block + options_.bump_after_blocks) {
     return;
   }
@@ -473,14 +513,60 @@ void TxManager::advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFee
     return;
   }
   const Fees next = bumped({last.max_fee_per_gas, last.max_priority_fee_per_gas}, *f);
-  if (next.max_fee == last.max_fee_per_gas && next.tip == last.max_priority_fee_per_gas) {
-    rec.error = "stuck at the fee cap";
-    save(rec);
+  if (!replaces_in_pool(rec, next)) {
+    wait_at_fee_cap(rec, next);
+    resend_held(rec, head);
     return;
   }
+  at_fee_cap_.erase(rec.id);
   ++stats_.bumps;
   sign_attempt(rec, next);
   broadcast(rec, head);
+}
+
+// The txpool replacement rule (geth's txpool.pricebump, 10 %; reth, erigon and nethermind the
+// same): a transaction at a nonce the pool holds replaces it only if both its tip and its fee cap
+// are at least 110 % of the held one's. The held one is our newest broadcast attempt.
+bool TxManager::replaces_in_pool(const TxRecord& rec, const Fees& next) const {
+  for (auto it = rec.attempts.rbegin(); it != rec.attempts.rend(); ++it) {
+    if (it->state == AttemptState::kBroadcast) {
+      return next.max_fee >= it->max_fee_per_gas * 110 / 100 &&
+             next.tip >= it->max_priority_fee_per_gas * 110 / 100;
+    }
+  }
+  const auto& last = rec.attempts.back();  // none held: it only has to be a new price
+  return next.max_fee > last.max_fee_per_gas || next.tip > last.max_priority_fee_per_gas;
+}
+
+// The attempt the pool should hold, sent again as it is while no replacement can be: a pool may
+// drop a transaction whose fee cap is below the base fee (anvil's does), and it must be there
+// when the base fee falls. A refusal changes nothing; the next tick tries again.
+void TxManager::resend_held(TxRecord& rec, std::uint64_t head) {
+  for (auto it = rec.attempts.rbegin(); it != rec.attempts.rend(); ++it) {
+    if (it->state == AttemptState::kBroadcast) {
+      if (eth_.send_raw_transaction(it->raw)) {
+        ++stats_.broadcasts;
+        it->broadcast_block = head;
+        save(rec);
+      }
+      return;
+    }
+  }
+}
+
+// No valid replacement fits under max_fee_cap: sign nothing (a refused replacement helps nobody),
+// say so once, and let the held attempt be mined when the base fee falls below its fee cap.
+void TxManager::wait_at_fee_cap(TxRecord& rec, const Fees& best) {
+  if (!at_fee_cap_.insert(rec.id).second) {
+    return;
+  }
+  ++stats_.fee_cap_reached;
+  rec.error = "fee cap reached: the best replacement under max_fee_cap (" +
+              u256_to_decimal(best.max_fee) + " wei fee cap, " + u256_to_decimal(best.tip) +
+              " wei tip) does not raise both by the 10 % the txpool needs; waiting for the base "
+              "fee to fall";
+  save(rec);
+  alert(TxAlertKind::kFeeCapReached, rec, rec.error);
 }
 
 // confirmed_missing_receipt: the chain used the nonce; look up every attempt's receipt until one

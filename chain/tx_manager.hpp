@@ -9,7 +9,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chain/eth_client.hpp"
@@ -51,9 +53,27 @@ struct TxManagerStats {
   std::uint64_t gap_fills = 0;
   std::uint64_t rpc_failures = 0;
   std::uint64_t fatal = 0;
-  std::uint64_t missing_receipts = 0;         // entries into confirmed_missing_receipt
+  std::uint64_t insufficient_funds = 0;  // broadcasts refused: the wallet cannot pay
+  std::uint64_t fee_cap_reached = 0;     // transactions no valid replacement fits under the cap
+  std::uint64_t missing_receipts = 0;    // entries into confirmed_missing_receipt
   std::uint64_t receipt_lookup_failures = 0;  // receipt lookups that failed (after retries)
   U256 gas_spent_wei = 0;
+};
+
+// What the manager tells operators about once per occurrence (the daemon logs it and records an
+// incident; docs/operations.md lists each with its metric).
+enum class TxAlertKind {
+  kInsufficientFunds,  // the sender cannot pay an attempt: it is retried as it is, not re-priced
+  kFeeCapReached,      // no valid replacement fits under max_fee_cap: waiting for the base fee
+  kMissingReceipt,     // the nonce is used on chain but no receipt of ours can be read
+  kWrongReceipt,       // an endpoint answered a receipt lookup with another transaction's receipt
+};
+[[nodiscard]] std::string_view to_string(TxAlertKind k) noexcept;
+
+struct TxAlert {
+  TxAlertKind kind = TxAlertKind::kInsufficientFunds;
+  std::uint64_t tx_id = 0;
+  std::string message;
 };
 
 class TxManager {
@@ -80,6 +100,8 @@ class TxManager {
 
   // Called after each durable state change (metrics, logs); optional.
   std::function<void(const TxRecord&)> on_change;
+  // Called once per alert (not once per tick while the condition lasts); optional.
+  std::function<void(const TxAlert&)> on_alert;
 
  private:
   struct Fees {
@@ -109,6 +131,10 @@ class TxManager {
   void advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFees& fees);
   void advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFees& fees);
   void advance_missing_receipt(TxRecord& rec, std::uint64_t head);
+  void alert(TxAlertKind kind, const TxRecord& rec, std::string message);
+  [[nodiscard]] bool replaces_in_pool(const TxRecord& rec, const Fees& next) const;
+  void wait_at_fee_cap(TxRecord& rec, const Fees& best);
+  void resend_held(TxRecord& rec, std::uint64_t head);
   void advance_confirmed(TxRecord& rec, std::uint64_t head);
 
   EthClient& eth_;
@@ -120,6 +146,9 @@ class TxManager {
   std::uint64_t next_nonce_ = 0;
   bool started_ = false;
   TxManagerStats stats_;
+  std::set<Hash32> refused_on_price_;       // attempts a node refused for their price
+  std::set<std::uint64_t> at_fee_cap_;      // records told about the fee cap (said once)
+  std::set<std::uint64_t> short_of_funds_;  // records told about insufficient funds (said once)
   // Record id -> head when it entered confirmed_missing_receipt (this process's view; a restart
   // starts the wait again, which only makes it longer).
   std::map<std::uint64_t, std::uint64_t> missing_since_;

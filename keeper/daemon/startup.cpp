@@ -1,6 +1,8 @@
 #include "keeper/daemon/startup.hpp"
 
+#include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <utility>
 
@@ -10,6 +12,7 @@
 #include "keeper/daemon/tick_metrics.hpp"
 #include "keeper/store/store.hpp"
 #include "keeper/store/store_lock.hpp"
+#include "risk/oprisk.hpp"
 
 namespace varkeeper::keeper {
 
@@ -45,6 +48,19 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
   const StoreLock store_lock = StoreLock::acquire(setup.store_path);
   auto store = KeeperStore::open(setup.store_path);
   chain::TxManager tx(eth, *store, sender, setup.chain_id, setup.tx_options);
+  // What the manager says once per occurrence (insufficient funds, fee cap reached, missing or
+  // wrong receipt; docs/operations.md): a line on the output and an incident (issue 15).
+  tx.on_alert = [&out, st = store.get()](const chain::TxAlert& a) {
+    out << "varkeeper: transaction " << a.tx_id << ": " << a.message << std::endl;
+    Incident inc;
+    inc.time = static_cast<std::int64_t>(std::time(nullptr));
+    inc.category = std::string(risk::oprisk::kFailedSubmission);
+    inc.subject = "tx " + std::to_string(a.tx_id);
+    const nlohmann::json evidence{{"alert", std::string(chain::to_string(a.kind))},
+                                  {"message", a.message}};
+    inc.evidence = evidence.dump();
+    st->add_incident(inc);
+  };
   if (auto started = tx.start(); !started) {
     throw StartupError("transaction manager: " + started.error().describe());
   }

@@ -357,3 +357,105 @@ TEST_CASE(
   REQUIRE(mined.size() == 1);
   CHECK(*from_hex_fixed<32>(mined.at(0)) == transaction_hash(signed_other));
 }
+
+TEST_CASE(
+    "defect 1: fees rise only from a broadcast attempt; insufficient funds retries the same") {
+  // A wallet that covers the first attempt but not a bump: each refused bump used to be bumped
+  // again at the next tick (+20 % on an attempt nobody saw) up to the fee cap, which a top-up
+  // then paid.
+  Chain c;
+  c.rpc("evm_setAutomine", Json::array({false}));
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 1;
+  TxManager mgr(c.eth, store, key1(), 31337, opts);
+  REQUIRE(mgr.start());
+  const auto id = mgr.enqueue(transfer("low-wallet", 1));
+  mgr.tick();
+  auto rec = *mgr.get(id);
+  REQUIRE(rec.state == TxState::kUnconfirmed);
+  const U256 first_fee = rec.attempts[0].max_fee_per_gas;
+  const std::string sender = to_hex(mgr.sender());
+  c.rpc("anvil_setBalance",
+        Json::array({sender, u256_to_quantity(U256(21'000) * first_fee * 105 / 100)}));
+  for (int i = 0; i < 8; ++i) {  // the base fee stays above the first attempt's cap
+    c.rpc("anvil_setNextBlockBaseFeePerGas", Json::array({u256_to_quantity(first_fee * 2)}));
+    c.rpc("evm_mine");
+    mgr.tick();
+  }
+  rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  // One bump was signed (from the broadcast first attempt) and is retried as it is.
+  REQUIRE(rec.attempts.size() == 2);
+  CHECK(rec.attempts[0].state == AttemptState::kBroadcast);
+  CHECK(rec.attempts[1].state == AttemptState::kSaved);
+  CHECK(mgr.stats().insufficient_funds >= 2);
+  CHECK(mgr.stats().bumps == 1);
+  const U256 bump_fee = rec.attempts[1].max_fee_per_gas;
+  // Top up; the base fee falls back: the saved bump is what gets mined, not a cap-priced one.
+  c.rpc("anvil_setBalance",
+        Json::array({sender, u256_to_quantity(U256(10) * 1'000'000'000'000'000'000ULL)}));
+  c.rpc("anvil_setNextBlockBaseFeePerGas", Json::array({u256_to_quantity(first_fee / 4)}));
+  mgr.tick();
+  c.rpc("evm_mine");
+  mgr.tick();
+  rec = *mgr.get(id);
+  CHECK(rec.state == TxState::kFinalized);
+  REQUIRE(rec.mined_hash);
+  CHECK(*rec.mined_hash == rec.attempts.back().hash);
+  CHECK(rec.attempts.back().max_fee_per_gas == bump_fee);
+  CHECK(bump_fee < opts.fees.max_fee_cap / 10);
+  CHECK(mined_by_nonce(c, mgr.sender()).size() == 1);
+}
+
+TEST_CASE("defect 6: a bump the fee cap keeps under the replacement rule is not sent; said once") {
+  // The first attempt is priced near the cap (an operator lowered max_fee_gwei and restarted):
+  // +10 % on tip and fee cap is impossible, so no replacement is signed; the alert is raised
+  // once and the transaction waits for the base fee to fall.
+  Chain c;
+  c.rpc("evm_setAutomine", Json::array({false}));
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 1;
+  std::uint64_t id = 0;
+  U256 first_fee = 0;
+  {
+    TxManager first(c.eth, store, key1(), 31337, opts);
+    REQUIRE(first.start());
+    id = first.enqueue(transfer("near-cap", 3));
+    first.tick();
+    first_fee = first.get(id)->attempts[0].max_fee_per_gas;
+  }
+  opts.fees.max_fee_cap = first_fee * 105 / 100;
+  TxManager mgr(c.eth, store, key1(), 31337, opts);
+  std::vector<TxAlert> alerts;
+  mgr.on_alert = [&](const TxAlert& a) { alerts.push_back(a); };
+  REQUIRE(mgr.start());
+  for (int i = 0; i < 5; ++i) {
+    c.rpc("anvil_setNextBlockBaseFeePerGas", Json::array({u256_to_quantity(first_fee * 2)}));
+    c.rpc("evm_mine");
+    mgr.tick();
+  }
+  auto rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  CHECK(rec.attempts.size() == 1);
+  CHECK(rec.state == TxState::kUnconfirmed);
+  CHECK(mgr.stats().fee_cap_reached == 1);
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].kind == TxAlertKind::kFeeCapReached);
+  CHECK(alerts[0].tx_id == id);
+  CHECK(rec.error.find("fee cap") != std::string::npos);
+  // The base fee falls: the held first attempt (re-sent as it is, since anvil's pool drops what
+  // cannot pay the base fee) is mined.
+  c.rpc("anvil_setNextBlockBaseFeePerGas", Json::array({u256_to_quantity(first_fee / 4)}));
+  c.rpc("evm_mine");
+  mgr.tick();
+  c.rpc("evm_mine");
+  mgr.tick();
+  rec = *mgr.get(id);
+  CHECK(rec.state == TxState::kFinalized);
+  REQUIRE(rec.mined_hash);
+  CHECK(*rec.mined_hash == rec.attempts[0].hash);
+  CHECK(rec.attempts.size() == 1);
+  CHECK(mgr.stats().fee_cap_reached == 1);
+}

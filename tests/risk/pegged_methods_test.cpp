@@ -39,6 +39,10 @@ TEST_CASE("every method gives finite figures near plain HS on the pegged series"
     CHECK(e.cvar <= 10.0 * hs.cvar);
     CHECK(e.var >= hs.var / 10.0);
     CHECK(e.cvar >= hs.cvar / 10.0);
+    if (m == RiskMethod::kFilteredHistorical) {
+      // GARCH(1,1) runs into alpha + beta = 1 on the peg: the EWMA fallback is a diagnostic.
+      CHECK(has_diagnostic(e.diagnostics, DiagnosticKind::kFilterFallback));
+    }
   }
 }
 

@@ -48,15 +48,21 @@ PriceReading reading(const char* source, double price, std::int64_t updated_at,
   return r;
 }
 
+// 40 closes, one per period, before kT0.
+std::vector<std::pair<std::int64_t, double>> history() {
+  std::vector<std::pair<std::int64_t, double>> closes;
+  closes.reserve(40);
+  for (int i = 0; i < 40; ++i) {
+    closes.emplace_back(kT0 - (40 - i) * kPeriod, 2000.0 * (1.0 + 0.01 * std::sin(i)));
+  }
+  return closes;
+}
+
 }  // namespace
 
 TEST_CASE("a quiet but fresh source does not hold the observation time back") {
   Pipeline pipe(one_portfolio());
-  std::vector<std::pair<std::int64_t, double>> closes;
-  for (int i = 0; i < 40; ++i) {
-    closes.emplace_back(kT0 - (40 - i) * kPeriod, 2000.0 * (1.0 + 0.01 * std::sin(i)));
-  }
-  pipe.seed_history("ETH", closes);
+  pipe.seed_history("ETH", history());
   // The quiet source last updated at kT0 (its price within its 0.5 % deviation since) and stays
   // fresh for its whole 1 h heartbeat; a and b update every tick.
   std::int64_t last_observed = 0;
@@ -88,11 +94,7 @@ TEST_CASE("a quiet but fresh source does not hold the observation time back") {
 
 TEST_CASE("an asset without a usable consensus keeps the time of its last one") {
   Pipeline pipe(one_portfolio());
-  std::vector<std::pair<std::int64_t, double>> closes;
-  for (int i = 0; i < 40; ++i) {
-    closes.emplace_back(kT0 - (40 - i) * kPeriod, 2000.0 * (1.0 + 0.01 * std::sin(i)));
-  }
-  pipe.seed_history("ETH", closes);
+  pipe.seed_history("ETH", history());
   const auto first = pipe.tick(kT0, {reading("a", 2000.0, kT0, 1), reading("b", 2000.0, kT0, 1),
                                      reading("quiet", 2000.0, kT0, 1)});
   CHECK(first.portfolios.at(0).observed_at == kT0);

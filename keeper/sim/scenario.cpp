@@ -373,10 +373,13 @@ void read_chain_models(const TomlTable& top, ScenarioSpec& s) {
     number_in(*p, "premium_floor", s.protection.premium_floor, 0.0, 1.0);
     number_in(*p, "payout_cap", s.protection.payout_cap, 0.0, 1.0, true);
   }
-  if (const auto r = top.sub("rebalancer", {"normal_weight", "risk_off_weight", "fee_bps"})) {
+  if (const auto r = top.sub("rebalancer", {"normal_weight", "risk_off_weight", "fee_bps",
+                                            "max_trade", "cooldown_s"})) {
     number_in(*r, "normal_weight", s.rebalancer.normal_weight, 0.0, 1.0);
     number_in(*r, "risk_off_weight", s.rebalancer.risk_off_weight, 0.0, 1.0);
     int_in(*r, "fee_bps", s.rebalancer.fee_bps, 0, 10'000);
+    number_in(*r, "max_trade", s.rebalancer.max_trade, 0.0, 1.0, true);
+    int_in(*r, "cooldown_s", s.rebalancer.cooldown_s, 0, kYearS);
   }
 }
 

@@ -88,6 +88,9 @@ struct RebalancerModel {
   double normal_weight = 1.0;    // risky share of the vault normally
   double risk_off_weight = 0.5;  // after the upper threshold fired
   int fee_bps = 30;              // swap fee (Uniswap v2)
+  // As RiskRebalancer's execution policy (issue 14, finding 11); no swap while tripped either.
+  double max_trade = 1.0;       // largest swap, as a share of the vault's value (1: whole)
+  std::int64_t cooldown_s = 0;  // seconds between two swaps
 };
 
 // [feedback]: the rebalancer feedback loop (issue 5 item 4): the first portfolio's vault trades

@@ -146,6 +146,8 @@ struct Vault {
   double stable = 0.0;  // value
   double v0 = 0.0;
   double target = 1.0;
+  bool pending = false;          // the target is not reached yet (chunks, cool-down, breaker)
+  std::int64_t last_trade = -1;  // time of the last swap (-1: none)
 };
 
 // One VaRProtection epoch: on sale from its opening tick until sale_end, covered from the first
@@ -235,7 +237,7 @@ class SimulationRun {
   void record_update(std::size_t j, std::size_t k, const PortfolioUpdate& u);
   void submit_reports(std::size_t k, const TickResult& tr);
   void settle(std::size_t j, std::size_t k);
-  void rebalance(std::size_t j, SimPoint& pt, double v);
+  void rebalance(std::size_t j, SimPoint& pt, double v, std::int64_t t);
   void protect(std::size_t j, std::int64_t t, double v, const OnchainReport* onchain);
   // 4. Backtests: the realised loss over the horizon after each sample against its VaR.
   void backtest(std::size_t j);
@@ -726,7 +728,7 @@ void SimulationRun::settle(std::size_t j, std::size_t k) {
   if (!(v > 0.0) || !pt.has_estimate) {
     return;
   }
-  rebalance(j, pt, v);
+  rebalance(j, pt, v, t);
   if (scenario_.protection.enabled) {
     protect(j, t, v, onchain);
   }
@@ -738,8 +740,10 @@ void SimulationRun::settle(std::size_t j, std::size_t k) {
 }
 
 // RiskRebalancer: swap toward the risk-off weight when the rebalance threshold fires, back to the
-// normal weight when it resets (the breaker's hysteresis edges).
-void SimulationRun::rebalance(std::size_t j, SimPoint& pt, double v) {
+// normal weight when it resets (the breaker's hysteresis edges). As the contract (issue 14,
+// finding 11): no swap while the breaker is tripped, at most `max_trade` of the vault's value per
+// swap, one swap per `cooldown_s`; the rest of the way waits for later ticks.
+void SimulationRun::rebalance(std::size_t j, SimPoint& pt, double v, std::int64_t t) {
   const auto& rb = scenario_.rebalancer;
   const double fee = static_cast<double>(rb.fee_bps) / 10'000.0;
   auto& sum = res_.summaries[j];
@@ -751,10 +755,17 @@ void SimulationRun::rebalance(std::size_t j, SimPoint& pt, double v) {
     vault.units = rb.normal_weight / v;
     vault.stable = 1.0 - rb.normal_weight;
   }
+  const bool cooled = vault.last_trade < 0 || t - vault.last_trade >= rb.cooldown_s;
   if (pt.rebalance != risk::ActionEdge::kNone) {
     vault.target = pt.rebalance == risk::ActionEdge::kFired ? rb.risk_off_weight : rb.normal_weight;
+    vault.pending = true;
+  }
+  if (vault.pending && cooled && pt.status != risk::BreakerStatus::kTripped) {
     const double w_value = vault.units * v + vault.stable;
-    const double delta = vault.target * w_value - vault.units * v;
+    double delta = vault.target * w_value - vault.units * v;
+    const double chunk = rb.max_trade * w_value;
+    vault.pending = std::fabs(delta) > chunk;
+    delta = std::clamp(delta, -chunk, chunk);
     if (std::fabs(delta) > 1e-12 * w_value) {
       if (delta < 0.0) {
         vault.units += delta / v;
@@ -765,7 +776,11 @@ void SimulationRun::rebalance(std::size_t j, SimPoint& pt, double v) {
       }
       ++sum.rebalances;
       sum.gas_rebalances += gas::kRebalance;
+      vault.last_trade = t;
+      pt.vault_swapped = true;
     }
+  }
+  if (pt.rebalance != risk::ActionEdge::kNone) {
     if (j == 0 && amm_asset_) {
       // The feedback vault sells (buys) through the AMM over the next ticks.
       const double p = amm_.price();

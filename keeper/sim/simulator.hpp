@@ -122,6 +122,7 @@ struct SimPoint {
   risk::ActionEdge rebalance = risk::ActionEdge::kNone;
   risk::ActionEdge payout = risk::ActionEdge::kNone;
   double vault_weight = 0.0;   // risky share of the rebalancer's vault
+  bool vault_swapped = false;  // the vault swapped at this tick (one RiskRebalancer trade)
   bool exception = false;      // the realised loss of the period starting here exceeded its VaR
   double realised_loss = 0.0;  // of that period (when it is a backtest sample)
   bool sample = false;         // a backtest forecast starts here

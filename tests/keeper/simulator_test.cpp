@@ -291,6 +291,37 @@ TEST_CASE("the feedback loop's vault sells into the AMM the oracle reads") {
   CHECK(r.feedback.max_discount > 0.0);  // the sales pushed the AMM below the market
 }
 
+TEST_CASE(
+    "the vault swaps as RiskRebalancer does: not while tripped, in chunks, with a cool-down") {
+  auto s = library("jump-crash");
+  const auto whole = run_simulation(s);
+  REQUIRE(whole.summaries[0].rebalances >= 1);
+  s.rebalancer.max_trade = 0.05;
+  constexpr std::int64_t kCooldown = std::int64_t{6} * 3600;
+  s.rebalancer.cooldown_s = kCooldown;
+  const auto r = run_simulation(s);
+  std::int64_t last = -1;
+  std::size_t swaps = 0;
+  bool tripped_seen = false;
+  for (std::size_t k = 0; k < r.points[0].size(); ++k) {
+    const auto& p = r.points[0][k];
+    tripped_seen = tripped_seen || p.status == risk::BreakerStatus::kTripped;
+    if (!p.vault_swapped) {
+      continue;
+    }
+    ++swaps;
+    CHECK(p.status != risk::BreakerStatus::kTripped);
+    if (last >= 0) {
+      CHECK(r.times[k] - last >= kCooldown);
+    }
+    last = r.times[k];
+  }
+  CHECK(tripped_seen);
+  CHECK(swaps == r.summaries[0].rebalances);
+  // Each swap moves at most 5 % of the vault's value, so the same path takes more swaps.
+  CHECK(r.summaries[0].rebalances > whole.summaries[0].rebalances);
+}
+
 TEST_CASE("scenario dates convert like GNU date (date -u -d D +%s, date -u -d @S)") {
   struct Row {
     const char* date;

@@ -309,6 +309,11 @@ std::string KeeperLoop::status_line(const TickSummary& s) {
       // The oracle's change limit holds the figures back: how far they lag the breaker's.
       out << " stepping to VaR " << percent(u.target_var) << " CVaR " << percent(u.target_cvar);
     }
+    // The estimate's diagnostics (risk/risk_diagnostic.hpp), e.g. [non_positive_var] when the
+    // published 0 is a clamp of a negative VaR, so no fallback or clamp stays silent.
+    for (const auto& d : u.computed.diagnostics) {
+      out << " [" << risk::to_string(d.kind) << ']';
+    }
     if (u.publish != PublishReason::kNone) {
       out << " publish(" << to_string(u.publish) << ")";
     }

@@ -20,6 +20,9 @@ void TickMetrics::record(const TickSummary& s, chain::EthClient& eth, const chai
     m.portfolio_cvar.set({pid}, u.computed.cvar);
     m.portfolio_published_var.set({pid}, u.published_var);
     m.breaker_state.set({pid}, static_cast<double>(u.status));
+    for (const auto& d : u.computed.diagnostics) {
+      m.risk_diagnostics.inc({pid, std::string(risk::to_string(d.kind))});
+    }
   }
   for (const auto& r : s.submitted.reports) {
     for (const auto& u : s.pipeline.portfolios) {

@@ -434,6 +434,10 @@ KeeperMetrics::KeeperMetrics(MetricsRegistry& r)
                               "Gas fees paid by confirmed keeper transactions, in wei.")),
       incidents(r.counter("varkeeper_incidents_total",
                           "Operational incidents recorded, by category.", {"category"})),
+      risk_diagnostics(r.counter("varkeeper_risk_diagnostics_total",
+                                 "Ticks whose risk estimate carried a diagnostic (a fallback, a "
+                                 "bound, a clamp), by portfolio and kind.",
+                                 {"portfolio", "kind"})),
       oprisk_aro(r.gauge("varkeeper_oprisk_aro",
                          "Hybrid annualized rate of occurrence per incident category.",
                          {"category"})),

@@ -164,6 +164,8 @@ struct KeeperMetrics {
   Counter& rpc_errors;                    // varkeeper_rpc_errors_total{endpoint,class}
   Counter& gas_spent_wei;                 // varkeeper_gas_spent_wei_total
   Counter& incidents;                     // varkeeper_incidents_total{category}
+  Counter& risk_diagnostics;  // varkeeper_risk_diagnostics_total{portfolio,kind}: ticks whose
+                              // estimate carried the diagnostic (risk/risk_diagnostic.hpp)
   Gauge& oprisk_aro;                      // varkeeper_oprisk_aro{category}
   Gauge& oprisk_ale;                      // varkeeper_oprisk_ale{category}
   Gauge& price;                           // varkeeper_price{asset}

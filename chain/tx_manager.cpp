@@ -233,9 +233,22 @@ void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
   }
 }
 
-RpcExpected<std::optional<TransactionReceipt>> TxManager::lookup_receipt(const Hash32& hash) {
+RpcExpected<std::optional<TransactionReceipt>> TxManager::lookup_receipt(const TxRecord& rec,
+                                                                         const Hash32& hash) {
   for (int attempt = 1;; ++attempt) {
     auto receipt = eth_.transaction_receipt(hash);
+    if (receipt && *receipt && (*receipt)->transaction_hash != hash) {
+      // Another transaction's receipt (a lying or broken endpoint): no answer at all.
+      ++stats_.wrong_receipts;
+      RpcError e;
+      e.kind = RpcErrorKind::kMalformedResponse;
+      e.message = "eth_getTransactionReceipt(" + to_hex(hash) + ") answered the receipt of " +
+                  to_hex((*receipt)->transaction_hash);
+      if (wrong_receipt_told_.insert(hash).second) {
+        alert(TxAlertKind::kWrongReceipt, rec, e.message);
+      }
+      receipt = unexpected(e);
+    }
     if (receipt || attempt >= options_.receipt_lookup_tries) {
       if (!receipt) {
         ++stats_.rpc_failures;
@@ -251,7 +264,7 @@ TxManager::Receipts TxManager::check_receipt(TxRecord& rec, std::uint64_t head) 
   // nonce, and a failed lookup of one says nothing about the others.
   bool unknown = false;
   for (auto it = rec.attempts.rbegin(); it != rec.attempts.rend(); ++it) {
-    auto receipt = lookup_receipt(it->hash);
+    auto receipt = lookup_receipt(rec, it->hash);
     if (!receipt) {
       unknown = true;
       continue;
@@ -406,6 +419,34 @@ void TxManager::tick() {
       case TxState::kFatal: break;
     }
   }
+  update_gauges();
+}
+
+void TxManager::update_gauges() {
+  TxGauges g;
+  const auto now = std::chrono::steady_clock::now();
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> seen;
+  for (const auto& rec : store_.load_open(sender_)) {
+    ++g.open_by_state[rec.state];
+    g.max_attempts = std::max(g.max_attempts, rec.attempts.size());
+    g.attempts_open += rec.attempts.size();
+    if (!rec.nonce || rec.state == TxState::kConfirmed) {
+      continue;
+    }
+    const auto it = first_seen_.find(rec.id);
+    const auto since = it == first_seen_.end() ? now : it->second;
+    seen.emplace(rec.id, since);
+    g.oldest_unconfirmed_seconds =
+        std::max(g.oldest_unconfirmed_seconds, std::chrono::duration<double>(now - since).count());
+  }
+  first_seen_ = std::move(seen);
+  if (auto balance = eth_.balance(sender_)) {
+    g.sender_balance_wei = *balance;
+  } else {
+    ++stats_.rpc_failures;
+    g.sender_balance_wei = gauges_.sender_balance_wei;  // the last one known
+  }
+  gauges_ = std::move(g);
 }
 
 // The open records, lower nonces first, then unstarted ones in queue order; `in_flight` counts
@@ -592,7 +633,7 @@ void TxManager::advance_missing_receipt(TxRecord& rec, std::uint64_t head) {
 // confirmed: still there, in the same block? A reorg that dropped it puts it back to
 // unconfirmed; `confirmations` blocks deep, it is final.
 void TxManager::advance_confirmed(TxRecord& rec, std::uint64_t head) {
-  auto receipt = eth_.transaction_receipt(*rec.mined_hash);
+  auto receipt = lookup_receipt(rec, *rec.mined_hash);
   if (!receipt) {
     ++stats_.rpc_failures;
     return;

@@ -4,6 +4,7 @@
 // and after a restart reconciles its store with the chain (no nonce skipped, none reused).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,6 +57,7 @@ struct TxManagerStats {
   std::uint64_t insufficient_funds = 0;  // broadcasts refused: the wallet cannot pay
   std::uint64_t fee_cap_reached = 0;     // transactions no valid replacement fits under the cap
   std::uint64_t missing_receipts = 0;    // entries into confirmed_missing_receipt
+  std::uint64_t wrong_receipts = 0;      // receipts of another transaction than the one asked for
   std::uint64_t receipt_lookup_failures = 0;  // receipt lookups that failed (after retries)
   U256 gas_spent_wei = 0;
 };
@@ -74,6 +76,16 @@ struct TxAlert {
   TxAlertKind kind = TxAlertKind::kInsufficientFunds;
   std::uint64_t tx_id = 0;
   std::string message;
+};
+
+// What the manager's state is now (not since it started), refreshed at the end of each tick.
+struct TxGauges {
+  std::map<TxState, std::size_t> open_by_state;  // open transactions (not final, not fatal)
+  double oldest_unconfirmed_seconds = 0;   // since this process first saw the oldest one holding
+                                           // a nonce without a receipt
+  std::size_t max_attempts = 0;            // most attempts signed for one open transaction
+  std::size_t attempts_open = 0;           // attempts of all open transactions
+  std::optional<U256> sender_balance_wei;  // the sender's balance at the last tick
 };
 
 class TxManager {
@@ -96,6 +108,7 @@ class TxManager {
   [[nodiscard]] std::optional<TxRecord> get(std::uint64_t id) const { return store_.get(id); }
   [[nodiscard]] const Address& sender() const noexcept { return sender_; }
   [[nodiscard]] const TxManagerStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const TxGauges& gauges() const noexcept { return gauges_; }
   [[nodiscard]] std::uint64_t next_nonce() const noexcept { return next_nonce_; }
 
   // Called after each durable state change (metrics, logs); optional.
@@ -116,7 +129,9 @@ class TxManager {
   // lookup answered), or a lookup failed and nothing was found (nobody can tell).
   enum class Receipts { kFound, kNone, kUnknown };
   Receipts check_receipt(TxRecord& rec, std::uint64_t head);
-  [[nodiscard]] RpcExpected<std::optional<TransactionReceipt>> lookup_receipt(const Hash32& hash);
+  [[nodiscard]] RpcExpected<std::optional<TransactionReceipt>> lookup_receipt(const TxRecord& rec,
+                                                                              const Hash32& hash);
+  void update_gauges();
   void save(const TxRecord& rec);
   // `fill_nonce`: the nonce is still free on chain, so a zero-value filler takes it.
   void fail_fatal(TxRecord& rec, const std::string& why, bool fill_nonce = true);
@@ -149,6 +164,9 @@ class TxManager {
   std::set<Hash32> refused_on_price_;       // attempts a node refused for their price
   std::set<std::uint64_t> at_fee_cap_;      // records told about the fee cap (said once)
   std::set<std::uint64_t> short_of_funds_;  // records told about insufficient funds (said once)
+  std::set<Hash32> wrong_receipt_told_;     // attempts whose lying receipt was reported
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> first_seen_;  // unconfirmed
+  TxGauges gauges_;
   // Record id -> head when it entered confirmed_missing_receipt (this process's view; a restart
   // starts the wait again, which only makes it longer).
   std::map<std::uint64_t, std::uint64_t> missing_since_;

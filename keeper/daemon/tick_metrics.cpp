@@ -66,10 +66,57 @@ void TickMetrics::record(const TickSummary& s, chain::EthClient& eth, const chai
       }
     }
   }
+  record_tx(tx);
+}
+
+TickMetrics::TxFamilies::TxFamilies(MetricsRegistry& r)
+    : finished(r.counter("varkeeper_tx_finished_total",
+                         "Transactions this process saw become finalized or fatal.", {"state"})),
+      oldest_unconfirmed(
+          r.gauge("varkeeper_tx_oldest_unconfirmed_seconds",
+                  "Age of the oldest transaction holding a nonce without a receipt.")),
+      attempts_max(
+          r.gauge("varkeeper_tx_attempts_max", "Most attempts signed for one open transaction.")),
+      attempts_open(
+          r.gauge("varkeeper_tx_attempts_open", "Attempts signed for all open transactions.")),
+      sender_balance(r.gauge("varkeeper_sender_balance_wei",
+                             "The transaction sender's balance at the last tick, in wei.")),
+      alerts(r.counter("varkeeper_tx_alerts_total",
+                       "Transaction-manager alerts: insufficient_funds, fee_cap_reached, "
+                       "missing_receipt, wrong_receipt.",
+                       {"kind"})) {}
+
+void TickMetrics::record_tx(const chain::TxManager& tx) {
+  auto& m = ops_.metrics();
+  const auto& g = tx.gauges();
+  for (const auto state :
+       {chain::TxState::kUnstarted, chain::TxState::kInProgress, chain::TxState::kUnconfirmed,
+        chain::TxState::kConfirmedMissingReceipt, chain::TxState::kConfirmed}) {
+    const auto it = g.open_by_state.find(state);
+    m.tx_state.set({std::string(chain::to_string(state))},
+                   it == g.open_by_state.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  tx_.oldest_unconfirmed.set(g.oldest_unconfirmed_seconds);
+  tx_.attempts_max.set(static_cast<double>(g.max_attempts));
+  tx_.attempts_open.set(static_cast<double>(g.attempts_open));
+  if (g.sender_balance_wei) {
+    tx_.sender_balance.set(static_cast<double>(g.sender_balance_wei->convert_to<long double>()));
+  }
+  // Cumulative in the manager: add what is new since the last tick.
   const auto& st = tx.stats();
-  m.tx_state.set({"confirmed"}, static_cast<double>(st.confirmed));
-  m.tx_state.set({"finalized"}, static_cast<double>(st.finalized));
-  m.tx_state.set({"fatal"}, static_cast<double>(st.fatal));
+  const auto add = [&](Counter& c, const std::string& label, std::uint64_t total) {
+    auto& seen = tx_.seen[label];
+    if (total > seen) {
+      c.inc({label}, static_cast<double>(total - seen));
+      seen = total;
+    }
+  };
+  add(tx_.finished, "finalized", st.finalized);
+  add(tx_.finished, "fatal", st.fatal);
+  add(tx_.alerts, "insufficient_funds", st.insufficient_funds);
+  add(tx_.alerts, "fee_cap_reached", st.fee_cap_reached);
+  add(tx_.alerts, "missing_receipt", st.missing_receipts);
+  add(tx_.alerts, "wrong_receipt", st.wrong_receipts);
 }
 
 }  // namespace varkeeper::keeper

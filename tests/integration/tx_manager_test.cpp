@@ -459,3 +459,93 @@ TEST_CASE("defect 6: a bump the fee cap keeps under the replacement rule is not 
   CHECK(rec.attempts.size() == 1);
   CHECK(mgr.stats().fee_cap_reached == 1);
 }
+
+TEST_CASE("defect 13: a receipt of another transaction is not taken for ours") {
+  // An endpoint answers eth_getTransactionReceipt(B) with A's receipt: B used to be "mined" in
+  // A's block with A's gas, and finalized.
+  ProxiedChain c;
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 1;
+  TxManager mgr(c.via_proxy, store, key1(), 31337, opts);
+  std::vector<TxAlert> alerts;
+  mgr.on_alert = [&](const TxAlert& a) { alerts.push_back(a); };
+  REQUIRE(mgr.start());
+  const auto decoy_id = mgr.enqueue(transfer("decoy", 1));
+  mgr.tick();
+  c.rpc("evm_mine");
+  mgr.tick();
+  const auto decoy = *mgr.get(decoy_id);
+  REQUIRE(decoy.state == TxState::kFinalized);
+  c.rpc("evm_setAutomine", Json::array({false}));
+  c.proxy.set_receipt_decoy(to_hex(*decoy.mined_hash));
+  c.proxy.set_fault(Fault::kWrongReceipt);
+  const auto id = mgr.enqueue(transfer("real", 2));
+  mgr.tick();
+  c.rpc("evm_mine");
+  for (int i = 0; i < 3; ++i) {
+    mgr.tick();
+    c.rpc("evm_mine");
+  }
+  auto rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  CHECK(c.proxy.injected(Fault::kWrongReceipt) > 0);
+  CHECK(rec.state != TxState::kFinalized);
+  CHECK(rec.state != TxState::kConfirmed);
+  CHECK_FALSE(rec.mined_hash.has_value());
+  CHECK(mgr.stats().wrong_receipts > 0);
+  const auto told = std::count_if(alerts.begin(), alerts.end(), [](const TxAlert& a) {
+    return a.kind == TxAlertKind::kWrongReceipt;
+  });
+  CHECK(told == 1);
+  c.proxy.set_fault(Fault::kNone);
+  mgr.tick();
+  rec = *mgr.get(id);
+  CHECK(rec.state == TxState::kFinalized);
+  REQUIRE(rec.mined_hash);
+  CHECK(*rec.mined_hash == rec.attempts.front().hash);
+  CHECK(*rec.mined_hash != *decoy.mined_hash);
+}
+
+TEST_CASE(
+    "defect 13: gauges say the open transactions by state, the oldest's age, attempts, balance") {
+  Chain c;
+  c.rpc("evm_setAutomine", Json::array({false}));
+  InMemoryTxStore store;
+  TxManager mgr(c.eth, store, key1(), 31337);
+  REQUIRE(mgr.start());
+  mgr.enqueue(transfer("g1", 1));
+  mgr.enqueue(transfer("g2", 1));
+  mgr.tick();
+  auto g = mgr.gauges();
+  CHECK(g.open_by_state.at(TxState::kUnconfirmed) == 2);
+  CHECK(g.open_by_state.count(TxState::kUnstarted) == 0);
+  CHECK(g.max_attempts == 1);
+  CHECK(g.attempts_open == 2);
+  REQUIRE(g.sender_balance_wei);
+  CHECK(*g.sender_balance_wei == *c.eth.balance(mgr.sender()));
+  mgr.enqueue(transfer("g3", 1));  // queued behind max_in_flight = 2
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  TxManagerOptions few;
+  few.max_in_flight = 2;
+  TxManager capped(c.eth, store, key1(), 31337, few);
+  REQUIRE(capped.start());
+  capped.tick();
+  g = capped.gauges();
+  CHECK(g.open_by_state.at(TxState::kUnconfirmed) == 2);
+  CHECK(g.open_by_state.at(TxState::kUnstarted) == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  capped.tick();
+  CHECK(capped.gauges().oldest_unconfirmed_seconds >= 1.0);
+  c.rpc("anvil_setBalance",
+        Json::array({to_hex(mgr.sender()), u256_to_quantity(U256(12345) * 1'000'000'000'000ULL)}));
+  c.rpc("evm_mine");
+  capped.tick();  // g1, g2 mined
+  capped.tick();  // g3 sent
+  g = capped.gauges();
+  CHECK(g.open_by_state.count(TxState::kUnconfirmed) == 1);
+  CHECK(g.open_by_state.at(TxState::kUnconfirmed) == 1);
+  CHECK(g.oldest_unconfirmed_seconds < 1.0);
+  CHECK(*g.sender_balance_wei == *c.eth.balance(mgr.sender()));
+  CHECK(*g.sender_balance_wei < U256(12345) * 1'000'000'000'000ULL);
+}

@@ -249,8 +249,22 @@ McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const R
 
 void estimate_monte_carlo(RiskMethod method, const ReturnWindow& window,
                           std::span<const double> weights, const RiskOptions& o, RiskEstimate& e) {
-  const McModel model = monte_carlo_model(method, window, o);
-  const auto r = monte_carlo_risk(model, weights, o.confidence, mc_settings(o));
+  McModel model = monte_carlo_model(method, window, o);
+  McSettings settings = mc_settings(o);
+  if (method == RiskMethod::kMcT && o.horizon > 1) {
+    // The same aggregation rule as parametric-t: the h-period return is a t with the same nu,
+    // location h mu and dispersion h Sigma (sums of t's are not t; summing h draws instead gave
+    // 9.5 % less VaR and 24 % less ES than parametric-t at h = 10, nu = 4). One step per path.
+    const double h = static_cast<double>(o.horizon);
+    for (double& d : model.drift) {
+      d *= h;
+    }
+    for (double& c : model.covariance) {
+      c *= h;
+    }
+    settings.horizon = 1;
+  }
+  const auto r = monte_carlo_risk(model, weights, o.confidence, settings);
   e.var = r.var;
   e.cvar = r.cvar;
   e.stderr_var = r.stderr_var;

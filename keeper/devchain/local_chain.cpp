@@ -435,12 +435,21 @@ Opening seed_local_history(chain::EthClient& eth, Pipeline& pipeline, ChainlinkS
 
 // The other participants, once per tick: the feed operator moves the feeds along the simulated
 // market, an arbitrageur keeps the AMM at the ETH price, a buyer takes protection in each epoch.
+// The scripted crash comes at the first tick from `crash_at_tick` on at which it lands inside a
+// protection epoch's coverage (see `crash_fits_coverage`): VaRProtection v2 does not pay for a
+// fall during the sale window, and where the epoch cycle stands at a given tick depends on how
+// long the ticks and the set-up took, so a crash at a fixed tick is paid on some runs and not
+// on others.
 class MarketParticipants {
  public:
   MarketParticipants(chain::EthClient& eth, Participants& who, const LocalAccounts& accounts,
                      const Deployment& dep, const FeedMap& feeds, Opening opening,
-                     const LocalRunOptions& options)
-      : who_(who),
+                     const LocalRunOptions& options, std::int64_t period, std::ostream& out)
+      : eth_(eth),
+        who_(who),
+        out_(out),
+        period_(period),
+        crash_from_(options.crash_at_tick),
         accounts_(accounts),
         amm_(dep.address_of("MockConstantProductAMM")),
         stable_(dep.address_of("MockERC20Stable")),
@@ -452,9 +461,15 @@ class MarketParticipants {
                 market_options(options)) {}
 
   void step(std::uint64_t tick) {
+    if (!market_.crash_scheduled() && tick >= crash_from_ && crash_fits_coverage()) {
+      market_.schedule_crash(tick);
+      out_ << "market: the crash starts at tick " << tick << ", inside protection epoch "
+           << covered_epoch_ << "'s coverage" << std::endl;
+    }
     market_.step(tick);
     arbitrage();
     buy_protection();
+    report_covered_settlement();
   }
 
  private:
@@ -464,8 +479,61 @@ class MarketParticipants {
     mo.jump_probability = 0.01;
     mo.jump_mean = 0.0;
     mo.jump_sd = 0.04;
-    mo.crash = {options.crash_at_tick, 3, options.crash_drop};
+    mo.crash = {CrashScript::kNotScheduled, 3, options.crash_drop};
     return mo;
+  }
+
+  // One line once the epoch whose coverage held the crash has settled: what it paid.
+  void report_covered_settlement() {
+    if (covered_epoch_ == 0 || covered_reported_) {
+      return;
+    }
+    const auto epoch =
+        who_.view(protection_, "VaRProtection", "epoch", {AbiValue::from_uint(covered_epoch_)});
+    if (epoch.empty() || epoch[0].as_list() == nullptr || !*epoch[0].as_list()->at(9).as_bool()) {
+      return;
+    }
+    const auto& e = *epoch[0].as_list();  // VaRProtection.Epoch, in declaration order
+    const double per_unit = from_fixed(*e.at(6).as_uint(), 18);
+    const double notional = from_fixed(*e.at(11).as_uint(), 6);
+    out_ << "market: protection epoch " << covered_epoch_ << " settled: payout " << per_unit * 100.0
+         << " % of " << notional << " mUSD notional = " << per_unit * notional << " mUSD"
+         << std::endl;
+    covered_reported_ = true;
+  }
+
+  // True when a crash starting now falls inside the current epoch's coverage: its start price
+  // is already determined (the contract takes the first feed round stamped at or after the
+  // sale close, and the feed has one, so every crash update comes after it) and the coverage
+  // has at least the crash's length left (each step one tick of at least `period_` seconds, so
+  // the settlement round, the first stamped at or after the end, comes after the whole fall).
+  bool crash_fits_coverage() {
+    const auto active = who_.view(protection_, "VaRProtection", "epochActive");
+    const auto current = who_.view(protection_, "VaRProtection", "currentEpoch");
+    if (active.empty() || !*active[0].as_bool() || current.empty()) {
+      return false;
+    }
+    const auto epoch = who_.view(protection_, "VaRProtection", "epoch", {current[0]});
+    const auto feed = who_.view(protection_, "VaRProtection", "priceFeed");
+    auto head = eth_.get_block(chain::BlockTag::latest());
+    if (epoch.empty() || epoch[0].as_list() == nullptr || feed.empty() || !head || !*head) {
+      return false;
+    }
+    const auto& e = *epoch[0].as_list();  // VaRProtection.Epoch, in declaration order
+    const auto sale_end = static_cast<std::uint64_t>(*e.at(1).as_uint());
+    const auto end = static_cast<std::uint64_t>(*e.at(2).as_uint());
+    const bool started = *e.at(8).as_bool();
+    const bool settled = *e.at(9).as_bool();
+    const auto round = who_.view(*feed[0].as_address(), "MockAggregator", "latestRoundData");
+    const bool start_price_known =
+        started || (round.size() == 5 && *round[3].as_uint() >= U256(sale_end));
+    const std::uint64_t now = (*head)->timestamp;
+    const auto crash_s = market_.crash().over_ticks * static_cast<std::uint64_t>(period_);
+    if (settled || !start_price_known || now >= end || end - now < crash_s) {
+      return false;
+    }
+    covered_epoch_ = static_cast<std::uint64_t>(*current[0].as_uint());
+    return true;
   }
 
   // Constant product: x* = sqrt(k / p), y* = sqrt(k p); trade only beyond 5 bp of the price.
@@ -511,7 +579,13 @@ class MarketParticipants {
     bought_epoch_ = id;
   }
 
+  chain::EthClient& eth_;
   Participants& who_;
+  std::ostream& out_;
+  std::int64_t period_;
+  std::uint64_t crash_from_;  // the crash comes at this tick or later
+  std::uint64_t covered_epoch_ = 0;
+  bool covered_reported_ = false;
   const LocalAccounts& accounts_;
   Address amm_, stable_, risky_, protection_;
   LocalMarket market_;
@@ -599,7 +673,7 @@ int run_local(const LocalRunOptions& options, const StopSignals& stop, std::ostr
     opening = seed_local_history(eth, pipeline, source, data_dir, period);
   };
   hooks.before_operations = [&] {
-    market.emplace(eth, who, accounts, dep, feeds, opening, options);
+    market.emplace(eth, who, accounts, dep, feeds, opening, options, period, out);
   };
   hooks.started = [&](const StartedKeeper&) {
     out << "varkeeper: store " << store_path << "; one line per tick; Ctrl-C stops (anvil too)"

@@ -15,9 +15,12 @@ namespace varkeeper::keeper {
 
 struct LocalRunOptions {
   std::uint64_t seed = 1;
-  std::uint64_t tick_ms = 2'000;     // one tick = one simulated market "day"
-  std::uint64_t crash_at_tick = 30;  // "a crash a minute in" at 2 s ticks
-  double crash_drop = 0.35;
+  std::uint64_t tick_ms = 2'000;  // one tick = one simulated market "day"
+  // "A crash a minute in" at 2 s ticks: the crash starts at the first tick from this one on at
+  // which its three steps fall inside a protection epoch's coverage (after the start price,
+  // before the end), so that epoch settles with a payout.
+  std::uint64_t crash_at_tick = 30;
+  double crash_drop = 0.5;                 // ETH fell about as much in two days in March 2020
   std::optional<std::uint64_t> max_ticks;  // stop after N ticks (tests and smoke runs)
   std::string data_dir;       // bundled CSVs; default: the installed config/data (keeper/install)
   std::string store_path;     // default: a fresh file in the temp directory

@@ -34,7 +34,8 @@ std::size_t LocalMarket::step(std::uint64_t tick) {
   const auto set_answer = chain::parse_abi_signature("setAnswer(int256)");
   std::vector<chain::RpcRequest> calls;
   const auto& crash = options_.crash;
-  const bool crashing = tick >= crash.at_tick && tick < crash.at_tick + crash.over_ticks;
+  const bool crashing = crash.at_tick != CrashScript::kNotScheduled && tick >= crash.at_tick &&
+                        tick - crash.at_tick < crash.over_ticks;
   for (auto& a : assets_) {
     // GBM step (drift chosen so the price is a martingale) plus a compound-Poisson jump.
     double r = -0.5 * a.vol_per_tick * a.vol_per_tick + a.vol_per_tick * z(rng_);

@@ -23,7 +23,11 @@ struct MarketAsset {
 };
 
 struct CrashScript {
-  std::uint64_t at_tick = 30;    // first tick of the crash
+  // First tick of the crash; kNotScheduled until `LocalMarket::schedule_crash` sets it (the
+  // embedded run places the crash inside a protection epoch's coverage, keeper/devchain/
+  // local_chain.cpp).
+  static constexpr std::uint64_t kNotScheduled = ~std::uint64_t{0};
+  std::uint64_t at_tick = 30;
   std::uint64_t over_ticks = 3;  // the drop is spread over this many ticks
   double drop = 0.35;            // total fall, as a fraction
 };
@@ -49,6 +53,13 @@ class LocalMarket {
   std::size_t step(std::uint64_t tick);
 
   [[nodiscard]] double price(const std::string& symbol) const;
+
+  // The crash starts at `tick` (its `over_ticks` steps follow), replacing the scripted tick.
+  void schedule_crash(std::uint64_t tick) noexcept { options_.crash.at_tick = tick; }
+  [[nodiscard]] bool crash_scheduled() const noexcept {
+    return options_.crash.at_tick != CrashScript::kNotScheduled;
+  }
+  [[nodiscard]] const CrashScript& crash() const noexcept { return options_.crash; }
 
  private:
   chain::EthClient& eth_;

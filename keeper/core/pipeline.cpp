@@ -59,6 +59,7 @@ struct PortfolioState {
   std::optional<std::pair<std::int64_t, double>> last_published;
   std::optional<ChangeLimit> change_limit;
   std::optional<OnchainReport> last_report;  // the oracle's stored figures (change-limit base)
+  bool restored = false;  // last_report is the oracle's at startup; no decision made since
   std::optional<risk::RiskEstimate> last_estimate;
   std::vector<double> estimate_key;  // inputs of last_estimate (last row and row count)
   bool engine_failed = false;        // the last estimate threw (one incident per failure)
@@ -187,6 +188,15 @@ void Pipeline::mark_published(const OnchainReport& report, std::int64_t t) {
   if (it != state_->portfolios.end()) {
     it->second.last_published = {t, from_wad(report.value_at_risk)};
     it->second.last_report = report;
+    it->second.restored = false;
+  }
+}
+
+void Pipeline::restore_published(const OnchainReport& report, std::int64_t accepted_at) {
+  mark_published(report, accepted_at);
+  const auto it = state_->portfolios.find(report.portfolio_id);
+  if (it != state_->portfolios.end()) {
+    it->second.restored = true;
   }
 }
 
@@ -419,8 +429,15 @@ PortfolioUpdate Pipeline::State::update_portfolio(
       u.publish = PublishReason::kCatchUp;
     } else if (now - ps.last_published->first >= spec.publish.heartbeat_s) {
       u.publish = PublishReason::kHeartbeat;
+    } else if (ps.restored && ps.last_report &&
+               (to_wad(u.published_var) != ps.last_report->value_at_risk ||
+                to_wad(u.published_cvar) != ps.last_report->expected_shortfall)) {
+      // A restarted keeper's first decision: the stored report is another run's
+      // (restore_published).
+      u.publish = PublishReason::kFirst;
     }
   }
+  ps.restored = false;
   u.rebalance = ps.rebalance.update(now, u.published_var);
   u.payout = ps.payout.update(now, u.published_var);
   return u;

@@ -124,6 +124,12 @@ class Pipeline {
   // The same for the report itself: its WAD figures and observation time are also where the next
   // report's change limit is measured from (the oracle's stored report).
   void mark_published(const OnchainReport& report, std::int64_t t);
+  // The report the oracle holds when the keeper starts (accepted at `accepted_at`): the base of
+  // the change limit and of the heartbeat, as mark_published. The first publish decision after it
+  // still sends a report when the figures differ from the stored ones (kFirst: this run's first
+  // report, as a keeper that knows of no report sends), so a restarted keeper publishes on its
+  // first tick; with the very figures stored, only the heartbeat or the deviation rule sends one.
+  void restore_published(const OnchainReport& report, std::int64_t accepted_at);
 
   // The oracle's change limit for a portfolio (RiskOracle.limits / changePolicy): from now on the
   // published figures move towards the breaker's at most as fast as it allows. Without one (or

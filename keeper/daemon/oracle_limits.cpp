@@ -76,7 +76,7 @@ std::vector<std::string> load_change_limits(chain::EthClient& eth, const chain::
       stored.value_at_risk = r->value_at_risk;
       stored.expected_shortfall = r->expected_shortfall;
       stored.breaker_status = r->breaker_status;
-      pipeline.mark_published(stored, static_cast<std::int64_t>(r->accepted_at));
+      pipeline.restore_published(stored, static_cast<std::int64_t>(r->accepted_at));
     }
   }
   return problems;

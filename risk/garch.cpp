@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "risk/ewma.hpp"
 
@@ -12,6 +14,10 @@ namespace varkeeper::risk {
 namespace {
 
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+// A fit this close to kMaxPersistence is at the bound: the likelihood still rises towards it, so
+// where the search stops inside this band depends on the window, not on the data (1e-6 let the
+// same series be a GARCH fit one day and the EWMA fallback the next).
+constexpr double kPersistenceBoundTolerance = 1e-4;
 
 double mean_square(std::span<const double> x) {
   double s = 0.0;
@@ -118,6 +124,51 @@ bool nelder_mead(F&& f, Simplex& s, int max_iter, double ftol, double xtol) {
   return false;
 }
 
+struct LocalOptimum {
+  double value = std::numeric_limits<double>::max();
+  bool converged = false;
+};
+
+// Nelder-Mead from t0, then restarted from its best vertex with a fresh simplex until a restart
+// no longer improves the value by more than kRestartTol: a simplex collapses on a flat ridge
+// (alpha = 0, where beta is not identified) long before the optimum, and where it stops then
+// depends on the window. The result is converged when the last run met the tolerances and
+// improved nothing.
+template <class F>
+std::pair<LocalOptimum, Theta> polish(F&& f, const Theta& t0, double step) {
+  constexpr int kMaxRestarts = 30;
+  constexpr double kRestartTol = 1e-7;
+  LocalOptimum out;
+  Theta at = t0;
+  double value = f(t0);
+  for (int restart = 0; restart <= kMaxRestarts; ++restart) {
+    Simplex s;
+    s.x[0] = at;
+    s.f[0] = value;
+    for (std::size_t k = 1; k < 4; ++k) {
+      s.x[k] = at;
+      s.x[k][k - 1] += restart == 0 ? step : 0.1;
+      s.f[k] = f(s.x[k]);
+    }
+    const bool met = nelder_mead(f, s, 2000, 1e-9, 1e-7);
+    std::size_t arg = 0;
+    for (std::size_t k = 1; k < 4; ++k) {
+      arg = s.f[k] < s.f[arg] ? k : arg;
+    }
+    const double improvement = value - s.f[arg];
+    if (s.f[arg] < value) {
+      value = s.f[arg];
+      at = s.x[arg];
+    }
+    if (restart > 0 && met && improvement <= kRestartTol) {
+      out.converged = true;
+      break;
+    }
+  }
+  out.value = value;
+  return {out, at};
+}
+
 }  // namespace
 
 std::vector<double> garch_variance_path(std::span<const double> x, const GarchParams& p) {
@@ -157,43 +208,39 @@ GarchFit fit_garch(std::span<const double> x) {
     const double ll = garch_log_likelihood(x, from_theta(th, s2));
     return std::isfinite(ll) ? -ll : std::numeric_limits<double>::max();
   };
-  // Starting points around the usual daily estimates and a low-persistence one, each with
-  // variance targeting (omega = s2 (1 - alpha - beta)).
-  constexpr std::array<std::array<double, 2>, 3> kStarts{
-      {{0.05, 0.90}, {0.10, 0.80}, {0.20, 0.50}}};
+  // A deterministic grid of starting points (persistence x alpha's share of it x omega as a
+  // multiple of variance targeting's s2 (1 - alpha - beta)), ranked by likelihood; Nelder-Mead runs
+  // from the kLocalRuns most likely and the best optimum wins. Three fixed starts were not enough:
+  // on a window whose likelihood rises along the flat alpha = 0 ridge towards the persistence
+  // bound, the search stopped early at different points from one window to the next, so a one-day
+  // shift switched the filter between EWMA and a constant variance (the feedback-loop scenario's
+  // VaR halved and doubled with no market move).
+  constexpr std::array<double, 8> kPersistenceGrid{0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9998};
+  constexpr std::array<double, 4> kAlphaShareGrid{1e-4, 0.02, 0.1, 0.3};
+  // omega above variance targeting's: a variance path that drifts from its start.
+  constexpr std::array<double, 4> kOmegaScaleGrid{0.5, 1.0, 2.0, 10.0};
+  constexpr std::size_t kLocalRuns = 3;
+  std::vector<std::pair<double, Theta>> starts;
+  for (double persistence : kPersistenceGrid) {
+    for (double share : kAlphaShareGrid) {
+      for (double scale : kOmegaScaleGrid) {
+        const double a0 = share * persistence;
+        const Theta t0 = to_theta({s2 * (1.0 - persistence) * scale, a0, persistence - a0}, s2);
+        starts.emplace_back(objective(t0), t0);
+      }
+    }
+  }
+  std::stable_sort(starts.begin(), starts.end(),
+                   [](const auto& l, const auto& r) { return l.first < r.first; });
   double best = std::numeric_limits<double>::max();
   Theta best_theta{};
   bool any_converged = false;
-  for (const auto& [a0, b0] : kStarts) {
-    const Theta t0 = to_theta({s2 * (1.0 - a0 - b0), a0, b0}, s2);
-    Simplex s;
-    s.x[0] = t0;
-    for (std::size_t k = 1; k < 4; ++k) {
-      s.x[k] = t0;
-      s.x[k][k - 1] += 0.5;
-    }
-    for (std::size_t k = 0; k < 4; ++k) {
-      s.f[k] = objective(s.x[k]);
-    }
-    const bool converged = nelder_mead(objective, s, 2000, 1e-9, 1e-7);
-    // Restart once from the optimum: Nelder-Mead can stall on a collapsed simplex.
-    Simplex r;
-    r.x[0] = s.x[0];
-    r.f[0] = s.f[0];
-    for (std::size_t k = 1; k < 4; ++k) {
-      r.x[k] = s.x[0];
-      r.x[k][k - 1] += 0.1;
-      r.f[k] = objective(r.x[k]);
-    }
-    const bool reconverged = converged && nelder_mead(objective, r, 2000, 1e-9, 1e-7);
-    std::size_t arg = 0;
-    for (std::size_t k = 1; k < 4; ++k) {
-      arg = r.f[k] < r.f[arg] ? k : arg;
-    }
-    if (r.f[arg] < best) {
-      best = r.f[arg];
-      best_theta = r.x[arg];
-      any_converged = reconverged;
+  for (std::size_t run = 0; run < kLocalRuns && run < starts.size(); ++run) {
+    const auto [optimum, theta] = polish(objective, starts[run].second, 0.5);
+    if (optimum.value < best) {
+      best = optimum.value;
+      best_theta = theta;
+      any_converged = optimum.converged;
     }
   }
   out.params = from_theta(best_theta, s2);
@@ -202,7 +249,7 @@ GarchFit fit_garch(std::span<const double> x) {
     out.failure = "the likelihood maximisation did not converge";
     return out;
   }
-  if (out.params.alpha + out.params.beta > kMaxPersistence - 1e-6) {
+  if (out.params.alpha + out.params.beta > kMaxPersistence - kPersistenceBoundTolerance) {
     out.failure = "alpha + beta at the stationarity bound";
     return out;
   }

@@ -9,7 +9,7 @@
 //   l = -1/2 sum_t (ln sigma2_t + r_t^2 / sigma2_t).
 // It is maximised by Nelder-Mead over an unconstrained parametrisation that enforces the
 // constraints (omega = s2 e^a, alpha + beta = kMaxPersistence logistic(b), alpha = (alpha + beta)
-// logistic(c)), from several starting points.
+// logistic(c)), from the most likely points of a fixed start grid, each restarted until stable.
 #pragma once
 
 #include <cstddef>

@@ -163,6 +163,8 @@ TEST_CASE("jump-crash: no report is refused for the change limit") {
   const auto r = run_simulation(library("jump-crash"));
   REQUIRE(r.summaries.size() == 1);
   CHECK(change_refusals(r.summaries[0]) == 0);
-  // Before the step, 86 landed (100 before RiskOracle v2's limit).
-  CHECK(r.summaries[0].reports_published >= 100);
+  // Before the step, 86 landed (100 before RiskOracle v2's limit). 94 since the GARCH fit stopped
+  // flapping between the EWMA fallback and a constant variance: the 100 counted deviation and
+  // breaker reports from 22 tick-to-tick VaR moves over 20 % (now 1, the crash itself).
+  CHECK(r.summaries[0].reports_published >= 90);
 }

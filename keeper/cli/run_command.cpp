@@ -33,8 +33,10 @@ const RegisterCommand kRegister{
           ->capture_default_str();
       cmd->add_option("--tick-ms", opts->local.tick_ms, "Local mode: milliseconds per tick")
           ->capture_default_str();
-      cmd->add_option("--crash-at", opts->local.crash_at_tick,
-                      "Local mode: tick of the scripted crash")
+      cmd->add_option(
+             "--crash-at", opts->local.crash_at_tick,
+             "Local mode: earliest tick of the scripted crash (it starts at the first tick from "
+             "there inside a protection epoch's coverage)")
           ->capture_default_str();
       cmd->add_option("--crash-drop", opts->local.crash_drop,
                       "Local mode: size of the crash (fraction)")

@@ -153,22 +153,22 @@ inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0
 struct KeeperMetrics {
   explicit KeeperMetrics(MetricsRegistry& registry);
 
-  Histogram& tick_seconds;                // varkeeper_tick_seconds
-  Gauge& portfolio_var;                   // varkeeper_portfolio_var{portfolio}
-  Gauge& portfolio_cvar;                  // varkeeper_portfolio_cvar{portfolio}
-  Gauge& portfolio_published_var;         // varkeeper_portfolio_published_var{portfolio}
-  Gauge& breaker_state;                   // varkeeper_breaker_state{portfolio}: 0 normal,
-                                          //   1 tripped, 2 cooldown (risk::BreakerStatus)
-  Counter& reports_published;             // varkeeper_reports_published_total{portfolio,reason}
-  Gauge& tx_state;                        // varkeeper_tx_state{state}: transactions per state
-  Counter& rpc_errors;                    // varkeeper_rpc_errors_total{endpoint,class}
-  Counter& gas_spent_wei;                 // varkeeper_gas_spent_wei_total
-  Counter& incidents;                     // varkeeper_incidents_total{category}
-  Counter& risk_diagnostics;  // varkeeper_risk_diagnostics_total{portfolio,kind}: ticks whose
-                              // estimate carried the diagnostic (risk/risk_diagnostic.hpp)
-  Gauge& oprisk_aro;                      // varkeeper_oprisk_aro{category}
-  Gauge& oprisk_ale;                      // varkeeper_oprisk_ale{category}
-  Gauge& price;                           // varkeeper_price{asset}
+  Histogram& tick_seconds;         // varkeeper_tick_seconds
+  Gauge& portfolio_var;            // varkeeper_portfolio_var{portfolio}
+  Gauge& portfolio_cvar;           // varkeeper_portfolio_cvar{portfolio}
+  Gauge& portfolio_published_var;  // varkeeper_portfolio_published_var{portfolio}
+  Gauge& breaker_state;            // varkeeper_breaker_state{portfolio}: 0 normal,
+                                   //   1 tripped, 2 cooldown (risk::BreakerStatus)
+  Counter& reports_published;      // varkeeper_reports_published_total{portfolio,reason}
+  Gauge& tx_state;                 // varkeeper_tx_state{state}: transactions per state
+  Counter& rpc_errors;             // varkeeper_rpc_errors_total{endpoint,class}
+  Counter& gas_spent_wei;          // varkeeper_gas_spent_wei_total
+  Counter& incidents;              // varkeeper_incidents_total{category}
+  Counter& risk_diagnostics;       // varkeeper_risk_diagnostics_total{portfolio,kind}: ticks whose
+                                   // estimate carried the diagnostic (risk/risk_diagnostic.hpp)
+  Gauge& oprisk_aro;               // varkeeper_oprisk_aro{category}
+  Gauge& oprisk_ale;               // varkeeper_oprisk_ale{category}
+  Gauge& price;                    // varkeeper_price{asset}
   Gauge& last_publish_timestamp_seconds;  // varkeeper_last_publish_timestamp_seconds{portfolio}
   Gauge& build_info;                      // varkeeper_build_info{version} = 1
 };

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "chain/transport.hpp"
@@ -110,6 +111,42 @@ void FaultProxy::serve() {
   }
 }
 
+namespace {
+
+// The answer a fault gives in place of the node's, if it gives one: a provider whose receipt
+// backend is down (a JSON-RPC error), a lagging backend (null receipts), another chain's id.
+std::optional<std::string> canned_answer(Fault f, const std::string& method,
+                                         const nlohmann::json& id) {
+  nlohmann::json answer{{"jsonrpc", "2.0"}, {"id", id}};
+  if (f == Fault::kFailReceipts) {
+    answer["error"] = {{"code", -32603}, {"message", "receipt index unavailable"}};
+  } else if (f == Fault::kNullReceipts) {
+    answer["result"] = nullptr;
+  } else if (f == Fault::kWrongChain && method == "eth_chainId") {
+    answer["result"] = "0x1";
+  } else {
+    return std::nullopt;
+  }
+  return answer.dump();
+}
+
+// The node's answer with every numeric id moved by 1000 (an answer to a call never made).
+std::string with_ids_shifted(const std::string& out) {
+  auto answer = nlohmann::json::parse(out, nullptr, false);
+  const auto bump = [](nlohmann::json& a) {
+    if (a.is_object() && a.contains("id") && a["id"].is_number())
+      a["id"] = a["id"].get<std::int64_t>() + 1000;
+  };
+  if (answer.is_array()) {
+    for (auto& a : answer) bump(a);
+  } else {
+    bump(answer);
+  }
+  return answer.dump();
+}
+
+}  // namespace
+
 void FaultProxy::handle(int fd) {
   Conn c{fd, nullptr};
   if (ssl_ctx_) {
@@ -150,27 +187,8 @@ void FaultProxy::handle(int fd) {
         break;
       continue;
     }
-    if (f == Fault::kFailReceipts) {
-      // The provider's answer when its receipt backend is down: a JSON-RPC error object.
-      nlohmann::json answer{
-          {"jsonrpc", "2.0"},
-          {"id", first.value("id", nlohmann::json(nullptr))},
-          {"error", {{"code", -32603}, {"message", "receipt index unavailable"}}}};
-      if (!c.write_all(http_response(200, answer.dump()))) break;
-      continue;
-    }
-    if (f == Fault::kNullReceipts) {
-      nlohmann::json answer{{"jsonrpc", "2.0"},
-                            {"id", first.value("id", nlohmann::json(nullptr))},
-                            {"result", nullptr}};
-      if (!c.write_all(http_response(200, answer.dump()))) break;
-      continue;
-    }
-    if (f == Fault::kWrongChain && method == "eth_chainId") {
-      nlohmann::json answer{{"jsonrpc", "2.0"},
-                            {"id", first.value("id", nlohmann::json(nullptr))},
-                            {"result", "0x1"}};
-      if (!c.write_all(http_response(200, answer.dump()))) break;
+    if (auto answer = canned_answer(f, method, first.value("id", nlohmann::json(nullptr)))) {
+      if (!c.write_all(http_response(200, *answer))) break;
       continue;
     }
     if (f == Fault::kWrongReceipt && request.is_object()) {
@@ -184,19 +202,7 @@ void FaultProxy::handle(int fd) {
       continue;
     }
     std::string out = *forwarded;
-    if (f == Fault::kWrongId) {
-      auto answer = nlohmann::json::parse(out, nullptr, false);
-      const auto bump = [](nlohmann::json& a) {
-        if (a.is_object() && a.contains("id") && a["id"].is_number())
-          a["id"] = a["id"].get<std::int64_t>() + 1000;
-      };
-      if (answer.is_array()) {
-        for (auto& a : answer) bump(a);
-      } else {
-        bump(answer);
-      }
-      out = answer.dump();
-    }
+    if (f == Fault::kWrongId) out = with_ids_shifted(out);
     if (!c.write_all(http_response(200, out))) break;
   }
   if (c.ssl) {

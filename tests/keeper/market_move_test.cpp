@@ -7,6 +7,7 @@
 
 #include "keeper/sim/simulator.hpp"
 #include "risk/oprisk.hpp"
+#include "tests/keeper/pipeline_fixture.hpp"
 
 using namespace varkeeper;
 using namespace varkeeper::keeper;
@@ -62,34 +63,15 @@ PipelineConfig three_sources() {
   return c;
 }
 
-// One tick's answers of sources a, b, c (fresh rounds at t).
-std::vector<PriceReading> answers(std::int64_t t, std::uint64_t round, double a, double b,
-                                  double c) {
-  std::vector<PriceReading> out;
-  const std::pair<const char*, double> quotes[] = {{"a", a}, {"b", b}, {"c", c}};
-  for (const auto& [name, price] : quotes) {
-    PriceReading r;
-    r.asset = "ETH";
-    r.source = name;
-    r.round.round_id = {1, round};
-    r.round.answered_in_round = {1, round};
-    r.round.answer = price;
-    r.round.started_at = t;
-    r.round.updated_at = t;
-    out.push_back(r);
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE(
     "a source that jumps alone is still the manipulation candidate, and the incident says so") {
   Pipeline pipe(three_sources());
   const std::int64_t t0 = 1'700'000'000;
-  (void)pipe.tick(t0, answers(t0, 1, 2000.0, 2000.0, 2000.0));
+  (void)pipe.tick(t0, test::eth_answers(t0, 1, 2000.0, 2000.0, 2000.0));
   // b alone +30 % (beyond the 20 % step bound): not confirmed, an incident naming it.
-  const auto lone = pipe.tick(t0 + 60, answers(t0 + 60, 2, 2000.0, 2600.0, 2000.0));
+  const auto lone = pipe.tick(t0 + 60, test::eth_answers(t0 + 60, 2, 2000.0, 2600.0, 2000.0));
   REQUIRE(lone.incidents.size() == 1);
   CHECK(lone.incidents[0].category == risk::oprisk::kOracleManipulation);
   CHECK(lone.incidents[0].subject == "ETH/b");
@@ -97,12 +79,12 @@ TEST_CASE(
   CHECK(lone.incidents[0].evidence.find("lone source") != std::string::npos);
   CHECK(lone.prices.at("ETH") == doctest::Approx(2000.0));
   // All three -39 % in one tick: a market move, no incident, the new price at once.
-  const auto crash = pipe.tick(t0 + 120, answers(t0 + 120, 3, 1220.0, 1221.0, 1219.0));
+  const auto crash = pipe.tick(t0 + 120, test::eth_answers(t0 + 120, 3, 1220.0, 1221.0, 1219.0));
   CHECK(crash.incidents.empty());
   REQUIRE(crash.prices.count("ETH") == 1);
   CHECK(crash.prices.at("ETH") == doctest::Approx(1220.0));
   // Two of three moving together are a majority: confirmed; the lagging one is outvoted.
-  const auto two = pipe.tick(t0 + 180, answers(t0 + 180, 4, 800.0, 801.0, 1219.0));
+  const auto two = pipe.tick(t0 + 180, test::eth_answers(t0 + 180, 4, 800.0, 801.0, 1219.0));
   REQUIRE(two.prices.count("ETH") == 1);
   CHECK(two.prices.at("ETH") == doctest::Approx(800.5));
   for (const auto& inc : two.incidents) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "keeper/core/pipeline.hpp"
+#include "tests/keeper/pipeline_fixture.hpp"
 
 using namespace varkeeper;
 using namespace varkeeper::keeper;
@@ -15,22 +16,6 @@ namespace {
 
 constexpr std::int64_t kPeriod = 60;
 constexpr std::int64_t kT0 = 1'700'000'040;  // a period start
-
-std::vector<PriceReading> readings(std::int64_t t, double price, std::uint64_t round) {
-  std::vector<PriceReading> out;
-  for (const auto* s : {"a", "b", "c"}) {
-    PriceReading r;
-    r.asset = "ETH";
-    r.source = s;
-    r.round.round_id = {1, round};
-    r.round.answered_in_round = {1, round};
-    r.round.answer = price;
-    r.round.started_at = t;
-    r.round.updated_at = t;
-    out.push_back(r);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -61,7 +46,7 @@ TEST_CASE("a risk method that throws inside a tick is an incident and a breaker 
     const std::int64_t t = kT0 + static_cast<std::int64_t>(i) * kPeriod;
     const double price = 2000.0 * std::exp(0.01 * std::sin(static_cast<double>(i)));
     TickResult r;
-    REQUIRE_NOTHROW(r = pipe.tick(t, readings(t, price, i + 1)));
+    REQUIRE_NOTHROW(r = pipe.tick(t, test::eth_answers(t, i + 1, price, price, price)));
     REQUIRE(r.portfolios.size() == 1);
     const auto& u = r.portfolios[0];
     for (const auto& inc : r.incidents) {

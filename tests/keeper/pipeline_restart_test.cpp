@@ -8,6 +8,7 @@
 
 #include "keeper/core/pipeline.hpp"
 #include "keeper/core/units.hpp"
+#include "tests/keeper/pipeline_fixture.hpp"
 
 using namespace varkeeper;
 using namespace varkeeper::keeper;
@@ -18,24 +19,7 @@ constexpr std::int64_t kPeriod = 60;
 constexpr std::int64_t kT0 = 1'700'000'040;  // a period start
 constexpr std::size_t kFirstEstimate = 20;   // min_obs returns: the tick of the first estimate
 
-PipelineConfig config() {
-  PipelineConfig c;
-  c.assets.push_back({"ETH", {{"a", 3600}, {"b", 3600}, {"c", 3600}}});
-  PortfolioSpec p;
-  p.id = 1;
-  p.name = "eth";
-  p.positions = {{"ETH", 10.0}};
-  p.method = risk::RiskMethod::kParametricNormal;
-  p.risk.confidence = 0.99;
-  p.period_s = kPeriod;
-  p.window = 50;
-  p.min_obs = 20;
-  p.publish.deviation = 0.05;
-  p.publish.heartbeat_s = 600;
-  c.portfolios.push_back(p);
-  c.breaker.enabled = false;
-  return c;
-}
+PipelineConfig config() { return test::one_eth_portfolio(false); }
 
 std::int64_t time_of(std::size_t i) { return kT0 + static_cast<std::int64_t>(i) * kPeriod; }
 
@@ -47,19 +31,7 @@ std::vector<PriceReading> readings(std::size_t i) {
   for (std::size_t k = 0; k < i; ++k) {
     price *= std::exp(z(rng));
   }
-  std::vector<PriceReading> out;
-  for (const auto* s : {"a", "b", "c"}) {
-    PriceReading r;
-    r.asset = "ETH";
-    r.source = s;
-    r.round.round_id = {1, i + 1};
-    r.round.answered_in_round = {1, i + 1};
-    r.round.answer = price;
-    r.round.started_at = time_of(i);
-    r.round.updated_at = time_of(i);
-    out.push_back(r);
-  }
-  return out;
+  return test::eth_answers(time_of(i), i + 1, price, price, price);
 }
 
 // The decisions of a keeper started with `stored` on the oracle, ticks 0..last.

@@ -24,13 +24,18 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     string public constant REPORT_TYPE = "RiskReport(uint64 portfolioId,uint64 round,uint64 observedAt,uint32 horizon,"
         "uint64 confidence,uint8 method,uint8 breakerStatus,uint96 portfolioValue,"
         "uint64 valueAtRisk,uint64 expectedShortfall,bytes32 configHash)";
-    bytes32 public constant REPORT_TYPEHASH = keccak256(bytes(REPORT_TYPE));
+    /// @notice keccak256(REPORT_TYPE), written out: solc hashes a string constant again at every
+    /// use (~190 gas per report); the tests check that the two agree.
+    bytes32 public constant REPORT_TYPEHASH =
+        0x9d561ebe8e436e13679ca54ee29228e8be5b5606a44ce8d479fbb4275890d02e;
     /// @notice EIP-712 type of a batch signed once: referenced struct types follow the primary
     /// type (EIP-712 `encodeType`), and an array of structs is encoded as the keccak256 of the
     /// concatenated struct hashes.
     string public constant BATCH_TYPE =
         string.concat("RiskReportBatch(RiskReport[] reports)", REPORT_TYPE);
-    bytes32 public constant BATCH_TYPEHASH = keccak256(bytes(BATCH_TYPE));
+    /// @notice keccak256(BATCH_TYPE), written out as REPORT_TYPEHASH is.
+    bytes32 public constant BATCH_TYPEHASH =
+        0x5ec8e7b10f74ec2ccc8fbae4f79032814fdee57aae8729bcb910b7f0aa22fe9d;
 
     uint256 internal constant WAD = 1e18;
     /// @dev secp256k1 n / 2: signatures with a larger s are the malleable twin (EIP-2).
@@ -344,7 +349,8 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     /// distinct authorized signers (every given signature must be valid). Anyone may relay.
     function submit(RiskReport calldata report, Signature[] calldata signatures) external {
         (uint256 q, bool finalized) = _quorum();
-        _submit(report, signatures, q, false);
+        RiskReport memory r;
+        _submit(report, signatures, q, false, _domainSeparatorV4(), r);
         _closeSetup(finalized);
     }
 
@@ -356,8 +362,19 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     {
         if (reports.length != signatures.length) revert LengthMismatch();
         (uint256 q, bool finalized) = _quorum();
+        bytes32 domain = _domainSeparatorV4();
+        RiskReport memory r; // each report in turn (`_load`)
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
         for (uint256 i; i < reports.length; ++i) {
-            _submit(reports[i], signatures[i], q, true);
+            _submit(reports[i], _signaturesAt(signatures, i), q, true, domain, r);
+            // Nothing a report allocated outlives it: the next one reuses the memory instead
+            // of expanding it (gas, issue 14).
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
         }
         _closeSetup(finalized);
     }
@@ -375,10 +392,10 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         (uint256 q, bool finalized) = _quorum();
         if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
         bytes32[] memory hashes = new bytes32[](n);
+        RiskReport memory r; // each report in turn (`_load`)
         for (uint256 i; i < n; ++i) {
-            RiskReport memory r;
-            (r, hashes[i]) = _load(reports[i]);
-            Limits memory lim = _checkFields(r);
+            hashes[i] = _load(reports[i], r);
+            uint256 lim = _checkFields(r);
             StoredReport storage stored = _reports[r.portfolioId];
             _checkHistory(r, lim, stored.a);
             // Written at once so a later report of the same portfolio is checked against it;
@@ -397,7 +414,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     /// middle reports the one whose VaR is nearer the last accepted VaR).
     function propose(RiskReport calldata report, Signature calldata signature) external {
         RiskReport memory r = report;
-        Limits memory lim = _checkFields(r);
+        uint256 lim = _checkFields(r);
         uint64 latestRound = uint64(_reports[r.portfolioId].a);
         if (r.round <= latestRound) revert RoundNotIncreasing(r.round, latestRound);
         address signer = _recover(hashReport(report), signature);
@@ -428,8 +445,8 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
             // Fewer than q acceptable proposals: recorded, the round waits for more.
             if (!_applyMedian(r, key, count, _varOf(a), q)) return;
             // The chosen report may be older than the block that completes the quorum.
-            if (block.timestamp > uint256(r.observedAt) + lim.maxAge) {
-                revert StaleReport(r.observedAt, block.timestamp, lim.maxAge);
+            if (block.timestamp > uint256(r.observedAt) + _maxAge(lim)) {
+                revert StaleReport(r.observedAt, block.timestamp, _maxAge(lim));
             }
             _checkHistory(r, lim, a);
             _write(r, stored);
@@ -455,8 +472,8 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         view
         returns (uint32 changePeriod, uint8 breakerWidening)
     {
-        Limits memory l = _limits[portfolioId];
-        return (uint32(_period(l)), _widening(l));
+        uint256 lim = _limitsWord(portfolioId);
+        return (uint32(_period(lim)), _widening(lim));
     }
 
     /// @notice Whether `report` passes every acceptance check against the stored report now
@@ -464,7 +481,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     /// otherwise. `propose` uses it to pick only acceptable proposals.
     function acceptable(RiskReport calldata report) external view returns (bool) {
         RiskReport memory r = report;
-        Limits memory lim = _checkFields(r);
+        uint256 lim = _checkFields(r);
         _checkHistory(r, lim, _reports[r.portfolioId].a);
         return true;
     }
@@ -582,14 +599,38 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         return keccak256(abi.encode(portfolioId, round, model, epoch));
     }
 
-    /// @dev The change period (elapsed >= minInterval always, so a period below minInterval
-    /// already allows the full change to every report).
-    function _period(Limits memory l) internal pure returns (uint256) {
-        return l.changePeriod != 0 ? l.changePeriod : DEFAULT_CHANGE_PERIOD;
+    /// @dev A portfolio's `Limits` slot as one word, read with one SLOAD and unpacked by the
+    /// helpers below (Solidity packs a struct's members from the low-order bits: maxAge 0-31,
+    /// minInterval 32-63, maxVaRChange 64-127, changePeriod 128-159, breakerWidening 160-167).
+    function _limitsWord(uint64 portfolioId) internal view returns (uint256 lim) {
+        Limits storage l = _limits[portfolioId];
+        assembly ("memory-safe") {
+            lim := sload(l.slot)
+        }
     }
 
-    function _widening(Limits memory l) internal pure returns (uint8) {
-        return l.breakerWidening != 0 ? l.breakerWidening : DEFAULT_BREAKER_WIDENING;
+    function _maxAge(uint256 lim) internal pure returns (uint32) {
+        return uint32(lim);
+    }
+
+    function _minInterval(uint256 lim) internal pure returns (uint32) {
+        return uint32(lim >> 32);
+    }
+
+    function _maxVaRChange(uint256 lim) internal pure returns (uint64) {
+        return uint64(lim >> 64);
+    }
+
+    /// @dev The change period (elapsed >= minInterval always, so a period below minInterval
+    /// already allows the full change to every report).
+    function _period(uint256 lim) internal pure returns (uint256) {
+        uint32 p = uint32(lim >> 128);
+        return p != 0 ? p : DEFAULT_CHANGE_PERIOD;
+    }
+
+    function _widening(uint256 lim) internal pure returns (uint8) {
+        uint8 w = uint8(lim >> 160);
+        return w != 0 ? w : DEFAULT_BREAKER_WIDENING;
     }
 
     /// @dev With `skipAccepted`, a report whose round is already accepted is skipped with
@@ -598,33 +639,115 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         RiskReport calldata report,
         Signature[] calldata signatures,
         uint256 q,
-        bool skipAccepted
+        bool skipAccepted,
+        bytes32 domain,
+        RiskReport memory r
     ) internal {
         if (signatures.length < q) revert InsufficientSignatures(signatures.length, q);
-        (RiskReport memory r, bytes32 structHash) = _load(report);
+        bytes32 structHash = _load(report, r);
         StoredReport storage stored = _reports[r.portfolioId];
         uint256 a = stored.a;
         if (skipAccepted && r.round <= uint64(a)) {
             emit ReportSkipped(r.portfolioId, r.round, uint64(a));
             return;
         }
-        Limits memory lim = _checkFields(r);
+        uint256 lim = _checkFields(r);
         _checkHistory(r, lim, a);
-        _verifyQuorum(_hashTypedDataV4(structHash), signatures);
+        _verifyQuorum(_typedDigest(domain, structHash), signatures);
         _write(r, stored);
     }
 
     /// @dev Every signature must recover to a distinct authorized signer (the caller checked
-    /// that there are at least `quorum` of them).
+    /// that there are at least `quorum` of them): low s (EIP-2), v in {27, 28}, a non-zero
+    /// recovered address that is a signer, no signer twice. The loop runs in assembly over the
+    /// calldata words (the slice's bounds were checked when it was decoded); what it finds wrong
+    /// is reverted below with the same errors as `_recover` (gas, issue 14: ~250 per signature
+    /// less than the Solidity loop over `_recover`).
     function _verifyQuorum(bytes32 digest, Signature[] calldata signatures) internal view {
-        uint256 seen;
-        for (uint256 i; i < signatures.length; ++i) {
-            address signer = _recover(digest, signatures[i]);
-            uint256 index = _signerIndex[signer];
-            if (index == 0) revert UnauthorizedSigner(signer);
-            uint256 bit = 1 << index;
-            if (seen & bit != 0) revert DuplicateSigner(signer);
-            seen |= bit;
+        uint256 fault; // 0 = none, 1 = malleable, 2 = invalid, 3 = unauthorized, 4 = duplicate
+        address signer;
+        mapping(address => uint256) storage indexOf = _signerIndex;
+        uint256 half = SECP256K1N_HALF;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, digest)
+            let seen := 0
+            let end := add(signatures.offset, mul(signatures.length, 0x60))
+            for { let p := signatures.offset } lt(p, end) { p := add(p, 0x60) } {
+                if gt(calldataload(add(p, 0x40)), half) {
+                    fault := 1
+                    break
+                }
+                if gt(sub(calldataload(p), 27), 1) {
+                    // v not in {27, 28}
+                    fault := 2
+                    break
+                }
+                calldatacopy(add(m, 0x20), p, 0x60) // v (27 or 28, checked), r, s
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
+                signer := mload(0x00)
+                if iszero(signer) {
+                    fault := 2
+                    break
+                }
+                // _signerIndex[signer]: keccak256(signer . slot)
+                mstore(0x20, indexOf.slot)
+                let bit := shl(sload(keccak256(0x00, 0x40)), 1)
+                if eq(bit, 1) {
+                    fault := 3
+                    break
+                }
+                if and(seen, bit) {
+                    fault := 4
+                    break
+                }
+                seen := or(seen, bit)
+            }
+        }
+        if (fault != 0) {
+            if (fault == 1) revert MalleableSignature();
+            if (fault == 2) revert InvalidSignature();
+            if (fault == 3) revert UnauthorizedSigner(signer);
+            revert DuplicateSigner(signer);
+        }
+    }
+
+    /// @dev `all[i]` (i < all.length, checked by the caller) without the compiler's generic
+    /// accessor: the same bounds checks as the ABI decoder (the array's offset and length fit
+    /// in 64 bits and its last word lies inside the calldata; empty revert otherwise), fewer
+    /// instructions (gas, issue 14).
+    function _signaturesAt(Signature[][] calldata all, uint256 i)
+        internal
+        pure
+        returns (Signature[] calldata sigs)
+    {
+        assembly ("memory-safe") {
+            let rel := calldataload(add(all.offset, shl(5, i)))
+            let start := add(all.offset, rel)
+            let len := calldataload(start)
+            sigs.offset := add(start, 0x20)
+            sigs.length := len
+            if or(
+                or(gt(rel, 0xffffffffffffffff), gt(len, 0xffffffffffffffff)),
+                gt(add(sigs.offset, mul(len, 0x60)), calldatasize())
+            ) { revert(0, 0) }
+        }
+    }
+
+    /// @dev The EIP-712 digest keccak256(0x1901 ‖ domain ‖ structHash), with the domain
+    /// separator computed once per transaction by the caller.
+    function _typedDigest(bytes32 domain, bytes32 structHash)
+        internal
+        pure
+        returns (bytes32 digest)
+    {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, hex"1901")
+            mstore(add(m, 0x02), domain)
+            mstore(add(m, 0x22), structHash)
+            digest := keccak256(m, 0x42)
         }
     }
 
@@ -634,13 +757,15 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         );
     }
 
-    /// @dev The report's 11 calldata words copied to memory in one go (after the type hash, so
-    /// the struct hash is one keccak over the copy) instead of decoded field by field; a word
-    /// with bits above its field's type is refused (empty revert, as the ABI decoder does).
-    function _load(RiskReport calldata report)
+    /// @dev The report's 11 calldata words copied into `r` in one go (the type hash put in the
+    /// word before it for the time of one keccak, so the struct hash is hashed over the copy)
+    /// instead of decoded field by field; a word with bits above its field's type is refused
+    /// (empty revert, as the ABI decoder does). The caller allocates `r` once per transaction
+    /// (a function returning a fresh struct pays ~250 gas to zero it first: gas, issue 14).
+    function _load(RiskReport calldata report, RiskReport memory r)
         internal
         pure
-        returns (RiskReport memory r, bytes32 structHash)
+        returns (bytes32 structHash)
     {
         bytes32 typeHash = REPORT_TYPEHASH;
         assembly ("memory-safe") {
@@ -656,12 +781,12 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
             dirty := or(dirty, shr(64, calldataload(add(report, 0x100))))
             dirty := or(dirty, shr(64, calldataload(add(report, 0x120))))
             if dirty { revert(0, 0) }
-            let m := mload(0x40)
-            mstore(m, typeHash)
-            calldatacopy(add(m, 0x20), report, 0x160)
-            structHash := keccak256(m, 0x180)
-            r := add(m, 0x20)
-            mstore(0x40, add(m, 0x180))
+            let before := sub(r, 0x20)
+            let saved := mload(before)
+            mstore(before, typeHash)
+            calldatacopy(r, report, 0x160)
+            structHash := keccak256(before, 0x180)
+            mstore(before, saved)
         }
     }
 
@@ -692,20 +817,25 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     }
 
     /// @dev Checks that need no previous report; returns the portfolio's limits.
-    function _checkFields(RiskReport memory r) internal view returns (Limits memory lim) {
-        lim = _limits[r.portfolioId];
-        if (lim.maxAge == 0) revert UnknownPortfolio(r.portfolioId);
-        if (r.confidence == 0 || r.confidence >= WAD) revert InvalidConfidence(r.confidence);
+    function _checkFields(RiskReport memory r) internal view returns (uint256 lim) {
+        lim = _limitsWord(r.portfolioId);
+        uint32 maxAge = _maxAge(lim);
+        if (maxAge == 0) revert UnknownPortfolio(r.portfolioId);
+        uint64 confidence = r.confidence;
+        if (confidence == 0 || confidence >= WAD) revert InvalidConfidence(confidence);
         if (r.horizon == 0) revert InvalidHorizon();
         if (r.breakerStatus > BREAKER_COOLDOWN) revert InvalidBreakerStatus(r.breakerStatus);
-        if (r.valueAtRisk > r.expectedShortfall || r.expectedShortfall > WAD) {
-            revert InvalidFigures(r.valueAtRisk, r.expectedShortfall);
-        }
-        if (r.observedAt > block.timestamp + MAX_FUTURE_DRIFT) {
-            revert FutureReport(r.observedAt, block.timestamp);
-        }
-        if (block.timestamp > uint256(r.observedAt) + lim.maxAge) {
-            revert StaleReport(r.observedAt, block.timestamp, lim.maxAge);
+        (uint64 var_, uint64 cvar) = (r.valueAtRisk, r.expectedShortfall);
+        if (var_ > cvar || cvar > WAD) revert InvalidFigures(var_, cvar);
+        uint64 observed = r.observedAt;
+        // No overflow: a block time and a uint64 plus a uint32.
+        unchecked {
+            if (observed > block.timestamp + MAX_FUTURE_DRIFT) {
+                revert FutureReport(observed, block.timestamp);
+            }
+            if (block.timestamp > uint256(observed) + maxAge) {
+                revert StaleReport(observed, block.timestamp, maxAge);
+            }
         }
     }
 
@@ -734,7 +864,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     /// @dev Checks against the stored report (`a` is its slot A): round (increasing, bounded
     /// jump), interval, and the change of VaR and CVaR for the time elapsed since the previous
     /// observation.
-    function _checkHistory(RiskReport memory r, Limits memory lim, uint256 a) internal pure {
+    function _checkHistory(RiskReport memory r, uint256 lim, uint256 a) internal pure {
         uint64 prevRound = uint64(a);
         uint64 round = r.round;
         if (round <= prevRound) revert RoundNotIncreasing(round, prevRound);
@@ -744,9 +874,12 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
         if (prevRound == 0) return;
         uint64 prevObserved = _observedOf(a);
         uint64 observed = r.observedAt;
-        uint256 earliest = uint256(prevObserved) + lim.minInterval;
+        uint256 earliest;
+        unchecked {
+            earliest = uint256(prevObserved) + _minInterval(lim); // < 2^41
+        }
         if (observed <= prevObserved || observed < earliest) revert TooSoon(observed, earliest);
-        uint256 maxChange = lim.maxVaRChange;
+        uint256 maxChange = _maxVaRChange(lim);
         if (maxChange == 0) return;
         // Allowed relative move: maxVaRChange * min(elapsed, period) / period, times the
         // breaker widening while the breaker is not normal. Elapsed runs on observation times,
@@ -781,14 +914,24 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
     /// time. The callers checked the bounds the packing relies on (`_checkFields`, and the
     /// age check before every write).
     function _write(RiskReport memory r, StoredReport storage stored) internal {
-        uint256 observed = r.observedAt > block.timestamp ? block.timestamp : r.observedAt;
-        uint256 a = uint256(r.round) | observed << 64 | uint256(r.valueAtRisk) << 104
-            | uint256(r.expectedShortfall) << 164 | (block.timestamp - observed) << 224;
         bytes32 c = r.configHash;
-        uint256 b = uint256(r.portfolioValue) | uint256(r.confidence) << 96 | uint256(r.horizon)
-            << 160 | uint256(r.method) << 192 | uint256(r.breakerStatus) << 200 | _fingerprint(c)
-            << 208;
+        uint256 fingerprint = _fingerprint(c);
         assembly ("memory-safe") {
+            // The packing of `StoredReport` from r's memory words (each clean for its type:
+            // checked in `_load`, or written by Solidity): round 0x20, observedAt 0x40, horizon
+            // 0x60, confidence 0x80, method 0xa0, breakerStatus 0xc0, portfolioValue 0xe0,
+            // valueAtRisk 0x100, expectedShortfall 0x120.
+            let observed := mload(add(r, 0x40))
+            if gt(observed, timestamp()) { observed := timestamp() }
+            let a := or(mload(add(r, 0x20)), shl(64, observed))
+            a := or(a, shl(104, mload(add(r, 0x100))))
+            a := or(a, shl(164, mload(add(r, 0x120))))
+            a := or(a, shl(224, sub(timestamp(), observed)))
+            let b := or(mload(add(r, 0xe0)), shl(96, mload(add(r, 0x80))))
+            b := or(b, shl(160, mload(add(r, 0x60))))
+            b := or(b, shl(192, mload(add(r, 0xa0))))
+            b := or(b, shl(200, mload(add(r, 0xc0))))
+            b := or(b, shl(208, fingerprint))
             let slot := stored.slot
             sstore(slot, a)
             let previousB := sload(add(slot, 1))
@@ -801,9 +944,20 @@ contract RiskOracle is IRiskOracle, Ownable2Step, EIP712 {
                 }
             }
         }
-        emit ReportAccepted(
-            r.portfolioId, r.round, r.valueAtRisk, r.expectedShortfall, r.breakerStatus
-        );
+        _emitAccepted(r);
+    }
+
+    /// @dev `emit ReportAccepted(...)` of `r`, encoded by hand (three data words): ~100 gas
+    /// less per report than the compiler's encoder.
+    function _emitAccepted(RiskReport memory r) internal {
+        bytes32 topic = ReportAccepted.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, mload(add(r, 0x100))) // valueAtRisk
+            mstore(add(m, 0x20), mload(add(r, 0x120))) // expectedShortfall
+            mstore(add(m, 0x40), mload(add(r, 0xc0))) // breakerStatus
+            log3(m, 0x60, topic, mload(r), mload(add(r, 0x20))) // portfolioId, round
+        }
     }
 
     /// @dev Replaces the figures of `r` (observedAt, VaR, CVaR, breaker status, value) by those

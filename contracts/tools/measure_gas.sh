@@ -2,7 +2,9 @@
 # Measures RiskOracle's submission gas as real transactions on a throw-away anvil node: deploys
 # the contract with forge create (once per quorum), enables 5 portfolios, has 3 anvil test keys sign with
 # `cast wallet sign --no-hash` over the digest the contract reports, and prints each receipt's
-# gasUsed. Usage: contracts/tools/measure_gas.sh [port]   (needs npm's anvil/forge/cast).
+# gasUsed. Every report moves the portfolio's value, VaR and CVaR (a running keeper's usual case;
+# the value rewrites the report's slot B); the "values kept" batch repeats the previous round's
+# value for the record. Usage: contracts/tools/measure_gas.sh [port]   (needs npm's anvil/forge/cast).
 # forge's out/ and cache/ go to a fresh temporary directory (or $VARKEEPER_FORGE_TMP), not the
 # shared contracts/out, so the script can run beside other builds.
 set -euo pipefail
@@ -36,8 +38,10 @@ deploy() { # quorum -> a fresh oracle with 3 signers, that quorum and 5 portfoli
   for p in 1 2 3 4 5; do send "setLimits(uint64,uint32,uint32,uint64)" "$p" 3600 1 500000000000000000 >/dev/null; done
 }
 
-report() { # portfolio round observedAt -> tuple
-  echo "($1,$2,$3,86400,990000000000000000,3,0,1250000000000000,$((52000000000000000 + $2 * 1000000000000000)),90000000000000000,0xca8d81bbe8ffafe7ccc1d7c8e64fa172caa1d08be55d5bd11d1e7d37c30a9677)"
+report() { # portfolio round observedAt [value-round] -> tuple; the value is that of value-round
+  # (default: round), so every round has its own value, VaR and CVaR
+  local value=$((1250000000000000 + $1 * 100000000 + ${4:-$2} * 1234500000000))
+  echo "($1,$2,$3,86400,990000000000000000,3,0,$value,$((52000000000000000 + $2 * 1000000000000000)),$((90000000000000000 + $2 * 1000000000000000)),0xca8d81bbe8ffafe7ccc1d7c8e64fa172caa1d08be55d5bd11d1e7d37c30a9677)"
 }
 rtype="(uint64,uint64,uint64,uint32,uint64,uint8,uint8,uint96,uint64,uint64,bytes32)"
 sigs() { # report-tuple quorum -> signature array
@@ -68,14 +72,15 @@ for q in 1 3; do
     tx="$(send "submit($rtype,(uint8,bytes32,bytes32)[])" "$r" "$(sigs "$r" "$q")" | sed -n 's/.*"transactionHash":"\([^"]*\)".*/\1/p')"
     echo "quorum $q submit ($pass write of portfolio 1): gasUsed $(gas_of "$tx")"
   done
-  for n in 1 5 5; do
+  for n in 1 5 5 k5; do # k5: 5 portfolios, each value kept from the previous round
     round=$((round + 1))
     t="$(now)"
-    rs=() ss=()
-    for ((p = 1; p <= n; ++p)); do r="$(report "$p" "$round" "$t")"; rs+=("$r"); ss+=("$(sigs "$r" "$q")"); done
+    rs=() ss=() vround="$round" what="$n portfolios"
+    if [ "$n" = k5 ]; then n=5 vround=$((round - 1)) what="5 portfolios, values kept"; fi
+    for ((p = 1; p <= n; ++p)); do r="$(report "$p" "$round" "$t" "$vround")"; rs+=("$r"); ss+=("$(sigs "$r" "$q")"); done
     IFS=, eval 'rl="[${rs[*]}]"; sl="[${ss[*]}]"'
     tx="$(send "submitBatch(${rtype}[],(uint8,bytes32,bytes32)[][])" "$rl" "$sl" | sed -n 's/.*"transactionHash":"\([^"]*\)".*/\1/p')"
-    echo "quorum $q submitBatch of $n portfolios: gasUsed $(gas_of "$tx")"
+    echo "quorum $q submitBatch of $what: gasUsed $(gas_of "$tx")"
   done
   for n in 1 5; do # one signature per signer over the whole RiskReportBatch
     round=$((round + 1))

@@ -12,6 +12,9 @@ interface Vm {
     }
 
     function warp(uint256 newTimestamp) external;
+    /// Marks an account and its storage slots cold again (EIP-2929), as a new transaction
+    /// finds them.
+    function cool(address target) external;
     function roll(uint256 newHeight) external;
     function chainId(uint256 newChainId) external;
     function prank(address msgSender) external;

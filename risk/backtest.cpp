@@ -362,13 +362,19 @@ BacktestReport run_backtest(std::span<const double> realized, std::span<const do
     if (!std::isfinite(realized[t])) {
       throw std::invalid_argument("Realised return " + std::to_string(t + 1) + " is not finite.");
     }
-    if (!(std::isfinite(var[t]) && var[t] > 0.0)) {
+    if (!std::isfinite(var[t])) {
       throw std::invalid_argument("VaR forecast " + std::to_string(t + 1) +
-                                  " is not a positive finite loss fraction.");
+                                  " is not a finite loss fraction.");
+    }
+    if (!es.empty() && !std::isfinite(es[t])) {
+      throw std::invalid_argument("ES forecast " + std::to_string(t + 1) +
+                                  " is not a finite loss fraction.");
     }
   }
   BacktestReport r;
   r.n_obs = n;
+  r.non_positive_var = static_cast<std::size_t>(
+      std::count_if(var.begin(), var.end(), [](double v) { return v <= 0.0; }));
   const auto hits = hit_sequence(realized, var);
   r.exceptions = static_cast<std::size_t>(std::count(hits.begin(), hits.end(), 1));
   r.expected_exceptions = static_cast<double>(n) * (1.0 - alpha);
@@ -396,7 +402,21 @@ BacktestReport run_backtest(std::span<const double> realized, std::span<const do
   } else {
     es_used.assign(es.begin(), es.end());
   }
-  r.shortfall = acerbi_szekely_test(realized, var, es_used, alpha, options.shortfall);
+  // Z2 over the periods with a positive ES (L_t / ES_t is meaningless otherwise).
+  std::vector<double> z_realized, z_var, z_es;
+  for (std::size_t t = 0; t < n; ++t) {
+    if (es_used[t] > 0.0) {
+      z_realized.push_back(realized[t]);
+      z_var.push_back(var[t]);
+      z_es.push_back(es_used[t]);
+    }
+  }
+  r.shortfall_excluded = n - z_es.size();
+  if (!z_es.empty()) {
+    r.shortfall = acerbi_szekely_test(z_realized, z_var, z_es, alpha, options.shortfall);
+  } else {
+    r.shortfall.simulations = 0;
+  }
 
   r.multiplier_zone = zone_multiplier(n, r.exceptions, alpha);
   r.multiplier_exception_ratio = exception_ratio_multiplier(n, r.exceptions, alpha);

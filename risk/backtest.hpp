@@ -116,7 +116,8 @@ struct ShortfallTestResult {
   std::size_t simulations = 0;
 };
 
-// Throws std::invalid_argument if sizes differ, T = 0, or some ES_t <= 0 or ES_t < VaR_t.
+// Throws std::invalid_argument if sizes differ, T = 0, or some ES_t <= 0 or ES_t < VaR_t
+// (run_backtest leaves periods with ES_t <= 0 out of it and counts them).
 [[nodiscard]] ShortfallTestResult acerbi_szekely_test(std::span<const double> realized,
                                                       std::span<const double> var,
                                                       std::span<const double> es, double alpha,
@@ -168,6 +169,13 @@ struct BacktestReport {
   TrafficLight traffic_light;
   ShortfallTestResult shortfall;
   bool shortfall_es_implied = false;  // true when ES was not given and normal_implied_es was used
+  // Periods whose VaR forecast is <= 0 (the model expects no loss at this confidence, e.g. a
+  // drift extrapolated with mean = sample): kept in every count (any loss above the VaR, here any
+  // loss at all or a gain smaller than -VaR, is an exception); the diagnostic non_positive_var.
+  std::size_t non_positive_var = 0;
+  // Periods left out of the Z2 test because their ES (forecast or implied) is <= 0, where
+  // L_t / ES_t has no meaning; the test runs on the others (shortfall.simulations = 0 when none).
+  std::size_t shortfall_excluded = 0;
   double multiplier_zone = 1.0;
   std::optional<double> multiplier_exception_ratio;
   // In-sample: the multiplier the whole sample's exceptions call for (options.recalibration;
@@ -185,7 +193,8 @@ struct BacktestReport {
 
 // The whole battery. `es` may be empty (ES then implied by normal_implied_es). Throws
 // std::invalid_argument with one sentence for mismatched sizes, no observations, a confidence
-// outside (0, 1), or a non-finite / non-positive forecast.
+// outside (0, 1), or a non-finite forecast or return. A VaR <= 0 is not an error: it is counted
+// (non_positive_var) and backtested as it is.
 [[nodiscard]] BacktestReport run_backtest(std::span<const double> realized,
                                           std::span<const double> var, std::span<const double> es,
                                           const BacktestOptions& options);

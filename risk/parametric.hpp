@@ -1,18 +1,33 @@
 // Parametric VaR and CVaR: normal, Student-t and Cornish-Fisher, with Euler components.
 //
-// The portfolio return over one period is modelled as R = w'r (linear in the assets' log-returns,
-// the delta approximation); loss = -R. Horizon h periods: mean h * mu, covariance h * Sigma
-// (square-root-of-time for the standard deviation, iid periods). For Cornish-Fisher the iid
-// aggregation also scales skewness by 1/sqrt(h) and excess kurtosis by 1/h. For Student-t (location
-// mu, dispersion Sigma) the h-period sum is approximated by a t with the same nu, location h mu
-// and sqrt(h)-scaled scale.
+// The portfolio's log-return over one period is modelled as X = w'r (linear in the assets'
+// log-returns). Horizon h periods: mean h * mu, covariance h * Sigma (square-root-of-time for the
+// standard deviation, iid periods). For Cornish-Fisher the iid aggregation also scales skewness by
+// 1/sqrt(h) and excess kurtosis by 1/h. For Student-t (location mu, dispersion Sigma) the h-period
+// sum is approximated by a t with the same nu, location h mu and sqrt(h)-scaled scale.
+//
+// Units (issue 16, defect 3): with ParametricOptions::revaluation = kFull (the default, as for
+// historical and Monte Carlo) VaR and ES are loss fractions of portfolio value, L = 1 - exp(X):
+//   VaR = 1 - exp(x_p)                    (x_p the p-quantile of X, p = 1 - alpha; exact, as
+//                                          1 - exp is monotone)
+//   ES  = 1 - E[exp(X) | X <= x_p]        (the tail mean of the loss itself, integrated: not
+//                                          1 - exp(-ES of X), which would understate it)
+// normal: ES = 1 - exp(m + s^2/2) Phi(z_p - s) / p (the lognormal tail); Student-t and
+// Cornish-Fisher: the tail integral by quadrature. Both are below 1 for every horizon. X = w'r is
+// exact for one asset and, by Jensen, makes 1 - exp(X) an upper bound of the true loss of a
+// long-only portfolio; a portfolio with short positions can lose more than its value, which this
+// model cannot represent (full-revaluation historical and Monte Carlo can). kLinear keeps the
+// delta approximation L = -X. Euler components of the loss fraction are the linear model's
+// components rescaled to the total (1 - exp is not homogeneous in w).
 #pragma once
 
 #include <cstddef>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "risk/portfolio_loss.hpp"
 #include "risk/return_window.hpp"
 #include "risk/risk_diagnostic.hpp"
 
@@ -42,6 +57,23 @@ namespace varkeeper::risk {
 // real root and is positive (Maillard 2012, "A user's guide to the Cornish Fisher expansion").
 [[nodiscard]] bool cornish_fisher_valid(double skewness, double excess_kurtosis);
 
+// Maillard's domain of validity in (S, K): |S| <= 6 (sqrt(2) - 1) = 2.485 and, for that S,
+// K_lo(S) < K < K_hi(S) with K = 8 (a + S^2/6), a = [(1 - S^2/36) -+ sqrt((1 - S^2/36)^2 -
+// S^2/9)] / 2 (at S = 0: 0 < K < 8). The fallback used outside it: keep S (clipped to
+// +-0.999999 x 2.485), then move K to the nearest bound, 1e-6 of the interval's width inside, so
+// the expansion is a monotone quantile function again. Inside the domain (S, K) are returned
+// unchanged (projected = false).
+struct CornishFisherParameters {
+  double skewness = 0.0;
+  double excess_kurtosis = 0.0;
+  bool projected = false;  // (S, K) were outside the domain and moved onto its boundary
+};
+inline constexpr double kCornishFisherMaxSkewness = 2.4852813742385702;  // 6 (sqrt(2) - 1)
+[[nodiscard]] CornishFisherParameters cornish_fisher_domain(double skewness,
+                                                            double excess_kurtosis);
+// K_lo(S) and K_hi(S) of the domain; both NaN when |S| > 6 (sqrt(2) - 1).
+[[nodiscard]] std::pair<double, double> cornish_fisher_kurtosis_bounds(double skewness);
+
 // Single-asset geometric Brownian motion: log-return N(mean, sd^2), loss = 1 - exp(r):
 // VaR = 1 - exp(mean + sd z_p), ES = 1 - exp(mean + sd^2 / 2) Phi(z_p - sd) / p.
 [[nodiscard]] double lognormal_var(double mean, double sd, double alpha);
@@ -55,11 +87,19 @@ struct ParametricResult {
   std::vector<double> vega_var;        // dVaR/dln(sigma_i): change per unit relative vol change
   std::vector<double> vega_cvar;
   std::vector<Diagnostic> diagnostics;  // e.g. Cornish-Fisher outside its domain
+  // Cornish-Fisher: the h-period skewness and excess kurtosis of the sample, and those the
+  // expansion used (equal unless they lay outside Maillard's domain: cornish_fisher_domain).
+  double cf_sample_skewness = 0.0;
+  double cf_sample_excess_kurtosis = 0.0;
+  double cf_skewness = 0.0;
+  double cf_excess_kurtosis = 0.0;
 };
 
 struct ParametricOptions {
   double confidence = 0.99;  // alpha in (0, 1)
   int horizon = 1;           // periods (square-root-of-time, iid periods)
+  // kFull: loss fractions of value, 1 - exp(X) (see the top of this file); kLinear: -X.
+  Revaluation revaluation = Revaluation::kFull;
 };
 
 // mean: N per-period means; covariance: N x N row-major per-period covariance.
@@ -77,7 +117,9 @@ struct ParametricOptions {
                                                     const ParametricOptions& options);
 // From the window's sample moments of the portfolio return w'r_t (skewness and kurtosis with
 // divisor T, variance with T - 1); the components use the analytic gradient of the moments
-// (Boudt, Peterson & Croux 2008), so they sum to the totals.
+// (Boudt, Peterson & Croux 2008), so they sum to the totals. Outside Maillard's domain the
+// expansion uses cornish_fisher_domain's boundary point and says so (diagnostic
+// cf_outside_domain, with both pairs of moments).
 [[nodiscard]] ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
                                                          std::span<const double> weights,
                                                          const ParametricOptions& options);

@@ -155,7 +155,8 @@ void copy_components(const R& r, RiskEstimate& e, bool wanted) {
 }
 
 ParametricOptions parametric_options(const RiskOptions& o) {
-  return ParametricOptions{.confidence = o.confidence, .horizon = o.horizon};
+  return ParametricOptions{
+      .confidence = o.confidence, .horizon = o.horizon, .revaluation = o.revaluation};
 }
 
 HistoricalOptions historical_options(const RiskOptions& o) {

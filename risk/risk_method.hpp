@@ -71,8 +71,9 @@ struct RiskOptions {
   // Ledoit-Wolf shrinkage of the sample covariance toward a scaled identity (risk/ledoit_wolf.hpp)
   // for parametric-normal and mc-normal; not together with ewma_covariance.
   bool ledoit_wolf = false;
-  // Historical and Monte Carlo losses: full revaluation -w'(exp(r) - 1) or linear -w'r
-  // (risk/portfolio_loss.hpp). The parametric methods are linear in r by construction.
+  // Losses: full revaluation, a fraction of portfolio value -w'(exp(r) - 1) (historical, Monte
+  // Carlo; the parametric methods 1 - exp(w'r) of their modelled return, risk/parametric.hpp), or
+  // the delta approximation -w'r (risk/portfolio_loss.hpp).
   Revaluation revaluation = Revaluation::kFull;
 };
 

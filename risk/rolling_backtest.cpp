@@ -128,6 +128,15 @@ RollingBacktestResult rolling_backtest(const ReturnWindow& history, std::span<co
 
   RollingBacktestResult result;
   result.refits = n_fits;
+  result.diagnostic_fits.assign(all_diagnostic_kinds().size(), 0);
+  for (const RiskEstimate& fit : fits) {
+    for (const Diagnostic& d : fit.diagnostics) {
+      const auto k = static_cast<std::size_t>(d.kind);
+      if (k < result.diagnostic_fits.size()) {
+        ++result.diagnostic_fits[k];
+      }
+    }
+  }
   auto& f = result.forecasts;
   f.row.reserve(n_forecasts);
   f.var.reserve(n_forecasts);

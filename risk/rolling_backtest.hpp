@@ -38,6 +38,10 @@ struct RollingBacktestResult {
   ForecastSeries forecasts;
   BacktestReport report;
   std::size_t refits = 0;
+  // Per diagnostic kind (indexed by DiagnosticKind, all_diagnostic_kinds() order): how many of
+  // the `refits` fits carried it (risk/risk_diagnostic.hpp), e.g. Cornish-Fisher windows outside
+  // Maillard's domain, t fits at the nu bound, windows whose VaR <= 0.
+  std::vector<std::size_t> diagnostic_fits;
 };
 
 // Portfolio simple return per row from per-asset log returns and fixed weights (rebalanced to

@@ -21,6 +21,7 @@
 #include "keeper/io/weights.hpp"
 #include "risk/backtest.hpp"
 #include "risk/returns.hpp"
+#include "risk/risk_diagnostic.hpp"
 #include "risk/risk_method.hpp"
 #include "risk/rolling_backtest.hpp"
 
@@ -57,7 +58,21 @@ struct BacktestInput {
   std::string source;  // "forecasts" or "rolling"
   std::size_t refits = 0;
   std::size_t dropped = 0;  // forecasts without a realised return on their date
+  // Rolling: per diagnostic kind, the fits that carried it (risk/rolling_backtest.hpp).
+  std::vector<std::size_t> diagnostic_fits;
 };
+
+// {"kind": fits} for every kind seen in the rolling fits (empty for --forecasts).
+nlohmann::json diagnostics_json(const BacktestInput& in) {
+  nlohmann::json j = nlohmann::json::object();
+  const auto kinds = risk::all_diagnostic_kinds();
+  for (std::size_t k = 0; k < in.diagnostic_fits.size() && k < kinds.size(); ++k) {
+    if (in.diagnostic_fits[k] > 0) {
+      j[std::string(risk::to_string(kinds[k]))] = in.diagnostic_fits[k];
+    }
+  }
+  return j;
+}
 
 std::string fixed(double v, int digits) {
   char buf[64];
@@ -160,6 +175,7 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
   in.cvar = std::move(result.forecasts.cvar);
   in.realized = std::move(result.forecasts.realized);
   in.refits = result.refits;
+  in.diagnostic_fits = std::move(result.diagnostic_fits);
   in.source = "rolling";
   return in;
 }
@@ -201,7 +217,10 @@ void print_json(const BacktestCliOptions& o, const BacktestInput& in,
     j["window"] = o.window;
     j["refit"] = o.refit;
     j["refits"] = in.refits;
+    // How many of the fits carried each diagnostic (risk/risk_diagnostic.hpp).
+    j["diagnostics"] = diagnostics_json(in);
   }
+  j["non_positive_var_periods"] = r.non_positive_var;
   j["confidence"] = o.confidence;
   j["n_obs"] = r.n_obs;
   j["first_date"] = in.dates.front();
@@ -235,7 +254,8 @@ void print_json(const BacktestCliOptions& o, const BacktestInput& in,
                   {"significance", 0.05},
                   {"simulations", r.shortfall.simulations},
                   {"tail_dof", o.es_tail_dof},
-                  {"es_source", r.shortfall_es_implied ? "normal-implied" : "forecast"}};
+                  {"es_source", r.shortfall_es_implied ? "normal-implied" : "forecast"},
+                  {"excluded_periods", r.shortfall_excluded}};
   j["recalibration"] = {
       {"basis", o.recalibrate},
       {"multiplier", r.multiplier},
@@ -278,6 +298,24 @@ void print_text(const BacktestCliOptions& o, const BacktestInput& in,
     out << ", " << in.dropped << " forecasts without a realised return skipped";
   }
   out << '\n';
+  if (in.source == "rolling") {
+    out << "diagnostics      ";
+    const auto kinds = risk::all_diagnostic_kinds();
+    bool any = false;
+    for (std::size_t k = 0; k < in.diagnostic_fits.size() && k < kinds.size(); ++k) {
+      if (in.diagnostic_fits[k] > 0) {
+        out << (any ? ", " : "") << risk::to_string(kinds[k]) << " in " << in.diagnostic_fits[k]
+            << " of " << in.refits << " fits";
+        any = true;
+      }
+    }
+    out << (any ? "" : "none") << '\n';
+  }
+  if (r.non_positive_var > 0) {
+    out << "VaR <= 0         " << r.non_positive_var
+        << " periods (the model expected no loss; any loss above the VaR counts as an "
+           "exception)\n";
+  }
   out << "exceptions       " << r.exceptions << " (expected " << fixed(r.expected_exceptions, 2)
       << ", ratio " << fixed(r.exception_ratio, 3) << ")";
   if (r.first_exception > 0) {
@@ -301,7 +339,11 @@ void print_text(const BacktestCliOptions& o, const BacktestInput& in,
       << fixed(r.shortfall.critical_value, 4) << " at 5 %  p " << fixed(r.shortfall.p_value, 4)
       << "  " << verdict(r.shortfall.reject) << "  ("
       << (r.shortfall_es_implied ? "ES implied by a normal VaR" : "ES from the forecasts") << ", "
-      << r.shortfall.simulations << " simulations)\n";
+      << r.shortfall.simulations << " simulations";
+  if (r.shortfall_excluded > 0) {
+    out << ", " << r.shortfall_excluded << " periods with ES <= 0 left out";
+  }
+  out << ")\n";
   out << "recalibration    multiplier " << fixed(r.multiplier, 4) << " (" << o.recalibrate
       << "; zone " << fixed(r.multiplier_zone, 4) << ", exception ratio "
       << (r.multiplier_exception_ratio ? fixed(*r.multiplier_exception_ratio, 4) : "n/a") << "), "

@@ -324,7 +324,8 @@ const RegisterCommand kRegister{
                     "Shrink the sample covariance toward a scaled identity (Ledoit & Wolf 2004; "
                     "parametric-normal and mc-normal)");
       cmd->add_flag("--linear", args->linear,
-                    "Linear losses -w'r instead of full revaluation (historical and Monte Carlo)");
+                    "Linear losses -w'r (the delta approximation) instead of loss fractions of "
+                    "value: full revaluation, 1 - exp(w'r) for the parametric methods");
       cmd->add_flag("--sensitivities", args->sensitivities,
                     "Also marginal VaR/CVaR (dRisk/dw_i) and volatility sensitivities (dRisk/dln "
                     "sigma_i, common random numbers for Monte Carlo) per asset");

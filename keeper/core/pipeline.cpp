@@ -400,6 +400,19 @@ PortfolioUpdate Pipeline::State::update_portfolio(
   u.published_var = std::clamp(b.published, 0.0, 1.0);
   const double scale = u.computed.var > 0.0 ? u.published_var / u.computed.var : 1.0;
   u.published_cvar = std::clamp(u.computed.cvar * scale, u.published_var, 1.0);
+  // No silent clamp (issue 16, defect 3): a figure outside [0, 1] is published as 0 or 1 and
+  // the update's diagnostics say so (the tick line and the metric show them).
+  if (b.published < 0.0) {
+    risk::add_diagnostic(u.computed.diagnostics, risk::DiagnosticKind::kNonPositiveVar,
+                         "the VaR to publish is " + std::to_string(b.published) +
+                             " (no loss at this confidence); published as 0.");
+  }
+  if (b.published > 1.0 || u.computed.cvar * scale > 1.0) {
+    risk::add_diagnostic(u.computed.diagnostics, risk::DiagnosticKind::kLossBeyondValue,
+                         "the CVaR to publish is " + std::to_string(u.computed.cvar * scale) +
+                             " of the portfolio value (short positions can lose more than it); "
+                             "published as 1.");
+  }
   step_within_change_limit(ps, u);
 
   // 2d. Publish policy and action edges. While the change limit holds the figures back, a report

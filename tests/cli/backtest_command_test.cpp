@@ -171,6 +171,24 @@ TEST_CASE("a rolling backtest's forecasts, written out and read back, backtest i
   }
 }
 
+TEST_CASE("a rolling backtest counts the fits' diagnostics, in JSON and in the text output") {
+  // Cornish-Fisher on 500-day BTC windows every 25 days: 187 fits, 63 of them with (S, K)
+  // outside Maillard's domain (tests/risk/parametric_units_test.cpp), each counted.
+  varkeeper::test::require_tool(VARKEEPER_BINARY);
+  const std::vector<std::string> args{"--prices",     kBtc,   "--method",         "cornish-fisher",
+                                      "--window",     "500",  "--refit",          "25",
+                                      "--confidence", "0.99", "--es-simulations", "200"};
+  const auto j = run_json(args);
+  CHECK(j["refits"] == 187);
+  CHECK(j["diagnostics"]["cf_outside_domain"] == 63);
+  CHECK(j["non_positive_var_periods"] == 0);
+  std::vector<std::string> argv{VARKEEPER_BINARY, "backtest"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto text = run_process(argv);
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("diagnostics      cf_outside_domain in 63 of 187 fits") != std::string::npos);
+}
+
 TEST_CASE("varkeeper backtest refuses bad input with one sentence naming file and line") {
   varkeeper::test::require_tool(VARKEEPER_BINARY);
   TempDir dir("backtest");

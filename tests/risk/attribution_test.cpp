@@ -70,8 +70,11 @@ TEST_CASE("the marginal VaR of an asset not held is the derivative in its weight
     var_p += w[i] * s;
     if (i == 2) sw2 = s;
   }
-  // dVaR/dw_3 = -mu_3 + z (Sigma w)_3 / sigma_p.
+  // VaR = 1 - exp(-V), V = -w'mu + z sigma_p the linear figure: dVaR/dw_3 = (1 - VaR) dV/dw_3,
+  // dV/dw_3 = -mu_3 + z (Sigma w)_3 / sigma_p.
   const double z = stat::normal_quantile(0.99);
-  CHECK(a.marginal_var[2] == doctest::Approx(-mean[2] + z * sw2 / std::sqrt(var_p)).epsilon(1e-6));
+  CHECK(a.marginal_var[2] ==
+        doctest::Approx((1.0 - a.estimate.var) * (-mean[2] + z * sw2 / std::sqrt(var_p)))
+            .epsilon(1e-6));
   CHECK(a.estimate.component_var[2] == 0.0);
 }

@@ -251,7 +251,7 @@ TEST_CASE("invalid backtest inputs are refused with a sentence") {
   const std::vector<double> r{0.01, -0.02};
   const std::vector<double> v{0.02};
   CHECK_THROWS_AS((void)run_backtest(r, v, {}, {}), std::invalid_argument);
-  const std::vector<double> v2{0.02, -0.01};
+  const std::vector<double> v2{0.02, std::nan("")};
   CHECK_THROWS_AS((void)run_backtest(r, v2, {}, {}), std::invalid_argument);
   BacktestOptions bad;
   bad.confidence = 1.0;

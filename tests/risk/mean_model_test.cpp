@@ -44,16 +44,17 @@ TEST_CASE("on a BTC bull window the 30-day parametric VaR is not eroded by the s
   o.horizon = 30;
   const double z = stat::normal_quantile(0.99);
   const double sh = std::sqrt(30.0);
-  // Default (zero mean): the 30-day log-return is N(0, 30 sd^2).
+  // Default (zero mean): the 30-day log-return is N(0, 30 sd^2); VaR is the loss fraction
+  // 1 - exp of its quantile.
   const auto zero = estimate_risk(RiskMethod::kParametricNormal, {r, 1}, w, o);
-  CHECK(zero.var == doctest::Approx(sh * sd * z).epsilon(1e-12));
+  CHECK(zero.var == doctest::Approx(-std::expm1(-sh * sd * z)).epsilon(1e-12));
   // mean = sample: N(30 mu, 30 sd^2); the VaR is lower by the drift.
   o.mean = MeanModel::kSample;
   const auto sample = estimate_risk(RiskMethod::kParametricNormal, {r, 1}, w, o);
-  CHECK(sample.var == doctest::Approx(sh * sd * z - 30.0 * mu).epsilon(1e-12));
+  CHECK(sample.var == doctest::Approx(-std::expm1(-(sh * sd * z - 30.0 * mu))).epsilon(1e-12));
   CHECK(sample.var < zero.var);
-  // The difference is exactly the extrapolated drift 30 mu.
-  CHECK(zero.var - sample.var == doctest::Approx(30.0 * mu));
+  // The log-return quantiles differ by exactly the extrapolated drift 30 mu.
+  CHECK(std::log1p(-sample.var) - std::log1p(-zero.var) == doctest::Approx(30.0 * mu));
   CHECK(sample.var / zero.var < 0.7);  // the drift took more than 30 % of the figure
 }
 

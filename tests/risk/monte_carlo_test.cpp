@@ -126,7 +126,8 @@ TEST_CASE("Monte Carlo normal agrees with the closed form within 3 standard erro
   s.revaluation = Revaluation::kLinear;
   const auto mc = monte_carlo_risk(m, w, 0.99, s);
   const auto exact =
-      parametric_normal(m.drift, m.covariance, w, {.confidence = 0.99, .horizon = 1});
+      parametric_normal(m.drift, m.covariance, w,
+                        {.confidence = 0.99, .horizon = 1, .revaluation = Revaluation::kLinear});
   check_within_3se(mc.var, mc.stderr_var, exact.var);
   check_within_3se(mc.cvar, mc.stderr_cvar, exact.cvar);
   CHECK(mc.cvar >= mc.var);
@@ -141,8 +142,9 @@ TEST_CASE("Monte Carlo multivariate t agrees with the linear-portfolio t closed 
   s.revaluation = Revaluation::kLinear;
   for (double alpha : {0.95, 0.99}) {
     const auto mc = monte_carlo_risk(m, w, alpha, s);
-    const auto exact =
-        parametric_student_t(m.drift, m.covariance, m.nu, w, {.confidence = alpha, .horizon = 1});
+    const auto exact = parametric_student_t(
+        m.drift, m.covariance, m.nu, w,
+        {.confidence = alpha, .horizon = 1, .revaluation = Revaluation::kLinear});
     check_within_3se(mc.var, mc.stderr_var, exact.var);
     check_within_3se(mc.cvar, mc.stderr_cvar, exact.cvar);
   }

@@ -114,15 +114,20 @@ TEST_CASE("Hull's Microsoft and AT&T variance-covariance example is reproduced")
   const std::vector<double> cov{s1 * s1, rho * s1 * s2, rho * s1 * s2, s2 * s2};
   const double z = varkeeper::risk::stat::normal_quantile(0.99);
   const double hull = 2.33 / z;
-  const auto one_day = parametric_normal(mean, cov, w, {.confidence = 0.99, .horizon = 1});
+  // Hull's figures are the delta-normal model's: linear losses (-w'r in value terms).
+  constexpr auto kLinear = Revaluation::kLinear;
+  const auto one_day =
+      parametric_normal(mean, cov, w, {.confidence = 0.99, .horizon = 1, .revaluation = kLinear});
   CHECK(std::fabs(one_day.var * value / z - 220'227.0) < 1.0);
-  const auto ten_day = parametric_normal(mean, cov, w, {.confidence = 0.99, .horizon = 10});
+  const auto ten_day =
+      parametric_normal(mean, cov, w, {.confidence = 0.99, .horizon = 10, .revaluation = kLinear});
   CHECK(std::fabs(ten_day.var * value * hull - 1'622'657.0) < 2.0);
-  const auto msft =
-      parametric_normal(std::vector<double>{0.0}, std::vector<double>{s1 * s1},
-                        std::vector<double>{1.0}, {.confidence = 0.99, .horizon = 10});
+  const auto msft = parametric_normal(std::vector<double>{0.0}, std::vector<double>{s1 * s1},
+                                      std::vector<double>{1.0},
+                                      {.confidence = 0.99, .horizon = 10, .revaluation = kLinear});
   const auto att = parametric_normal(std::vector<double>{0.0}, std::vector<double>{s2 * s2},
-                                     std::vector<double>{1.0}, {.confidence = 0.99, .horizon = 10});
+                                     std::vector<double>{1.0},
+                                     {.confidence = 0.99, .horizon = 10, .revaluation = kLinear});
   CHECK(std::fabs(msft.var * 10e6 * hull - 1'473'621.0) < 2.0);
   CHECK(std::fabs(att.var * 5e6 * hull - 368'405.0) < 2.0);
   const double benefit = (msft.var * 10e6 + att.var * 5e6 - ten_day.var * value) * hull;
@@ -157,16 +162,18 @@ TEST_CASE("parametric normal and Student-t components sum to VaR and CVaR, CVaR 
       CHECK(r.cvar > r.var);
     }
   }
-  // The matrix is the t's dispersion: one asset with dispersion s^2 is the t with scale s
-  // (no variance matching), and w'r has location w'mu and scale sqrt(w' Sigma w).
-  const auto single =
-      parametric_student_t(std::vector<double>{0.0}, std::vector<double>{0.0004}, 5.0,
-                           std::vector<double>{1.0}, {.confidence = 0.99, .horizon = 1});
+  // The matrix is the t's dispersion (linear losses, to compare with the t's closed forms): one
+  // asset with dispersion s^2 is the t with scale s (no variance matching), and w'r has location
+  // w'mu and scale sqrt(w' Sigma w).
+  const auto single = parametric_student_t(
+      std::vector<double>{0.0}, std::vector<double>{0.0004}, 5.0, std::vector<double>{1.0},
+      {.confidence = 0.99, .horizon = 1, .revaluation = Revaluation::kLinear});
   check_rel(single.var, student_t_var(0.0, 0.02, 5.0, 0.99), 1e-14);
   check_rel(single.cvar, student_t_es(0.0, 0.02, 5.0, 0.99), 1e-14);
   const auto pair = parametric_student_t(
       std::vector<double>{0.001, -0.002}, std::vector<double>{0.0004, 0.0001, 0.0001, 0.0009}, 3.0,
-      std::vector<double>{0.5, 0.5}, {.confidence = 0.99, .horizon = 1});
+      std::vector<double>{0.5, 0.5},
+      {.confidence = 0.99, .horizon = 1, .revaluation = Revaluation::kLinear});
   // w'mu = -0.0005, w' Sigma w = 0.25 (0.0004 + 2 x 0.0001 + 0.0009) = 0.000375.
   check_rel(pair.var, student_t_var(-0.0005, std::sqrt(0.000375), 3.0, 0.99), 1e-14);
   check_rel(pair.cvar, student_t_es(-0.0005, std::sqrt(0.000375), 3.0, 0.99), 1e-14);

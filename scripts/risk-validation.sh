@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates the validation table of docs/risk-validation.md: a rolling one-day backtest of every
-# risk method at 99 % and 95 % over the full BTC and ETH daily histories in config/data/, run by
-# the built `varkeeper backtest --json`, one row per (asset, confidence, method).
+# risk method at 99 % and 95 % over the full BTC and ETH daily histories in config/data/ and the
+# depeg series (config/data/depeg_usd_daily.csv, written by scripts/depeg_series.py from the
+# depeg scenario's parameters), run by the built `varkeeper backtest --json`, one row per (asset,
+# confidence, method). The last column counts the fits that carried each diagnostic
+# (risk/risk_diagnostic.hpp).
 #
 #   scripts/risk-validation.sh [VARKEEPER_BINARY] > table.md
 #
@@ -39,9 +42,9 @@ echo "(parametric-t and Monte Carlo, $paths paths), ES test $es_sims simulations
 commit="${VARKEEPER_SOURCE_COMMIT:-$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)}"
 echo "generated $(date -u +%Y-%m-%d) by \`scripts/risk-validation.sh\` with $("$bin" --version) (source $commit)."
 echo
-echo "| asset | conf. | method | refit | days | exceptions | expected | Kupiec p | Chr. ind. p | Chr. cc p | zone | Z2 | Z2 p | mean VaR | mean CVaR | recalibrated: exceptions, zone |"
-echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"
-for asset in btc eth; do
+echo "| asset | conf. | method | refit | days | exceptions | expected | Kupiec p | Chr. ind. p | Chr. cc p | zone | Z2 | Z2 p | mean VaR | mean CVaR | recalibrated: exceptions, zone | diagnostics (fits) |"
+echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |"
+for asset in btc eth depeg; do
   prices="$here/config/data/${asset}_usd_daily.csv"
   [[ -f "$prices" ]] || { echo "risk-validation.sh: missing $prices" >&2; exit 2; }
   for conf in 0.99 0.95; do
@@ -62,7 +65,10 @@ for asset in btc eth; do
         + "\(.christoffersen.conditional_coverage.p_value | p) | \(.traffic_light.zone) | "
         + "\(.es_test.z2 * 100 | round / 100) | \(.es_test.p_value | p) | "
         + "\(.mean_var | f4) | \(.mean_cvar | f4) | "
-        + "\(.recalibration.rolling.exceptions), \(.recalibration.rolling.zone) |"
+        + "\(.recalibration.rolling.exceptions), \(.recalibration.rolling.zone) | "
+        + (.refits as $n | if (.diagnostics | length) == 0 then "-" else
+             ([.diagnostics | to_entries[] | "\(.key) \(.value)/\($n)"] | join(", "))
+           end) + " |"
       ' <<<"$json"
     done
   done

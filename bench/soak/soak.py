@@ -632,8 +632,9 @@ heartbeat_s = {self.args.heartbeat}
         # accepted on chain; none left pending; every round on chain is a row of the store.
         rows = {(r[0], r[1]): r for r in reports}
         acc = set(accepted)
+        # accepted <=> on chain; refused, dropped and superseded rows must not be on chain.
         wrong = [k for k, r in rows.items()
-                 if (r[2] == "accepted" and k not in acc) or (r[2] == "refused" and k in acc)]
+                 if (r[2] == "accepted") != (k in acc) and r[2] != "pending"]
         pend = [k for k, r in rows.items() if r[2] == "pending"]
         pend_landed = [k for k in pend if k in acc]
         # A pending row is lost when its transaction can no longer land: missing, stuck, or
@@ -642,14 +643,16 @@ heartbeat_s = {self.args.heartbeat}
             rows[k][3] not in txs or rows[k][3] in store_final_wrong
             or txs[rows[k][3]][3] == "fatal")]
         foreign = [k for k in acc if k not in rows]
-        refused = [k for k, r in rows.items() if r[2] == "refused"]
+        refused = [k for k, r in rows.items() if r[2] not in ("accepted", "pending")]
         refused_why = collections.Counter(
-            (txs[rows[k][3]][7] or txs[rows[k][3]][3])[:60] if rows[k][3] in txs else "no tx"
+            rows[k][2] + ": " + ((txs[rows[k][3]][7] or txs[rows[k][3]][3])[:60]
+                                 if rows[k][3] in txs else "no tx")
             for k in refused)
         results.append(("every report that should have landed landed",
                         not wrong and not pend_lost and not foreign,
                         f"{len(rows)} report rows: {len(acc)} accepted on chain, "
-                        f"{len(refused)} refused {dict(refused_why)}, {len(pend)} pending at the "
+                        f"{len(refused)} refused, dropped or superseded {dict(refused_why)}, "
+                        f"{len(pend)} pending at the "
                         f"stop ({len(pend_landed)} of them landed, {len(pend_lost)} lost: "
                         f"{[(k, txs[rows[k][3]][7][:50]) for k in pend_lost if rows[k][3] in txs]}), "
                         f"{len(wrong)} store/chain contradictions, {len(foreign)} on chain only"))

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 #include "chain/uint256.hpp"
 
@@ -45,19 +48,7 @@ bool EndpointPool::verify_chain(std::size_t i) {
   const auto start = std::chrono::steady_clock::now();
   auto r = clients_[i]->call("eth_chainId");
   record(i, r, std::chrono::steady_clock::now() - start);
-  if (!r) {
-    return false;  // still unreachable: not trusted yet
-  }
-  const auto id = r->is_string() ? u256_from_quantity(r->get<std::string>())
-                                 : Expected<U256, UintError>(unexpected(UintError::kEmpty));
-  h.chain_verified = true;
-  if (!id || *id != *expected_chain_id_) {
-    h.enabled = false;
-    h.last_error = "wrong chain id " + (r->is_string() ? r->get<std::string>() : r->dump()) +
-                   ", expected " + std::to_string(*expected_chain_id_);
-    return false;
-  }
-  return true;
+  return chain_answer_ok(i, r);
 }
 
 void EndpointPool::observe_heads(std::chrono::steady_clock::time_point now) {
@@ -341,23 +332,155 @@ Expected<std::vector<RpcResult>, RpcError> EndpointPool::agreeing_batch(
   return std::move(answers[0]);
 }
 
+namespace {
+// One endpoint's part of a parallel broadcast, run on a thread of its own.
+struct BroadcastLeg {
+  std::optional<RpcResult> chain_id;  // its eth_chainId, if it had not been checked yet
+  std::chrono::steady_clock::duration chain_took{};
+  std::optional<RpcResult> sent;  // its answer to eth_sendRawTransaction
+  std::chrono::steady_clock::duration took{};
+  bool done = false;
+};
+
+bool accepted_answer(const RpcResult& r) {
+  return r || (r.error().kind == RpcErrorKind::kRpcError &&
+               r.error().node_error == NodeError::kAlreadyKnown);
+}
+}  // namespace
+
+bool EndpointPool::chain_answer_ok(std::size_t i, const RpcResult& r) {
+  auto& h = health_[i];
+  if (!r) {
+    return false;  // still unreachable: not trusted yet
+  }
+  const auto id = r->is_string() ? u256_from_quantity(r->get<std::string>())
+                                 : Expected<U256, UintError>(unexpected(UintError::kEmpty));
+  h.chain_verified = true;
+  if (!id || *id != *expected_chain_id_) {
+    h.enabled = false;
+    h.last_error = "wrong chain id " + (r->is_string() ? r->get<std::string>() : r->dump()) +
+                   ", expected " + std::to_string(*expected_chain_id_);
+    return false;
+  }
+  return true;
+}
+
 RpcResult EndpointPool::broadcast_raw_transaction(const std::string& raw_hex) {
+  // Every enabled endpoint at once (issue 15, defect 9): one blackholed or slow-to-resolve
+  // endpoint costs the broadcast its own timeout, not n x retries x timeout. An endpoint whose
+  // chain id is not checked yet is asked first, on its own thread.
+  std::vector<std::size_t> targets;
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    if (health_[i].enabled) {
+      targets.push_back(i);
+    }
+  }
+  if (targets.empty()) {
+    return unexpected(no_endpoint("no enabled endpoint to broadcast to"));
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<BroadcastLeg> legs(targets.size());
+  // Each leg's I/O obeys the caller's budget (the tick deadline, SIGTERM) and its own cancel().
+  std::vector<std::unique_ptr<IoBudget>> budgets;
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    budgets.push_back(std::make_unique<IoBudget>(current_io_budget()));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const bool check_chain = expected_chain_id_.has_value();
+  std::vector<std::thread> threads;
+  threads.reserve(targets.size());
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    const std::size_t i = targets[k];
+    const bool verify = check_chain && !health_[i].chain_verified;
+    threads.emplace_back([&, k, i, verify] {
+      const IoBudgetScope scope(*budgets[k]);
+      BroadcastLeg leg;
+      bool go = true;
+      if (verify) {
+        const auto t0 = std::chrono::steady_clock::now();
+        leg.chain_id = clients_[i]->call("eth_chainId");
+        leg.chain_took = std::chrono::steady_clock::now() - t0;
+        const auto& r = *leg.chain_id;
+        const auto id = r && r->is_string()
+                            ? u256_from_quantity(r->get<std::string>())
+                            : Expected<U256, UintError>(unexpected(UintError::kEmpty));
+        go = id && *id == *expected_chain_id_;
+      }
+      if (go) {
+        const auto t0 = std::chrono::steady_clock::now();
+        leg.sent = clients_[i]->call("eth_sendRawTransaction", Json::array({raw_hex}));
+        leg.took = std::chrono::steady_clock::now() - t0;
+      }
+      const std::lock_guard lock(mu);
+      leg.done = true;
+      legs[k] = std::move(leg);
+      cv.notify_all();
+    });
+  }
+  std::vector<bool> cancelled(legs.size(), false);
+  {
+    // Wait for every answer, but no longer than broadcast_grace once one endpoint has the
+    // transaction, nor than broadcast_timeout in all.
+    std::unique_lock lock(mu);
+    std::optional<std::chrono::steady_clock::time_point> accepted_at;
+    while (true) {
+      const auto now = std::chrono::steady_clock::now();
+      std::size_t done = 0;
+      for (const auto& leg : legs) {
+        if (leg.done) {
+          ++done;
+          if (!accepted_at && leg.sent && accepted_answer(*leg.sent)) {
+            accepted_at = now;
+          }
+        }
+      }
+      if (done == legs.size() || (accepted_at && now - *accepted_at >= options_.broadcast_grace) ||
+          now - start >= options_.broadcast_timeout) {
+        break;
+      }
+      cv.wait_for(lock, std::chrono::milliseconds(10));
+    }
+    for (std::size_t k = 0; k < legs.size(); ++k) {
+      if (!legs[k].done) {
+        cancelled[k] = true;
+        budgets[k]->cancel();
+      }
+    }
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+
+  // Every answer is classified (and recorded in the endpoint's health, but for a leg cut short
+  // after another endpoint accepted: it was not asked to finish).
+  const bool any_accepted = std::any_of(legs.begin(), legs.end(), [](const BroadcastLeg& leg) {
+    return leg.sent && accepted_answer(*leg.sent);
+  });
   std::optional<RpcResult> accepted;
   std::optional<RpcError> refusal;
   std::optional<RpcError> fault;
-  for (std::size_t i = 0; i < clients_.size(); ++i) {
-    if (!health_[i].enabled || !verify_chain(i)) {
+  for (std::size_t k = 0; k < legs.size(); ++k) {
+    const std::size_t i = targets[k];
+    auto& leg = legs[k];
+    if (leg.chain_id) {
+      record(i, *leg.chain_id, leg.chain_took);
+      if (!chain_answer_ok(i, *leg.chain_id)) {
+        continue;
+      }
+    }
+    if (!leg.sent) {
       continue;
     }
-    const auto start = std::chrono::steady_clock::now();
-    auto r = clients_[i]->call("eth_sendRawTransaction", Json::array({raw_hex}));
-    record(i, r, std::chrono::steady_clock::now() - start);
+    auto& r = *leg.sent;
+    if (!(cancelled[k] && any_accepted)) {
+      record(i, r, leg.took);
+    }
     if (r) {
       if (!accepted) {
         accepted = std::move(r);
       }
-    } else if (r.error().kind == RpcErrorKind::kRpcError &&
-               r.error().node_error == NodeError::kAlreadyKnown) {
+    } else if (accepted_answer(r)) {
       if (!accepted) {
         accepted = RpcResult(Json(nullptr));  // sent: the node has it
       }

@@ -37,6 +37,11 @@ struct EndpointHealth {
 struct EndpointPoolOptions {
   std::uint64_t max_head_lag_blocks = 5;         // chain.max_head_lag_blocks
   std::chrono::milliseconds head_stall{60'000};  // chain.head_stall_s: head unchanged this long
+  // A broadcast asks every endpoint at once (issue 15, defect 9) and waits for every answer, but
+  // no longer than broadcast_grace after the first endpoint accepted the transaction, nor than
+  // broadcast_timeout in all (then the endpoints still sending are abandoned).
+  std::chrono::milliseconds broadcast_grace{250};
+  std::chrono::milliseconds broadcast_timeout{10'000};
 };
 
 class EndpointPool {
@@ -72,9 +77,11 @@ class EndpointPool {
   [[nodiscard]] Expected<std::vector<RpcResult>, RpcError> agreeing_batch(
       std::span<const RpcRequest> requests, std::size_t quorum);
 
-  // eth_sendRawTransaction to every enabled endpoint; success if any accepted it or said it is
-  // already known. The returned error, if all failed, is the most actionable one (a node refusal
-  // rather than a transport failure).
+  // eth_sendRawTransaction to every enabled endpoint at once, each on a thread of its own (its
+  // I/O bounded by the caller's IoBudget too); success if any accepted it or said it is already
+  // known. The returned error, if all failed, is the most actionable one (a node refusal rather
+  // than a transport failure). Returns within broadcast_timeout, or broadcast_grace after the
+  // first acceptance.
   [[nodiscard]] RpcResult broadcast_raw_transaction(const std::string& raw_hex);
 
   [[nodiscard]] std::vector<EndpointHealth> health() const { return health_; }
@@ -86,6 +93,8 @@ class EndpointPool {
   // An endpoint that was unreachable at connect() is asked for its chain id before first use;
   // false if it is still unreachable or serves another chain (then disabled).
   [[nodiscard]] bool verify_chain(std::size_t i);
+  // Applies an eth_chainId answer of an endpoint not yet checked: true if it serves our chain.
+  [[nodiscard]] bool chain_answer_ok(std::size_t i, const RpcResult& r);
   // An answer that says this endpoint cannot serve the request now: a transport or HTTP fault,
   // or a node that does not have the pinned block yet ("header not found"): try another.
   [[nodiscard]] static bool fails_over(const RpcError& e);

@@ -91,6 +91,12 @@ bool id_of(const Json& response, std::uint64_t& id) {
   return true;
 }
 
+// No retry once the thread's IoBudget says stop (tick deadline, SIGTERM): issue 15, defect 9.
+bool io_budget_spent() {
+  const IoBudget* budget = current_io_budget();
+  return budget != nullptr && budget->stop_reason().has_value();
+}
+
 }  // namespace
 
 RpcResult parse_rpc_response(const Json& response, std::uint64_t id, const std::string& endpoint) {
@@ -250,7 +256,8 @@ RpcResult JsonRpcClient::call(std::string_view method, const Json& params) {
   const RpcRequest request{std::string(method), params};
   for (int attempt = 0;; ++attempt) {
     auto result = std::move(send_once(std::span(&request, 1), false)[0]);
-    if (result || !result.error().retryable() || attempt + 1 >= retry_.max_attempts) {
+    if (result || !result.error().retryable() || attempt + 1 >= retry_.max_attempts ||
+        io_budget_spent()) {
       return result;
     }
     backoff(attempt);
@@ -270,7 +277,7 @@ std::vector<RpcResult> JsonRpcClient::batch(std::span<const RpcRequest> requests
         again.push_back(i);
       }
     }
-    if (again.empty()) {
+    if (again.empty() || io_budget_spent()) {
       break;
     }
     backoff(attempt);

@@ -57,11 +57,12 @@ void read_keeper(const Table& top, Config& config) {
   if (t == nullptr) {
     return;
   }
-  const Table k(
-      top.file(), *t, "keeper",
-      {"tick_interval_s", "store", "metrics_address", "metrics_public", "log_format", "log_level"});
+  const Table k(top.file(), *t, "keeper",
+                {"tick_interval_s", "tick_deadline_s", "store", "metrics_address", "metrics_public",
+                 "log_format", "log_level"});
   auto& s = config.keeper;
   s.tick_interval_s = k.uint("tick_interval_s", s.tick_interval_s, 1, 86'400);
+  s.tick_deadline_s = k.uint("tick_deadline_s", s.tick_deadline_s, 1, 86'400);
   if (auto store = k.opt_string("store")) {
     if (store->empty()) {
       k.fail("store", "must not be empty");

@@ -44,6 +44,8 @@ enum class LogFormat { kText, kJson };
 // [keeper]
 struct KeeperSettings {
   std::uint64_t tick_interval_s = 12;
+  // A tick still waiting on the chain this long after it began is abandoned (issue 15, defect 9).
+  std::uint64_t tick_deadline_s = 60;
   std::filesystem::path store = "varkeeper.db";  // resolved against the config's directory
   std::string metrics_host = "127.0.0.1";        // from metrics_address "host:port"
   std::uint16_t metrics_port = 9464;

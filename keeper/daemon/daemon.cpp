@@ -33,6 +33,8 @@ std::unique_ptr<chain::EndpointPool> make_pool(const ChainSettings& chain) {
   chain::EndpointPoolOptions pool_options;
   pool_options.max_head_lag_blocks = chain.max_head_lag_blocks;
   pool_options.head_stall = std::chrono::seconds(chain.head_stall_s);
+  // A broadcast goes to every endpoint at once and waits one request timeout at most (defect 9).
+  pool_options.broadcast_timeout = http.timeout;
   return std::make_unique<chain::EndpointPool>(std::move(clients), pool_options);
 }
 
@@ -189,6 +191,9 @@ void record_oprisk(const OpriskSettings& settings, const TickSummary& s,
 int run_daemon(const Config& config, const StopSignals& stop, std::ostream& out,
                const DaemonOptions& options) {
   require_self_checks(run_self_checks());
+  // A stop request cuts the start-up's RPCs short too (a node that stalls while we connect).
+  const chain::IoBudget budget(nullptr, &stop.flag(), "start-up");
+  const chain::IoBudgetScope budget_scope(budget);
   auto pool = connect(config);
   chain::EthClient eth(*pool);
   const Contracts contracts = find_contracts(config, eth);
@@ -209,6 +214,7 @@ int run_daemon(const Config& config, const StopSignals& stop, std::ostream& out,
   setup.known_errors = installed_contract_errors();
   setup.operations = operations_options(config);
   setup.tick_interval = std::chrono::seconds(config.keeper.tick_interval_s);
+  setup.tick_deadline = std::chrono::seconds(config.keeper.tick_deadline_s);
   setup.max_ticks = options.max_ticks;
 
   const bool json_logs = config.keeper.log_format == LogFormat::kJson;

@@ -42,6 +42,10 @@ Operations start_operations(const OperationsOptions& options) {
 std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey& sender,
                                   KeeperSetup setup, const KeeperHooks& hooks,
                                   const StopSignals& stop, std::ostream& out) {
+  // Every RPC of this keeper obeys one budget (issue 15, defect 9): a stop request cuts the one in
+  // progress short and fails the rest at once, and each tick gets a deadline (set below).
+  chain::IoBudget budget(chain::current_io_budget(), &stop.flag(), "tick deadline");
+  const chain::IoBudgetScope budget_scope(budget);
   // Transaction manager: its state machine lives in the keeper store, so a restart picks up the
   // transactions a previous run left in flight. One keeper per store (issue 15, defect 12): a
   // second is refused here, before it writes anything or sends a transaction.
@@ -84,8 +88,14 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
   Reporter reporter(eth, tx, setup.signers, specs, {setup.oracle, setup.chain_id, 0});
   resume_rounds(reporter, *store, specs);
   // The oracle's change limit per portfolio and its stored reports: published figures step
-  // within the limit (issue 14).
-  for (const auto& problem : load_change_limits(eth, setup.oracle, pipeline)) {
+  // within the limit, read again every kOracleSyncTicks ticks and when a report is refused or
+  // its transaction ends (issue 14; keeper/daemon/oracle_limits.hpp).
+  OracleSync oracle_sync(eth, setup.oracle, pipeline, [&tx](std::uint64_t id) {
+    const auto rec = tx.get(id);
+    return rec && rec->state != chain::TxState::kConfirmed &&
+           rec->state != chain::TxState::kFinalized && rec->state != chain::TxState::kFatal;
+  });
+  for (const auto& problem : oracle_sync.start()) {
     out << "varkeeper: " << problem << std::endl;
   }
 
@@ -109,9 +119,36 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
     hooks.started(keeper);
   }
 
-  run_keeper(loop, setup.tick_interval, stop, out, setup.max_ticks, hooks.before_tick,
+  auto& abandoned = ops.registry().counter(
+      "varkeeper_ticks_abandoned_total",
+      "Ticks abandoned at keeper.tick_deadline_s or by a stop request, their RPCs cut short",
+      {"reason"});
+  std::uint64_t stops_before = 0;
+  const auto before_tick = [&](std::uint64_t t) {
+    budget.set_deadline(std::chrono::steady_clock::now() + setup.tick_deadline);
+    stops_before = budget.stops();
+    if (hooks.before_tick) {
+      hooks.before_tick(t);
+    }
+  };
+  run_keeper(loop, setup.tick_interval, stop, out, setup.max_ticks, before_tick,
              [&](const TickSummary& s) {
+               if (budget.stops() > stops_before) {
+                 // RPCs were cut short: what the tick had not done yet waits for the next one
+                 // (each step failed as on any RPC error, nothing is half-written).
+                 const bool stopping = stop.stop_requested();
+                 abandoned.inc({stopping ? "stop" : "deadline"});
+                 out << "varkeeper: tick " << s.tick << " abandoned: "
+                     << (stopping ? std::string("stop requested")
+                                  : "tick deadline of " +
+                                        std::to_string(setup.tick_deadline.count()) + " ms passed")
+                     << "; its remaining RPCs were not sent" << std::endl;
+               }
+               budget.clear_deadline();
                tick_metrics.record(s, eth, tx);
+               for (const auto& problem : oracle_sync.after_tick(s)) {
+                 out << "varkeeper: oracle re-read: " << problem << std::endl;
+               }
                if (hooks.after_tick) {
                  hooks.after_tick(s, keeper);
                }

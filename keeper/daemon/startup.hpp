@@ -45,6 +45,11 @@ struct KeeperSetup {
   std::vector<chain::AbiSignature> known_errors;  // contracts' custom errors, shown by name
   OperationsOptions operations;                   // /metrics, /healthz, /readyz
   std::chrono::milliseconds tick_interval{1'000};
+  // keeper.tick_deadline_s (issue 15, defect 9): a tick still waiting on the chain this long after
+  // it began is abandoned: its RPCs in progress are cut short and the rest fail at once, it says
+  // so (a line, varkeeper_ticks_abandoned_total) and the next tick starts from the chain and the
+  // store. A stop (SIGTERM) cuts RPCs short the same way, so the run ends within seconds.
+  std::chrono::milliseconds tick_deadline{60'000};
   std::optional<std::uint64_t> max_ticks;
 };
 

@@ -73,7 +73,9 @@ std::size_t LocalMarket::step(std::uint64_t tick) {
   std::size_t mined = 0;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (const auto& h : sent) {
-    while (std::chrono::steady_clock::now() < until) {
+    // A stop request (its IoBudget, chain/transport.hpp) ends the wait too (issue 15, defect 9).
+    while (std::chrono::steady_clock::now() < until &&
+           !(chain::current_io_budget() && chain::current_io_budget()->stop_reason())) {
       auto receipt = eth_.transaction_receipt(h);
       if (receipt && *receipt) {
         mined += (*receipt)->success ? 1 : 0;

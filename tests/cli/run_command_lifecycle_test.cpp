@@ -219,3 +219,41 @@ TEST_CASE("a second signal while stopping forces exit 130 and the anvil still go
   CHECK(run.out().find("varkeeper: stopped after") == std::string::npos);
   CHECK(gone_within(anvil, 10s));
 }
+
+// Issue 15, defect 9: a tick stalled on a node that accepts connections and never answers (the
+// anvil, stopped with SIGSTOP) used to hold SIGTERM for minutes (5 s x 3 attempts per RPC, one RPC
+// after another). The stop now cuts the RPC in progress short, the tick is abandoned and says so,
+// and the run ends within seconds.
+TEST_CASE("defect 9: SIGTERM during a tick stalled on a silent node ends the run within seconds") {
+  varkeeper::test::require_tool(VARKEEPER_ANVIL);
+  TempDir dir("run-sigterm-stalled");
+  Background run(dir,
+                 {VARKEEPER_BINARY, "run", "--tick-ms", "1000", "--store", dir.file("store.db")});
+  INFO("stdout:\n" << run.out() << "\nstderr:\n" << run.err());
+  REQUIRE(run.wait_for_output("\ntick 1 ", 180s));
+  const pid_t anvil = anvil_pid(run.out());
+  REQUIRE(anvil > 0);
+  REQUIRE(::kill(anvil, SIGSTOP) == 0);
+  struct Resume {  // the anvil runs again whatever happens (the run's shutdown stops it)
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{anvil};
+  // Let the next tick begin and stall on the silent node.
+  std::this_thread::sleep_for(2500ms);
+  const auto lines_before = count_lines_starting(run.out(), "tick ");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(::kill(run.pid, SIGTERM) == 0);
+  REQUIRE(run.wait_for_output("varkeeper: stopped after", 10s));
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("SIGTERM to 'stopped after': " << took << " s");
+  CHECK(took < 5.0);
+  const std::string out = run.out();
+  CHECK(count_lines_starting(out, "tick ") == lines_before + 1);  // the stalled tick ended
+  CHECK(out.find(" abandoned: stop requested") != std::string::npos);
+  ::kill(anvil, SIGCONT);
+  const int status = run.wait_exit(30s);
+  REQUIRE(status != -1);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}

@@ -30,6 +30,7 @@ struct Prepared {
   double nu = 0.0;
   bool jumps = false;
   JumpModel jump;
+  std::vector<double> common_chol;  // Cholesky factor of jump.common_correlation (empty: +1)
   int horizon = 1;
   bool antithetic = true;
   Revaluation revaluation = Revaluation::kFull;
@@ -87,6 +88,12 @@ Prepared prepare(const McModel& model, std::span<const double> weights, const Mc
     }
     if (p.jump.common_intensity < 0.0 || p.jump.common_intensity > 50.0) {
       throw std::invalid_argument("jump intensities must be between 0 and 50 per period.");
+    }
+    if (!p.jump.common_correlation.empty()) {
+      if (p.jump.common_correlation.size() != n * n) {
+        throw std::invalid_argument("the common jump correlation is not N x N.");
+      }
+      p.common_chol = covariance_factor(p.jump.common_correlation, n).lower;
     }
     p.jumps = true;
   }
@@ -233,6 +240,7 @@ template <bool kPrice>
 void add_jumps(const Prepared& p, RandomStream& rng, std::size_t nb, double* sym, double* anti,
                double& checksum) {
   const std::size_t n = p.n;
+  std::vector<double> common_z(p.common_chol.empty() ? 0 : n);
   for (std::size_t j = 0; j < nb; ++j) {
     for (std::size_t i = 0; i < n; ++i) {
       if (p.jump.intensity[i] <= 0.0) {
@@ -251,7 +259,24 @@ void add_jumps(const Prepared& p, RandomStream& rng, std::size_t nb, double* sym
     }
     if (p.jump.common_intensity > 0.0) {
       const unsigned k = rng.poisson(p.jump.common_intensity);
-      if (k > 0) {
+      if (k > 0 && !p.common_chol.empty()) {
+        // Correlated sizes: e = L z, L L' = common_correlation.
+        const double rk = std::sqrt(static_cast<double>(k));
+        for (std::size_t i = 0; i < n; ++i) {
+          common_z[i] = rng.normal();
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+          double e = 0.0;
+          for (std::size_t c = 0; c <= i; ++c) {
+            e += p.common_chol[i * n + c] * common_z[c];
+          }
+          sym[i * kBatchSize + j] += k * p.jump.common_mean[i];
+          anti[i * kBatchSize + j] += rk * p.jump.common_stdev[i] * e;
+          if constexpr (!kPrice) {
+            checksum += e;
+          }
+        }
+      } else if (k > 0) {
         const double e = rng.normal();
         const double rk = std::sqrt(static_cast<double>(k));
         for (std::size_t i = 0; i < n; ++i) {

@@ -37,10 +37,13 @@ struct JumpModel {
   std::vector<double> mean;
   std::vector<double> stdev;
   // Common jumps: one Poisson count per period for all assets; a common jump moves asset i by
-  // common_mean_i + common_stdev_i * e with a single N(0, 1) shock e shared by the assets.
+  // common_mean_i + common_stdev_i * e_i, e ~ N(0, C) with C = common_correlation (N x N,
+  // row-major; risk/jump_calibration.hpp estimates it from co-jumps). An empty
+  // common_correlation means one N(0, 1) shock shared by the assets (correlation +1).
   double common_intensity = 0.0;
   std::vector<double> common_mean;
   std::vector<double> common_stdev;
+  std::vector<double> common_correlation;
 };
 
 struct McModel {

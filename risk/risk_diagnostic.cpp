@@ -7,7 +7,7 @@
 namespace varkeeper::risk {
 namespace {
 
-constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 7> kNames{{
+constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 8> kNames{{
     {DiagnosticKind::kCornishFisherOutsideDomain, "cf_outside_domain"},
     {DiagnosticKind::kNuAtBound, "nu_at_bound"},
     {DiagnosticKind::kTailBeyondSample, "tail_beyond_sample"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 7> kNames{{
     {DiagnosticKind::kFilterFallback, "filter_fallback"},
     {DiagnosticKind::kNonPositiveVar, "non_positive_var"},
     {DiagnosticKind::kLossBeyondValue, "loss_beyond_value"},
+    {DiagnosticKind::kJumpCalibration, "jump_calibration"},
 }};
 
 constexpr std::array<DiagnosticKind, kNames.size()> kAll{
@@ -25,6 +26,7 @@ constexpr std::array<DiagnosticKind, kNames.size()> kAll{
     DiagnosticKind::kFilterFallback,
     DiagnosticKind::kNonPositiveVar,
     DiagnosticKind::kLossBeyondValue,
+    DiagnosticKind::kJumpCalibration,
 };
 static_assert(
     [] {

@@ -38,6 +38,9 @@ enum class DiagnosticKind {
   // A loss beyond the portfolio value (CVaR > 1, possible with short positions); the keeper
   // publishes at most 1.
   kLossBeyondValue,
+  // mc-jump: the Merton calibration (risk/jump_calibration.hpp) hit a floor or bound (diffusion
+  // variance floor on a peg or constant price, jump intensity bound) or did not converge.
+  kJumpCalibration,
 };
 
 struct Diagnostic {
@@ -50,7 +53,7 @@ struct Diagnostic {
 
 // Stable snake_case names for JSON, logs and metric labels: "cf_outside_domain", "nu_at_bound",
 // "tail_beyond_sample", "low_effective_sample_size", "filter_fallback", "non_positive_var",
-// "loss_beyond_value".
+// "loss_beyond_value", "jump_calibration".
 [[nodiscard]] std::string_view to_string(DiagnosticKind kind) noexcept;
 
 // Appends {kind, detail} unless the same kind is already listed (one entry per kind).

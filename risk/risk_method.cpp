@@ -215,10 +215,16 @@ void estimate_historical(RiskMethod method, const ReturnWindow& window,
   copy_components(r, e, o.components);
 }
 
-McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const RiskOptions& o) {
+McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const RiskOptions& o,
+                          std::vector<Diagnostic>& diagnostics) {
   const std::size_t n = window.n_assets;
   if (method == RiskMethod::kMcJump) {
-    McModel jump = calibrate_jump_diffusion(window.returns, n);
+    // Merton mixture by maximum likelihood (EM); floors and bounds hit are diagnostics.
+    JumpCalibration fit = calibrate_jump_diffusion_ml(window.returns, n);
+    for (auto& d : fit.diagnostics) {
+      add_diagnostic(diagnostics, d.kind, std::move(d.detail));
+    }
+    McModel jump = std::move(fit.model);
     if (o.mean == MeanModel::kZero) {
       // Expected per-period log-return: drift + lambda_i m_i + lambda_c m_c,i; set to 0.
       const JumpModel& j = jump.jumps;
@@ -250,7 +256,7 @@ McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const R
 
 void estimate_monte_carlo(RiskMethod method, const ReturnWindow& window,
                           std::span<const double> weights, const RiskOptions& o, RiskEstimate& e) {
-  McModel model = monte_carlo_model(method, window, o);
+  McModel model = monte_carlo_model(method, window, o, e.diagnostics);
   McSettings settings = mc_settings(o);
   if (method == RiskMethod::kMcT && o.horizon > 1) {
     // The same aggregation rule as parametric-t: the h-period return is a t with the same nu,

@@ -130,6 +130,40 @@ std::optional<std::string> canned_answer(Fault f, const std::string& method,
   return answer.dump();
 }
 
+// kTruncatedBatch / kReorderedBatch on a batch answer: the last answer dropped, or the order
+// reversed.
+std::string with_batch_changed(const std::string& out, Fault f) {
+  auto answer = nlohmann::json::parse(out, nullptr, false);
+  if (!answer.is_array() || answer.empty()) {
+    return out;
+  }
+  if (f == Fault::kTruncatedBatch) {
+    answer.erase(answer.size() - 1);
+    return answer.dump();
+  }
+  auto reversed = nlohmann::json::array();
+  for (auto it = answer.rbegin(); it != answer.rend(); ++it) reversed.push_back(*it);
+  return reversed.dump();
+}
+
+// A block number as a JSON-RPC quantity ("0x1a").
+std::string quantity(std::uint64_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), kDigits[n % 16]);
+    n /= 16;
+  } while (n != 0);
+  return "0x" + digits;
+}
+
+// The calls kFrozenHead / kLaggingHead change: the head number and the latest block.
+bool asks_for_head(const nlohmann::json& call, const std::string& method) {
+  if (method == "eth_blockNumber") return true;
+  return method == "eth_getBlockByNumber" && call.contains("params") && call["params"].is_array() &&
+         !call["params"].empty() && call["params"][0] == "latest";
+}
+
 // The node's answer with every numeric id moved by 1000 (an answer to a call never made).
 std::string with_ids_shifted(const std::string& out) {
   auto answer = nlohmann::json::parse(out, nullptr, false);
@@ -191,6 +225,33 @@ void FaultProxy::handle(int fd) {
       if (!c.write_all(http_response(200, *answer))) break;
       continue;
     }
+    if ((f == Fault::kFrozenHead || f == Fault::kLaggingHead) && request.is_object() &&
+        asks_for_head(request, method)) {
+      // The upstream head, then the one this node shows in its place.
+      const auto head = upstream->post(R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
+      const auto parsed = head ? nlohmann::json::parse(*head, nullptr, false) : nlohmann::json();
+      if (parsed.is_object() && parsed.contains("result") && parsed["result"].is_string()) {
+        const std::uint64_t now = std::stoull(parsed["result"].get<std::string>(), nullptr, 16);
+        std::uint64_t shown = 0;
+        if (f == Fault::kFrozenHead) {
+          std::lock_guard lock(script_mu_);
+          shown = frozen_head_.value_or(now);
+          frozen_head_ = shown;
+        } else {
+          shown = now > head_lag_.load() ? now - head_lag_.load() : 0;
+        }
+        if (method == "eth_blockNumber") {
+          const nlohmann::json answer{{"jsonrpc", "2.0"},
+                                      {"id", request.value("id", nlohmann::json(nullptr))},
+                                      {"result", quantity(shown)}};
+          if (!c.write_all(http_response(200, answer.dump()))) break;
+          continue;
+        }
+        // eth_getBlockByNumber("latest", full): the block this node is at.
+        request["params"][0] = quantity(shown);
+        body = request.dump();
+      }
+    }
     if (f == Fault::kWrongReceipt && request.is_object()) {
       std::lock_guard lock(script_mu_);
       request["params"] = nlohmann::json::array({receipt_decoy_});
@@ -203,6 +264,8 @@ void FaultProxy::handle(int fd) {
     }
     std::string out = *forwarded;
     if (f == Fault::kWrongId) out = with_ids_shifted(out);
+    if (f == Fault::kTruncatedBatch || f == Fault::kReorderedBatch)
+      out = with_batch_changed(out, f);
     if (!c.write_all(http_response(200, out))) break;
   }
   if (c.ssl) {
@@ -226,6 +289,10 @@ std::string_view fault_name(Fault f) noexcept {
     case Fault::kFailReceipts: return "fail_receipts";
     case Fault::kNullReceipts: return "null_receipts";
     case Fault::kWrongReceipt: return "wrong_receipt";
+    case Fault::kTruncatedBatch: return "truncated_batch";
+    case Fault::kReorderedBatch: return "reordered_batch";
+    case Fault::kFrozenHead: return "frozen_head";
+    case Fault::kLaggingHead: return "lagging_head";
   }
   return "unknown";
 }

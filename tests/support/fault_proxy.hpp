@@ -37,6 +37,18 @@ enum class Fault {
   // Receipt lookups answered with the receipt of another transaction (set_receipt_decoy()): a
   // lying or buggy endpoint.
   kWrongReceipt,
+  // A batch answered without its last answer (a proxy or node that cuts batches short); single
+  // calls are forwarded.
+  kTruncatedBatch,
+  // A batch whose answers come back in reverse order (JSON-RPC 2.0 allows any order: they are
+  // matched by id); single calls are forwarded.
+  kReorderedBatch,
+  // A node stuck at one block: eth_blockNumber answers the head it had when the fault first
+  // applied, and eth_getBlockByNumber("latest") that block; the rest is forwarded.
+  kFrozenHead,
+  // A node set_head_lag() blocks behind its upstream: eth_blockNumber and
+  // eth_getBlockByNumber("latest") answer the head minus the lag; the rest is forwarded.
+  kLaggingHead,
 };
 
 // The behaviour's name, as tests and docs/operations.md call it ("drop", "fail_receipts", ...).
@@ -71,6 +83,8 @@ class FaultProxy {
   void clear_script() { script({}); }
   // The transaction whose receipt kWrongReceipt answers with (0x-prefixed hash).
   void set_receipt_decoy(std::string tx_hash);
+  // How many blocks kLaggingHead stays behind the upstream head.
+  void set_head_lag(std::uint64_t blocks) { head_lag_.store(blocks); }
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::uint64_t requests() const noexcept { return requests_.load(); }
   // How many requests got `f` (kNone: forwarded untouched).
@@ -88,6 +102,8 @@ class FaultProxy {
   std::uint16_t port_ = 0;
   std::atomic<Fault> fault_{Fault::kNone};
   std::atomic<int> delay_ms_{3000};
+  std::atomic<std::uint64_t> head_lag_{10};
+  std::optional<std::uint64_t> frozen_head_;  // kFrozenHead's block, under script_mu_
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> requests_{0};
   mutable std::mutex script_mu_;

@@ -449,7 +449,7 @@ const RegisterCommand kRegister{
                       "Refit every K periods; the forecast is held in between")
           ->capture_default_str();
       cmd->add_option("--forecasts", opts->forecasts,
-                      "Forecast file date,var[,cvar] (positive loss fractions)");
+                      "Forecast file date,var[,cvar] (loss fractions of value, CVaR >= VaR)");
       cmd->add_option("--realized", opts->realized, "Realised file date,return (simple returns)");
       cmd->add_option("--confidence", opts->confidence, "VaR confidence alpha in (0,1)")
           ->capture_default_str();

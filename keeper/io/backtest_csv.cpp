@@ -137,7 +137,6 @@ std::string_view to_string(BacktestCsvError e) noexcept {
     case BacktestCsvError::kBadDate: return "has a date that is not a valid YYYY-MM-DD date";
     case BacktestCsvError::kBadNumber: return "has a value that is not a number";
     case BacktestCsvError::kNotFinite: return "has a value that is not finite";
-    case BacktestCsvError::kNotPositive: return "has a VaR or CVaR forecast that is not positive";
     case BacktestCsvError::kCvarBelowVar: return "has a CVaR forecast below its VaR forecast";
     case BacktestCsvError::kReturnBelowMinus1:
       return "has a simple return of -1 (a 100 % loss) or below";
@@ -166,18 +165,10 @@ Expected<ForecastSeriesCsv, BacktestCsvIssue> parse_forecasts_csv(std::string_vi
         if (!number_field(f[1], line_no, var, e)) {
           return false;
         }
-        if (!(var > 0.0)) {
-          e = issue(BacktestCsvError::kNotPositive, line_no, f[1]);
-          return false;
-        }
         out.var.push_back(var);
         if (columns == 3) {
           double cvar = 0.0;
           if (!number_field(f[2], line_no, cvar, e)) {
-            return false;
-          }
-          if (!(cvar > 0.0)) {
-            e = issue(BacktestCsvError::kNotPositive, line_no, f[2]);
             return false;
           }
           if (cvar < var) {

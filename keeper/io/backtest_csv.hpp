@@ -1,6 +1,8 @@
 // The two inputs of `varkeeper backtest --forecasts FILE --realized FILE`:
-//   forecasts: `date,var` or `date,var,cvar` — VaR (and CVaR) forecasts for that date, positive
-//              loss fractions of portfolio value (0.052 = a 5.2 % loss), CVaR >= VaR;
+//   forecasts: `date,var` or `date,var,cvar` — VaR (and CVaR) forecasts for that date, loss
+//              fractions of portfolio value (0.052 = a 5.2 % loss), CVaR >= VaR; a VaR <= 0 (a
+//              model expecting no loss) is accepted and backtested as it is, as a rolling run's
+//              --forecasts-out can hold one;
 //   realized:  `date,return` — the portfolio's realised simple return on that date (> -1).
 // Dates are ISO `YYYY-MM-DD`, strictly increasing. A first line whose first field is not a date
 // is a header (any column names). Blank lines and lines starting with '#' are ignored; CRLF is
@@ -23,7 +25,6 @@ enum class BacktestCsvError {
   kBadDate,            // not a valid YYYY-MM-DD calendar date
   kBadNumber,          // a value is not a number (or has trailing characters)
   kNotFinite,          // nan / inf
-  kNotPositive,        // a VaR or CVaR forecast <= 0
   kCvarBelowVar,       // CVaR < VaR
   kReturnBelowMinus1,  // a simple return <= -1 (a loss of 100 % or more)
   kDuplicateDate,

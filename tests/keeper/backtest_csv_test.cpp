@@ -44,8 +44,6 @@ TEST_CASE("malformed forecast files are refused with the error and the line") {
       {"date,var\n2024-01-01,\n", BacktestCsvError::kBadNumber, 2},
       {"date,var\n2024-01-01,nan\n", BacktestCsvError::kNotFinite, 2},
       {"date,var\n2024-01-01,inf\n", BacktestCsvError::kNotFinite, 2},
-      {"date,var\n2024-01-01,0\n", BacktestCsvError::kNotPositive, 2},
-      {"date,var\n2024-01-01,-0.01\n", BacktestCsvError::kNotPositive, 2},
       {"date,var,cvar\n2024-01-01,0.05,0.04\n", BacktestCsvError::kCvarBelowVar, 2},
       {"date,var\n2024-01-01,0.05\n2024-01-01,0.05\n", BacktestCsvError::kDuplicateDate, 3},
       {"date,var\n2024-01-02,0.05\n2024-01-01,0.05\n", BacktestCsvError::kUnorderedDate, 3},
@@ -65,6 +63,16 @@ TEST_CASE("malformed forecast files are refused with the error and the line") {
     CHECK(r.error().error == c.error);
     CHECK(r.error().line == c.line);
   }
+}
+
+TEST_CASE("a VaR forecast <= 0 is read as it is (a model expecting no loss), CVaR >= VaR checked") {
+  const auto f = parse_forecasts_csv("date,var,cvar\n2024-01-01,0,0.01\n2024-01-02,-0.01,-0.005\n");
+  REQUIRE(f.has_value());
+  CHECK(f->var == std::vector<double>{0.0, -0.01});
+  CHECK(f->cvar == std::vector<double>{0.01, -0.005});
+  const auto below = parse_forecasts_csv("date,var,cvar\n2024-01-01,-0.01,-0.02\n");
+  REQUIRE_FALSE(below.has_value());
+  CHECK(below.error().error == BacktestCsvError::kCvarBelowVar);
 }
 
 TEST_CASE("malformed realized files are refused with the error and the line") {

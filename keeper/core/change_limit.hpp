@@ -18,6 +18,7 @@ struct ChangeLimit {
   std::uint64_t max_change = 0;        // maxVaRChange: WAD relative change per period; 0 = none
   std::uint64_t period_s = 3600;       // changePolicy().changePeriod (DEFAULT_CHANGE_PERIOD)
   std::uint64_t breaker_widening = 4;  // changePolicy().breakerWidening (DEFAULT_BREAKER_WIDENING)
+  friend bool operator==(const ChangeLimit&, const ChangeLimit&) = default;
 };
 
 // True when the oracle accepts `next` (WAD) after `prev` (WAD) `elapsed_s` seconds of observation

@@ -217,6 +217,21 @@ int run_daemon(const Config& config, const StopSignals& stop, std::ostream& out,
   setup.tick_deadline = std::chrono::seconds(config.keeper.tick_deadline_s);
   setup.max_ticks = options.max_ticks;
 
+  // chain.ws (issue 15, defect 11): new heads start ticks; the watcher backfills through a pool
+  // of its own (it runs on its own thread).
+  std::unique_ptr<chain::EndpointPool> ws_pool;
+  std::optional<chain::EthClient> ws_eth;
+  if (config.chain.ws) {
+    ws_pool = make_pool(config.chain);
+    (void)ws_pool->connect(config.chain.chain_id);  // an endpoint down now is asked again later
+    ws_eth.emplace(*ws_pool);
+    setup.ws = config.chain.ws;
+    setup.ws_backfill = &*ws_eth;
+    if (config.chain.ca_file) {
+      setup.ws_ca_file = config.chain.ca_file->string();
+    }
+  }
+
   const bool json_logs = config.keeper.log_format == LogFormat::kJson;
   KeeperHooks hooks;
   hooks.seed_history = [&](Pipeline& p, ChainlinkSource& s) { seed_history(config, p, s); };

@@ -1,11 +1,14 @@
 #include "keeper/daemon/startup.hpp"
 
+#include <condition_variable>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <utility>
 
+#include "chain/head_watcher.hpp"
 #include "keeper/core/reporter.hpp"
 #include "keeper/core/startup_error.hpp"
 #include "keeper/daemon/oracle_limits.hpp"
@@ -28,6 +31,29 @@ void resume_rounds(Reporter& reporter, const KeeperStore& store,
     reporter.skip_rounds_through(pid, store.next_round(pid) - 1);
   }
 }
+
+// New heads from the WebSocket watcher's thread to the loop's: how many arrived, and a wake-up.
+struct NewHeads {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::uint64_t count = 0;
+  std::uint64_t last = 0;
+  void arrived(std::uint64_t number) {
+    const std::lock_guard lock(mu);
+    ++count;
+    last = number;
+    cv.notify_all();
+  }
+  // Waits until a head after `seen` arrives, `until` passes or a stop is requested; the count.
+  std::uint64_t wait(std::uint64_t seen, std::chrono::steady_clock::time_point until,
+                     const StopSignals& stop) {
+    std::unique_lock lock(mu);
+    while (count == seen && !stop.stop_requested() && std::chrono::steady_clock::now() < until) {
+      cv.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    return count;
+  }
+};
 
 Operations start_operations(const OperationsOptions& options) {
   auto ops = Operations::start(options);
@@ -123,36 +149,66 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
       "varkeeper_ticks_abandoned_total",
       "Ticks abandoned at keeper.tick_deadline_s or by a stop request, their RPCs cut short",
       {"reason"});
+  // chain.ws: a tick on each new head, at the latest tick_interval after the previous one.
+  NewHeads heads;
+  std::optional<chain::HeadWatcher> watcher;
+  std::uint64_t heads_seen = 0;
+  std::optional<std::chrono::steady_clock::time_point> last_tick;
+  if (setup.ws && setup.ws_backfill != nullptr) {
+    auto& new_heads = ops.registry().counter("varkeeper_new_heads_total",
+                                             "Block heads delivered by the chain.ws subscription");
+    chain::HeadWatcherOptions watch;
+    watch.ca_file = setup.ws_ca_file;
+    watcher.emplace(
+        *setup.ws, *setup.ws_backfill,
+        [&heads, &new_heads](const chain::BlockHeader& h) {
+          new_heads.inc();
+          heads.arrived(h.number);
+        },
+        watch);
+    const auto head = eth.block_number();
+    watcher->start(head ? *head : 0);
+    out << "varkeeper: new heads from " << chain::redacted(*setup.ws)
+        << ": a tick on each, at the latest every " << setup.tick_interval.count() << " ms"
+        << std::endl;
+  }
   std::uint64_t stops_before = 0;
   const auto before_tick = [&](std::uint64_t t) {
+    if (watcher) {
+      if (last_tick) {
+        heads_seen = heads.wait(heads_seen, *last_tick + setup.tick_interval, stop);
+      }
+      last_tick = std::chrono::steady_clock::now();
+    }
     budget.set_deadline(std::chrono::steady_clock::now() + setup.tick_deadline);
     stops_before = budget.stops();
     if (hooks.before_tick) {
       hooks.before_tick(t);
     }
   };
-  run_keeper(loop, setup.tick_interval, stop, out, setup.max_ticks, before_tick,
-             [&](const TickSummary& s) {
-               if (budget.stops() > stops_before) {
-                 // RPCs were cut short: what the tick had not done yet waits for the next one
-                 // (each step failed as on any RPC error, nothing is half-written).
-                 const bool stopping = stop.stop_requested();
-                 abandoned.inc({stopping ? "stop" : "deadline"});
-                 out << "varkeeper: tick " << s.tick << " abandoned: "
-                     << (stopping ? std::string("stop requested")
-                                  : "tick deadline of " +
-                                        std::to_string(setup.tick_deadline.count()) + " ms passed")
-                     << "; its remaining RPCs were not sent" << std::endl;
-               }
-               budget.clear_deadline();
-               tick_metrics.record(s, eth, tx);
-               for (const auto& problem : oracle_sync.after_tick(s)) {
-                 out << "varkeeper: oracle re-read: " << problem << std::endl;
-               }
-               if (hooks.after_tick) {
-                 hooks.after_tick(s, keeper);
-               }
-             });
+  // With chain.ws the wait between ticks is before_tick's (a new head or tick_interval).
+  const auto interval = watcher ? std::chrono::milliseconds(0) : setup.tick_interval;
+  run_keeper(loop, interval, stop, out, setup.max_ticks, before_tick, [&](const TickSummary& s) {
+    if (budget.stops() > stops_before) {
+      // RPCs were cut short: what the tick had not done yet waits for the next one
+      // (each step failed as on any RPC error, nothing is half-written).
+      const bool stopping = stop.stop_requested();
+      abandoned.inc({stopping ? "stop" : "deadline"});
+      out << "varkeeper: tick " << s.tick << " abandoned: "
+          << (stopping ? std::string("stop requested")
+                       : "tick deadline of " + std::to_string(setup.tick_deadline.count()) +
+                             " ms passed")
+          << "; its remaining RPCs were not sent" << std::endl;
+    }
+    budget.clear_deadline();
+    tick_metrics.record(s, eth, tx);
+    for (const auto& problem : oracle_sync.after_tick(s)) {
+      out << "varkeeper: oracle re-read: " << problem << std::endl;
+    }
+    if (hooks.after_tick) {
+      hooks.after_tick(s, keeper);
+    }
+  });
   return loop.ticks();
 }
 

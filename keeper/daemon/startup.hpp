@@ -51,6 +51,13 @@ struct KeeperSetup {
   // store. A stop (SIGTERM) cuts RPCs short the same way, so the run ends within seconds.
   std::chrono::milliseconds tick_deadline{60'000};
   std::optional<std::uint64_t> max_ticks;
+  // chain.ws (issue 15, defect 11): new heads over this ws:// or wss:// subscription start a tick
+  // at once; without one for tick_interval (the subscription down, a quiet chain) the loop ticks
+  // anyway (HTTP polling as the fallback). `ws_backfill` reads missed blocks for the watcher on
+  // its own thread: a client of its own, not `eth`.
+  std::optional<chain::Url> ws;
+  std::string ws_ca_file;
+  chain::EthClient* ws_backfill = nullptr;
 };
 
 // What a keeper that has started may be asked about in the hooks.

@@ -18,12 +18,21 @@ U256 scale(const U256& v, double factor) {
 }
 }  // namespace
 
+std::string_view to_string(Finality f) noexcept {
+  switch (f) {
+    case Finality::kTag: return "tag";
+    case Finality::kDepth: return "depth";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(TxAlertKind k) noexcept {
   switch (k) {
     case TxAlertKind::kInsufficientFunds: return "insufficient_funds";
     case TxAlertKind::kFeeCapReached: return "fee_cap_reached";
     case TxAlertKind::kMissingReceipt: return "missing_receipt";
     case TxAlertKind::kWrongReceipt: return "wrong_receipt";
+    case TxAlertKind::kReorg: return "reorg";
   }
   return "unknown";
 }
@@ -63,7 +72,7 @@ void TxManager::fail_fatal(TxRecord& rec, const std::string& why, bool fill_nonc
                    sender_,
                    {},
                    0,
-                   21'000,
+                   0,  // estimated when signed (estimate_filler_gas)
                    "gap_fill"};
     const auto id = store_.insert(fill, sender_);
     auto filler = *store_.get(id);
@@ -223,8 +232,14 @@ void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
                   " (" + rec.error + "); the same attempt is retried, fees unchanged");
       }
       return;
-    case NodeError::kInvalidSender:
     case NodeError::kIntrinsicGasTooLow:
+      if (rec.request.label == "gap_fill") {
+        refill_gas(rec);  // never a filler for a filler: more gas at the same nonce
+        return;
+      }
+      fail_fatal(rec, rec.error);
+      return;
+    case NodeError::kInvalidSender:
     case NodeError::kGasLimitExceeded:
     case NodeError::kTipAboveFeeCap: fail_fatal(rec, rec.error); return;
     default:
@@ -279,18 +294,13 @@ TxManager::Receipts TxManager::check_receipt(TxRecord& rec, std::uint64_t head) 
     rec.mined_success = r.success;
     rec.gas_used = r.gas_used;
     rec.effective_gas_price = r.effective_gas_price;
-    const bool first_time = rec.state != TxState::kConfirmed;
-    rec.state = head + 1 >= r.block_number + options_.confirmations ? TxState::kFinalized
-                                                                    : TxState::kConfirmed;
-    if (first_time) {
-      ++stats_.confirmed;
-      stats_.gas_spent_wei += U256(r.gas_used) * r.effective_gas_price;
-    }
-    if (rec.state == TxState::kFinalized) {
-      ++stats_.finalized;
+    rec.state = TxState::kConfirmed;
+    if (counted_confirmed_.insert(rec.id).second) {
+      ++stats_.confirmed;  // once per transaction, however often a reorg undoes it
     }
     missing_since_.erase(rec.id);
     save(rec);
+    finalize_if_final(rec, head);
     return Receipts::kFound;
   }
   return unknown ? Receipts::kUnknown : Receipts::kNone;
@@ -310,6 +320,8 @@ Expected<void, RpcError> TxManager::start() {
     return unexpected(head.error());
   }
 
+  canonical_.clear();
+  final_height_.reset();
   auto open = store_.load_open(sender_);
   std::set<std::uint64_t> covered;
   for (auto& rec : open) {
@@ -351,7 +363,7 @@ Expected<void, RpcError> TxManager::start() {
     if (n < *pending) {
       continue;  // the node holds a transaction at this nonce already
     }
-    TxRequest fill{"gap-fill:" + std::to_string(n) + ":start", sender_, {}, 0, 21'000, "gap_fill"};
+    TxRequest fill{"gap-fill:" + std::to_string(n) + ":start", sender_, {}, 0, 0, "gap_fill"};
     const auto id = store_.insert(fill, sender_);
     auto rec = *store_.get(id);
     if (rec.nonce) {
@@ -405,6 +417,8 @@ void TxManager::tick() {
     ++stats_.rpc_failures;
     return;
   }
+  canonical_.clear();
+  final_height_.reset();
   MarketFees fees(*this);
   std::size_t in_flight = 0;
   auto open = open_in_nonce_order(in_flight);
@@ -507,6 +521,9 @@ void TxManager::advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees&
 // in_progress: (re)send the saved attempt; sign one first if there is none.
 void TxManager::advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
   if (rec.attempts.empty()) {  // a gap filler, or a crash before the first attempt
+    if (rec.request.gas_limit == 0 && !estimate_filler_gas(rec)) {
+      return;  // a gap filler whose gas the node cannot estimate now: next tick
+    }
     const auto f = fees.get();
     if (!f) {
       return;
@@ -630,32 +647,171 @@ void TxManager::advance_missing_receipt(TxRecord& rec, std::uint64_t head) {
   }
 }
 
-// confirmed: still there, in the same block? A reorg that dropped it puts it back to
-// unconfirmed; `confirmations` blocks deep, it is final.
+// confirmed: is the receipt's block still the canonical block at its height? If not (a reorg), the
+// transaction goes back to unconfirmed and is re-sent; if it is, and final, it is finalized.
 void TxManager::advance_confirmed(TxRecord& rec, std::uint64_t head) {
-  auto receipt = lookup_receipt(rec, *rec.mined_hash);
-  if (!receipt) {
+  const auto canonical = canonical_hash(rec.mined_block);
+  if (!canonical) {
     ++stats_.rpc_failures;
     return;
   }
-  if (!*receipt || (*receipt)->block_hash != *rec.mined_block_hash) {
-    ++stats_.reorgs;
-    rec.state = TxState::kUnconfirmed;
-    rec.mined_hash.reset();
-    rec.mined_block_hash.reset();
-    save(rec);
-    if (!*receipt) {
-      broadcast(rec, head);
-    } else {
-      check_receipt(rec, head);
-    }
+  if (!*canonical || **canonical != *rec.mined_block_hash) {
+    reorged(rec, head);
     return;
   }
-  if (head + 1 >= rec.mined_block + options_.confirmations) {
-    rec.state = TxState::kFinalized;
-    ++stats_.finalized;
-    save(rec);
+  finalize_if_final(rec, head);
+}
+
+namespace {
+// How long a node that did not answer the `finalized` tag is judged by depth before it is asked
+// again, in blocks.
+constexpr std::uint64_t kFinalizedTagRetryBlocks = 100;
+
+// An answer that says the node has no `finalized` block (rather than that nobody answered): an
+// error object, or every endpoint's "... not found" / "unknown block" (the pool fails over on
+// those).
+bool lacks_finalized_tag(const RpcError& e) {
+  if (e.kind == RpcErrorKind::kRpcError) {
+    return true;
   }
+  const auto& m = e.message;
+  return e.kind == RpcErrorKind::kNoEndpoint &&
+         (m.find("finalized") != std::string::npos || m.find("not found") != std::string::npos ||
+          m.find("unknown block") != std::string::npos);
+}
+}  // namespace
+
+RpcExpected<std::optional<Hash32>> TxManager::canonical_hash(std::uint64_t number) {
+  if (const auto it = canonical_.find(number); it != canonical_.end()) {
+    return it->second;
+  }
+  auto block = eth_.get_block(BlockTag::number(number));
+  if (!block) {
+    return unexpected(block.error());
+  }
+  std::optional<Hash32> hash;
+  if (*block) {
+    hash = (*block)->hash;
+  }
+  canonical_.emplace(number, hash);
+  return hash;
+}
+
+// The highest block no reorg can undo: the node's `finalized` block (Finality::kTag), or the block
+// `confirmations` deep (Finality::kDepth, and kTag while the node answers the tag with an error or
+// null: a chain or node without it). nullopt: none yet, or no endpoint answered.
+std::optional<std::uint64_t> TxManager::final_height(std::uint64_t head) {
+  if (final_height_) {
+    return *final_height_;
+  }
+  const auto by_depth = [&]() -> std::optional<std::uint64_t> {
+    if (head + 1 < options_.confirmations) {
+      return std::nullopt;
+    }
+    return head + 1 - options_.confirmations;
+  };
+  std::optional<std::uint64_t> height;
+  if (options_.finality == Finality::kDepth || head < no_finalized_tag_until_) {
+    height = by_depth();
+  } else {
+    auto finalized = eth_.get_block(BlockTag::finalized());
+    if (finalized && *finalized) {
+      height = (*finalized)->number;
+    } else if (finalized || lacks_finalized_tag(finalized.error())) {
+      // The node has no `finalized` block to give (null, or geth's "finalized block not found",
+      // which the pool passes to every endpoint): by depth, and the tag is asked again only
+      // kFinalizedTagRetryBlocks later (each refusal counts against the endpoint).
+      ++stats_.finality_depth_fallbacks;
+      no_finalized_tag_until_ = head + kFinalizedTagRetryBlocks;
+      height = by_depth();
+    } else {
+      ++stats_.rpc_failures;  // nobody answered: nothing is judged final this tick
+      return std::nullopt;
+    }
+  }
+  final_height_ = height;
+  return height;
+}
+
+void TxManager::finalize_if_final(TxRecord& rec, std::uint64_t head) {
+  const auto final_at = final_height(head);
+  if (!final_at || rec.mined_block > *final_at) {
+    return;
+  }
+  rec.state = TxState::kFinalized;
+  ++stats_.finalized;
+  // Charged once, from the receipt that is final (a receipt a reorg undid was never paid).
+  stats_.gas_spent_wei += U256(rec.gas_used) * rec.effective_gas_price;
+  counted_confirmed_.erase(rec.id);
+  save(rec);
+}
+
+// The receipt's block left the canonical chain: the transaction is unconfirmed again. If one of
+// its attempts is in the new chain, that receipt is taken; otherwise the attempt that was mined is
+// sent again, exactly as it was signed (the reorg freed its nonce).
+void TxManager::reorged(TxRecord& rec, std::uint64_t head) {
+  ++stats_.reorgs;
+  const Hash32 was_mined = *rec.mined_hash;
+  rec.error = "reorg: block " + std::to_string(rec.mined_block) + " (" +
+              to_hex(*rec.mined_block_hash) + ") of its receipt is no longer canonical";
+  rec.state = TxState::kUnconfirmed;
+  rec.mined_hash.reset();
+  rec.mined_block_hash.reset();
+  rec.mined_block = 0;
+  rec.mined_success = false;
+  rec.gas_used = 0;
+  rec.effective_gas_price = 0;
+  save(rec);
+  alert(TxAlertKind::kReorg, rec, rec.error);
+  if (check_receipt(rec, head) != Receipts::kNone) {
+    return;  // in the new chain already, or nobody can tell: the next tick looks again
+  }
+  for (auto& attempt : rec.attempts) {
+    if (attempt.hash == was_mined) {
+      if (eth_.send_raw_transaction(attempt.raw)) {
+        ++stats_.broadcasts;
+      }
+      attempt.state = AttemptState::kBroadcast;
+      attempt.broadcast_block = head;
+      save(rec);
+      return;
+    }
+  }
+}
+
+// A gap filler the node refused for its gas (the estimate was too low): signed again at the same
+// nonce and fees with twice the gas, up to gap_fill_gas_cap; refused at the cap, it is fatal and
+// its nonce stays open (a filler for a filler would loop for ever).
+void TxManager::refill_gas(TxRecord& rec) {
+  const auto& last = rec.attempts.back();
+  if (rec.request.gas_limit >= options_.gap_fill_gas_cap) {
+    fail_fatal(rec,
+               "gap filler refused at gap_fill_gas_cap (" +
+                   std::to_string(options_.gap_fill_gas_cap) + " gas): " + rec.error,
+               /*fill_nonce=*/false);
+    return;
+  }
+  rec.request.gas_limit = std::min(rec.request.gas_limit * 2, options_.gap_fill_gas_cap);
+  sign_attempt(rec, {last.max_fee_per_gas, last.max_priority_fee_per_gas});
+}
+
+// A zero-value self-send costs 21,000 gas on Ethereum and more where the chain adds its L1 data
+// cost to gas: ask the node, add the usual margin, keep it under gap_fill_gas_cap.
+bool TxManager::estimate_filler_gas(TxRecord& rec) {
+  const CallRequest call{sender_, sender_, {}, U256(0), {}};
+  auto gas = eth_.estimate_gas(call);
+  if (!gas) {
+    ++stats_.rpc_failures;
+    rec.error = "gap filler: eth_estimateGas failed: " + gas.error().describe();
+    save(rec);
+    return false;
+  }
+  const auto with_margin =
+      static_cast<std::uint64_t>(static_cast<double>(*gas) * options_.gas_limit_multiplier);
+  rec.request.gas_limit =
+      std::min(std::max<std::uint64_t>(with_margin, 21'000), options_.gap_fill_gas_cap);
+  save(rec);
+  return true;
 }
 
 }  // namespace varkeeper::chain

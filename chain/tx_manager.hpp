@@ -1,6 +1,7 @@
 // The transaction manager: a persisted state machine per transaction (chain/tx_store.hpp) that
 // assigns nonces, prices EIP-1559 fees from eth_feeHistory, saves each signed attempt before
-// broadcasting it, bumps stuck transactions, follows receipts to finality and through reorgs,
+// broadcasting it, bumps stuck transactions, follows receipts to finality (the node's `finalized`
+// block, or a depth) and through reorgs (the receipt's block must stay the canonical one),
 // and after a restart reconciles its store with the chain (no nonce skipped, none reused).
 #pragma once
 
@@ -29,8 +30,19 @@ struct FeePolicy {
   U256 max_fee_cap = U256(500) * 1'000'000'000;  // never more than 500 gwei per gas
 };
 
+// When a confirmed transaction is final (no reorg can undo it any more).
+enum class Finality {
+  // Once its block is at or below the node's `finalized` block (eth_getBlockByNumber
+  // "finalized"); by `confirmations` depth while the node does not answer that tag.
+  kTag,
+  // Once its block is `confirmations` deep (the block itself counts: 1 = at the first receipt).
+  kDepth,
+};
+[[nodiscard]] std::string_view to_string(Finality f) noexcept;
+
 struct TxManagerOptions {
   FeePolicy fees;
+  Finality finality = Finality::kDepth;
   std::uint64_t confirmations = 1;      // blocks deep (including the block itself) to finalize
   std::uint64_t bump_after_blocks = 3;  // re-price an unconfirmed tx after this many blocks
   double bump_percent = 20.0;           // both tip and fee cap, at least...
@@ -43,14 +55,20 @@ struct TxManagerOptions {
   // depth. Failed lookups never count: they leave the transaction waiting.
   std::uint64_t missing_receipt_blocks = 12;
   int receipt_lookup_tries = 2;  // a failed eth_getTransactionReceipt is asked again at once
+  // A gap filler's gas: eth_estimateGas of the zero-value self-send times gas_limit_multiplier,
+  // never below 21,000 nor above this cap (chains that charge their L1 data in gas need more
+  // than 21,000; a filler refused for its gas is re-estimated, never replaced by another filler).
+  std::uint64_t gap_fill_gas_cap = 2'000'000;
 };
 
 struct TxManagerStats {
   std::uint64_t broadcasts = 0;
   std::uint64_t bumps = 0;
-  std::uint64_t confirmed = 0;
+  std::uint64_t confirmed = 0;  // transactions confirmed (once each, however often reorged)
   std::uint64_t finalized = 0;
-  std::uint64_t reorgs = 0;
+  std::uint64_t reorgs = 0;  // confirmed transactions whose block left the canonical chain
+  // Ticks that judged finality by depth because the node did not answer the `finalized` tag.
+  std::uint64_t finality_depth_fallbacks = 0;
   std::uint64_t gap_fills = 0;
   std::uint64_t rpc_failures = 0;
   std::uint64_t fatal = 0;
@@ -59,7 +77,7 @@ struct TxManagerStats {
   std::uint64_t missing_receipts = 0;    // entries into confirmed_missing_receipt
   std::uint64_t wrong_receipts = 0;      // receipts of another transaction than the one asked for
   std::uint64_t receipt_lookup_failures = 0;  // receipt lookups that failed (after retries)
-  U256 gas_spent_wei = 0;
+  U256 gas_spent_wei = 0;  // fees of finalized transactions (a reorged receipt is not charged)
 };
 
 // What the manager tells operators about once per occurrence (the daemon logs it and records an
@@ -69,6 +87,7 @@ enum class TxAlertKind {
   kFeeCapReached,      // no valid replacement fits under max_fee_cap: waiting for the base fee
   kMissingReceipt,     // the nonce is used on chain but no receipt of ours can be read
   kWrongReceipt,       // an endpoint answered a receipt lookup with another transaction's receipt
+  kReorg,              // a confirmed transaction's block left the canonical chain: re-sent
 };
 [[nodiscard]] std::string_view to_string(TxAlertKind k) noexcept;
 
@@ -151,6 +170,15 @@ class TxManager {
   void wait_at_fee_cap(TxRecord& rec, const Fees& best);
   void resend_held(TxRecord& rec, std::uint64_t head);
   void advance_confirmed(TxRecord& rec, std::uint64_t head);
+  // Finality and reorgs (issue 15, defect 7): the canonical hash at a height and the highest final
+  // block, each read at most once per tick.
+  [[nodiscard]] RpcExpected<std::optional<Hash32>> canonical_hash(std::uint64_t number);
+  [[nodiscard]] std::optional<std::uint64_t> final_height(std::uint64_t head);
+  void finalize_if_final(TxRecord& rec, std::uint64_t head);
+  void reorged(TxRecord& rec, std::uint64_t head);
+  // A gap filler's gas limit, estimated (issue 15, defect 8); false if the node cannot say now.
+  bool estimate_filler_gas(TxRecord& rec);
+  void refill_gas(TxRecord& rec);
 
   EthClient& eth_;
   TxStore& store_;
@@ -170,6 +198,11 @@ class TxManager {
   // Record id -> head when it entered confirmed_missing_receipt (this process's view; a restart
   // starts the wait again, which only makes it longer).
   std::map<std::uint64_t, std::uint64_t> missing_since_;
+  std::set<std::uint64_t> counted_confirmed_;  // confirmed and counted, not final yet
+  // This tick's reads of the chain: canonical hashes by height, the highest final block.
+  std::map<std::uint64_t, std::optional<Hash32>> canonical_;
+  std::optional<std::optional<std::uint64_t>> final_height_;
+  std::uint64_t no_finalized_tag_until_ = 0;  // judged by depth below this head (no tag)
 };
 
 }  // namespace varkeeper::chain

@@ -185,7 +185,7 @@ void read_chain(const Table& top, Config& config) {
   const auto* t = top.opt_table("chain");
   const Table c(top.file(), *t, "chain",
                 {"chain_id", "anvil", "anvil_block_time_s", "rpc", "ws", "ca_file",
-                 "request_timeout_ms", "confirmations", "agree_reads", "agree_quorum",
+                 "request_timeout_ms", "confirmations", "finality", "agree_reads", "agree_quorum",
                  "max_head_lag_blocks", "head_stall_s", "max_in_flight", "fees"});
   auto& s = config.chain;
   s.anvil = c.boolean("anvil", false);
@@ -235,6 +235,12 @@ void read_chain(const Table& top, Config& config) {
   s.ca_file = c.opt_readable_path("ca_file", "CA file");
   s.request_timeout_ms = c.uint("request_timeout_ms", s.request_timeout_ms, 1, 600'000);
   s.confirmations = c.uint("confirmations", s.confirmations, 1, 10'000);
+  if (auto finality = c.opt_string("finality")) {
+    if (*finality != "auto" && *finality != "tag" && *finality != "depth") {
+      c.fail("finality", "must be \"auto\", \"tag\" or \"depth\", got \"" + *finality + "\"");
+    }
+    s.finality = *finality;
+  }
   s.agree_reads = c.boolean("agree_reads", false);
   if (s.agree_reads && !s.anvil && s.rpc.size() < 2) {
     c.fail("agree_reads", "needs at least two chain.rpc endpoints to compare");
@@ -801,6 +807,12 @@ chain::TxManagerOptions tx_manager_options(const ChainSettings& chain) {
   options.fees.min_priority_fee = gwei_to_wei(chain.fees.min_priority_fee_gwei);
   options.fees.max_fee_cap = gwei_to_wei(chain.fees.max_fee_gwei);
   options.confirmations = chain.confirmations;
+  // "auto": the node's `finalized` block, except on local dev chains (anvil's is 64 blocks behind
+  // a head that only moves when something is mined) (issue 15, defect 7).
+  const bool dev_chain = chain.anvil || chain.chain_id == kAnvilChainId || chain.chain_id == 1337;
+  options.finality = chain.finality == "tag" || (chain.finality == "auto" && !dev_chain)
+                         ? chain::Finality::kTag
+                         : chain::Finality::kDepth;
   options.bump_after_blocks = chain.fees.bump_after_blocks;
   options.bump_percent = chain.fees.bump_percent;
   options.bump_min = gwei_to_wei(chain.fees.bump_min_gwei);

@@ -78,6 +78,10 @@ struct ChainSettings {
   std::optional<std::filesystem::path> ca_file;
   std::uint64_t request_timeout_ms = 10'000;
   std::uint64_t confirmations = 1;
+  // When a transaction is final: "tag" (the node's `finalized` block; `confirmations` deep while
+  // the node has none), "depth" (`confirmations` deep), "auto" (tag, but depth on a local dev
+  // chain: chain.anvil, chain id 31337 or 1337) (issue 15, defect 7).
+  std::string finality = "auto";
   bool agree_reads = false;        // price reads must agree on agree_quorum endpoints
   std::uint64_t agree_quorum = 2;  // how many endpoints (2..rpc count) with agree_reads
   // An endpoint more than this many blocks behind the best head, or whose head has not moved for

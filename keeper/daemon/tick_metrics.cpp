@@ -117,6 +117,7 @@ void TickMetrics::record_tx(const chain::TxManager& tx) {
   add(tx_.alerts, "fee_cap_reached", st.fee_cap_reached);
   add(tx_.alerts, "missing_receipt", st.missing_receipts);
   add(tx_.alerts, "wrong_receipt", st.wrong_receipts);
+  add(tx_.alerts, "reorg", st.reorgs);
 }
 
 }  // namespace varkeeper::keeper

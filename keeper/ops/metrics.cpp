@@ -431,7 +431,7 @@ KeeperMetrics::KeeperMetrics(MetricsRegistry& r)
                            "JSON-RPC failures, by endpoint (without credentials) and class.",
                            {"endpoint", "class"})),
       gas_spent_wei(r.counter("varkeeper_gas_spent_wei_total",
-                              "Gas fees paid by confirmed keeper transactions, in wei.")),
+                              "Gas fees paid by finalized keeper transactions, in wei.")),
       incidents(r.counter("varkeeper_incidents_total",
                           "Operational incidents recorded, by category.", {"category"})),
       risk_diagnostics(r.counter("varkeeper_risk_diagnostics_total",

@@ -674,3 +674,30 @@ TEST_CASE("the [breaker] block of config/mainnet.example.toml works unchanged in
   REQUIRE(block.find("[breaker.breaker]") != std::string::npos);
   check_same_breaker(scenario_with(block).breaker, config.breaker);
 }
+
+TEST_CASE("chain.finality: the finalized tag by default off dev chains, depth on them, or as set") {
+  const auto remote = [](const std::string& extra) {
+    return keeper::parse_config(
+        text({.chain = "[chain]\nchain_id = 11155111\nrpc = [\"https://a.example\"]\n" + extra,
+              .keys = "[keys]\nallow_dev_keys = true\nsigners = [{ dev_key = \"anvil1\" }]\n"
+                      "sender = { dev_key = \"anvil0\" }\n",
+              .contracts = kRemoteContracts,
+              .assets = kRemoteAssets,
+              .portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\n"}),
+        "config.toml");
+  };
+  const auto finality = [](const keeper::Config& c) {
+    return keeper::tx_manager_options(c.chain).finality;
+  };
+  CHECK(finality(remote("")) == chain::Finality::kTag);
+  CHECK(finality(remote("finality = \"depth\"\nconfirmations = 12\n")) == chain::Finality::kDepth);
+  CHECK(keeper::tx_manager_options(remote("confirmations = 12\n").chain).confirmations == 12);
+  const auto local = keeper::parse_config(text({}), "config.toml");
+  CHECK(finality(local) == chain::Finality::kDepth);  // anvil: its finalized block lags 64
+  CHECK(finality(keeper::parse_config(text({.chain = "[chain]\nanvil = true\nchain_id = "
+                                                     "31337\nfinality = \"tag\"\n"}),
+                                      "config.toml")) == chain::Finality::kTag);
+  CHECK_THROWS_WITH_AS(remote("finality = \"safe\"\n"),
+                       doctest::Contains("chain.finality: must be \"auto\", \"tag\" or \"depth\""),
+                       keeper::ConfigError);
+}

@@ -13,8 +13,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
+#include <variant>
 
+#include "chain/hex.hpp"
+#include "chain/transaction.hpp"
 #include "chain/transport.hpp"
 #include "chain/url.hpp"
 #include "tests/support/test_support.hpp"
@@ -116,17 +120,62 @@ namespace {
 // The answer a fault gives in place of the node's, if it gives one: a provider whose receipt
 // backend is down (a JSON-RPC error), a lagging backend (null receipts), another chain's id.
 std::optional<std::string> canned_answer(Fault f, const std::string& method,
-                                         const nlohmann::json& id) {
-  nlohmann::json answer{{"jsonrpc", "2.0"}, {"id", id}};
+                                         const nlohmann::json& call) {
+  nlohmann::json answer{{"jsonrpc", "2.0"}, {"id", call.value("id", nlohmann::json(nullptr))}};
   if (f == Fault::kFailReceipts) {
     answer["error"] = {{"code", -32603}, {"message", "receipt index unavailable"}};
   } else if (f == Fault::kNullReceipts) {
     answer["result"] = nullptr;
   } else if (f == Fault::kWrongChain && method == "eth_chainId") {
     answer["result"] = "0x1";
+  } else if (f == Fault::kNoFinalizedTag && call.contains("params") && call["params"].is_array() &&
+             !call["params"].empty() &&
+             (call["params"][0] == "finalized" || call["params"][0] == "safe")) {
+    answer["error"] = {{"code", -32000}, {"message", "finalized block not found"}};
   } else {
     return std::nullopt;
   }
+  return answer.dump();
+}
+
+// kGasSurcharge on eth_sendRawTransaction: geth's refusal if the transaction's gas limit is below
+// 21,000 + `surcharge` (nullopt: forward it).
+std::optional<std::string> intrinsic_gas_refusal(const nlohmann::json& call,
+                                                 std::uint64_t surcharge) {
+  if (!call.contains("params") || !call["params"].is_array() || call["params"].empty() ||
+      !call["params"][0].is_string()) {
+    return std::nullopt;
+  }
+  const auto raw = chain::from_hex(call["params"][0].get<std::string>());
+  if (!raw) {
+    return std::nullopt;
+  }
+  const auto stx = chain::decode_transaction(*raw);
+  if (!stx) {
+    return std::nullopt;
+  }
+  const std::uint64_t gas = std::visit([](const auto& tx) { return tx.gas_limit; }, stx->tx);
+  const std::uint64_t needed = 21'000 + surcharge;
+  if (gas >= needed) {
+    return std::nullopt;
+  }
+  nlohmann::json answer{{"jsonrpc", "2.0"}, {"id", call.value("id", nlohmann::json(nullptr))}};
+  answer["error"] = {{"code", -32000},
+                     {"message", "intrinsic gas too low: gas " + std::to_string(gas) +
+                                     ", minimum needed " + std::to_string(needed)}};
+  return answer.dump();
+}
+
+// kGasSurcharge on eth_estimateGas: the node's estimate plus `surcharge`.
+std::string with_gas_surcharge(const std::string& out, std::uint64_t surcharge) {
+  auto answer = nlohmann::json::parse(out, nullptr, false);
+  if (!answer.is_object() || !answer.contains("result") || !answer["result"].is_string()) {
+    return out;
+  }
+  const auto gas = std::stoull(answer["result"].get<std::string>(), nullptr, 16);
+  std::ostringstream hex;
+  hex << "0x" << std::hex << gas + surcharge;
+  answer["result"] = hex.str();
   return answer.dump();
 }
 
@@ -221,9 +270,17 @@ void FaultProxy::handle(int fd) {
         break;
       continue;
     }
-    if (auto answer = canned_answer(f, method, first.value("id", nlohmann::json(nullptr)))) {
+    if (auto answer = canned_answer(f, method, first)) {
       if (!c.write_all(http_response(200, *answer))) break;
       continue;
+    }
+    if (f == Fault::kGasSurcharge && method == "eth_sendRawTransaction" && request.is_object()) {
+      if (auto refusal = intrinsic_gas_refusal(request, gas_surcharge_.load())) {
+        if (!c.write_all(http_response(200, *refusal))) {
+          break;
+        }
+        continue;
+      }
     }
     if ((f == Fault::kFrozenHead || f == Fault::kLaggingHead) && request.is_object() &&
         asks_for_head(request, method)) {
@@ -266,6 +323,9 @@ void FaultProxy::handle(int fd) {
     if (f == Fault::kWrongId) out = with_ids_shifted(out);
     if (f == Fault::kTruncatedBatch || f == Fault::kReorderedBatch)
       out = with_batch_changed(out, f);
+    if (f == Fault::kGasSurcharge && method == "eth_estimateGas") {
+      out = with_gas_surcharge(out, gas_surcharge_.load());
+    }
     if (!c.write_all(http_response(200, out))) break;
   }
   if (c.ssl) {
@@ -289,6 +349,8 @@ std::string_view fault_name(Fault f) noexcept {
     case Fault::kFailReceipts: return "fail_receipts";
     case Fault::kNullReceipts: return "null_receipts";
     case Fault::kWrongReceipt: return "wrong_receipt";
+    case Fault::kGasSurcharge: return "gas_surcharge";
+    case Fault::kNoFinalizedTag: return "no_finalized_tag";
     case Fault::kTruncatedBatch: return "truncated_batch";
     case Fault::kReorderedBatch: return "reordered_batch";
     case Fault::kFrozenHead: return "frozen_head";
@@ -327,6 +389,12 @@ Fault FaultProxy::fault_for(const std::string& method) {
   const bool receipt_fault =
       f == Fault::kFailReceipts || f == Fault::kNullReceipts || f == Fault::kWrongReceipt;
   if (receipt_fault && method != "eth_getTransactionReceipt") {
+    f = Fault::kNone;
+  }
+  // The chain faults touch the calls they change only.
+  if ((f == Fault::kGasSurcharge && method != "eth_estimateGas" &&
+       method != "eth_sendRawTransaction") ||
+      (f == Fault::kNoFinalizedTag && method != "eth_getBlockByNumber")) {
     f = Fault::kNone;
   }
   ++injected_[f];

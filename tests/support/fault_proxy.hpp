@@ -37,6 +37,14 @@ enum class Fault {
   // Receipt lookups answered with the receipt of another transaction (set_receipt_decoy()): a
   // lying or buggy endpoint.
   kWrongReceipt,
+  // A chain whose intrinsic gas is above Ethereum's 21,000 (an L2 that charges its L1 data cost
+  // in gas): eth_estimateGas answers the node's estimate plus set_gas_surcharge(), and
+  // eth_sendRawTransaction of a transaction whose gas limit is below 21,000 plus the surcharge is
+  // refused with geth's "intrinsic gas too low"; the rest is forwarded.
+  kGasSurcharge,
+  // A node without the `finalized` and `safe` block tags (a pre-merge chain, some L2 nodes):
+  // eth_getBlockByNumber("finalized" | "safe") fails; every other call is forwarded.
+  kNoFinalizedTag,
   // A batch answered without its last answer (a proxy or node that cuts batches short); single
   // calls are forwarded.
   kTruncatedBatch,
@@ -83,6 +91,8 @@ class FaultProxy {
   void clear_script() { script({}); }
   // The transaction whose receipt kWrongReceipt answers with (0x-prefixed hash).
   void set_receipt_decoy(std::string tx_hash);
+  // The gas kGasSurcharge adds to the 21,000 a transaction needs (and to each estimate).
+  void set_gas_surcharge(std::uint64_t gas) { gas_surcharge_.store(gas); }
   // How many blocks kLaggingHead stays behind the upstream head.
   void set_head_lag(std::uint64_t blocks) { head_lag_.store(blocks); }
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
@@ -102,6 +112,7 @@ class FaultProxy {
   std::uint16_t port_ = 0;
   std::atomic<Fault> fault_{Fault::kNone};
   std::atomic<int> delay_ms_{3000};
+  std::atomic<std::uint64_t> gas_surcharge_{50'000};
   std::atomic<std::uint64_t> head_lag_{10};
   std::optional<std::uint64_t> frozen_head_;  // kFrozenHead's block, under script_mu_
   std::atomic<bool> stop_{false};

@@ -163,14 +163,39 @@ Tail tail_of(std::vector<double>& losses, double alpha) {
 
 }  // namespace
 
+double annual_loss_path(const std::vector<CategoryLoss>& categories, std::uint64_t seed,
+                        std::uint64_t path) {
+  // Each path's stream starts from a SplitMix64 output, not from the raw seed * C + path * G:
+  // G is SplitMix64's own increment, so raw states one path apart would give streams that
+  // are the same numbers shifted by one draw (correlated neighbouring paths).
+  std::uint64_t path_state = seed * 0xD1B54A32D192ED03ULL + path * 0x9E3779B97F4A7C15ULL;
+  PathRandom rng{splitmix64(path_state)};
+  double loss = 0.0;
+  for (const auto& c : categories) {
+    const std::uint64_t count = rng.poisson(c.aro);
+    if (c.point_mass) {
+      loss += static_cast<double>(count) * *c.point_mass;
+      continue;
+    }
+    for (std::uint64_t e = 0; e < count; ++e) {
+      loss += std::exp(c.severity.mu + c.severity.sigma * rng.normal());
+    }
+  }
+  return loss;
+}
+
 AnnualLossDistribution simulate_annual_loss(const std::vector<CategoryLoss>& categories,
                                             const AnnualLossOptions& options) {
   for (const auto& c : categories) {
     if (!std::isfinite(c.aro) || c.aro < 0.0 || c.aro > 500.0) {
       throw std::invalid_argument("annual loss: every rate must be finite, >= 0 and <= 500 a year");
     }
-    if (!std::isfinite(c.severity.mu) || !std::isfinite(c.severity.sigma) ||
-        c.severity.sigma <= 0.0) {
+    if (c.point_mass) {
+      if (!std::isfinite(*c.point_mass) || *c.point_mass < 0.0) {
+        throw std::invalid_argument("annual loss: a point-mass loss must be finite and >= 0");
+      }
+    } else if (!std::isfinite(c.severity.mu) || !std::isfinite(c.severity.sigma) ||
+               c.severity.sigma <= 0.0) {
       throw std::invalid_argument("annual loss: severity needs a finite mu and sigma > 0");
     }
   }
@@ -187,20 +212,7 @@ AnnualLossDistribution simulate_annual_loss(const std::vector<CategoryLoss>& cat
     std::vector<double> losses;
     losses.reserve(per_batch);
     for (std::uint64_t i = 0; i < per_batch; ++i) {
-      const std::uint64_t path = b * per_batch + i;
-      // Each path's stream starts from a SplitMix64 output, not from the raw seed * C + path * G:
-      // G is SplitMix64's own increment, so raw states one path apart would give streams that
-      // are the same numbers shifted by one draw (correlated neighbouring paths).
-      std::uint64_t path_state =
-          options.seed * 0xD1B54A32D192ED03ULL + path * 0x9E3779B97F4A7C15ULL;
-      PathRandom rng{splitmix64(path_state)};
-      double loss = 0.0;
-      for (const auto& c : categories) {
-        const std::uint64_t count = rng.poisson(c.aro);
-        for (std::uint64_t e = 0; e < count; ++e) {
-          loss += std::exp(c.severity.mu + c.severity.sigma * rng.normal());
-        }
-      }
+      const double loss = annual_loss_path(categories, options.seed, b * per_batch + i);
       no_loss += loss == 0.0 ? 1 : 0;
       losses.push_back(loss);
     }

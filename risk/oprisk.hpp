@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,12 +107,27 @@ struct AnnualLossDistribution {
 
 // Monte Carlo of one year's loss per path, summed over the categories given (each with its own
 // rate and severity), deterministic for a seed. Throws std::invalid_argument for a negative or
-// non-finite rate, sigma <= 0, or fewer paths than batches * 100.
+// non-finite rate, sigma <= 0, a negative or non-finite point mass, or fewer paths than
+// batches * 100.
+// A category with `point_mass` set loses exactly that amount per event (a category configured
+// with an SLE and no severity distribution); `severity` is then not used.
 struct CategoryLoss {
+  CategoryLoss() = default;
+  CategoryLoss(double rate, LognormalSeverity sev) : aro(rate), severity(sev) {}
   double aro = 0.0;
   LognormalSeverity severity;
+  std::optional<double> point_mass;
+  // E[X] per event: the point mass or the lognormal mean.
+  [[nodiscard]] double mean_severity() const { return point_mass ? *point_mass : severity.mean(); }
 };
 [[nodiscard]] AnnualLossDistribution simulate_annual_loss(
     const std::vector<CategoryLoss>& categories, const AnnualLossOptions& options);
+
+// The annual loss of path `path` of a run seeded with `seed` (what simulate_annual_loss draws for
+// it). Each path has its own stream: its SplitMix64 state is the SplitMix64 finaliser of
+// seed * C + (path + 1) * G (a hash of (seed, path)), not a state stepped by G, SplitMix64's own
+// per-draw increment, which made path p + 1 draw path p's numbers shifted by one.
+[[nodiscard]] double annual_loss_path(const std::vector<CategoryLoss>& categories,
+                                      std::uint64_t seed, std::uint64_t path);
 
 }  // namespace varkeeper::risk::oprisk

@@ -29,27 +29,50 @@ OpriskReport build_oprisk_report(
     const double prior = ext_weight > 0.0 ? ext_sum / ext_weight : 0.0;
     std::vector<oprisk::AroSource> sources;
     for (const auto& s : cat.sources) {
-      double aro = s.aro.value_or(0.0);
       if (s.name == "internal" && incident_counts) {
         const auto it = incident_counts->find(cat.name);
         const std::uint64_t events = it == incident_counts->end() ? 0 : it->second;
         r.internal =
             oprisk::internal_aro(events, settings.observed_years, prior, settings.prior_years);
-        aro = r.internal->shrunk;
+        sources.push_back({s.name, r.internal->shrunk, s.weight});
+      } else if (s.aro) {
+        sources.push_back({s.name, *s.aro, s.weight});
+      } else {
+        // No configured ARO and no incident log: not an ARO of 0, an unknown one.
+        r.notes.push_back("source '" + s.name +
+                          "' has no configured ARO and no incident log (--store): left out of "
+                          "the weights");
       }
-      sources.push_back({s.name, aro, s.weight});
     }
-    const auto hybrid = oprisk::hybrid_aro(sources);
-    r.sources = hybrid.sources;
-    r.hybrid_aro = hybrid.total;
+    double weight_sum = 0.0;
+    for (const auto& s : sources) {
+      weight_sum += s.weight;
+    }
+    if (sources.empty() || !(weight_sum > 0.0)) {
+      r.notes.push_back("no source with an ARO: ARO 0");
+    } else {
+      const auto hybrid = oprisk::hybrid_aro(sources);
+      r.sources = hybrid.sources;
+      r.hybrid_aro = hybrid.total;
+    }
     r.p_at_least_one = oprisk::probability_at_least_one(r.hybrid_aro);
     r.sle = single_loss_expectancy(cat);
     r.ale = oprisk::annualized_loss_expectancy(r.hybrid_aro, r.sle);
     out.total_aro += r.hybrid_aro;
     out.total_ale += r.ale;
+    oprisk::CategoryLoss loss{r.hybrid_aro, {}};
     if (cat.severity) {
-      mc.push_back({r.hybrid_aro, *cat.severity});
+      loss.severity = *cat.severity;
+      r.simulated_as = "lognormal";
+    } else {
+      // No severity distribution: every event costs the SLE (a point mass), so the Monte Carlo
+      // covers every category and its mean is comparable with the total ALE.
+      loss.point_mass = r.sle;
+      r.simulated_as = "point_mass";
+      out.point_mass_categories.push_back(cat.name);
     }
+    out.simulated_ale += r.hybrid_aro * loss.mean_severity();
+    mc.push_back(loss);
     out.categories.push_back(std::move(r));
   }
   if (simulate && !mc.empty()) {
@@ -91,6 +114,9 @@ std::string format_oprisk_report(const OpriskReport& report) {
           << fmt("%.3f", c.internal->credibility) << ", shrunk ARO "
           << fmt("%.4f", c.internal->shrunk) << "\n";
     }
+    for (const auto& note : c.notes) {
+      out << "  note: " << note << "\n";
+    }
     out << "  hybrid ARO " << fmt("%.4f", c.hybrid_aro) << "  P(>=1/yr) "
         << fmt("%.2f%%", 100.0 * c.p_at_least_one) << "  SLE " << fmt("%.0f", c.sle) << "  ALE "
         << fmt("%.0f", c.ale) << "\n\n";
@@ -99,7 +125,14 @@ std::string format_oprisk_report(const OpriskReport& report) {
       << fmt("%.0f", report.total_ale) << "\n";
   if (report.annual_loss) {
     const auto& a = *report.annual_loss;
-    out << "annual loss (compound Poisson, lognormal severity): mean " << fmt("%.0f", a.mean)
+    out << "annual loss (compound Poisson, lognormal severity";
+    if (!report.point_mass_categories.empty()) {
+      out << "; a point mass at the SLE for ";
+      for (std::size_t i = 0; i < report.point_mass_categories.size(); ++i) {
+        out << (i > 0 ? ", " : "") << report.point_mass_categories[i];
+      }
+    }
+    out << "; expected " << fmt("%.0f", report.simulated_ale) << "): mean " << fmt("%.0f", a.mean)
         << " (se " << fmt("%.0f", a.stderr_mean) << "), VaR99 " << fmt("%.0f", a.var99) << " (se "
         << fmt("%.0f", a.stderr_var99) << "), VaR99.9 " << fmt("%.0f", a.var999) << " (se "
         << fmt("%.0f", a.stderr_var999) << "), CVaR99 " << fmt("%.0f", a.cvar99) << " (se "
@@ -121,7 +154,9 @@ std::string oprisk_report_json(const OpriskReport& report) {
                       {"hybrid_aro", c.hybrid_aro},
                       {"p_at_least_one", c.p_at_least_one},
                       {"sle", c.sle},
-                      {"ale", c.ale}};
+                      {"ale", c.ale},
+                      {"simulated_as", c.simulated_as},
+                      {"notes", c.notes}};
     cj["sources"] = nlohmann::json::array();
     for (const auto& s : c.sources) {
       cj["sources"].push_back({{"name", s.name},
@@ -147,7 +182,9 @@ std::string oprisk_report_json(const OpriskReport& report) {
                         {"stderr_var99", a.stderr_var99},
                         {"stderr_var999", a.stderr_var999},
                         {"stderr_cvar99", a.stderr_cvar99},
-                        {"prob_no_loss", a.prob_no_loss}};
+                        {"prob_no_loss", a.prob_no_loss},
+                        {"expected", report.simulated_ale},
+                        {"point_mass_categories", report.point_mass_categories}};
   }
   return j.dump(2);
 }

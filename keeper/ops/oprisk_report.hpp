@@ -24,6 +24,12 @@ struct OpriskCategoryReport {
   double p_at_least_one = 0.0;  // P(N >= 1) in a year
   double sle = 0.0;
   double ale = 0.0;
+  // How the Monte Carlo models the category's losses: "lognormal" (its severity), or
+  // "point_mass" (no severity configured: every event costs the SLE).
+  std::string simulated_as;
+  // Sentences on what the figures leave out or assume (an `internal` source with no configured
+  // ARO and no incident log is left out of the weights; no source left: ARO 0).
+  std::vector<std::string> notes;
 };
 
 struct OpriskReport {
@@ -32,11 +38,16 @@ struct OpriskReport {
   double total_ale = 0.0;
   double observed_years = 0.0;
   bool from_store = false;
-  std::optional<risk::oprisk::AnnualLossDistribution> annual_loss;  // categories with a severity
+  // Every category: its severity, or a point mass at its SLE when it has none, so the mean is
+  // comparable with total_ale (the Monte Carlo's expectation is simulated_ale).
+  std::optional<risk::oprisk::AnnualLossDistribution> annual_loss;
+  double simulated_ale = 0.0;  // sum of hybrid ARO x the simulated severity's mean
+  std::vector<std::string> point_mass_categories;  // simulated at their SLE (no severity)
 };
 
 // `incident_counts`: events per category in the observation window (from the store), or nullopt
-// to use the configured internal AROs as they are.
+// to use the configured internal AROs as they are (an `internal` source without a configured ARO
+// is then left out of the category's weights, with a note).
 // `simulate` false skips the Monte Carlo (the daemon refreshes the ARO/ALE gauges every tick).
 [[nodiscard]] OpriskReport build_oprisk_report(
     const OpriskSettings& settings,

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "keeper/core/pipeline.hpp"
 #include "keeper/store/store.hpp"
@@ -34,11 +35,12 @@ TEST_CASE("the example config reproduces the committee's worked hybrid AROs") {
   CHECK(leak.ale == doctest::Approx(0.875 * 250000.0).epsilon(1e-12));
   CHECK(category(report, "denial_of_service").hybrid_aro == doctest::Approx(0.0625).epsilon(1e-14));
   REQUIRE(report.annual_loss);
-  // The Monte Carlo mean agrees with the closed form sum lambda E[X] within its standard error.
+  // The Monte Carlo mean agrees with the closed form sum lambda E[X] within its standard error
+  // (E[X]: the severity's mean, or the SLE for a category simulated as a point mass).
   double mean = 0.0;
   for (const auto& c : cfg.oprisk->categories) {
-    if (!c.severity) continue;
-    mean += category(report, c.name).hybrid_aro * c.severity->mean();
+    mean += category(report, c.name).hybrid_aro *
+            (c.severity ? c.severity->mean() : single_loss_expectancy(c));
   }
   CHECK(std::fabs(report.annual_loss->mean - mean) < 4.0 * report.annual_loss->stderr_mean);
   CHECK(format_oprisk_report(report).find("hybrid ARO 0.8750") != std::string::npos);
@@ -95,4 +97,68 @@ TEST_CASE("incidents recorded by a pipeline run go to the store and change the i
   CHECK(leak.hybrid_aro ==
         doctest::Approx(0.5 * leak.internal->shrunk + 0.30 * 1.2 + 0.15 * 1.5 + 0.05 * 0.8));
   std::filesystem::remove_all(dir);
+}
+
+// Issue 16, defect 11: categories without a severity were left out of the Monte Carlo, so its
+// mean (~589k on the example) was not comparable with the total ALE printed beside it (647k).
+// They are now simulated as a point mass at their SLE and the output names them.
+TEST_CASE("every category enters the Monte Carlo: its mean is comparable with the total ALE") {
+  const auto cfg = example();
+  const auto report = build_oprisk_report(*cfg.oprisk, std::nullopt);
+  REQUIRE(report.annual_loss);
+  // The example's SLEs equal its severities' means where both are given.
+  CHECK(report.simulated_ale == doctest::Approx(report.total_ale).epsilon(1e-9));
+  CHECK(std::fabs(report.annual_loss->mean - report.total_ale) <
+        4.0 * report.annual_loss->stderr_mean);
+  CHECK(category(report, "unauthorized_access").simulated_as == "point_mass");
+  CHECK(category(report, "oracle_manipulation").simulated_as == "lognormal");
+  const std::vector<std::string> point_mass{"unauthorized_access", "stale_feed",
+                                            "failed_submission", "rpc_provider_outage"};
+  CHECK(report.point_mass_categories == point_mass);
+  const std::string text = format_oprisk_report(report);
+  CHECK(text.find("a point mass at the SLE for unauthorized_access, stale_feed, "
+                  "failed_submission, rpc_provider_outage") != std::string::npos);
+  const auto j = nlohmann::json::parse(oprisk_report_json(report));
+  CHECK(j["annual_loss"]["point_mass_categories"].size() == 4);
+  CHECK(j["annual_loss"]["expected"].get<double>() == doctest::Approx(report.total_ale));
+}
+
+// Issue 16, defect 11: an `internal` source with no configured ARO and no store became ARO 0
+// silently (stale_feed: 0.8 x 0 + 0.2 x 4.0 = 0.8). It is now left out of the weights (stale_feed:
+// the industry source alone, 4.0) and the report says so in text and JSON.
+TEST_CASE("an internal source without a store is left out of the weights, with a note") {
+  const auto cfg = example();
+  const auto report = build_oprisk_report(*cfg.oprisk, std::nullopt, false);
+  const auto& stale = category(report, "stale_feed");
+  CHECK(stale.hybrid_aro == doctest::Approx(4.0).epsilon(1e-14));
+  REQUIRE(stale.sources.size() == 1);
+  CHECK(stale.sources[0].name == "industry");
+  CHECK(stale.sources[0].weight == 1.0);
+  REQUIRE(stale.notes.size() == 1);
+  CHECK(stale.notes[0].find("'internal' has no configured ARO and no incident log") !=
+        std::string::npos);
+  const auto& failed = category(report, "failed_submission");
+  CHECK(failed.hybrid_aro == 0.0);
+  CHECK(failed.ale == 0.0);
+  REQUIRE(failed.notes.size() == 2);
+  CHECK(failed.notes[1] == "no source with an ARO: ARO 0");
+  // A configured internal ARO (oracle_manipulation) is used as it is, without a note.
+  CHECK(category(report, "oracle_manipulation").notes.empty());
+  const std::string text = format_oprisk_report(report);
+  CHECK(text.find("note: source 'internal' has no configured ARO") != std::string::npos);
+  const auto j = nlohmann::json::parse(oprisk_report_json(report));
+  bool seen = false;
+  for (const auto& c : j["categories"]) {
+    if (c["category"] == "stale_feed") {
+      seen = true;
+      CHECK(c["notes"].size() == 1);
+    }
+  }
+  CHECK(seen);
+  // With the incident log the internal source is measured: no note, its weight kept.
+  const std::map<std::string, std::uint64_t> counts{{"stale_feed", 2}};
+  const auto measured = build_oprisk_report(*cfg.oprisk, counts, false);
+  CHECK(category(measured, "stale_feed").notes.empty());
+  CHECK(category(measured, "stale_feed").sources.size() == 2);
+  CHECK(category(measured, "failed_submission").notes.empty());
 }

@@ -1,3 +1,5 @@
+// `varkeeper run --config` against a local anvil with the mock deployment (`deploy --mocks`).
+//
 // Issue 15, defect 11: `chain.ws` used to do nothing in the daemon. Now new heads from the
 // WebSocket subscription start a tick at once, with tick_interval_s as the polling fallback. The
 // daemon here has tick_interval_s = 60: a second tick within seconds of a mined block can only
@@ -10,6 +12,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,12 +73,10 @@ struct Daemon {
   }
 };
 
-}  // namespace
-
-TEST_CASE("defect 11: with chain.ws a new head starts a tick at once, not tick_interval_s later") {
-  varkeeper::test::require_tool(VARKEEPER_ANVIL);
-  varkeeper::keeper::AnvilNode anvil;
-  TempDir dir("run-ws-heads");
+// Deploys the bundled contracts with mocks on `anvil` and writes a keeper config for them;
+// `keeper_extra` / `chain_extra` are added to [keeper] / [chain].
+std::string deploy_and_configure(const varkeeper::keeper::AnvilNode& anvil, const TempDir& dir,
+                                 const std::string& keeper_extra, const std::string& chain_extra) {
   const auto dep = dir.file("deployment.json");
   const auto deployed = varkeeper::test::run_process(
       {VARKEEPER_BINARY, "deploy", "--rpc", anvil.http_url(), "--chain-id", "31337",
@@ -87,11 +88,12 @@ TEST_CASE("defect 11: with chain.ws a new head starts a tick at once, not tick_i
   const auto feed =
       varkeeper::chain::to_checksum_address(deployment->address_of("MockAggregatorEthUsd"));
   const std::string config = dir.file("keeper.toml");
-  std::ofstream(config) << "[keeper]\ntick_interval_s = 60\nstore = \"store.db\"\n"
+  std::ofstream(config) << "[keeper]\n"
+                        << keeper_extra << "store = \"store.db\"\n"
                         << "metrics_address = \"127.0.0.1:"
                         << varkeeper::keeper::free_loopback_port() << "\"\n\n[chain]\n"
-                        << "chain_id = 31337\nrpc = [\"" << anvil.http_url() << "\"]\nws = \""
-                        << anvil.ws_url() << "\"\nrequest_timeout_ms = 2000\n\n"
+                        << "chain_id = 31337\nrpc = [\"" << anvil.http_url() << "\"]\n"
+                        << chain_extra << "\n"
                         << "[keys]\nallow_dev_keys = true\nsigners = [{ dev_key = \"anvil1\" }]\n"
                         << "sender = { dev_key = \"anvil0\" }\n\n"
                         << "[contracts]\ndeployment = \"deployment.json\"\n\n"
@@ -100,7 +102,31 @@ TEST_CASE("defect 11: with chain.ws a new head starts a tick at once, not tick_i
                         << "[[assets.sources]]\nname = \"a\"\naggregator = \"" << feed
                         << "\"\nheartbeat_s = 3600\n\n"
                         << "[[portfolios]]\nid = 1\npositions = { ETH = 1.0 }\n";
+  return config;
+}
 
+// SIGTERM, then the exit status (-1 if it still runs after 30 s).
+int stop(Daemon& daemon) {
+  REQUIRE(::kill(daemon.pid, SIGTERM) == 0);
+  for (int i = 0; i < 300; ++i) {
+    int s = 0;
+    if (::waitpid(daemon.pid, &s, WNOHANG) == daemon.pid) {
+      daemon.pid = -1;
+      return s;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("defect 11: with chain.ws a new head starts a tick at once, not tick_interval_s later") {
+  varkeeper::test::require_tool(VARKEEPER_ANVIL);
+  varkeeper::keeper::AnvilNode anvil;
+  TempDir dir("run-ws-heads");
+  const std::string config = deploy_and_configure(anvil, dir, "tick_interval_s = 60\n",
+                                                  "ws = \"" + anvil.ws_url() + "\"\n");
   Daemon daemon(dir, config);
   INFO("stdout:\n" << daemon.out() << "\nstderr:\n" << daemon.err());
   REQUIRE(daemon.wait_for_output("\ntick 1 ", 120s));
@@ -117,17 +143,49 @@ TEST_CASE("defect 11: with chain.ws a new head starts a tick at once, not tick_i
   MESSAGE("a block mined to tick 2: " << took << " s (tick_interval_s = 60)");
   CHECK(took < 15.0);
 
-  REQUIRE(::kill(daemon.pid, SIGTERM) == 0);
-  int status = -1;
-  for (int i = 0; i < 300 && status == -1; ++i) {
-    int s = 0;
-    if (::waitpid(daemon.pid, &s, WNOHANG) == daemon.pid) {
-      status = s;
-      daemon.pid = -1;
-    } else {
-      std::this_thread::sleep_for(100ms);
-    }
+  const int status = stop(daemon);
+  REQUIRE(status != -1);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+// Issue 15, defect 9, in the daemon: with the node silent (anvil stopped with SIGSTOP: the kernel
+// still accepts the bytes, nothing answers) and a request timeout of 30 s, a tick used to wait
+// 3 x 30 s per RPC. keeper.tick_deadline_s = 2 abandons it after 2 s with a line; once the node
+// answers again the next tick reads the chain as usual.
+TEST_CASE(
+    "defect 9: keeper.tick_deadline_s abandons a tick stalled on a silent node, then recovers") {
+  varkeeper::test::require_tool(VARKEEPER_ANVIL);
+  varkeeper::keeper::AnvilNode anvil;
+  TempDir dir("run-tick-deadline");
+  const std::string config = deploy_and_configure(
+      anvil, dir, "tick_interval_s = 1\ntick_deadline_s = 2\n", "request_timeout_ms = 30000\n");
+  Daemon daemon(dir, config);
+  INFO("stdout:\n" << daemon.out() << "\nstderr:\n" << daemon.err());
+  REQUIRE(daemon.wait_for_output("\ntick 1 ", 120s));
+  REQUIRE(::kill(anvil.pid(), SIGSTOP) == 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{anvil.pid()};
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(daemon.wait_for_output("abandoned: tick deadline of 2000 ms passed", 20s));
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("node stopped to 'abandoned': " << took << " s (deadline 2 s, request timeout 30 s)");
+  CHECK(took < 8.0);
+  REQUIRE(::kill(anvil.pid(), SIGCONT) == 0);
+  // A tick after the node is back reads a block again.
+  const auto abandoned_at = daemon.out().size();
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  bool recovered = false;
+  while (!recovered && std::chrono::steady_clock::now() < until) {
+    const std::string later = daemon.out().substr(abandoned_at);
+    std::smatch m;
+    recovered = std::regex_search(later, m, std::regex("\ntick [0-9]+ block [1-9][0-9]* \\|"));
+    std::this_thread::sleep_for(100ms);
   }
+  CHECK(recovered);
+  const int status = stop(daemon);
   REQUIRE(status != -1);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);

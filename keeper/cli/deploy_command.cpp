@@ -313,6 +313,9 @@ void deploy_to_chain(const DeployCliOptions& o, const Target& target, const Depl
   if (o.confirmations_given || o.config.empty()) {
     tx_options.confirmations = o.confirmations;
   }
+  // A deploy waits for its steps by depth, never for the `finalized` tag of chain.finality (on
+  // Ethereum that is ~13 minutes behind, past --timeout) (issue 15, defect 7).
+  tx_options.finality = chain::Finality::kDepth;
   chain::TxManager manager(eth, store, key, target.chain_id, tx_options);
   if (auto started = manager.start(); !started) {
     throw UserError("cannot read the sender's account from the node: " +

@@ -97,6 +97,20 @@ void TxManager::mark_missing_receipt(TxRecord& rec, std::uint64_t head) {
   alert(TxAlertKind::kMissingReceipt, rec, rec.error);
 }
 
+bool TxManager::abandoned_before_attempt(TxRecord& rec) {
+  if (!before_attempt || rec.request.label == "gap_fill") {
+    return false;
+  }
+  const auto why = before_attempt(rec);
+  if (!why) {
+    return false;
+  }
+  fail_fatal(rec,
+             "abandoned before attempt " + std::to_string(rec.attempts.size() + 1) + ": " + *why,
+             /*fill_nonce=*/rec.nonce.has_value());
+  return true;
+}
+
 // Only for a nonce no attempt of ours can have used (a record never signed), or a gap filler.
 void TxManager::release_nonce(TxRecord& rec) {
   if (rec.request.label == "gap_fill") {
@@ -492,6 +506,9 @@ void TxManager::advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees&
   if (in_flight >= options_.max_in_flight) {
     return;
   }
+  if (abandoned_before_attempt(rec)) {
+    return;  // no nonce taken
+  }
   if (rec.request.gas_limit == 0) {
     CallRequest call{sender_, rec.request.to, rec.request.data, rec.request.value, {}};
     auto gas = eth_.estimate_gas(call);
@@ -521,6 +538,9 @@ void TxManager::advance_unstarted(TxRecord& rec, std::uint64_t head, MarketFees&
 // in_progress: (re)send the saved attempt; sign one first if there is none.
 void TxManager::advance_in_progress(TxRecord& rec, std::uint64_t head, MarketFees& fees) {
   if (rec.attempts.empty()) {  // a gap filler, or a crash before the first attempt
+    if (abandoned_before_attempt(rec)) {
+      return;  // its nonce is filled
+    }
     if (rec.request.gas_limit == 0 && !estimate_filler_gas(rec)) {
       return;  // a gap filler whose gas the node cannot estimate now: next tick
     }
@@ -575,6 +595,9 @@ void TxManager::advance_unconfirmed(TxRecord& rec, std::uint64_t head, MarketFee
     wait_at_fee_cap(rec, next);
     resend_held(rec, head);
     return;
+  }
+  if (abandoned_before_attempt(rec)) {
+    return;  // a filler replaces the held attempt at its nonce
   }
   at_fee_cap_.erase(rec.id);
   ++stats_.bumps;

@@ -134,6 +134,12 @@ class TxManager {
   std::function<void(const TxRecord&)> on_change;
   // Called once per alert (not once per tick while the condition lasts); optional.
   std::function<void(const TxAlert&)> on_alert;
+  // Called before each new attempt is signed (the first, and each fee bump; not for gap fillers)
+  // with the record as it would be sent; a reason returned abandons the transaction instead
+  // (issue 15, defect 5: the keeper re-simulates a report and drops one that would now revert).
+  // Without a nonce it turns fatal and takes none; with one it turns fatal and a filler takes
+  // its nonce (replacing a held attempt), so no nonce is burnt or left as a gap. Optional.
+  std::function<std::optional<std::string>(const TxRecord&)> before_attempt;
 
  private:
   struct Fees {
@@ -156,6 +162,8 @@ class TxManager {
   void fail_fatal(TxRecord& rec, const std::string& why, bool fill_nonce = true);
   void release_nonce(TxRecord& rec);
   void mark_missing_receipt(TxRecord& rec, std::uint64_t head);
+  // before_attempt said no: the record is fatal (its nonce, if any, filled). True if abandoned.
+  bool abandoned_before_attempt(TxRecord& rec);
 
   // One tick's work on each state of the machine (tick() calls them in nonce order).
   class MarketFees;  // the market's fees, read at most once per tick

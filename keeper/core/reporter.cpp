@@ -3,6 +3,7 @@
 #include "chain/abi.hpp"
 #include "chain/abi_codec.hpp"
 #include "chain/abi_type.hpp"
+#include "chain/contract.hpp"
 #include "chain/hex.hpp"
 
 namespace varkeeper::keeper {
@@ -76,6 +77,54 @@ chain::Expected<OnchainReport, ReportError> Reporter::build(const PortfolioUpdat
   return build_report(portfolios_.at(u.portfolio_id), u, next_round(u.portfolio_id));
 }
 
+void Reporter::track_in_flight(std::uint64_t portfolio_id, std::uint64_t tx_id) {
+  carrying_[portfolio_id] = tx_id;
+}
+
+std::optional<std::uint64_t> Reporter::in_flight(std::uint64_t portfolio_id) const {
+  const auto it = carrying_.find(portfolio_id);
+  if (it == carrying_.end()) {
+    return std::nullopt;
+  }
+  const auto rec = tx_.get(it->second);
+  if (!rec) {
+    return std::nullopt;
+  }
+  switch (rec->state) {
+    case chain::TxState::kUnstarted:
+    case chain::TxState::kInProgress:
+    case chain::TxState::kUnconfirmed:
+    case chain::TxState::kConfirmedMissingReceipt: return it->second;
+    case chain::TxState::kConfirmed:
+    case chain::TxState::kFinalized:
+    case chain::TxState::kFatal: break;
+  }
+  return std::nullopt;
+}
+
+std::optional<OnchainReport> Reporter::waiting(std::uint64_t portfolio_id) const {
+  const auto it = waiting_.find(portfolio_id);
+  if (it == waiting_.end()) {
+    return std::nullopt;
+  }
+  return it->second.report;
+}
+
+namespace {
+std::string describe_refusal(const chain::RpcError& e) {
+  std::string out = e.describe();
+  if (e.data.is_string()) {
+    out += " data " + e.data.get<std::string>();
+  }
+  return out;
+}
+}  // namespace
+
+bool is_revert(const chain::RpcError& e) {
+  return e.kind == chain::RpcErrorKind::kRpcError &&
+         (e.node_error == chain::NodeError::kExecutionReverted || chain::revert_data_of(e));
+}
+
 SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) {
   SubmittedReports out;
   std::vector<std::vector<chain::Signature>> sigs;
@@ -103,8 +152,46 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
     for (const auto& key : signers_) {
       per.push_back(sign_report(domain_, report, key));
     }
+    if (const auto held = waiting_.find(u.portfolio_id); held != waiting_.end()) {
+      out.superseded.push_back(
+          {held->second.report, "superseded by round " + std::to_string(report.round)});
+      waiting_.erase(held);
+    }
+    if (in_flight(u.portfolio_id)) {
+      // One report transaction per portfolio in flight: this one waits, its round reserved.
+      last_round_[u.portfolio_id] = report.round;
+      out.waiting.push_back(report);
+      waiting_[u.portfolio_id] = Held{report, std::move(per)};
+      continue;
+    }
     out.reports.push_back(report);
     sigs.push_back(std::move(per));
+  }
+  // Held reports whose portfolio is free again: simulated alone first (a newer round may have
+  // landed, the report may be too old now), then sent with this tick's.
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (in_flight(it->first)) {
+      ++it;
+      continue;
+    }
+    const auto& held = it->second;
+    auto sim = eth_.call({tx_.sender(),
+                          options_.risk_oracle,
+                          submit_calldata(held.report, held.signatures),
+                          {},
+                          {}});
+    if (!sim && !is_revert(sim.error())) {
+      ++it;  // no answer: simulated again next tick
+      continue;
+    }
+    if (!sim) {
+      out.dropped.push_back({held.report, "would revert: " + describe_refusal(sim.error())});
+    } else {
+      out.reports.push_back(held.report);
+      out.were_waiting.push_back(held.report);
+      sigs.push_back(held.signatures);
+    }
+    it = waiting_.erase(it);
   }
   if (out.reports.empty()) {
     return out;
@@ -115,11 +202,16 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
   chain::CallRequest sim{tx_.sender(), options_.risk_oracle, data, {}, {}};
   auto simulated = eth_.call(sim);
   if (!simulated) {
-    const auto& e = simulated.error();
-    out.refused = e.describe();
-    if (e.data.is_string()) {
-      out.refused += " data " + e.data.get<std::string>();
+    out.refused = describe_refusal(simulated.error());
+    // Held reports passed alone: they wait again (their rows are stored).
+    for (std::size_t i = 0; i < out.reports.size(); ++i) {
+      for (const auto& w : out.were_waiting) {
+        if (w.portfolio_id == out.reports[i].portfolio_id && w.round == out.reports[i].round) {
+          waiting_[w.portfolio_id] = Held{w, sigs[i]};
+        }
+      }
     }
+    out.were_waiting.clear();
     return out;
   }
   std::string key = "report";
@@ -134,8 +226,9 @@ SubmittedReports Reporter::publish(const std::vector<PortfolioUpdate>& updates) 
   req.label = "report";
   out.tx_id = tx_.enqueue(req);
   for (const auto& r : out.reports) {
-    last_round_[r.portfolio_id] = r.round;
-    last_observed_[r.portfolio_id] = r.observed_at;
+    last_round_[r.portfolio_id] = std::max(last_round_[r.portfolio_id], r.round);
+    last_observed_[r.portfolio_id] = std::max(last_observed_[r.portfolio_id], r.observed_at);
+    carrying_[r.portfolio_id] = out.tx_id;
   }
   return out;
 }

@@ -25,6 +25,12 @@ struct ReporterOptions {
   std::uint64_t gas_per_report = 0;  // 0: estimate
 };
 
+// A signed report that is not sent, and why (issue 15, defect 5).
+struct UnsentReport {
+  OnchainReport report;
+  std::string why;
+};
+
 struct SubmittedReports {
   std::vector<OnchainReport> reports;
   std::uint64_t tx_id = 0;  // TxManager record id, 0 if not sent
@@ -35,6 +41,15 @@ struct SubmittedReports {
   // Other updates that asked to publish and are not sent this tick, each with why (issue 16,
   // defect 10: a publish decision that is not sent says so).
   std::vector<std::string> not_sent;
+  // Issue 15, defect 5: at most one report transaction per portfolio is in flight. A report
+  // decided while its portfolio has one is signed (its round reserved) and waits; it goes out
+  // once that transaction resolves, after a fresh simulation. A newer report supersedes the
+  // waiting one; a waiting one whose simulation now reverts is dropped. None is ever sent.
+  std::vector<OnchainReport> waiting;    // signed this tick, held
+  std::vector<UnsentReport> superseded;  // held reports a newer one replaced
+  std::vector<UnsentReport> dropped;     // held reports that would now revert
+  // The reports in `reports` that waited first (the store has their rows already).
+  std::vector<OnchainReport> were_waiting;
 };
 
 class Reporter {
@@ -51,8 +66,18 @@ class Reporter {
   // it cannot be built (keeper/core/report_builder.hpp).
   [[nodiscard]] chain::Expected<OnchainReport, ReportError> build(const PortfolioUpdate& u) const;
 
-  // Builds, signs, simulates and queues reports for every update that asks to publish.
+  // Builds, signs, simulates and queues reports for every update that asks to publish; a
+  // portfolio with a report transaction in flight gets none queued (its report waits), and a
+  // waiting report whose portfolio is free again is simulated again and queued or dropped.
   [[nodiscard]] SubmittedReports publish(const std::vector<PortfolioUpdate>& updates);
+
+  // The report transaction `tx_id` carries the portfolio's report: no other is sent for it until
+  // that one is mined or fatal (after a restart, KeeperLoop::resume_from_store says so).
+  void track_in_flight(std::uint64_t portfolio_id, std::uint64_t tx_id);
+  // The portfolio's report transaction in flight (not yet mined, not fatal), if any.
+  [[nodiscard]] std::optional<std::uint64_t> in_flight(std::uint64_t portfolio_id) const;
+  // The portfolio's report signed and waiting for that transaction, if any.
+  [[nodiscard]] std::optional<OnchainReport> waiting(std::uint64_t portfolio_id) const;
 
   [[nodiscard]] std::uint64_t next_round(std::uint64_t portfolio_id) const;
 
@@ -70,6 +95,12 @@ class Reporter {
   std::map<std::uint64_t, std::uint64_t> last_round_;
   // observedAt of the last report per portfolio: the oracle refuses one that is not newer.
   std::map<std::uint64_t, std::uint64_t> last_observed_;
+  struct Held {
+    OnchainReport report;
+    std::vector<chain::Signature> signatures;
+  };
+  std::map<std::uint64_t, std::uint64_t> carrying_;  // portfolio -> its report tx in flight
+  std::map<std::uint64_t, Held> waiting_;            // portfolio -> its report held meanwhile
 };
 
 // RiskOracle.latest(uint64) calldata, and the decoding of its AcceptedReport answer.
@@ -86,6 +117,10 @@ struct AcceptedReport {
   std::uint64_t accepted_at = 0;
   chain::Hash32 config_hash{};
 };
+// An eth_call or gas estimate the node refused because the call reverts (not a transport or
+// other node failure): what "would revert" means for reports and actions.
+[[nodiscard]] bool is_revert(const chain::RpcError& e);
+
 [[nodiscard]] chain::Bytes latest_calldata(std::uint64_t portfolio_id);
 [[nodiscard]] std::optional<AcceptedReport> decode_accepted_report(chain::ByteView data);
 

@@ -1,5 +1,6 @@
 #include "keeper/daemon/keeper_loop.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -61,7 +62,22 @@ KeeperLoop::KeeperLoop(chain::EthClient& eth, chain::TxManager& tx, ChainlinkSou
       pipeline_(pipeline),
       reporter_(reporter),
       actions_(actions),
-      store_(store) {}
+      store_(store) {
+  tx_.before_attempt = [this](const chain::TxRecord& rec) { return resimulate(rec); };
+}
+
+KeeperLoop::~KeeperLoop() { tx_.before_attempt = nullptr; }
+
+std::optional<std::string> KeeperLoop::resimulate(const chain::TxRecord& rec) {
+  if (rec.request.label != "report" || !rec.request.to) {
+    return std::nullopt;
+  }
+  auto sim = eth_.call({tx_.sender(), *rec.request.to, rec.request.data, rec.request.value, {}});
+  if (sim || !is_revert(sim.error())) {
+    return std::nullopt;  // passes, or no answer: the attempt goes ahead
+  }
+  return "would revert: " + explain(sim.error());
+}
 
 std::size_t KeeperLoop::resume_from_store() {
   if (store_ == nullptr) {
@@ -70,8 +86,12 @@ std::size_t KeeperLoop::resume_from_store() {
   std::size_t picked = 0;
   for (const auto& pr : store_->reports_in_state(ReportState::kPending)) {
     if (!pr.tx_id) {
-      continue;  // never sent: nothing to follow
+      // Held while its portfolio had a report in flight, never sent; the hold ended with the
+      // process (issue 15, defect 5).
+      store_->set_report_state(pr.portfolio_id, pr.round, ReportState::kDropped);
+      continue;
     }
+    reporter_.track_in_flight(pr.portfolio_id, *pr.tx_id);
     OnchainReport r;
     r.portfolio_id = pr.portfolio_id;
     r.round = pr.round;
@@ -150,6 +170,9 @@ void KeeperLoop::follow_reports(TickSummary& summary) {
       summary.errors.push_back("report transaction failed: " + rec->error);
       record_incident(store_, summary.now, risk::oprisk::kFailedSubmission,
                       "tx " + std::to_string(rec->id), {{"error", rec->error}});
+      for (const auto& r : it->second) {
+        end_report(summary, {r, rec->error}, /*dropped=*/true);
+      }
       it = in_flight_.erase(it);
       continue;
     }
@@ -239,6 +262,24 @@ void KeeperLoop::publish(TickSummary& s) {
   for (const auto& why : s.submitted.not_sent) {
     s.actions.push_back("not sent: " + why);
   }
+  // One report transaction per portfolio in flight (issue 15, defect 5): what waits, what a
+  // newer report replaced, what would now revert.
+  for (const auto& u : s.submitted.superseded) {
+    end_report(s, u, /*dropped=*/false);
+  }
+  for (const auto& u : s.submitted.dropped) {
+    end_report(s, u, /*dropped=*/true);
+    record_incident(
+        store_, s.now, risk::oprisk::kFailedSubmission, "RiskOracle",
+        {{"portfolio", u.report.portfolio_id}, {"round", u.report.round}, {"dropped", u.why}});
+  }
+  for (const auto& r : s.submitted.waiting) {
+    const auto carrier = reporter_.in_flight(r.portfolio_id);
+    s.actions.push_back("p" + std::to_string(r.portfolio_id) + " round " + std::to_string(r.round) +
+                        " waits for report transaction " +
+                        (carrier ? std::to_string(*carrier) : std::string("?")) + " in flight");
+    add_report_row(s, r, std::nullopt);
+  }
   if (!s.submitted.refused.empty()) {
     s.errors.push_back("report refused in simulation: " + s.submitted.refused);
     record_incident(store_, s.now,
@@ -253,25 +294,56 @@ void KeeperLoop::publish(TickSummary& s) {
   last_publish_time_ = s.now;
   for (const auto& r : s.submitted.reports) {
     pipeline_.mark_published(r, s.now);
-    if (!store_) {
+    const bool waited = std::any_of(s.submitted.were_waiting.begin(),
+                                    s.submitted.were_waiting.end(), [&](const OnchainReport& w) {
+                                      return w.portfolio_id == r.portfolio_id && w.round == r.round;
+                                    });
+    if (waited) {
+      if (store_) {
+        store_->set_report_tx(r.portfolio_id, r.round, s.submitted.tx_id);
+      }
+    } else {
+      add_report_row(s, r, s.submitted.tx_id);
+    }
+  }
+}
+
+void KeeperLoop::add_report_row(const TickSummary& s, const OnchainReport& r,
+                                std::optional<std::uint64_t> tx_id) {
+  if (!store_) {
+    return;
+  }
+  PublishedReport pr;
+  pr.portfolio_id = r.portfolio_id;
+  pr.round = r.round;
+  pr.observed_at = static_cast<std::int64_t>(r.observed_at);
+  for (const auto& u : s.pipeline.portfolios) {
+    if (u.portfolio_id != r.portfolio_id) {
       continue;
     }
-    PublishedReport pr;
-    pr.portfolio_id = r.portfolio_id;
-    pr.round = r.round;
-    pr.observed_at = static_cast<std::int64_t>(r.observed_at);
-    for (const auto& u : s.pipeline.portfolios) {
-      if (u.portfolio_id != r.portfolio_id) {
-        continue;
-      }
-      pr.var = u.computed.var;
-      pr.cvar = u.computed.cvar;
-      pr.published_var = u.published_var;
-      pr.breaker_status = u.status;
-    }
-    pr.tx_id = s.submitted.tx_id;
-    pr.created_at = s.now;
-    store_->add_report(pr);
+    pr.var = u.computed.var;
+    pr.cvar = u.computed.cvar;
+    pr.published_var = u.published_var;
+    pr.breaker_status = u.status;
+  }
+  pr.tx_id = tx_id;
+  pr.created_at = s.now;
+  store_->add_report(pr);
+}
+
+void KeeperLoop::end_report(TickSummary& s, const UnsentReport& u, bool dropped) {
+  const std::string name =
+      "p" + std::to_string(u.report.portfolio_id) + " round " + std::to_string(u.report.round);
+  if (dropped) {
+    s.errors.push_back("report " + name + " dropped: " + u.why);
+    s.dropped.push_back(u);
+  } else {
+    s.actions.push_back("report " + name + " " + u.why);
+    s.superseded.push_back(u);
+  }
+  if (store_ && store_->report(u.report.portfolio_id, u.report.round)) {
+    store_->set_report_state(u.report.portfolio_id, u.report.round,
+                             dropped ? ReportState::kDropped : ReportState::kSuperseded);
   }
 }
 

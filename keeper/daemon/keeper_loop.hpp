@@ -44,6 +44,11 @@ struct TickSummary {
   // chain.agree_reads: the endpoints disagreed on this tick's price reads, so nothing is
   // published from them (issue 15, defect 3).
   bool reads_disagree = false;
+  // Signed reports that ended this tick without going on chain (issue 15, defect 5): replaced
+  // while they waited for their portfolio's report in flight, or dropped (their simulation
+  // reverts before an attempt, or their transaction failed).
+  std::vector<UnsentReport> superseded;
+  std::vector<UnsentReport> dropped;
 };
 
 class KeeperLoop {
@@ -51,6 +56,11 @@ class KeeperLoop {
   KeeperLoop(chain::EthClient& eth, chain::TxManager& tx, ChainlinkSource& source,
              Pipeline& pipeline, Reporter& reporter, ActionTargets actions,
              KeeperStore* store = nullptr);
+  // The loop simulates each report transaction before the manager signs an attempt of it
+  // (TxManager::before_attempt) and drops one that would revert; the hook goes with the loop.
+  ~KeeperLoop();
+  KeeperLoop(const KeeperLoop&) = delete;
+  KeeperLoop& operator=(const KeeperLoop&) = delete;
 
   // One tick; never throws for chain faults (they are in TickSummary::errors and incidents).
   [[nodiscard]] TickSummary tick();
@@ -85,6 +95,13 @@ class KeeperLoop {
   void try_action(const chain::Address& target, const char* signature, const std::string& label,
                   TickSummary& summary);
   void follow_reports(TickSummary& summary);
+  // The store row of a report, pending (tx_id empty while it waits).
+  void add_report_row(const TickSummary& summary, const OnchainReport& r,
+                      std::optional<std::uint64_t> tx_id);
+  // A report that will never go on chain: its row's final state, a line, and the summary.
+  void end_report(TickSummary& summary, const UnsentReport& report, bool dropped);
+  // TxManager::before_attempt for report transactions: why it would revert now, if it would.
+  [[nodiscard]] std::optional<std::string> resimulate(const chain::TxRecord& rec);
 
   chain::EthClient& eth_;
   chain::TxManager& tx_;

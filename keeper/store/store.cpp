@@ -129,6 +129,15 @@ UPDATE sqlite_schema
  WHERE type = 'table' AND name = 'tx' AND instr(sql, 'confirmed_missing_receipt') = 0;
 PRAGMA writable_schema = OFF;
 )sql"},
+    // Issue 15, defect 5: reports superseded while waiting, or dropped before an attempt. The
+    // report table's CHECK is widened in place, as in step 2.
+    {3, R"sql(
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+   SET sql = replace(sql, '''refused'')', '''refused'', ''superseded'', ''dropped'')')
+ WHERE type = 'table' AND name = 'report' AND instr(sql, 'superseded') = 0;
+PRAGMA writable_schema = OFF;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -315,12 +324,15 @@ std::string_view to_string(ReportState s) noexcept {
     case ReportState::kPending: return "pending";
     case ReportState::kAccepted: return "accepted";
     case ReportState::kRefused: return "refused";
+    case ReportState::kSuperseded: return "superseded";
+    case ReportState::kDropped: return "dropped";
   }
   return "unknown";
 }
 
 std::optional<ReportState> parse_report_state(std::string_view s) noexcept {
-  for (const auto st : {ReportState::kPending, ReportState::kAccepted, ReportState::kRefused}) {
+  for (const auto st : {ReportState::kPending, ReportState::kAccepted, ReportState::kRefused,
+                        ReportState::kSuperseded, ReportState::kDropped}) {
     if (to_string(st) == s) {
       return st;
     }
@@ -437,7 +449,7 @@ void KeeperStore::migrate() {
       if (m.version == 1) {
         db_->exec("PRAGMA application_id = " + std::to_string(kStoreApplicationId));
       }
-      if (m.version == 2) {  // the edited definition is re-read by every connection
+      if (m.version >= 2) {  // steps 2 and 3 edit definitions: re-read by every connection
         db_->exec("PRAGMA schema_version = " + std::to_string(cookie + 1));
       }
       db_->exec("PRAGMA user_version = " + std::to_string(m.version));

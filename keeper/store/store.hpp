@@ -43,7 +43,7 @@ class Database;
 }
 
 // The schema version this build writes; `PRAGMA user_version` of a migrated store.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 // `PRAGMA application_id` of a varkeeper store ("VaRk"), so another program's SQLite file is
 // recognised and refused rather than migrated.
 inline constexpr std::int32_t kStoreApplicationId = 0x5661526b;
@@ -76,7 +76,10 @@ struct Close {
   friend bool operator==(const Close&, const Close&) = default;
 };
 
-enum class ReportState { kPending, kAccepted, kRefused };
+// kSuperseded: signed and held while its portfolio had a report transaction in flight, then
+// replaced by a newer report; kDropped: never landed (its simulation reverted before an attempt,
+// or its transaction failed). Neither was ever mined (issue 15, defect 5).
+enum class ReportState { kPending, kAccepted, kRefused, kSuperseded, kDropped };
 [[nodiscard]] std::string_view to_string(ReportState s) noexcept;
 [[nodiscard]] std::optional<ReportState> parse_report_state(std::string_view s) noexcept;
 

@@ -87,6 +87,11 @@ TEST_CASE(
     row.round = 7;
     row.tx_id = report_tx;
     store->add_report(row);
+    // A report held while portfolio 1 had one in flight (no transaction; issue 15, defect 5).
+    keeper::PublishedReport held;
+    held.portfolio_id = 1;
+    held.round = 8;
+    store->add_report(held);
     const auto s = first.loop.tick();
     INFO("actions: " << nlohmann::json(s.actions).dump());
     REQUIRE(has(s.actions, "rebalance sent"));
@@ -101,6 +106,7 @@ TEST_CASE(
 
   Keeper second(eth, *store);
   CHECK(second.loop.resume_from_store() == 2);
+  CHECK(store->report(1, 8)->state == keeper::ReportState::kDropped);  // the hold ended
   const auto after_restart = second.loop.tick();
   INFO("actions after restart: " << nlohmann::json(after_restart.actions).dump());
   CHECK_FALSE(has(after_restart.actions, "rebalance sent"));

@@ -50,7 +50,7 @@ TEST_CASE("A transaction in confirmed_missing_receipt is stored, reloaded and li
   std::uint64_t id = 0;
   {
     auto store = KeeperStore::open(path);
-    CHECK(store->schema_version() == 2);
+    CHECK(store->schema_version() == keeper::kStoreSchemaVersion);
     id = save_missing_receipt(*store, "k1");
   }
   auto store = KeeperStore::open(path);
@@ -88,7 +88,7 @@ TEST_CASE("A version-1 store is migrated to accept confirmed_missing_receipt and
     CHECK_THROWS(db.exec("UPDATE tx SET state = 'confirmed_missing_receipt'"));
   }
   auto store = KeeperStore::open(path);
-  CHECK(store->schema_version() == 2);
+  CHECK(store->schema_version() == keeper::kStoreSchemaVersion);
   CHECK(store->integrity_check() == "ok");
   REQUIRE(store->get(old_id));
   CHECK(store->get(old_id)->request.key == "old");

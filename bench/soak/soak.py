@@ -593,39 +593,65 @@ heartbeat_s = {self.args.heartbeat}
                          f"store transactions whose state the chain contradicts or stuck; "
                          f"{open_mined} open at the stop with their nonce used on chain"))
 
-        # 4. Gas overpay. The fee needed at an attempt's time: for a first attempt, a fresh quote
-        # at its broadcast block (base_fee_multiplier 2 x the next block's base fee + the tip
-        # floor); for a replacement, the larger of that and 110 % of the attempt it replaces (the
-        # txpool's replacement rule). No attempt's max fee may exceed twice the fee needed.
-        worst = (0.0, None)
-        worst_fresh = 0.0
-        over = []
+        # 4. Gas overpay. An attempt is priced when it is signed and may be sent again unchanged
+        # later (after a crash, a reorg, a dropped transaction): the store's broadcast_block is its
+        # last send. The fee needed at its time is the fresh quote (base_fee_multiplier 2 x the
+        # next block's base fee + the tip floor) at the highest point between its signing (the
+        # transaction's creation for a first attempt, the previous attempt's send for a
+        # replacement) and its last send; for a replacement at least the txpool's 110 % of the
+        # attempt it replaces. No attempt's max fee may exceed twice the fee needed. The ratio to
+        # the quote at the last send alone is a figure.
         floor = 10**6  # min_priority_fee_gwei 0.001
+        stamps = sorted((int(blk["timestamp"], 16), b) for b, blk in blocks.items())
+
+        def quote(b):
+            base = max(int(blocks[b].get("baseFeePerGas", "0x0"), 16),
+                       int(blocks[min(b + 1, head)].get("baseFeePerGas", "0x0"), 16))
+            return 2 * base + floor
+
+        def block_at(t):
+            found = 0
+            for ts, b in stamps:
+                if ts > t:
+                    break
+                found = b
+            return found
+
+        created = {}
+        db = sqlite3.connect(self.store)
+        for tx_id, created_at in db.execute("select id, created_at from tx"):
+            created[tx_id] = block_at(created_at)
+        db.close()
+        worst = (0.0, None)
+        worst_last = 0.0
+        over = []
         previous = {}
         for tx_id, seq, h, max_fee, tip, state, bblock in sorted(attempts):
             prev = previous.get(tx_id)
-            previous[tx_id] = int(max_fee)
+            start = prev[1] if prev else created.get(tx_id, bblock)
+            previous[tx_id] = (int(max_fee), bblock)
             if bblock <= 0 or bblock + 1 > head:
                 continue
-            base = max(int(blocks[bblock].get("baseFeePerGas", "0x0"), 16),
-                       int(blocks[bblock + 1].get("baseFeePerGas", "0x0"), 16))
-            quote = 2 * base + floor
-            needed = max(quote, prev * 110 // 100) if prev else quote
+            lo = max(0, min(start, bblock))
+            needed = max(quote(b) for b in range(lo, bblock + 1))
+            if prev:
+                needed = max(needed, prev[0] * 110 // 100)
             ratio = int(max_fee) / needed
-            worst_fresh = max(worst_fresh, int(max_fee) / quote)
+            worst_last = max(worst_last, int(max_fee) / quote(bblock))
             if ratio > worst[0]:
                 worst = (ratio, (tx_id, seq))
             if ratio > 2.0:
                 over.append((tx_id, seq, round(ratio, 2)))
         self.max_fee_ratio = worst[0]
+        worst_fresh = worst_last
         paid = [int(t.get("gasPrice", "0x0"), 16) /
                 max(1, int(blocks[int(t["blockNumber"], 16)]["baseFeePerGas"], 16) + floor)
                 for t in chain_txs.values() if t["hash"].lower() not in self.external_hashes]
         self.max_paid_ratio = max(paid) if paid else 0
         results.append(("gas overpay bounded (max fee <= 2x the fee needed)", not over,
                         f"max fee / fee needed: max {worst[0]:.2f} (tx, seq {worst[1]}); "
-                        f"{len(over)} attempts above 2; max fee / fresh quote: max "
-                        f"{worst_fresh:.2f}; "
+                        f"{len(over)} attempts above 2; max fee / fresh quote at the last send: "
+                        f"max {worst_fresh:.2f}; "
                         f"paid/(base+tip floor) max {self.max_paid_ratio:.2f}"))
 
         # 5. Every report that should have landed landed: each store row accepted <=> its round

@@ -210,16 +210,16 @@ struct SimulationResult {
 [[nodiscard]] SimulationResult run_simulation(const ScenarioSpec& scenario,
                                               const SimulationOptions& options = {});
 
-// Gas per operation (anvil receipts, quorum 1). The report figures are RiskOracle after 5b2440a
-// (issue 14, gas item) with the portfolio's value changed since its last report, as in every
-// simulated report (slot B rewritten, +~2.9k over docs/benchmarks.md's constant-value figures):
-// contracts/tools/measure_gas.sh with report() sending value 1.25e15 + round * 1e12; steady
-// submit 52,077, submitBatch of 1 53,131, of 5 158,963, first write of a portfolio 111,375.
+// Gas per operation (anvil receipts, quorum 1). The report figures are RiskOracle after issue
+// 14's gas item (its second part, the signature loop and report buffer) with the portfolio's value
+// changed at every report, as in every simulated report: contracts/tools/measure_gas.sh (which
+// moves value, VaR and CVaR every round); steady submit 50,995, submitBatch of 1 51,997, of 5
+// 151,797, first write of a portfolio 110,319 (docs/benchmarks.md).
 namespace gas {
-inline constexpr double kSubmit = 52'077;                      // submit, quorum 1, steady state
-inline constexpr double kFirstReportExtra = 111'375 - 52'077;  // three fresh slots
-inline constexpr double kBatchFirst = 53'131;                  // submitBatch of one report
-inline constexpr double kBatchPerExtra = (158'963 - 53'131) / 4.0;  // each extra portfolio
+inline constexpr double kSubmit = 50'995;                      // submit, quorum 1, steady state
+inline constexpr double kFirstReportExtra = 110'319 - 50'995;  // three fresh slots
+inline constexpr double kBatchFirst = 51'997;                  // submitBatch of one report
+inline constexpr double kBatchPerExtra = (151'797 - 51'997) / 4.0;  // each extra portfolio
 inline constexpr double kRebalance = 152'700;  // RiskRebalancer.rebalance with the swap
 // VaRProtection v2 (issue 14), cold single calls: contracts/test/VaRProtectionGas.t.sol.
 inline constexpr double kStartEpoch = 136'300;    // VaRProtection.startEpoch (EIP-1167 token)

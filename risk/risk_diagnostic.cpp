@@ -7,7 +7,7 @@
 namespace varkeeper::risk {
 namespace {
 
-constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 8> kNames{{
+constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 9> kNames{{
     {DiagnosticKind::kCornishFisherOutsideDomain, "cf_outside_domain"},
     {DiagnosticKind::kNuAtBound, "nu_at_bound"},
     {DiagnosticKind::kTailBeyondSample, "tail_beyond_sample"},
@@ -16,6 +16,7 @@ constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 8> kNames{{
     {DiagnosticKind::kNonPositiveVar, "non_positive_var"},
     {DiagnosticKind::kLossBeyondValue, "loss_beyond_value"},
     {DiagnosticKind::kJumpCalibration, "jump_calibration"},
+    {DiagnosticKind::kEvtFallback, "evt_fallback"},
 }};
 
 constexpr std::array<DiagnosticKind, kNames.size()> kAll{
@@ -27,6 +28,7 @@ constexpr std::array<DiagnosticKind, kNames.size()> kAll{
     DiagnosticKind::kNonPositiveVar,
     DiagnosticKind::kLossBeyondValue,
     DiagnosticKind::kJumpCalibration,
+    DiagnosticKind::kEvtFallback,
 };
 static_assert(
     [] {

@@ -41,6 +41,9 @@ enum class DiagnosticKind {
   // mc-jump: the Merton calibration (risk/jump_calibration.hpp) hit a floor or bound (diffusion
   // variance floor on a peg or constant price, jump intensity bound) or did not converge.
   kJumpCalibration,
+  // evt: the peaks-over-threshold fit fell back or rests on little (too few positive exceedances:
+  // the empirical tail; xi >= 1: no finite mean, CVaR empirical; xi at its lower bound).
+  kEvtFallback,
 };
 
 struct Diagnostic {
@@ -53,7 +56,7 @@ struct Diagnostic {
 
 // Stable snake_case names for JSON, logs and metric labels: "cf_outside_domain", "nu_at_bound",
 // "tail_beyond_sample", "low_effective_sample_size", "filter_fallback", "non_positive_var",
-// "loss_beyond_value", "jump_calibration".
+// "loss_beyond_value", "jump_calibration", "evt_fallback".
 [[nodiscard]] std::string_view to_string(DiagnosticKind kind) noexcept;
 
 // Appends {kind, detail} unless the same kind is already listed (one entry per kind).

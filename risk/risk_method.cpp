@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "risk/evt.hpp"
 #include "risk/ewma.hpp"
 #include "risk/historical.hpp"
 #include "risk/jump_calibration.hpp"
@@ -20,10 +21,12 @@
 namespace varkeeper::risk {
 namespace {
 
-constexpr std::array<RiskMethod, 9> kAll{
-    RiskMethod::kParametricNormal, RiskMethod::kParametricT,   RiskMethod::kCornishFisher,
-    RiskMethod::kHistorical,       RiskMethod::kHistoricalAge, RiskMethod::kFilteredHistorical,
-    RiskMethod::kMcNormal,         RiskMethod::kMcT,           RiskMethod::kMcJump,
+constexpr std::array<RiskMethod, 10> kAll{
+    RiskMethod::kParametricNormal, RiskMethod::kParametricT,
+    RiskMethod::kCornishFisher,    RiskMethod::kHistorical,
+    RiskMethod::kHistoricalAge,    RiskMethod::kFilteredHistorical,
+    RiskMethod::kMcNormal,         RiskMethod::kMcT,
+    RiskMethod::kMcJump,           RiskMethod::kEvt,
 };
 
 constexpr std::array<std::pair<RiskMethod, std::string_view>, kAll.size()> kNames{{
@@ -36,6 +39,7 @@ constexpr std::array<std::pair<RiskMethod, std::string_view>, kAll.size()> kName
     {RiskMethod::kMcNormal, "mc-normal"},
     {RiskMethod::kMcT, "mc-t"},
     {RiskMethod::kMcJump, "mc-jump"},
+    {RiskMethod::kEvt, "evt"},
 }};
 static_assert(
     [] {
@@ -60,6 +64,7 @@ std::size_t minimum_observations(RiskMethod m, std::size_t n_assets, int horizon
     case RiskMethod::kHistoricalAge: return h;
     case RiskMethod::kFilteredHistorical: return std::max<std::size_t>(2, h);
     case RiskMethod::kMcJump: return n_assets + 3;
+    case RiskMethod::kEvt: return h + 1;
   }
   return 2;
 }
@@ -215,6 +220,44 @@ void estimate_historical(RiskMethod method, const ReturnWindow& window,
   copy_components(r, e, o.components);
 }
 
+// Peaks over threshold on the portfolio's historical scenario losses (risk/evt.hpp); the
+// components are historical simulation's allocation scaled to the EVT totals.
+void estimate_evt(const ReturnWindow& window, std::span<const double> weights, const RiskOptions& o,
+                  RiskEstimate& e) {
+  const bool zero = o.mean == MeanModel::kZero;
+  const std::vector<double> centred = zero ? demeaned(window) : std::vector<double>{};
+  const ReturnWindow scenarios = zero ? ReturnWindow{centred, window.n_assets} : window;
+  const std::vector<double> losses =
+      evt_portfolio_losses(scenarios, weights, o.horizon, o.revaluation);
+  PotOptions po;
+  po.confidence = o.confidence;
+  const PotResult r = pot_risk(losses, po);
+  e.var = r.var;
+  e.cvar = std::max(r.es, r.var);
+  e.n_scenarios = losses.size();
+  if (!r.note.empty()) {
+    add_diagnostic(e.diagnostics, DiagnosticKind::kEvtFallback, r.note);
+  }
+  if (o.components) {
+    const HistoricalResult hs = historical_risk(scenarios, weights, historical_options(o));
+    const auto scaled = [](const std::vector<double>& c, double total) {
+      double sum = 0.0;
+      for (double x : c) {
+        sum += x;
+      }
+      std::vector<double> out(c.size(), c.empty() ? 0.0 : total / static_cast<double>(c.size()));
+      if (std::fabs(sum) > 1e-300) {
+        for (std::size_t i = 0; i < c.size(); ++i) {
+          out[i] = c[i] * total / sum;
+        }
+      }
+      return out;
+    };
+    e.component_var = scaled(hs.component_var, e.var);
+    e.component_cvar = scaled(hs.component_cvar, e.cvar);
+  }
+}
+
 McModel monte_carlo_model(RiskMethod method, const ReturnWindow& window, const RiskOptions& o,
                           std::vector<Diagnostic>& diagnostics) {
   const std::size_t n = window.n_assets;
@@ -292,7 +335,9 @@ std::string percent_text(double x) { return number_text(100.0 * x, 4) + " %"; }
 // The diagnostics every method shares, from the finished estimate (risk/risk_diagnostic.hpp).
 void add_common_diagnostics(RiskMethod method, const RiskOptions& o, RiskEstimate& e) {
   const double tail_p = 1.0 - o.confidence;
-  if (e.n_scenarios > 0 && static_cast<double>(e.n_scenarios) * tail_p < 1.0) {
+  // evt extrapolates beyond the sample by design (its GPD tail), so it is not said there.
+  if (method != RiskMethod::kEvt && e.n_scenarios > 0 &&
+      static_cast<double>(e.n_scenarios) * tail_p < 1.0) {
     add_diagnostic(e.diagnostics, DiagnosticKind::kTailBeyondSample,
                    std::to_string(e.n_scenarios) + " scenarios at confidence " +
                        number_text(o.confidence, 6) +
@@ -405,6 +450,7 @@ RiskEstimate estimate_risk(RiskMethod method, const ReturnWindow& window,
     case RiskMethod::kMcNormal:
     case RiskMethod::kMcT:
     case RiskMethod::kMcJump: estimate_monte_carlo(method, window, weights, options, e); break;
+    case RiskMethod::kEvt: estimate_evt(window, weights, options, e); break;
   }
   add_common_diagnostics(method, options, e);
   return e;

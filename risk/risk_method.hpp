@@ -26,6 +26,7 @@ enum class RiskMethod {
   kMcNormal,
   kMcT,
   kMcJump,
+  kEvt,  // extreme-value theory: peaks over threshold, GPD by ML (risk/evt.hpp)
 };
 
 // Every method, in enum order (the order of the on-chain `method` byte). Lists shown to a user
@@ -33,7 +34,7 @@ enum class RiskMethod {
 [[nodiscard]] std::span<const RiskMethod> all_risk_methods() noexcept;
 
 // CLI / config names: "parametric-normal", "parametric-t", "cornish-fisher", "historical",
-// "historical-age", "filtered-historical", "mc-normal", "mc-t", "mc-jump".
+// "historical-age", "filtered-historical", "mc-normal", "mc-t", "mc-jump", "evt".
 [[nodiscard]] std::string_view to_string(RiskMethod m) noexcept;
 [[nodiscard]] std::optional<RiskMethod> parse_risk_method(std::string_view name) noexcept;
 // The names of all_risk_methods() joined by `separator`, with `last_separator` before the last

@@ -265,7 +265,7 @@ TEST_CASE("every misconfiguration is one sentence naming the file, the key and t
        "config.toml:20: portfolios[0].method: unknown risk method \"garch\" (one of "
        "parametric-normal, "
        "parametric-t, cornish-fisher, historical, historical-age, filtered-historical, mc-normal, "
-       "mc-t, mc-jump)"},
+       "mc-t, mc-jump, evt)"},
       {"unknown mean",
        text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nmean = \"drift\"\n"}),
        "config.toml:20: portfolios[0].mean: must be \"zero\" or \"sample\", got \"drift\""},

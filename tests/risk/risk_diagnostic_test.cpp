@@ -37,7 +37,7 @@ bool has(const RiskEstimate& e, DiagnosticKind k) { return has_diagnostic(e.diag
 
 TEST_CASE("diagnostic kinds have stable names and are listed once in enum order") {
   const auto all = all_diagnostic_kinds();
-  REQUIRE(all.size() == 8);
+  REQUIRE(all.size() == 9);
   for (std::size_t i = 0; i < all.size(); ++i) {
     CHECK(static_cast<std::size_t>(all[i]) == i);
   }
@@ -49,6 +49,7 @@ TEST_CASE("diagnostic kinds have stable names and are listed once in enum order"
   CHECK(to_string(DiagnosticKind::kNonPositiveVar) == "non_positive_var");
   CHECK(to_string(DiagnosticKind::kLossBeyondValue) == "loss_beyond_value");
   CHECK(to_string(DiagnosticKind::kJumpCalibration) == "jump_calibration");
+  CHECK(to_string(DiagnosticKind::kEvtFallback) == "evt_fallback");
   std::vector<Diagnostic> list;
   add_diagnostic(list, DiagnosticKind::kNuAtBound, "first");
   add_diagnostic(list, DiagnosticKind::kNuAtBound, "second");

@@ -46,15 +46,15 @@ const auto kAll = all_risk_methods();
 
 TEST_CASE(
     "all_risk_methods lists every method once, in enum order, and the names list names each") {
-  REQUIRE(kAll.size() == 9);
+  REQUIRE(kAll.size() == 10);
   for (std::size_t i = 0; i < kAll.size(); ++i) CHECK(static_cast<std::size_t>(kAll[i]) == i);
-  CHECK(static_cast<std::size_t>(RiskMethod::kMcJump) + 1 == kAll.size());
+  CHECK(static_cast<std::size_t>(RiskMethod::kEvt) + 1 == kAll.size());
   CHECK(risk_method_names() ==
         "parametric-normal, parametric-t, cornish-fisher, historical, historical-age, "
-        "filtered-historical, mc-normal, mc-t, mc-jump");
+        "filtered-historical, mc-normal, mc-t, mc-jump, evt");
   CHECK(risk_method_names(", ", " or ") ==
         "parametric-normal, parametric-t, cornish-fisher, historical, historical-age, "
-        "filtered-historical, mc-normal, mc-t or mc-jump");
+        "filtered-historical, mc-normal, mc-t, mc-jump or evt");
 }
 
 TEST_CASE("risk method names round-trip and unknown names are refused") {

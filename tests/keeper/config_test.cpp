@@ -701,3 +701,10 @@ TEST_CASE("chain.finality: the finalized tag by default off dev chains, depth on
                        doctest::Contains("chain.finality: must be \"auto\", \"tag\" or \"depth\""),
                        keeper::ConfigError);
 }
+
+TEST_CASE("method = \"evt\" selects the extreme-value method (issue 17)") {
+  const auto config = keeper::parse_config(
+      text({.portfolios = "[[portfolios]]\nid = 1\npositions = { ETH = 1 }\nmethod = \"evt\"\n"}),
+      "config.toml");
+  CHECK(config.portfolios.at(0).method == risk::RiskMethod::kEvt);
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <set>
 
 #include "chain/hex.hpp"
@@ -251,11 +252,11 @@ void TxManager::broadcast(TxRecord& rec, std::uint64_t head) {
         refill_gas(rec);  // never a filler for a filler: more gas at the same nonce
         return;
       }
-      fail_fatal(rec, rec.error);
+      refused_for_good(rec, head);
       return;
     case NodeError::kInvalidSender:
     case NodeError::kGasLimitExceeded:
-    case NodeError::kTipAboveFeeCap: fail_fatal(rec, rec.error); return;
+    case NodeError::kTipAboveFeeCap: refused_for_good(rec, head); return;
     default:
       save(rec);  // pool full, ...: retry next tick
       return;
@@ -633,6 +634,24 @@ void TxManager::resend_held(TxRecord& rec, std::uint64_t head) {
       return;
     }
   }
+}
+
+// A refusal no retry of this attempt can fix. Without an earlier attempt a node took, the
+// transaction is fatal (its nonce is filled). With one, that attempt may still be mined at the
+// nonce: turning fatal would queue a filler behind it and tell the caller the payload did not
+// land while it may. The transaction stays unconfirmed, the held attempt is sent again, nothing
+// new is signed, and the receipts of every attempt decide (or confirmed_missing_receipt).
+void TxManager::refused_for_good(TxRecord& rec, std::uint64_t head) {
+  const bool held =
+      std::any_of(rec.attempts.begin(), std::prev(rec.attempts.end()),
+                  [](const TxAttempt& a) { return a.state == AttemptState::kBroadcast; });
+  if (!held) {
+    fail_fatal(rec, rec.error);
+    return;
+  }
+  rec.state = TxState::kUnconfirmed;
+  save(rec);
+  resend_held(rec, head);
 }
 
 // No valid replacement fits under max_fee_cap: sign nothing (a refused replacement helps nobody),

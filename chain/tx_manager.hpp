@@ -177,6 +177,7 @@ class TxManager {
   [[nodiscard]] bool replaces_in_pool(const TxRecord& rec, const Fees& next) const;
   void wait_at_fee_cap(TxRecord& rec, const Fees& best);
   void resend_held(TxRecord& rec, std::uint64_t head);
+  void refused_for_good(TxRecord& rec, std::uint64_t head);
   void advance_confirmed(TxRecord& rec, std::uint64_t head);
   // Finality and reorgs (issue 15, defect 7): the canonical hash at a height and the highest final
   // block, each read at most once per tick.

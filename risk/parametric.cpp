@@ -96,6 +96,46 @@ TailExp student_t_tail_exp(double q, double nu, double p, double s) {
   return {i0 / p, -i1 / p};
 }
 
+// Short legs under full revaluation (issue 16 review): one short asset alone (every other weight
+// zero) is revalued exactly, L = |w| (e^r - 1) at r's upper quantile; a short beside other
+// assets keeps 1 - exp(w'r), which understates it, and says so.
+struct ShortLegs {
+  bool lone = false;   // exactly one nonzero weight, and it is negative
+  bool mixed = false;  // a negative weight beside other nonzero weights
+  double weight = 0.0;
+};
+
+ShortLegs short_legs(std::span<const double> weights) {
+  std::size_t nonzero = 0;
+  ShortLegs legs;
+  for (double w : weights) {
+    if (w != 0.0) {
+      ++nonzero;
+    }
+    if (w < 0.0) {
+      legs.weight = w;
+    }
+  }
+  legs.lone = legs.weight < 0.0 && nonzero == 1;
+  legs.mixed = legs.weight < 0.0 && nonzero > 1;
+  return legs;
+}
+
+void add_short_approximation(std::vector<Diagnostic>& diagnostics, const char* method) {
+  add_diagnostic(diagnostics, DiagnosticKind::kShortPositionApproximation,
+                 std::string("the portfolio holds a short leg beside other assets: ") + method +
+                     " models the loss as 1 - exp(w'r), which understates a short's loss "
+                     "e^r - 1 (only a lone short is revalued exactly); the figure is approximate, "
+                     "use historical or mc-normal / mc-t, which revalue each leg.");
+}
+
+void add_short_unbounded(std::vector<Diagnostic>& diagnostics, const char* method) {
+  add_diagnostic(diagnostics, DiagnosticKind::kShortTailUnbounded,
+                 std::string("a short position under ") + method +
+                     " tails has no finite expected shortfall (E[e^r | tail] is infinite); CVaR "
+                     "is the Jensen lower bound |w| (exp(E[r | tail]) - 1), VaR is exact.");
+}
+
 // Shared by normal and Student-t: with X = h mu_p - sqrt(h) sigma_p Z the linear figures are
 // VaR = -h mu_p + sqrt(h) sigma_p q, ES likewise with e, where q and e are the standardised loss
 // quantile and tail mean (sigma_p from the covariance for the normal, from the dispersion matrix
@@ -106,7 +146,8 @@ TailExp student_t_tail_exp(double q, double nu, double p, double s) {
 template <class Tail>
 ParametricResult elliptical(std::span<const double> mean, std::span<const double> covariance,
                             std::span<const double> weights, const ParametricOptions& options,
-                            double q, double e, Tail tail) {
+                            double q, double e, Tail tail, const char* method,
+                            bool exp_tail_finite) {
   const std::size_t n = weights.size();
   std::vector<double> sigma_w(n, 0.0);  // Sigma w
   double mu_p = 0.0;
@@ -151,13 +192,37 @@ ParametricResult elliptical(std::span<const double> mean, std::span<const double
   r.var = -std::expm1(m - s * q);
   // E[exp(X) | X <= x_p] <= exp(x_p) holds exactly; the max only absorbs quadrature rounding.
   r.cvar = std::max(1.0 - em * t.value, r.var);
+  const ShortLegs legs = short_legs(weights);
+  // A lone short |w| in asset k: r_k = a + b Z with a = m / w, b = s / |w| (Z the standardised
+  // loss of X = w'r), L = |w| (e^(r_k) - 1) increasing in Z: VaR = |w| expm1(a + b q),
+  // ES = |w| (e^a E[e^(b Z) | Z > q] - 1) = |w| (e^a T(-b) - 1) when that is finite (normal).
+  const double a_w = -legs.weight;
+  const double a = legs.lone ? m / legs.weight : 0.0;
+  const double b = legs.lone ? s / a_w : 0.0;
+  const TailExp up = legs.lone && exp_tail_finite ? tail(-b) : TailExp{};
+  if (legs.lone) {
+    r.var = a_w * std::expm1(a + b * q);
+    r.cvar = exp_tail_finite ? a_w * (std::exp(a) * up.value - 1.0) : a_w * std::expm1(a + b * e);
+    r.cvar = std::max(r.cvar, r.var);
+    if (!exp_tail_finite) {
+      add_short_unbounded(r.diagnostics, method);
+    }
+  } else if (legs.mixed) {
+    add_short_approximation(r.diagnostics, method);
+  }
   const double ratio_var = linear_var != 0.0 ? r.var / linear_var : 1.0;
   const double ratio_cvar = linear_cvar != 0.0 ? r.cvar / linear_cvar : 1.0;
   for (std::size_t i = 0; i < n; ++i) {
     r.component_var[i] *= ratio_var;
     r.component_cvar[i] *= ratio_cvar;
-    r.vega_var[i] = std::exp(m - s * q) * q * ds[i];
-    r.vega_cvar[i] = -em * t.slope * ds[i];
+    if (legs.lone) {
+      r.vega_var[i] = std::exp(a + b * q) * q * ds[i];
+      r.vega_cvar[i] =
+          exp_tail_finite ? -std::exp(a) * up.slope * ds[i] : std::exp(a + b * e) * e * ds[i];
+    } else {
+      r.vega_var[i] = std::exp(m - s * q) * q * ds[i];
+      r.vega_cvar[i] = -em * t.slope * ds[i];
+    }
   }
   return r;
 }
@@ -321,8 +386,9 @@ ParametricResult parametric_normal(std::span<const double> mean, std::span<const
   check_inputs(mean, covariance, weights, alpha, horizon);
   const double z = stat::normal_quantile(alpha);
   const double p = 1.0 - alpha;
-  return elliptical(mean, covariance, weights, options, z, stat::normal_pdf(z) / p,
-                    [&](double s) { return normal_tail_exp(z, p, s); });
+  return elliptical(
+      mean, covariance, weights, options, z, stat::normal_pdf(z) / p,
+      [&](double s) { return normal_tail_exp(z, p, s); }, "parametric-normal", true);
 }
 
 ParametricResult parametric_student_t(std::span<const double> location,
@@ -338,8 +404,9 @@ ParametricResult parametric_student_t(std::span<const double> location,
   // w'r is a t with location w'mu, scale sqrt(w' Sigma w), Sigma the dispersion (McNeil, Frey &
   // Embrechts 2005, section 3.3.2): the standard t's quantile and tail mean, no variance matching.
   const double q = student_t_var(0.0, 1.0, nu, alpha);
-  return elliptical(location, dispersion, weights, options, q, student_t_es(0.0, 1.0, nu, alpha),
-                    [&](double s) { return student_t_tail_exp(q, nu, 1.0 - alpha, s); });
+  return elliptical(
+      location, dispersion, weights, options, q, student_t_es(0.0, 1.0, nu, alpha),
+      [&](double s) { return student_t_tail_exp(q, nu, 1.0 - alpha, s); }, "Student-t", false);
 }
 
 ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
@@ -458,6 +525,17 @@ ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
         },
         z - 14.0, z, 4000);
     r.cvar = std::max(1.0 - std::exp(m) * tail / p, r.var);
+    const ShortLegs legs = short_legs(weights);
+    if (legs.lone) {
+      // A lone short |w|: r = X / w, its upper quantile at X's lower one (see elliptical). The
+      // cubic z_cf makes E[e^r | tail] infinite (unless S = K = 0): CVaR is the Jensen bound.
+      const double a_w = -legs.weight;
+      r.var = a_w * std::expm1(-(m + scale * zc) / a_w);
+      r.cvar = std::max(a_w * std::expm1(linear_cvar / a_w), r.var);
+      add_short_unbounded(r.diagnostics, "Cornish-Fisher");
+    } else if (legs.mixed) {
+      add_short_approximation(r.diagnostics, "cornish-fisher");
+    }
     const double ratio_var = linear_var != 0.0 ? r.var / linear_var : 1.0;
     const double ratio_cvar = linear_cvar != 0.0 ? r.cvar / linear_cvar : 1.0;
     for (std::size_t i = 0; i < n; ++i) {

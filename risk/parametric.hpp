@@ -16,7 +16,11 @@
 // Cornish-Fisher: the tail integral by quadrature. Both are below 1 for every horizon. X = w'r is
 // exact for one asset and, by Jensen, makes 1 - exp(X) an upper bound of the true loss of a
 // long-only portfolio; a portfolio with short positions can lose more than its value, which this
-// model cannot represent (full-revaluation historical and Monte Carlo can). kLinear keeps the
+// model cannot represent (full-revaluation historical and Monte Carlo can). Exception: a lone short
+// (one nonzero weight w < 0) is revalued exactly, L = |w| (e^r - 1): VaR at r's upper quantile, ES
+// exact for the normal and the Jensen lower bound for the t and Cornish-Fisher, whose short tail
+// has no finite mean (diagnostic short_tail_unbounded); a short beside other assets keeps
+// 1 - exp(w'r) with the diagnostic short_position_approximation. kLinear keeps the
 // delta approximation L = -X. Euler components of the loss fraction are the linear model's
 // components rescaled to the total (1 - exp is not homogeneous in w).
 #pragma once

@@ -7,7 +7,7 @@
 namespace varkeeper::risk {
 namespace {
 
-constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 9> kNames{{
+constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 11> kNames{{
     {DiagnosticKind::kCornishFisherOutsideDomain, "cf_outside_domain"},
     {DiagnosticKind::kNuAtBound, "nu_at_bound"},
     {DiagnosticKind::kTailBeyondSample, "tail_beyond_sample"},
@@ -17,6 +17,8 @@ constexpr std::array<std::pair<DiagnosticKind, std::string_view>, 9> kNames{{
     {DiagnosticKind::kLossBeyondValue, "loss_beyond_value"},
     {DiagnosticKind::kJumpCalibration, "jump_calibration"},
     {DiagnosticKind::kEvtFallback, "evt_fallback"},
+    {DiagnosticKind::kShortPositionApproximation, "short_position_approximation"},
+    {DiagnosticKind::kShortTailUnbounded, "short_tail_unbounded"},
 }};
 
 constexpr std::array<DiagnosticKind, kNames.size()> kAll{
@@ -29,6 +31,8 @@ constexpr std::array<DiagnosticKind, kNames.size()> kAll{
     DiagnosticKind::kLossBeyondValue,
     DiagnosticKind::kJumpCalibration,
     DiagnosticKind::kEvtFallback,
+    DiagnosticKind::kShortPositionApproximation,
+    DiagnosticKind::kShortTailUnbounded,
 };
 static_assert(
     [] {

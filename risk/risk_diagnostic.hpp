@@ -44,6 +44,14 @@ enum class DiagnosticKind {
   // evt: the peaks-over-threshold fit fell back or rests on little (too few positive exceedances:
   // the empirical tail; xi >= 1: no finite mean, CVaR empirical; xi at its lower bound).
   kEvtFallback,
+  // Parametric methods on a portfolio with a short leg and more than one asset: the loss is
+  // 1 - exp(w'r), not a revaluation (a short's loss e^r - 1 exceeds it); use historical or Monte
+  // Carlo, which revalue each leg. One short asset alone is revalued exactly (VaR).
+  kShortPositionApproximation,
+  // A short leg under a tail with no finite E[e^r] (Student-t, Cornish-Fisher's cubic): the
+  // expected shortfall is infinite. parametric-t and cornish-fisher report the Jensen lower bound
+  // e^(E[r | tail]) - 1; mc-t reports the sample tail mean, which does not converge across seeds.
+  kShortTailUnbounded,
 };
 
 struct Diagnostic {
@@ -56,7 +64,8 @@ struct Diagnostic {
 
 // Stable snake_case names for JSON, logs and metric labels: "cf_outside_domain", "nu_at_bound",
 // "tail_beyond_sample", "low_effective_sample_size", "filter_fallback", "non_positive_var",
-// "loss_beyond_value", "jump_calibration", "evt_fallback".
+// "loss_beyond_value", "jump_calibration", "evt_fallback", "short_position_approximation",
+// "short_tail_unbounded".
 [[nodiscard]] std::string_view to_string(DiagnosticKind kind) noexcept;
 
 // Appends {kind, detail} unless the same kind is already listed (one entry per kind).

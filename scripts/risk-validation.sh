@@ -9,7 +9,7 @@
 #   scripts/risk-validation.sh [VARKEEPER_BINARY] > table.md
 #
 # Settings (also printed above the table): window 500 days; refit every day for the closed-form
-# and historical methods; every 5 days with 10 000 paths for Monte Carlo and for parametric-t
+# and historical methods and evt; every 5 days with 10 000 paths for Monte Carlo and for parametric-t
 # (its per-window Student-t maximum-likelihood fit dominates the run time); ES test with 5000
 # simulations; seed 1. The last column backtests the out-of-sample recalibrated VaR (each day's
 # VaR times the Basel-style multiplier of the raw VaR's exceptions over the previous 250 days).
@@ -28,7 +28,7 @@ window=500
 paths=10000
 es_sims=5000
 methods=(parametric-normal parametric-t cornish-fisher historical historical-age
-         filtered-historical mc-normal mc-t mc-jump)
+         filtered-historical mc-normal mc-t mc-jump evt)
 
 refit_for() {
   case "$1" in
@@ -37,7 +37,7 @@ refit_for() {
   esac
 }
 
-echo "Settings: window $window days, refit 1 day (closed-form and historical methods) or 5 days"
+echo "Settings: window $window days, refit 1 day (closed-form, historical and evt methods) or 5 days"
 echo "(parametric-t and Monte Carlo, $paths paths), ES test $es_sims simulations, seed 1,"
 commit="${VARKEEPER_SOURCE_COMMIT:-$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)}"
 echo "generated $(date -u +%Y-%m-%d) by \`scripts/risk-validation.sh\` with $("$bin" --version) (source $commit)."

@@ -116,8 +116,11 @@ void KeeperLoop::try_action(const chain::Address& target, const char* signature,
     if (rec &&
         (rec->state == chain::TxState::kUnstarted || rec->state == chain::TxState::kInProgress ||
          rec->state == chain::TxState::kUnconfirmed ||
-         rec->state == chain::TxState::kConfirmedMissingReceipt)) {
-      return;  // one at a time
+         rec->state == chain::TxState::kConfirmedMissingReceipt ||
+         rec->state == chain::TxState::kConfirmed)) {
+      // One at a time, until final: a receipt a reorg can still undo does not close the action
+      // (the transaction would be re-sent while a second one went out; issue 15, defect 7).
+      return;
     }
     if (rec && rec->mined_hash) {
       summary.actions.push_back(label + (rec->mined_success ? " mined " : " reverted ") +
@@ -164,9 +167,15 @@ void KeeperLoop::follow_reports(TickSummary& summary) {
       it = in_flight_.erase(it);
       continue;
     }
-    const bool mined =
-        rec->state == chain::TxState::kConfirmed || rec->state == chain::TxState::kFinalized;
+    if (rec->state == chain::TxState::kConfirmed) {
+      mined_once_.insert(rec->id);
+    } else if (rec->state == chain::TxState::kUnconfirmed && mined_once_.erase(rec->id) > 0) {
+      // Its receipt's block left the chain: the manager re-sends it; the rows stay pending.
+      summary.errors.push_back("report transaction " + std::to_string(rec->id) +
+                               " reorged out, re-sent: " + rec->error);
+    }
     if (rec->state == chain::TxState::kFatal) {
+      mined_once_.erase(rec->id);
       summary.errors.push_back("report transaction failed: " + rec->error);
       record_incident(store_, summary.now, risk::oprisk::kFailedSubmission,
                       "tx " + std::to_string(rec->id), {{"error", rec->error}});
@@ -176,10 +185,13 @@ void KeeperLoop::follow_reports(TickSummary& summary) {
       it = in_flight_.erase(it);
       continue;
     }
-    if (!mined) {
+    // A row is accepted (or refused) only once its receipt is final: a confirmed receipt can
+    // still be undone by a reorg, and the transaction may then never land (issue 15, defect 7).
+    if (rec->state != chain::TxState::kFinalized) {
       ++it;
       continue;
     }
+    mined_once_.erase(rec->id);
     for (const auto& r : it->second) {
       std::ostringstream line;
       line << "round " << r.round << " of portfolio " << r.portfolio_id

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,8 @@ class KeeperLoop {
   std::int64_t last_publish_time_ = 0;
   // Open report transactions: tx record id -> the reports it carries.
   std::map<std::uint64_t, std::vector<OnchainReport>> in_flight_;
+  // Report transactions seen confirmed and not yet final (a reorg of one is said once).
+  std::set<std::uint64_t> mined_once_;
   std::map<std::string, std::uint64_t> open_actions_;  // label -> tx record id
   std::map<std::string, std::string> last_refusal_;    // label -> why the last simulation failed
   std::vector<chain::AbiSignature> known_errors_;

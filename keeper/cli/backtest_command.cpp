@@ -20,6 +20,7 @@
 #include "keeper/io/price_csv.hpp"
 #include "keeper/io/weights.hpp"
 #include "risk/backtest.hpp"
+#include "risk/backtest_duration.hpp"
 #include "risk/returns.hpp"
 #include "risk/risk_diagnostic.hpp"
 #include "risk/risk_method.hpp"
@@ -208,6 +209,23 @@ nlohmann::json lr_json(const risk::LikelihoodRatioTest& t, bool reject) {
   return {{"lr", t.lr}, {"p_value", t.p_value}, {"dof", t.dof}, {"reject", reject}};
 }
 
+// Christoffersen-Pelletier duration and Engle-Manganelli DQ (risk/backtest_duration.hpp) on the
+// same series; DQ is empty when the series is too short for its 4 lags.
+struct IndependenceExtras {
+  risk::DurationTestResult duration;
+  std::optional<risk::DynamicQuantileResult> dq;
+  double level = 0.05;  // reject when p < level, as the other LR tests
+};
+IndependenceExtras independence_extras(const BacktestCliOptions& o, const BacktestInput& in) {
+  IndependenceExtras x;
+  x.level = 1.0 - risk::BacktestOptions{}.test_level;
+  x.duration = risk::christoffersen_pelletier_duration(risk::hit_sequence(in.realized, in.var));
+  if (in.realized.size() > 2 * risk::kDefaultDqLags + 2) {
+    x.dq = risk::engle_manganelli_dq(in.realized, in.var, o.confidence);
+  }
+  return x;
+}
+
 void print_json(const BacktestCliOptions& o, const BacktestInput& in,
                 const risk::BacktestReport& r) {
   nlohmann::json j;
@@ -240,6 +258,23 @@ void print_json(const BacktestCliOptions& o, const BacktestInput& in,
   j["christoffersen"] = {
       {"independence", lr_json(r.independence, r.independence_reject)},
       {"conditional_coverage", lr_json(r.conditional_coverage, r.conditional_coverage_reject)}};
+  const IndependenceExtras x = independence_extras(o, in);
+  j["duration"] = {{"test", "christoffersen-pelletier-2004"},
+                   {"defined", x.duration.defined},
+                   {"lr", x.duration.lr.lr},
+                   {"p_value", x.duration.lr.p_value},
+                   {"dof", x.duration.lr.dof},
+                   {"reject", x.duration.defined && x.duration.lr.p_value < x.level},
+                   {"weibull_b", x.duration.shape_b},
+                   {"durations", x.duration.durations},
+                   {"uncensored", x.duration.uncensored}};
+  j["dq"] = x.dq ? nlohmann::json{{"test", "engle-manganelli-2004"},
+                                  {"dq", x.dq->dq},
+                                  {"p_value", x.dq->p_value},
+                                  {"dof", x.dq->dof},
+                                  {"lags", x.dq->lags},
+                                  {"reject", x.dq->p_value < x.level}}
+                 : nlohmann::json(nullptr);
   j["traffic_light"] = {{"zone", risk::to_string(r.traffic_light.zone)},
                         {"cumulative_probability", r.traffic_light.cumulative_probability},
                         {"type1_error", r.traffic_light.type1_error},
@@ -331,6 +366,22 @@ void print_text(const BacktestCliOptions& o, const BacktestInput& in,
   out << "cond. coverage   LR " << fixed(r.conditional_coverage.lr, 5) << "  p "
       << fixed(r.conditional_coverage.p_value, 5) << "  " << verdict(r.conditional_coverage_reject)
       << '\n';
+  const IndependenceExtras x = independence_extras(o, in);
+  if (x.duration.defined) {
+    out << "duration (C-P)   LR " << fixed(x.duration.lr.lr, 5) << "  p "
+        << fixed(x.duration.lr.p_value, 5) << "  " << verdict(x.duration.lr.p_value < x.level)
+        << "  (Weibull b " << fixed(x.duration.shape_b, 3) << ", " << x.duration.durations
+        << " durations, " << x.duration.uncensored << " uncensored)\n";
+  } else {
+    out << "duration (C-P)   n/a (no uncensored duration between exceptions)\n";
+  }
+  if (x.dq) {
+    out << "DQ (E-M)         DQ " << fixed(x.dq->dq, 5) << "  p " << fixed(x.dq->p_value, 5) << "  "
+        << verdict(x.dq->p_value < x.level) << "  (" << x.dq->lags << " lags, dof " << x.dq->dof
+        << ")\n";
+  } else {
+    out << "DQ (E-M)         n/a (too few periods for " << risk::kDefaultDqLags << " lags)\n";
+  }
   out << "traffic light    " << risk::to_string(r.traffic_light.zone)
       << "  (P(X <= " << r.exceptions << ") = " << fixed(r.traffic_light.cumulative_probability, 5)
       << "; green <= " << r.traffic_light.green_max << ", yellow <= " << r.traffic_light.yellow_max

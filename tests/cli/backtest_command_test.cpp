@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "risk/backtest.hpp"
+#include "risk/backtest_duration.hpp"
 #include "tests/support/test_support.hpp"
 
 using varkeeper::test::run_process;
@@ -227,4 +229,47 @@ TEST_CASE("varkeeper backtest refuses bad input with one sentence naming file an
     CHECK(r.err.find(c.message) != std::string::npos);
     CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
   }
+}
+
+TEST_CASE("varkeeper backtest shows the duration and DQ tests, equal to the library's") {
+  varkeeper::test::require_tool(VARKEEPER_BINARY);
+  // 600 days at 99 %, a VaR varying over 20..26 per mille (exact as printed), exceptions in
+  // pairs every 97 days: both tests see the clustering.
+  std::vector<double> var(600);
+  std::vector<double> ret(600, 0.001);
+  for (std::size_t t = 0; t < var.size(); ++t) {
+    var[t] = static_cast<double>(20 + t % 7) / 1000.0;
+  }
+  for (std::size_t t = 30; t + 1 < ret.size(); t += 97) {
+    ret[t] = -0.05;
+    ret[t + 1] = -0.05;
+  }
+  TempDir dir("backtest");
+  write_series(dir.file("f.csv"), dir.file("r.csv"), var, ret);
+  const auto j = run_json(
+      {"--forecasts", dir.file("f.csv"), "--realized", dir.file("r.csv"), "--confidence", "0.99"});
+  const auto d =
+      varkeeper::risk::christoffersen_pelletier_duration(varkeeper::risk::hit_sequence(ret, var));
+  const auto q = varkeeper::risk::engle_manganelli_dq(ret, var, 0.99);
+  REQUIRE(d.defined);
+  CHECK(j["duration"]["defined"] == true);
+  CHECK(j["duration"]["lr"].get<double>() == doctest::Approx(d.lr.lr).epsilon(1e-12));
+  CHECK(j["duration"]["p_value"].get<double>() == doctest::Approx(d.lr.p_value).epsilon(1e-12));
+  CHECK(j["duration"]["weibull_b"].get<double>() == doctest::Approx(d.shape_b).epsilon(1e-12));
+  CHECK(j["duration"]["durations"] == d.durations);
+  CHECK(j["duration"]["uncensored"] == d.uncensored);
+  CHECK(j["duration"]["reject"] == (d.lr.p_value < 0.05));
+  CHECK(j["dq"]["dq"].get<double>() == doctest::Approx(q.dq).epsilon(1e-12));
+  CHECK(j["dq"]["p_value"].get<double>() == doctest::Approx(q.p_value).epsilon(1e-12));
+  CHECK(j["dq"]["dof"] == 6);
+  CHECK(j["dq"]["lags"] == 4);
+  CHECK(j["dq"]["reject"] == true);  // pairs of exceptions: Hit_(t-1) predicts Hit_t
+  CHECK(d.shape_b < 1.0);
+  std::vector<std::string> argv{VARKEEPER_BINARY,  "backtest",   "--forecasts",
+                                dir.file("f.csv"), "--realized", dir.file("r.csv"),
+                                "--confidence",    "0.99"};
+  const auto text = run_process(argv);
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("duration (C-P)   LR ") != std::string::npos);
+  CHECK(text.out.find("DQ (E-M)         DQ ") != std::string::npos);
 }

@@ -17,6 +17,44 @@ U256 scale(const U256& v, double factor) {
   const auto ppm = static_cast<std::uint64_t>(std::llround(factor * 1'000'000.0));
   return v * ppm / 1'000'000;
 }
+
+// The receipt of `hash` asked of every endpoint of the pool (soak run 2, tx 9: the endpoint the
+// pool picks may answer null receipts while another has it). Any receipt for `hash` wins; null
+// only if every usable endpoint answered null; an error if one failed or answered the receipt of
+// another transaction (then "no receipt" cannot be said).
+RpcExpected<std::optional<TransactionReceipt>> receipt_from_every_endpoint(EndpointPool& pool,
+                                                                           const Hash32& hash) {
+  const auto health = pool.health();
+  std::optional<RpcError> failed;
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    if (i < health.size() && (!health[i].enabled || !health[i].chain_verified)) {
+      continue;  // another chain, or not known to serve ours: its answer says nothing
+    }
+    auto v = pool.client(i).call("eth_getTransactionReceipt", Json::array({to_hex(hash)}));
+    if (!v) {
+      failed = v.error();
+      continue;
+    }
+    if (v->is_null()) {
+      continue;
+    }
+    auto r = decode_receipt(*v);
+    if (!r || r->transaction_hash != hash) {
+      RpcError e;
+      e.kind = RpcErrorKind::kMalformedResponse;
+      e.message = "eth_getTransactionReceipt(" + to_hex(hash) + ") on endpoint " +
+                  std::to_string(i) + ": " +
+                  (r ? "the receipt of another transaction" : r.error().message);
+      failed = e;
+      continue;
+    }
+    return std::optional<TransactionReceipt>(std::move(*r));
+  }
+  if (failed) {
+    return unexpected(*failed);
+  }
+  return std::optional<TransactionReceipt>{};
+}
 }  // namespace
 
 std::string_view to_string(Finality f) noexcept {
@@ -278,6 +316,12 @@ RpcExpected<std::optional<TransactionReceipt>> TxManager::lookup_receipt(const T
         alert(TxAlertKind::kWrongReceipt, rec, e.message);
       }
       receipt = unexpected(e);
+    }
+    if (receipt && !*receipt && rec.state == TxState::kConfirmedMissingReceipt &&
+        eth_.pool().size() > 1) {
+      // The nonce is used and the endpoint asked has no receipt: every endpoint is asked before
+      // "no receipt" is believed (one answering null receipts must not make a mined one fatal).
+      receipt = receipt_from_every_endpoint(eth_.pool(), hash);
     }
     if (receipt || attempt >= options_.receipt_lookup_tries) {
       if (!receipt) {
@@ -670,15 +714,30 @@ void TxManager::wait_at_fee_cap(TxRecord& rec, const Fees& best) {
 }
 
 // confirmed_missing_receipt: the chain used the nonce; look up every attempt's receipt until one
-// is found. Only definite "no receipt" answers for missing_receipt_blocks make it fatal (another
-// sender used the nonce); the nonce is never handed to another transaction, nor filled.
+// is found (each asked of every endpoint of the pool). Only definite "no receipt" answers of every
+// endpoint for missing_receipt_blocks, with the nonce used at the final height, make it fatal
+// (another sender used the nonce); the nonce is never handed to another transaction, nor filled.
 void TxManager::advance_missing_receipt(TxRecord& rec, std::uint64_t head) {
   const auto receipts = check_receipt(rec, head);
   if (receipts == Receipts::kFound) {
     return;
   }
   const auto since = missing_since_.try_emplace(rec.id, head).first->second;
-  if (receipts == Receipts::kNone && head >= since + options_.missing_receipt_blocks) {
+  if (receipts != Receipts::kNone || head < since + options_.missing_receipt_blocks) {
+    return;
+  }
+  // No endpoint has a receipt of any attempt: another sender used the nonce only once its use is
+  // final (the sender's transaction count at the final height is above it); else wait.
+  const auto final_at = final_height(head);
+  if (!final_at) {
+    return;
+  }
+  const auto used = eth_.transaction_count(sender_, BlockTag::number(*final_at));
+  if (!used) {
+    ++stats_.rpc_failures;
+    return;
+  }
+  if (*used > *rec.nonce) {
     missing_since_.erase(rec.id);
     fail_fatal(rec,
                "nonce " + std::to_string(*rec.nonce) +

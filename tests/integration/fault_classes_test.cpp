@@ -268,3 +268,112 @@ TEST_CASE(
   CHECK(to_hex(*rec.mined_hash) == mined.begin()->second);
   CHECK(mgr.stats().gap_fills == 0);
 }
+
+TEST_CASE(
+    "fault null_receipts on the first endpoint while the second is healthy: a mined "
+    "transaction is confirmed with its hash, never made fatal") {
+  // docs/reliability.md, soak run 2, tx 9: the endpoint the pool picks answered null receipts
+  // for more than missing_receipt_blocks blocks while another endpoint had the receipt; the
+  // manager declared the nonce used by a transaction we did not sign, and the keeper dropped the
+  // report row of a transaction that was on chain.
+  keeper::AnvilNode anvil;
+  auto direct = client_for(anvil.http_url());
+  call(*direct, "evm_setAutomine", Json::array({false}));
+  FaultProxy proxy(anvil.http_url());
+  std::vector<std::unique_ptr<JsonRpcClient>> clients;
+  clients.push_back(client_for(proxy_url(proxy)));
+  clients.push_back(client_for(anvil.http_url()));
+  EndpointPool pool(std::move(clients));
+  EthClient eth(pool);
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 2;
+  TxManager mgr(eth, store, key1(), 31337, opts);
+  REQUIRE(mgr.start());
+  const auto id = mgr.enqueue(transfer("report-once", 3));
+  mgr.tick();
+  REQUIRE(mgr.get(id)->state == TxState::kUnconfirmed);
+  proxy.set_fault(Fault::kNullReceipts);
+  call(*direct, "evm_mine");  // mined: nonce 0 used by our only attempt
+  const auto blocks = static_cast<int>(opts.missing_receipt_blocks) + 10;
+  for (int i = 0; i < blocks; ++i) {
+    call(*direct, "evm_mine");
+    mgr.tick();
+    const auto state = mgr.get(id)->state;
+    CHECK(state != TxState::kFatal);
+    if (state == TxState::kFatal) {
+      break;
+    }
+  }
+  // The first endpoint kept answering null receipts all along.
+  CHECK(proxy.injected(Fault::kNullReceipts) > 0);
+  CHECK(pool.health()[0].consecutive_failures == 0);
+  const auto rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  CHECK(rec.state == TxState::kFinalized);
+  REQUIRE(rec.attempts.size() == 1);
+  REQUIRE(rec.mined_hash);
+  CHECK(*rec.mined_hash == rec.attempts[0].hash);
+  const auto mined = mined_by_nonce(*direct, eth, mgr.sender());
+  REQUIRE(mined.size() == 1);
+  CHECK(*from_hex_fixed<32>(mined.at(0)) == rec.attempts[0].hash);
+}
+
+TEST_CASE(
+    "fault null_receipts on the first endpoint: a nonce another sender used turns fatal only "
+    "once every endpoint has no receipt and the nonce's use is final") {
+  keeper::AnvilNode anvil;
+  auto direct = client_for(anvil.http_url());
+  call(*direct, "evm_setAutomine", Json::array({false}));
+  FaultProxy proxy(anvil.http_url());
+  std::vector<std::unique_ptr<JsonRpcClient>> clients;
+  clients.push_back(client_for(proxy_url(proxy)));
+  clients.push_back(client_for(anvil.http_url()));
+  EndpointPool pool(std::move(clients));
+  EthClient eth(pool);
+  InMemoryTxStore store;
+  TxManagerOptions opts;
+  opts.bump_after_blocks = 1;
+  opts.missing_receipt_blocks = 3;
+  opts.confirmations = 8;  // final 8 blocks deep: later than missing_receipt_blocks
+  TxManager mgr(eth, store, key1(), 31337, opts);
+  REQUIRE(mgr.start());
+  const auto id = mgr.enqueue(transfer("deploy-once", 7));
+  mgr.tick();
+  auto rec = *mgr.get(id);
+  REQUIRE(rec.state == TxState::kUnconfirmed);
+  proxy.set_fault(Fault::kNullReceipts);
+  // The same key, signed elsewhere, takes nonce 0 with higher fees.
+  Eip1559Transaction other;
+  other.chain_id = 31337;
+  other.nonce = 0;
+  other.max_priority_fee_per_gas = rec.attempts[0].max_priority_fee_per_gas * 3;
+  other.max_fee_per_gas = rec.attempts[0].max_fee_per_gas * 3;
+  other.gas_limit = 21'000;
+  other.to = *from_hex_fixed<20>("0x00000000000000000000000000000000000000bb");
+  other.value = 1;
+  const auto signed_other = sign_transaction(other, key1());
+  REQUIRE(eth.send_raw_transaction(encode_signed(signed_other)));
+  call(*direct, "evm_mine");
+  const auto other_block = *eth.block_number();
+  std::uint64_t fatal_at = 0;
+  for (int i = 0; i < 16 && fatal_at == 0; ++i) {
+    call(*direct, "evm_mine");
+    mgr.tick();
+    if (mgr.get(id)->state == TxState::kFatal) {
+      fatal_at = *eth.block_number();
+    }
+  }
+  rec = *mgr.get(id);
+  CAPTURE(rec.error);
+  CHECK(proxy.injected(Fault::kNullReceipts) > 0);
+  CHECK(rec.state == TxState::kFatal);
+  CHECK(rec.error.find("nonce 0 was used by a transaction we did not sign") != std::string::npos);
+  // Not before the other transaction's block was final (8 deep), although missing_receipt_blocks
+  // (3) had passed well before.
+  CHECK(fatal_at >= other_block + opts.confirmations - 1);
+  CHECK(mgr.stats().gap_fills == 0);
+  const auto mined = mined_by_nonce(*direct, eth, mgr.sender());
+  REQUIRE(mined.size() == 1);
+  CHECK(*from_hex_fixed<32>(mined.at(0)) == transaction_hash(signed_other));
+}

@@ -51,8 +51,9 @@ struct TxManagerOptions {
   std::size_t max_in_flight = 256;      // transactions with a nonce and no receipt
   // A transaction whose nonce the chain has used while no receipt of any of its attempts can be
   // read (confirmed_missing_receipt) turns fatal after this many blocks of definite "no receipt"
-  // answers: its nonce was used by a transaction we did not sign. Chainlink waits a finality
-  // depth. Failed lookups never count: they leave the transaction waiting.
+  // answers from every endpoint of the pool, once the nonce's use is final (the transaction count
+  // at the final height is above it): its nonce was used by a transaction we did not sign.
+  // Chainlink waits a finality depth. Failed lookups never count: they leave it waiting.
   std::uint64_t missing_receipt_blocks = 12;
   int receipt_lookup_tries = 2;  // a failed eth_getTransactionReceipt is asked again at once
   // A gap filler's gas: eth_estimateGas of the zero-value self-send times gas_limit_multiplier,

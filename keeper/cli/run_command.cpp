@@ -48,6 +48,10 @@ const RegisterCommand kRegister{
       cmd->add_option(
           "--deployment", opts->local.deployment_file,
           "Local mode: deployment file to resume on (written after a fresh deployment)");
+      cmd->add_option("--metrics-address", opts->local.metrics_address,
+                      "Local mode: operations address for /metrics, the web view (/) and its API "
+                      "(host:port; port 0 = a free port, printed at start)")
+          ->capture_default_str();
       cmd->add_option("--artifacts", opts->local.artifacts_dir,
                       "Contract artifacts directory (default: next to the binary)");
       cmd->callback([opts] {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "keeper/ops/metrics.hpp"
 
@@ -32,11 +33,12 @@ struct Endpoint {
   std::uint16_t port = 0;
 };
 
-chain::Expected<Endpoint, HttpServerError> parse_address(const std::string& text) {
+chain::Expected<Endpoint, HttpServerError> parse_address(const std::string& text,
+                                                         const std::string& name) {
   const auto bad = [&](std::string_view why) {
     return chain::unexpected(HttpServerError{
         HttpServerErrorKind::kBadAddress,
-        "metrics address '" + text + "' " + std::string(why) + " (expected \"host:port\")"});
+        name + " address '" + text + "' " + std::string(why) + " (expected \"host:port\")"});
   };
   std::string_view host;
   std::string_view port;
@@ -98,6 +100,7 @@ class HttpSession;
 struct HttpServerCore {
   HttpServerOptions options;
   HttpServerHandlers handlers;
+  std::vector<HttpRoute> routes;
   std::set<HttpSession*> sessions;  // live connections; touched on the server thread only
   // Declared after what sessions use, so it is destroyed first (with the sessions it owns).
   net::io_context ioc{1};
@@ -110,6 +113,9 @@ struct HttpServerCore {
 
   void accept();
   http::response<http::string_body> handle(const http::request<http::string_body>& req) const;
+  http::response<http::string_body> handle_route(const http::request<http::string_body>& req,
+                                                 std::string_view path,
+                                                 std::string_view query) const;
 };
 
 struct HttpServer::Impl : HttpServerCore {};
@@ -247,7 +253,10 @@ http::response<http::string_body> HttpServerCore::handle(
   const unsigned v = req.version();
   const bool known = target == "/metrics" || target == "/healthz" || target == "/readyz";
   if (!known) {
-    return text_response(v, http::status::not_found, "not found\n");
+    const std::string_view full(req.target().data(), req.target().size());
+    const std::string_view query =
+        target.size() < full.size() ? full.substr(target.size() + 1) : std::string_view();
+    return handle_route(req, target, query);
   }
   if (req.method() != http::verb::get) {
     auto res = text_response(v, http::status::method_not_allowed, "method not allowed\n");
@@ -272,17 +281,59 @@ http::response<http::string_body> HttpServerCore::handle(
   }
 }
 
+http::response<http::string_body> HttpServerCore::handle_route(
+    const http::request<http::string_body>& req, std::string_view path,
+    std::string_view query) const {
+  const unsigned v = req.version();
+  const std::string_view method(req.method_string().data(), req.method_string().size());
+  const HttpRoute* match = nullptr;
+  std::string allow;
+  for (const HttpRoute& r : routes) {
+    if (r.path != path) {
+      continue;
+    }
+    allow += allow.empty() ? "" : ", ";
+    allow += r.method;
+    if (r.method == method && match == nullptr) {
+      match = &r;
+    }
+  }
+  if (allow.empty()) {
+    return text_response(v, http::status::not_found, "not found\n");
+  }
+  if (match == nullptr) {
+    auto res = text_response(v, http::status::method_not_allowed, "method not allowed\n");
+    res.set(http::field::allow, allow);
+    return res;
+  }
+  if (req.body().size() > match->max_body_bytes) {
+    return text_response(v, http::status::payload_too_large, "request too large\n");
+  }
+  try {
+    const HttpRouteReply reply = match->handler(HttpRouteRequest{method, path, query, req.body()});
+    auto res =
+        text_response(v, static_cast<http::status>(reply.status), reply.body, reply.content_type);
+    for (const auto& [name, value] : reply.headers) {
+      res.set(name, value);
+    }
+    return res;
+  } catch (const std::exception&) {
+    return text_response(v, http::status::internal_server_error, "internal error\n");
+  }
+}
+
 chain::Expected<HttpServer, HttpServerError> HttpServer::start(HttpServerOptions options,
-                                                               HttpServerHandlers handlers) {
-  auto endpoint = parse_address(options.address);
+                                                               HttpServerHandlers handlers,
+                                                               std::vector<HttpRoute> routes) {
+  auto endpoint = parse_address(options.address, options.name);
   if (!endpoint) {
     return chain::unexpected(endpoint.error());
   }
   if (!endpoint->address.is_loopback() && !options.allow_non_loopback) {
-    return chain::unexpected(
-        HttpServerError{HttpServerErrorKind::kNotLoopback,
-                        "metrics address '" + options.address +
-                            "' is not a loopback address; set metrics_public = true to expose it"});
+    return chain::unexpected(HttpServerError{HttpServerErrorKind::kNotLoopback,
+                                             options.name + " address '" + options.address +
+                                                 "' is not a loopback address; set " +
+                                                 options.non_loopback_setting + " to expose it"});
   }
   if (options.max_connections == 0) {
     options.max_connections = 1;
@@ -294,6 +345,7 @@ chain::Expected<HttpServer, HttpServerError> HttpServer::start(HttpServerOptions
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   impl->handlers = std::move(handlers);
+  impl->routes = std::move(routes);
   const tcp::endpoint ep(endpoint->address, endpoint->port);
   beast::error_code ec;
   impl->acceptor.open(ep.protocol(), ec);
@@ -308,8 +360,8 @@ chain::Expected<HttpServer, HttpServerError> HttpServer::start(HttpServerOptions
   }
   if (ec) {
     return chain::unexpected(HttpServerError{
-        HttpServerErrorKind::kBind,
-        "cannot listen on metrics address '" + impl->options.address + "': " + ec.message()});
+        HttpServerErrorKind::kBind, "cannot listen on " + impl->options.name + " address '" +
+                                        impl->options.address + "': " + ec.message()});
   }
   impl->port = impl->acceptor.local_endpoint().port();
   impl->host_text = endpoint->address.is_v6() ? "[" + endpoint->address.to_string() + "]"

@@ -2,6 +2,7 @@
 //   GET /metrics  200, Content-Type: text/plain; version=0.0.4 (Prometheus text format)
 //   GET /healthz  200 "ok" while the process runs (liveness)
 //   GET /readyz   200 "ready" when the readiness callback says so, else 503 with its reason
+//   routes        extra paths and methods given to start() (HttpRoute)
 //   other paths   404;  other methods 405 with "Allow: GET"
 // Binds 127.0.0.1 by default and refuses a non-loopback address unless allowed explicitly: the
 // metrics say which portfolios a team runs and when it publishes. Hardened against slow or greedy
@@ -15,6 +16,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "chain/expected.hpp"
 
@@ -32,6 +36,37 @@ struct HttpServerOptions {
   std::size_t max_request_bytes = std::size_t{8} * 1024;  // request line + headers + body
   std::chrono::milliseconds request_timeout{5'000};       // a whole request must arrive within
   std::chrono::milliseconds write_timeout{10'000};        // a response must be taken within
+  // What the listener is, in error messages ("metrics address '...'"), and the setting that
+  // allows a non-loopback address (named in the kNotLoopback message).
+  std::string name = "metrics";
+  std::string non_loopback_setting = "metrics_public = true";
+};
+
+// A request as a route sees it (views into the server's buffers, valid during the call).
+struct HttpRouteRequest {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view path;    // the target before '?'
+  std::string_view query;   // after '?', empty if none
+  std::string_view body;
+};
+
+struct HttpRouteReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra fields (Retry-After, ...)
+};
+
+// An extra path served besides /metrics, /healthz and /readyz (which keep their behaviour): a
+// request for `path` with another method is 405 with Allow listing the route methods of that
+// path; a body longer than max_body_bytes is 413 without calling the handler (the whole request
+// is also bounded by max_request_bytes, as every request is).
+struct HttpRoute {
+  std::string method;  // "GET" or "POST" (upper case)
+  std::string path;    // exact, without query
+  std::size_t max_body_bytes = 0;
+  // Runs on the server thread (thread-safe); an exception becomes a 500.
+  std::function<HttpRouteReply(const HttpRouteRequest&)> handler;
 };
 
 struct HttpServerHandlers {
@@ -55,7 +90,7 @@ class HttpServer {
  public:
   // Binds, listens and starts the server thread; returns once it accepts connections.
   [[nodiscard]] static chain::Expected<HttpServer, HttpServerError> start(
-      HttpServerOptions options, HttpServerHandlers handlers);
+      HttpServerOptions options, HttpServerHandlers handlers, std::vector<HttpRoute> routes = {});
 
   HttpServer(HttpServer&&) noexcept;
   HttpServer& operator=(HttpServer&&) noexcept;

@@ -26,6 +26,7 @@ namespace varkeeper::keeper::network {
 struct PeerServerOptions {
   std::string address = "127.0.0.1:0";  // "host:port"; port 0 = any free port
   bool allow_non_loopback = false;      // a real keeper set listens on a routable address
+  std::string non_loopback_setting = "allow_non_loopback";  // named in the refusal
   std::size_t max_connections = 64;
   std::chrono::milliseconds request_timeout{5'000};
   std::chrono::milliseconds write_timeout{5'000};
@@ -39,9 +40,7 @@ struct PeerServerCounters {
   std::uint64_t malformed = 0;  // 400
   std::uint64_t forbidden = 0;  // 403
   std::uint64_t conflict = 0;   // 409
-  std::uint64_t too_large = 0;  // 413 (a body over the route's bound; larger requests are cut
-                                // by the server before they reach the route)
-  std::uint64_t limited = 0;    // 429
+  std::uint64_t limited = 0;    // 429 (a body over the bound gets 413 from the HTTP server)
   std::uint64_t pulls = 0;      // GETs answered 200
 };
 
@@ -61,7 +60,7 @@ class PeerServer {
 
  private:
   struct Shared;
-  PeerServer(std::shared_ptr<Shared> shared, HttpServer server) noexcept;
+  PeerServer(std::shared_ptr<Shared> shared, HttpServer server);
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<HttpServer> server_;
 };

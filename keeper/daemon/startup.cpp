@@ -13,6 +13,7 @@
 #include "keeper/core/startup_error.hpp"
 #include "keeper/daemon/oracle_limits.hpp"
 #include "keeper/daemon/tick_metrics.hpp"
+#include "keeper/daemon/web_publisher.hpp"
 #include "keeper/store/store.hpp"
 #include "keeper/store/store_lock.hpp"
 #include "risk/oprisk.hpp"
@@ -139,6 +140,7 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
   // Operations and metrics.
   Operations ops = start_operations(setup.operations);
   TickMetrics tick_metrics(ops, setup.pipeline.assets.size());
+  WebPublisher web_publisher(ops.web(), pipeline.config(), setup.oracle);  // the web view
   const StartedKeeper keeper{eth, tx, *store, ops};
   out << "varkeeper: metrics " << ops.url() << "/metrics (also /healthz, /readyz)" << std::endl;
   if (hooks.started) {
@@ -202,6 +204,7 @@ std::uint64_t run_keeper_on_chain(chain::EthClient& eth, const chain::SecretKey&
     }
     budget.clear_deadline();
     tick_metrics.record(s, eth, tx);
+    web_publisher.record(s, eth, tx);
     for (const auto& problem : oracle_sync.after_tick(s)) {
       out << "varkeeper: oracle re-read: " << problem << std::endl;
     }

@@ -1,5 +1,7 @@
 // The daemon's operations endpoint in one piece: the metrics registry with the keeper's families,
-// the readiness tracker, and the HTTP server answering /metrics, /healthz and /readyz from them.
+// the readiness tracker, the web view's state (keeper/ops/web_state.hpp), and the HTTP server
+// answering /metrics, /healthz, /readyz, the web page (/), its JSON API (/api/v1/state,
+// /api/v1/portfolio?id=N) and its server-sent events (/api/v1/stream) from them.
 //
 //   auto ops = Operations::start({settings.metrics_host + ":" + port, settings.metrics_public});
 //   if (!ops) -> one-sentence startup error: ops.error().message
@@ -17,6 +19,7 @@
 #include "keeper/ops/http_server.hpp"
 #include "keeper/ops/metrics.hpp"
 #include "keeper/ops/readiness.hpp"
+#include "keeper/ops/web_state.hpp"
 
 namespace varkeeper::keeper {
 
@@ -39,8 +42,9 @@ class Operations {
   [[nodiscard]] MetricsRegistry& registry() noexcept;
   [[nodiscard]] KeeperMetrics& metrics() noexcept;
   [[nodiscard]] ReadinessTracker& readiness() noexcept;
-  [[nodiscard]] std::string url() const;  // "http://127.0.0.1:9464"
-  void stop();                            // stops the HTTP server; idempotent
+  [[nodiscard]] WebState& web() noexcept;  // the tick publishes here; the page reads it
+  [[nodiscard]] std::string url() const;   // "http://127.0.0.1:9464"
+  void stop();                             // stops the HTTP server; idempotent
 
  private:
   struct State;

@@ -7,6 +7,7 @@
 #include "keeper/daemon/daemon.hpp"
 #include "keeper/deploy/deploy.hpp"
 #include "keeper/devchain/local_chain.hpp"
+#include "keeper/ops/logging.hpp"
 #include "keeper/ops/signals.hpp"
 #include "keeper/store/store_error.hpp"
 
@@ -16,6 +17,7 @@ namespace {
 struct RunOptions {
   std::string config;
   std::uint64_t ticks = 0;
+  bool verbose = false;
   LocalRunOptions local;
 };
 
@@ -54,7 +56,11 @@ const RegisterCommand kRegister{
           ->capture_default_str();
       cmd->add_option("--artifacts", opts->local.artifacts_dir,
                       "Contract artifacts directory (default: next to the binary)");
+      cmd->add_flag("--verbose", opts->verbose,
+                    "Full tick lines: prices, transaction hashes, gas, every refusal and error "
+                    "(default: one short line per tick)");
       cmd->callback([opts] {
+        set_verbose_ticks(opts->verbose);
         // First SIGINT/SIGTERM: the tick in progress finishes, in-flight transactions stay in the
         // store, the HTTP server and the embedded anvil are stopped. Second: exit 130 at once
         // (keeper/ops/signals.hpp).

@@ -565,6 +565,14 @@ std::string format_log_record(LogStyle style, std::chrono::system_clock::time_po
   return out;
 }
 
+namespace {
+std::atomic<bool> g_verbose_ticks{false};
+}  // namespace
+
+void set_verbose_ticks(bool verbose) noexcept { g_verbose_ticks.store(verbose); }
+
+bool verbose_ticks() noexcept { return g_verbose_ticks.load(); }
+
 void setup_logging(const LogOptions& options) {
   spdlog::sink_ptr sink;
   if (options.stream) {

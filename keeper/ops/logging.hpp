@@ -51,6 +51,12 @@ struct LogOptions {
 // before other threads log.
 void setup_logging(const LogOptions& options);
 
+// The run's tick lines (issue 19): short by default; every detail (prices, full transaction
+// hashes, gas, refusals in human form, errors in full) with `varkeeper run --verbose`.
+// Process-wide, like the logger; set it at start-up.
+void set_verbose_ticks(bool verbose) noexcept;
+[[nodiscard]] bool verbose_ticks() noexcept;
+
 // One structured field. Values: strings, integers, floating point, booleans.
 class LogField {
  public:

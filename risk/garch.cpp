@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "risk/ewma.hpp"
+#include "risk/garch_fit_cache.hpp"
 
 namespace varkeeper::risk {
 namespace {
@@ -288,7 +289,8 @@ FilteredReturns filter_returns(std::span<const double> returns, std::size_t n_as
     // sigma2 forecasts for T+1..T+h, averaged: GARCH's mean-reverting term structure
     // E[sigma2_{T+k}] = vbar + (alpha + beta)^(k-1) (sigma2_{T+1} - vbar); EWMA's is flat.
     double horizon_variance = 0.0;
-    out.fits[i] = fit_garch(col);
+    // Memoised on the column's bytes: portfolios sharing an asset share its fit (bit-identical).
+    out.fits[i] = shared_garch_fit_cache().fit(col);
     if (out.fits[i].converged) {
       out.filter[i] = VolatilityFilter::kGarch;
       const auto& p = out.fits[i].params;

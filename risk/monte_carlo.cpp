@@ -4,8 +4,10 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -416,6 +418,219 @@ void for_each_block(std::size_t blocks, unsigned threads, F&& f) {
   }
 }
 
+// Shared scenarios (McSettings::share_scenarios). For each batch of each block and each asset,
+// the two terms price_asset adds per unit of weight: full revaluation stores exp(r_a) and
+// exp(2c) / exp(r_a) (the loss is then w - w x, as price_asset computes it), the delta
+// approximation r_a = c + a and r_b = c - a (the loss -w r). Layout: batch-major, then asset, then
+// the batch's kBatchSize units; block b's batches start at b * batches_per_block.
+struct ScenarioSet {
+  std::size_t n = 0;
+  std::size_t batches_per_block = 0;
+  std::vector<double> first;   // per unit: the first path's term
+  std::vector<double> second;  // per unit: the antithetic twin's (or an unused) term
+};
+
+[[gnu::target_clones("avx2", "default")]] void store_asset_terms(double drift,
+                                                                 const double* __restrict a,
+                                                                 const double* __restrict s,
+                                                                 double* __restrict ta,
+                                                                 double* __restrict tb, bool full) {
+  if (full) {
+    alignas(16) double ra[kBatchSize];
+    alignas(16) double rb[kBatchSize];
+    pair_arguments(drift, a, s, ra, rb);
+    const double e2c = std::exp(2.0 * drift);
+    for (std::size_t j = 0; j < kBatchSize; ++j) {
+      const double ea = exp_kernel(ra[j]);
+      ta[j] = ea;
+      tb[j] = e2c / ea;
+    }
+  } else {
+    for (std::size_t j = 0; j < kBatchSize; ++j) {
+      const double c = drift + s[j];
+      ta[j] = c + a[j];
+      tb[j] = c - a[j];
+    }
+  }
+}
+
+[[gnu::target_clones("avx2", "default")]] void add_asset_terms(double w,
+                                                               const double* __restrict ta,
+                                                               const double* __restrict tb,
+                                                               double* __restrict la,
+                                                               double* __restrict lb, bool full) {
+  if (full) {
+    for (std::size_t j = 0; j < kBatchSize; ++j) {
+      la[j] += w - w * ta[j];
+      lb[j] += w - w * tb[j];
+    }
+  } else {
+    for (std::size_t j = 0; j < kBatchSize; ++j) {
+      la[j] -= w * ta[j];
+      lb[j] -= w * tb[j];
+    }
+  }
+}
+
+std::size_t units_per_block(const Prepared& p) { return kMcBlockPaths / (p.antithetic ? 2 : 1); }
+
+// Simulates block b exactly as run_block<true> does and stores its terms instead of pricing.
+void store_block(const Prepared& p, std::size_t block, ScenarioSet& set) {
+  const std::size_t n = p.n;
+  const std::size_t begin = block * kMcBlockPaths;
+  const std::size_t end = std::min(p.paths, begin + kMcBlockPaths);
+  const std::size_t stride = p.antithetic ? 2 : 1;
+  const std::size_t units = (end - begin) / stride;
+  RandomStream rng(p.seed, block);
+  Scratch sc(n);
+  double* z = sc.z.data();
+  double* anti = sc.anti.data();
+  double* sym = sc.sym.data();
+  double* g = sc.g.data();
+  const bool t_dist = p.distribution == McDistribution::kStudentT;
+  const double gamma_d = p.half_nu - 1.0 / 3.0;
+  const double gamma_c = t_dist ? 1.0 / std::sqrt(9.0 * gamma_d) : 0.0;
+  const double h = static_cast<double>(p.horizon);
+  const bool full = p.revaluation == Revaluation::kFull;
+  std::size_t batch = block * set.batches_per_block;
+  for (std::size_t u0 = 0; u0 < units; u0 += kBatchSize, ++batch) {
+    const std::size_t nb = std::min(kBatchSize, units - u0);
+    std::fill(anti, anti + n * kBatchSize, 0.0);
+    std::fill(sym, sym + n * kBatchSize, 0.0);
+    for (int step = 0; step < p.horizon; ++step) {
+      for (std::size_t j = 0; j < nb; ++j) {
+        for (std::size_t i = 0; i < n; ++i) {
+          z[i * kBatchSize + j] = rng.normal();
+        }
+        g[j] = t_dist ? 2.0 * rng.gamma(gamma_d, gamma_c) : 1.0;
+      }
+      if (t_dist) {
+        for (std::size_t j = 0; j < kBatchSize; ++j) {
+          g[j] = std::sqrt(p.nu / g[j]);
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          for (std::size_t j = 0; j < kBatchSize; ++j) {
+            z[k * kBatchSize + j] *= g[j];
+          }
+        }
+      }
+      accumulate_shocks(p.chol.data(), n, z, anti);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = (batch * n + i) * kBatchSize;
+      store_asset_terms(h * p.drift[i], anti + i * kBatchSize, sym + i * kBatchSize,
+                        set.first.data() + at, set.second.data() + at, full);
+    }
+  }
+}
+
+// Block b's losses for p's weights from the stored terms: the sums price_batch forms.
+void losses_from_set(const Prepared& p, const ScenarioSet& set, std::size_t block, double* losses) {
+  const std::size_t n = p.n;
+  const std::size_t begin = block * kMcBlockPaths;
+  const std::size_t end = std::min(p.paths, begin + kMcBlockPaths);
+  const std::size_t stride = p.antithetic ? 2 : 1;
+  const std::size_t units = (end - begin) / stride;
+  const bool full = p.revaluation == Revaluation::kFull;
+  alignas(16) double la[kBatchSize];
+  alignas(16) double lb[kBatchSize];
+  std::size_t batch = block * set.batches_per_block;
+  for (std::size_t u0 = 0; u0 < units; u0 += kBatchSize, ++batch) {
+    const std::size_t nb = std::min(kBatchSize, units - u0);
+    std::fill(la, la + kBatchSize, 0.0);
+    std::fill(lb, lb + kBatchSize, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = (batch * n + i) * kBatchSize;
+      add_asset_terms(p.weights[i], set.first.data() + at, set.second.data() + at, la, lb, full);
+    }
+    for (std::size_t j = 0; j < nb; ++j) {
+      for (std::size_t half = 0; half < stride; ++half) {
+        losses[(u0 + j) * stride + half] = half == 0 ? la[j] : lb[j];
+      }
+    }
+  }
+}
+
+// The model inputs a scenario set is a function of (the weights are not among them).
+struct ScenarioKey {
+  McDistribution distribution = McDistribution::kNormal;
+  double nu = 0.0;
+  std::vector<double> drift;
+  std::vector<double> covariance;
+  std::size_t paths = 0;
+  int horizon = 1;
+  std::uint64_t seed = 1;
+  bool antithetic = true;
+  Revaluation revaluation = Revaluation::kFull;
+
+  bool operator==(const ScenarioKey& o) const {
+    const auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+      return a.size() == b.size() &&
+             std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+    };
+    return distribution == o.distribution &&
+           std::bit_cast<std::uint64_t>(nu) == std::bit_cast<std::uint64_t>(o.nu) &&
+           same(drift, o.drift) && same(covariance, o.covariance) && paths == o.paths &&
+           horizon == o.horizon && seed == o.seed && antithetic == o.antithetic &&
+           revaluation == o.revaluation;
+  }
+};
+
+// At most kEntries sets (each at most kMcSharedScenarioBytes), the least recently used evicted.
+// The lock is held only to look up and insert, never while simulating.
+class ScenarioMemo {
+ public:
+  std::shared_ptr<const ScenarioSet> find(const ScenarioKey& key) {
+    const std::lock_guard lock(mutex_);
+    for (auto& e : entries_) {
+      if (e.key == key) {
+        e.last_used = ++clock_;
+        ++stats_.hits;
+        return e.set;
+      }
+    }
+    ++stats_.misses;
+    return nullptr;
+  }
+  void insert(ScenarioKey key, std::shared_ptr<const ScenarioSet> set) {
+    const std::lock_guard lock(mutex_);
+    for (const auto& e : entries_) {
+      if (e.key == key) {
+        return;  // another thread stored the same set meanwhile
+      }
+    }
+    Entry entry{std::move(key), std::move(set), ++clock_};
+    if (entries_.size() < kEntries) {
+      entries_.push_back(std::move(entry));
+    } else {
+      *std::min_element(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+        return a.last_used < b.last_used;
+      }) = std::move(entry);
+    }
+  }
+  McScenarioCacheStats stats() {
+    const std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  static constexpr std::size_t kEntries = 4;
+  struct Entry {
+    ScenarioKey key;
+    std::shared_ptr<const ScenarioSet> set;
+    std::uint64_t last_used = 0;
+  };
+  std::mutex mutex_;
+  std::vector<Entry> entries_;
+  std::uint64_t clock_ = 0;
+  McScenarioCacheStats stats_;
+};
+
+ScenarioMemo& scenario_memo() {
+  static ScenarioMemo memo;
+  return memo;
+}
+
 }  // namespace
 
 // The steps of monte_carlo_risk after the simulation. Each runs per block in parallel, with
@@ -578,9 +793,31 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   const std::size_t blocks = block_count(p);
   const auto losses_buffer = std::make_unique_for_overwrite<double[]>(n_paths);
   const std::span<const double> losses(losses_buffer.get(), n_paths);
-  for_each_block(blocks, settings.threads, [&](std::size_t b) {
-    (void)run_block<true>(p, b, losses_buffer.get() + b * kMcBlockPaths, nullptr, nullptr);
-  });
+  const std::size_t set_bytes = 2 * sizeof(double) * p.n * blocks *
+                                (units_per_block(p) + kBatchSize - 1) / kBatchSize * kBatchSize;
+  if (settings.share_scenarios && !p.jumps && set_bytes <= kMcSharedScenarioBytes) {
+    ScenarioKey key{p.distribution, p.nu,   model.drift,  model.covariance, p.paths,
+                    p.horizon,      p.seed, p.antithetic, p.revaluation};
+    std::shared_ptr<const ScenarioSet> set = scenario_memo().find(key);
+    if (!set) {
+      auto fresh = std::make_shared<ScenarioSet>();
+      fresh->n = p.n;
+      fresh->batches_per_block = (units_per_block(p) + kBatchSize - 1) / kBatchSize;
+      const std::size_t values = blocks * fresh->batches_per_block * p.n * kBatchSize;
+      fresh->first.resize(values);
+      fresh->second.resize(values);
+      for_each_block(blocks, settings.threads, [&](std::size_t b) { store_block(p, b, *fresh); });
+      set = fresh;
+      scenario_memo().insert(std::move(key), set);
+    }
+    for_each_block(blocks, settings.threads, [&](std::size_t b) {
+      losses_from_set(p, *set, b, losses_buffer.get() + b * kMcBlockPaths);
+    });
+  } else {
+    for_each_block(blocks, settings.threads, [&](std::size_t b) {
+      (void)run_block<true>(p, b, losses_buffer.get() + b * kMcBlockPaths, nullptr, nullptr);
+    });
+  }
 
   const std::size_t k = var_rank(n_paths, alpha);
   const auto d = std::max<std::size_t>(
@@ -598,6 +835,8 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   }
   return r;
 }
+
+McScenarioCacheStats monte_carlo_scenario_cache_stats() { return scenario_memo().stats(); }
 
 double monte_carlo_draw_only(const McModel& model, const McSettings& settings) {
   const Prepared p = prepare(model, {}, settings);

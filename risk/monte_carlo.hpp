@@ -63,7 +63,17 @@ struct McSettings {
   bool antithetic = true;
   Revaluation revaluation = Revaluation::kFull;
   bool components = false;  // a second, identical pass collects the tail scenarios' asset losses
+  // Share the simulated scenarios (each path's per-asset unit losses) with later calls that
+  // simulate the same model with the same seed, paths, horizon and revaluation, e.g. the
+  // portfolios of a keeper tick that hold the same assets under the config's default seed (issue
+  // 17, scale): they then only revalue. Bit-identical to simulating afresh (the stored values
+  // are the very terms the revaluation sums, in the same order); normal and Student-t models
+  // only, and only sets of at most kMcSharedScenarioBytes (else simulated as before).
+  bool share_scenarios = true;
 };
+
+// Scenario sets larger than this are never stored (100k paths x 40 assets fit).
+inline constexpr std::size_t kMcSharedScenarioBytes = std::size_t{32} << 20;
 
 struct McResult {
   double var = 0.0;
@@ -80,6 +90,14 @@ struct McResult {
 
 // Draws exactly the random numbers monte_carlo_risk would (same blocks, threads, streams) and
 // does nothing else with them: the cost floor for benchmarks. Returns a checksum of the draws.
+// How many monte_carlo_risk calls were served from, and how many stored, a shared scenario set
+// (process-wide counters, for tests and benchmarks).
+struct McScenarioCacheStats {
+  std::size_t hits = 0;
+  std::size_t misses = 0;
+};
+[[nodiscard]] McScenarioCacheStats monte_carlo_scenario_cache_stats();
+
 [[nodiscard]] double monte_carlo_draw_only(const McModel& model, const McSettings& settings);
 
 }  // namespace varkeeper::risk

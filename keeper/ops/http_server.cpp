@@ -8,7 +8,9 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <cerrno>
 #include <charconv>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -102,16 +104,24 @@ struct HttpServerCore {
   HttpServerHandlers handlers;
   std::vector<HttpRoute> routes;
   std::set<HttpSession*> sessions;  // live connections; touched on the server thread only
+  std::set<HttpSession*> streams;   // those of them that are event streams
+  std::uint64_t activity = 0;       // counter ordering when sessions began waiting for a request
   // Declared after what sessions use, so it is destroyed first (with the sessions it owns).
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   net::steady_timer accept_retry{ioc};
+  net::steady_timer keepalive{ioc};
   std::uint16_t port = 0;
   std::string host_text;
   std::thread thread;
   bool stopped = false;
 
   void accept();
+  // Closes the connection that has waited longest for a request (or is lingering after its
+  // response), to make room for a new one; false when every connection is busy.
+  bool evict_idle();
+  void broadcast(const std::shared_ptr<const std::string>& bytes);
+  void schedule_keepalive();
   http::response<http::string_body> handle(const http::request<http::string_body>& req) const;
   http::response<http::string_body> handle_route(const http::request<http::string_body>& req,
                                                  std::string_view path,
@@ -126,7 +136,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : stream_(std::move(socket)), buffer_(server.options.max_request_bytes), server_(server) {
     server_.sessions.insert(this);
   }
-  ~HttpSession() { server_.sessions.erase(this); }
+  ~HttpSession() {
+    server_.sessions.erase(this);
+    server_.streams.erase(this);
+  }
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
 
@@ -137,7 +150,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     stream_.socket().close(ignored);
   }
 
+  // Evictable while waiting for a request or lingering; `since` orders them, oldest first.
+  [[nodiscard]] bool idle() const noexcept {
+    return phase_ == Phase::kWaiting || phase_ == Phase::kLingering;
+  }
+  [[nodiscard]] std::uint64_t since() const noexcept { return since_; }
+
   void read() {
+    phase_ = Phase::kWaiting;
+    since_ = ++server_.activity;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_request_bytes));
     parser_->body_limit(server_.options.max_request_bytes);
@@ -172,7 +193,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       stream_.close();
       return;
     }
+    phase_ = Phase::kBusy;
     const auto& req = parser_->get();
+    if (!server_.options.stream_path.empty()) {
+      std::string_view target(req.target().data(), req.target().size());
+      target = target.substr(0, target.find('?'));
+      if (target == server_.options.stream_path && req.method() == http::verb::get) {
+        start_stream();
+        return;
+      }
+    }
     auto res = server_.handle(req);
     write(std::move(res), req.keep_alive());
   }
@@ -195,6 +225,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // unread request tail does not turn the close into a reset that destroys the response in the
   // client's receive buffer before it is read (RFC 9112 section 9.6).
   void linger() {
+    phase_ = Phase::kLingering;
+    since_ = ++server_.activity;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(std::chrono::seconds(1));
@@ -211,6 +243,85 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                             });
   }
 
+  // Event stream: the response head (close-delimited body), then events as they are broadcast.
+  void start_stream() {
+    if (server_.streams.size() >= server_.options.max_streams) {
+      auto res = text_response(11, http::status::service_unavailable, "too many streams\n");
+      res.set(http::field::retry_after, "2");
+      write(std::move(res), false);
+      return;
+    }
+    phase_ = Phase::kStreaming;
+    server_.streams.insert(this);
+    std::string head =
+        "HTTP/1.1 200 OK\r\nServer: varkeeper\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-store\r\nConnection: close\r\n\r\nretry: 1000\n\n";
+    if (server_.options.stream_first) {
+      try {
+        head += server_.options.stream_first();
+      } catch (const std::exception&) {
+        // the stream starts without the latest event; the next broadcast brings one
+      }
+    }
+    stream_.expires_never();
+    watch_close();
+    enqueue(std::make_shared<const std::string>(std::move(head)));
+  }
+
+ public:
+  void enqueue(const std::shared_ptr<const std::string>& bytes) {
+    if (phase_ != Phase::kStreaming) {
+      return;
+    }
+    if (queued_bytes_ + bytes->size() > server_.options.stream_max_queued_bytes) {
+      close();  // a reader this far behind is gone or hostile: it reconnects if it is alive
+      return;
+    }
+    queued_bytes_ += bytes->size();
+    queue_.push_back(bytes);
+    if (!writing_) {
+      write_next();
+    }
+  }
+
+ private:
+  void write_next() {
+    writing_ = true;
+    stream_.expires_after(server_.options.write_timeout);
+    net::async_write(stream_, net::buffer(*queue_.front()),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->writing_ = false;
+                       if (ec) {
+                         self->close();
+                         return;
+                       }
+                       self->queued_bytes_ -= self->queue_.front()->size();
+                       self->queue_.pop_front();
+                       if (!self->queue_.empty()) {
+                         self->write_next();
+                       } else {
+                         self->stream_.expires_never();
+                       }
+                     });
+  }
+  // A stream's client sends nothing more; a read ending (close, reset) ends the stream.
+  void watch_close() {
+    stream_.socket().async_read_some(
+        net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) {
+            self->close();
+            return;
+          }
+          self->watch_close();
+        });
+  }
+
+  enum class Phase : std::uint8_t { kWaiting, kBusy, kLingering, kStreaming };
+  Phase phase_ = Phase::kWaiting;
+  std::uint64_t since_ = 0;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -225,7 +336,12 @@ void HttpServerCore::accept() {
       return;
     }
     if (ec) {
-      // EMFILE and friends: back off briefly instead of spinning on a failing accept.
+      // EMFILE and friends: free a descriptor held by an idle connection and accept again at
+      // once; with none to free, back off briefly instead of spinning on a failing accept.
+      if ((ec == net::error::no_descriptors || ec.value() == ENFILE) && evict_idle()) {
+        accept();
+        return;
+      }
       accept_retry.expires_after(std::chrono::milliseconds(100));
       accept_retry.async_wait([this](beast::error_code wait_ec) {
         if (!wait_ec) {
@@ -234,13 +350,50 @@ void HttpServerCore::accept() {
       });
       return;
     }
-    if (sessions.size() >= options.max_connections) {
+    if (sessions.size() - streams.size() >= options.max_connections && !evict_idle()) {
       beast::error_code ignored;
-      socket.close(ignored);  // over the limit: refuse by closing at once
+      socket.close(ignored);  // every connection is busy: refuse by closing at once
     } else {
       std::make_shared<HttpSession>(std::move(socket), *this)->read();
     }
     accept();
+  });
+}
+
+bool HttpServerCore::evict_idle() {
+  HttpSession* oldest = nullptr;
+  for (HttpSession* s : sessions) {
+    if (s->idle() && (oldest == nullptr || s->since() < oldest->since())) {
+      oldest = s;
+    }
+  }
+  if (oldest == nullptr) {
+    return false;
+  }
+  oldest->close();  // its pending read fails and releases it; the slot counts as free now
+  sessions.erase(oldest);
+  return true;
+}
+
+void HttpServerCore::broadcast(const std::shared_ptr<const std::string>& bytes) {
+  // A copy: enqueue may close a stream, whose release erases it from `streams`.
+  const std::vector<HttpSession*> open(streams.begin(), streams.end());
+  for (HttpSession* s : open) {
+    if (streams.count(s) != 0) {
+      s->enqueue(bytes);
+    }
+  }
+}
+
+void HttpServerCore::schedule_keepalive() {
+  keepalive.expires_after(options.stream_keepalive);
+  keepalive.async_wait([this](beast::error_code ec) {
+    if (ec) {
+      return;
+    }
+    // A comment line: proxies keep the connection, and a vanished client is found by the write.
+    broadcast(std::make_shared<const std::string>(": keepalive\n\n"));
+    schedule_keepalive();
   });
 }
 
@@ -367,6 +520,9 @@ chain::Expected<HttpServer, HttpServerError> HttpServer::start(HttpServerOptions
   impl->host_text = endpoint->address.is_v6() ? "[" + endpoint->address.to_string() + "]"
                                               : endpoint->address.to_string();
   impl->accept();
+  if (!impl->options.stream_path.empty()) {
+    impl->schedule_keepalive();
+  }
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
     for (;;) {  // a handler that throws must not take the endpoint down
@@ -403,6 +559,7 @@ void HttpServer::stop() {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
     impl->accept_retry.cancel();
+    impl->keepalive.cancel();
     for (HttpSession* s : impl->sessions) {
       s->close();
     }
@@ -411,6 +568,16 @@ void HttpServer::stop() {
   if (impl->thread.joinable()) {
     impl->thread.join();
   }
+}
+
+void HttpServer::broadcast(std::string bytes) {
+  if (!impl_ || impl_->stopped) {
+    return;
+  }
+  Impl* impl = impl_.get();
+  net::post(impl->ioc, [impl, b = std::make_shared<const std::string>(std::move(bytes))] {
+    impl->broadcast(b);
+  });
 }
 
 std::uint16_t HttpServer::port() const noexcept { return impl_ ? impl_->port : 0; }

@@ -3,11 +3,18 @@
 //   GET /healthz  200 "ok" while the process runs (liveness)
 //   GET /readyz   200 "ready" when the readiness callback says so, else 503 with its reason
 //   routes        extra paths and methods given to start() (HttpRoute)
+//   stream_path   server-sent events (text/event-stream): broadcast() to every open stream
 //   other paths   404;  other methods 405 with "Allow: GET"
 // Binds 127.0.0.1 by default and refuses a non-loopback address unless allowed explicitly: the
 // metrics say which portfolios a team runs and when it publishes. Hardened against slow or greedy
-// clients: a bounded number of connections, a bounded request size, and a deadline for each
-// request to arrive in full (a slowloris client is cut when it passes).
+// clients (issue 19): a bounded request size; a deadline for each request to arrive in full (a
+// slowloris client is cut when it passes); two budgets. Connections waiting for a request (idle
+// keep-alive, partial headers) are held cheaply by Asio up to max_connections, and past it the
+// one waiting longest is closed to make room, so a new connection (a liveness probe, a scrape)
+// is always read: hundreds of idle or reconnecting clients cannot keep /healthz from answering.
+// Event streams have a budget of their own (max_streams; past it 503), are never closed to make
+// room for requests, and a stream that does not take its events is closed (write_timeout, or
+// stream_max_queued_bytes queued).
 #pragma once
 
 #include <chrono>
@@ -32,7 +39,10 @@ struct Readiness {
 struct HttpServerOptions {
   std::string address = "127.0.0.1:9464";  // "host:port", "[v6]:port"; port 0 = any free port
   bool allow_non_loopback = false;         // the config's metrics_public
-  std::size_t max_connections = 64;        // beyond this, new connections are closed at once
+  // Connections that are not streams: past this, the one waiting longest for a request is
+  // closed to make room (one busy writing a response is not; if all are, the new one is closed).
+  std::size_t max_connections = 1024;
+  std::size_t max_streams = 32;  // open event streams; past this a new one gets 503
   std::size_t max_request_bytes = std::size_t{8} * 1024;  // request line + headers + body
   std::chrono::milliseconds request_timeout{5'000};       // a whole request must arrive within
   std::chrono::milliseconds write_timeout{10'000};        // a response must be taken within
@@ -40,6 +50,13 @@ struct HttpServerOptions {
   // allows a non-loopback address (named in the kNotLoopback message).
   std::string name = "metrics";
   std::string non_loopback_setting = "metrics_public = true";
+  // Server-sent events: GET stream_path answers 200 text/event-stream and keeps the connection,
+  // sending "retry: 1000", then stream_first() (the latest event, if set), then every
+  // broadcast(), and a comment line every stream_keepalive. Empty: no stream.
+  std::string stream_path;
+  std::function<std::string()> stream_first;  // runs on the server thread
+  std::chrono::milliseconds stream_keepalive{15'000};
+  std::size_t stream_max_queued_bytes = std::size_t{4} * 1024 * 1024;
 };
 
 // A request as a route sees it (views into the server's buffers, valid during the call).
@@ -98,6 +115,9 @@ class HttpServer {
 
   // Closes the listener and every connection, and joins the thread. Idempotent.
   void stop();
+
+  // Queues `bytes` (one or more whole events) for every open stream. Thread-safe.
+  void broadcast(std::string bytes);
 
   [[nodiscard]] std::uint16_t port() const noexcept;  // the bound port (useful with port 0)
   [[nodiscard]] std::string url() const;              // "http://127.0.0.1:PORT"

@@ -88,6 +88,8 @@ chain::Expected<Operations, HttpServerError> Operations::start(OperationsOptions
   HttpServerOptions http;
   http.address = std::move(options.address);
   http.allow_non_loopback = options.allow_non_loopback;
+  http.stream_path = "/api/v1/stream";  // the page's live updates, one event per tick
+  http.stream_first = [s] { return s->web.stream_event(); };
   HttpServerHandlers handlers;
   handlers.metrics = [s] { return s->registry.render(); };
   handlers.readiness = [s] { return s->readiness.check(s->now()); };
@@ -96,6 +98,11 @@ chain::Expected<Operations, HttpServerError> Operations::start(OperationsOptions
     return chain::unexpected(server.error());
   }
   state->server.emplace(std::move(server).value());
+  s->web.set_listener([s](const std::string& event) {
+    if (s->server) {
+      s->server->broadcast(event);
+    }
+  });
   return Operations(std::move(state));
 }
 

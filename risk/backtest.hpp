@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include "risk/predictive_law.hpp"
+
 namespace varkeeper::risk {
 
 // I_t = 1 if -realized[t] > var[t]. Spans must have equal sizes.
@@ -123,6 +125,21 @@ struct ShortfallTestResult {
                                                       std::span<const double> es, double alpha,
                                                       const ShortfallTestOptions& options);
 
+// The same Z2 with its null distribution simulated under each period's own forecast law
+// (risk/predictive_law.hpp; issue 17) instead of one location-scale family: per simulation and
+// period, L_t = Q_t(U_t) with U_t a 53-bit uniform of std::mt19937_64(options.seed) (identical on
+// every platform), an exception when L_t > VaR_t, and Z2_sim = 1 - sum_t L_t I_t / (T (1 - alpha)
+// ES_t) with the forecasts' own VaR_t and ES_t, exactly the statistic's definition. Q_t is only
+// evaluated above min(alpha, lowest_u) (below the VaR's level a draw cannot be an exception).
+// Student-t laws draw their variate as Z / sqrt(chi2_nu / nu) instead of inverting the t's CDF
+// (std::normal_distribution and std::chi_squared_distribution: reproducible for a given standard
+// library, as ShortfallTestOptions says).
+// options.tail_dof is not used. Throws std::invalid_argument as acerbi_szekely_test, or when
+// laws.size() != T or a law is kind none.
+[[nodiscard]] ShortfallTestResult acerbi_szekely_model_test(
+    std::span<const double> realized, std::span<const double> var, std::span<const double> es,
+    double alpha, std::span<const PredictiveLaw* const> laws, const ShortfallTestOptions& options);
+
 // ES implied by a VaR forecast when only VaR is known: zero-mean normal loss with
 // sigma = VaR / z_alpha, ES = sigma phi(z_alpha) / (1 - alpha).
 [[nodiscard]] double normal_implied_es(double var, double alpha);
@@ -168,6 +185,9 @@ struct BacktestReport {
   bool conditional_coverage_reject = false;
   TrafficLight traffic_light;
   ShortfallTestResult shortfall;
+  // Z2 simulated under the forecasts' own laws (acerbi_szekely_model_test): present when
+  // run_backtest was given a law with has_law() for every period and ES came from the forecasts.
+  std::optional<ShortfallTestResult> shortfall_model;
   bool shortfall_es_implied = false;  // true when ES was not given and normal_implied_es was used
   // Periods whose VaR forecast is <= 0 (the model expects no loss at this confidence, e.g. a
   // drift extrapolated with mean = sample): kept in every count (any loss above the VaR, here any
@@ -191,12 +211,14 @@ struct BacktestReport {
   CalibratedBacktest calibrated;
 };
 
-// The whole battery. `es` may be empty (ES then implied by normal_implied_es). Throws
+// The whole battery. `es` may be empty (ES then implied by normal_implied_es). `laws`: empty, or
+// one (non-null) predictive law per period for shortfall_model. Throws
 // std::invalid_argument with one sentence for mismatched sizes, no observations, a confidence
 // outside (0, 1), or a non-finite forecast or return. A VaR <= 0 is not an error: it is counted
 // (non_positive_var) and backtested as it is.
 [[nodiscard]] BacktestReport run_backtest(std::span<const double> realized,
                                           std::span<const double> var, std::span<const double> es,
-                                          const BacktestOptions& options);
+                                          const BacktestOptions& options,
+                                          std::span<const PredictiveLaw* const> laws = {});
 
 }  // namespace varkeeper::risk

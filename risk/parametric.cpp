@@ -143,11 +143,18 @@ void add_short_unbounded(std::vector<Diagnostic>& diagnostics, const char* metho
 // 1 - exp(X) (the top of parametric.hpp): VaR = 1 - exp(m - s q), ES = 1 - exp(m) T(s),
 // m = h mu_p, s = sqrt(h) sigma_p; the components are the linear ones rescaled to the totals, the
 // vegas the exact derivatives in ln sigma_i.
+PredictiveLaw law_of_kind(PredictiveLaw::Kind kind, double nu) {
+  PredictiveLaw law;
+  law.kind = kind;
+  law.nu = nu;
+  return law;
+}
+
 template <class Tail>
 ParametricResult elliptical(std::span<const double> mean, std::span<const double> covariance,
                             std::span<const double> weights, const ParametricOptions& options,
-                            double q, double e, Tail tail, const char* method,
-                            bool exp_tail_finite) {
+                            double q, double e, Tail tail, const char* method, bool exp_tail_finite,
+                            PredictiveLaw law) {
   const std::size_t n = weights.size();
   std::vector<double> sigma_w(n, 0.0);  // Sigma w
   double mu_p = 0.0;
@@ -180,9 +187,14 @@ ParametricResult elliptical(std::span<const double> mean, std::span<const double
     r.vega_var[i] = sh * share * q;
     r.vega_cvar[i] = sh * share * e;
   }
+  law.location = h * mu_p;
+  law.scale = sh * sd_p;
+  law.loss_map = PredictiveLaw::LossMap::kLinear;
   if (options.revaluation == Revaluation::kLinear) {
+    r.law = std::move(law);
     return r;
   }
+  law.loss_map = PredictiveLaw::LossMap::kFull;
   const double m = h * mu_p;
   const double s = sh * sd_p;
   const TailExp t = tail(s);
@@ -201,6 +213,8 @@ ParametricResult elliptical(std::span<const double> mean, std::span<const double
   const double b = legs.lone ? s / a_w : 0.0;
   const TailExp up = legs.lone && exp_tail_finite ? tail(-b) : TailExp{};
   if (legs.lone) {
+    law.loss_map = PredictiveLaw::LossMap::kLoneShort;
+    law.short_weight = a_w;
     r.var = a_w * std::expm1(a + b * q);
     r.cvar = exp_tail_finite ? a_w * (std::exp(a) * up.value - 1.0) : a_w * std::expm1(a + b * e);
     r.cvar = std::max(r.cvar, r.var);
@@ -224,6 +238,7 @@ ParametricResult elliptical(std::span<const double> mean, std::span<const double
       r.vega_cvar[i] = -em * t.slope * ds[i];
     }
   }
+  r.law = std::move(law);
   return r;
 }
 
@@ -388,7 +403,8 @@ ParametricResult parametric_normal(std::span<const double> mean, std::span<const
   const double p = 1.0 - alpha;
   return elliptical(
       mean, covariance, weights, options, z, stat::normal_pdf(z) / p,
-      [&](double s) { return normal_tail_exp(z, p, s); }, "parametric-normal", true);
+      [&](double s) { return normal_tail_exp(z, p, s); }, "parametric-normal", true,
+      law_of_kind(PredictiveLaw::Kind::kNormal, 0.0));
 }
 
 ParametricResult parametric_student_t(std::span<const double> location,
@@ -406,7 +422,8 @@ ParametricResult parametric_student_t(std::span<const double> location,
   const double q = student_t_var(0.0, 1.0, nu, alpha);
   return elliptical(
       location, dispersion, weights, options, q, student_t_es(0.0, 1.0, nu, alpha),
-      [&](double s) { return student_t_tail_exp(q, nu, 1.0 - alpha, s); }, "Student-t", false);
+      [&](double s) { return student_t_tail_exp(q, nu, 1.0 - alpha, s); }, "Student-t", false,
+      law_of_kind(PredictiveLaw::Kind::kStudentT, nu));
 }
 
 ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
@@ -448,6 +465,13 @@ ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
   r.cf_sample_excess_kurtosis = k_sample;
   r.cf_skewness = s;
   r.cf_excess_kurtosis = k;
+  r.law.kind = PredictiveLaw::Kind::kCornishFisher;
+  r.law.loss_map = options.revaluation == Revaluation::kFull ? PredictiveLaw::LossMap::kFull
+                                                             : PredictiveLaw::LossMap::kLinear;
+  r.law.location = h * mom.mean;
+  r.law.scale = sh * sd;
+  r.law.skewness = s;
+  r.law.excess_kurtosis = k;
   r.var = -(h * mom.mean + sh * sd * zc);
   const double es_raw = -(h * mom.mean + sh * sd * ec);
   const bool es_guarded = es_raw < r.var;
@@ -530,6 +554,8 @@ ParametricResult parametric_cornish_fisher(const ReturnWindow& window,
       // A lone short |w|: r = X / w, its upper quantile at X's lower one (see elliptical). The
       // cubic z_cf makes E[e^r | tail] infinite (unless S = K = 0): CVaR is the Jensen bound.
       const double a_w = -legs.weight;
+      r.law.loss_map = PredictiveLaw::LossMap::kLoneShort;
+      r.law.short_weight = a_w;
       r.var = a_w * std::expm1(-(m + scale * zc) / a_w);
       r.cvar = std::max(a_w * std::expm1(linear_cvar / a_w), r.var);
       add_short_unbounded(r.diagnostics, "Cornish-Fisher");

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "risk/portfolio_loss.hpp"
+#include "risk/predictive_law.hpp"
 #include "risk/return_window.hpp"
 #include "risk/risk_diagnostic.hpp"
 
@@ -97,6 +98,9 @@ struct ParametricResult {
   double cf_sample_excess_kurtosis = 0.0;
   double cf_skewness = 0.0;
   double cf_excess_kurtosis = 0.0;
+  // The forecast loss distribution itself (risk/predictive_law.hpp): the h-period X's location and
+  // scale, its family and the loss map used above.
+  PredictiveLaw law;
 };
 
 struct ParametricOptions {

@@ -199,6 +199,7 @@ void estimate_parametric(RiskMethod method, const ReturnWindow& window,
   e.diagnostics = std::move(r.diagnostics);
   e.var = r.var;
   e.cvar = r.cvar;
+  e.law = std::move(r.law);
   copy_components(r, e, o.components);
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "risk/portfolio_loss.hpp"
+#include "risk/predictive_law.hpp"
 #include "risk/return_window.hpp"
 #include "risk/risk_diagnostic.hpp"
 
@@ -91,6 +92,11 @@ struct RiskEstimate {
   // Conditions the figure rests on (a fallback, a bound, too little data):
   // risk/risk_diagnostic.hpp.
   std::vector<Diagnostic> diagnostics;
+  // The forecast loss distribution (risk/predictive_law.hpp): parametric-normal, parametric-t and
+  // cornish-fisher give their closed form, the Monte Carlo methods their simulated tail; kind
+  // none for historical, historical-age, filtered-historical and evt. Backtests simulate the Z2
+  // test's null distribution under it.
+  PredictiveLaw law;
 };
 
 // Throws std::invalid_argument with a clear sentence for inputs the caller should have

@@ -142,15 +142,39 @@ RollingBacktestResult rolling_backtest(const ReturnWindow& history, std::span<co
   f.var.reserve(n_forecasts);
   f.cvar.reserve(n_forecasts);
   f.realized.reserve(n_forecasts);
+  f.fit.reserve(n_forecasts);
   for (std::size_t t = w; t < t_obs; ++t) {
-    const RiskEstimate& current = fits[(t - w) / options.refit_every];
+    const std::size_t j = (t - w) / options.refit_every;
+    const RiskEstimate& current = fits[j];
     f.row.push_back(t);
     f.var.push_back(current.var);
     f.cvar.push_back(current.cvar);
     f.realized.push_back(realized[t]);
+    f.fit.push_back(j);
   }
-  result.report = run_backtest(f.realized, f.var, f.cvar, options.backtest);
+  f.laws.reserve(fits.size());
+  for (const RiskEstimate& fit : fits) {
+    f.laws.push_back(fit.law);
+  }
+  const std::vector<const PredictiveLaw*> laws = f.law_per_period();
+  result.report = run_backtest(f.realized, f.var, f.cvar, options.backtest, laws);
   return result;
+}
+
+std::vector<const PredictiveLaw*> ForecastSeries::law_per_period() const {
+  std::vector<const PredictiveLaw*> out;
+  if (fit.empty() ||
+      !std::all_of(laws.begin(), laws.end(), [](const PredictiveLaw& l) { return l.has_law(); })) {
+    return out;
+  }
+  out.reserve(fit.size());
+  for (const std::size_t j : fit) {
+    out.push_back(j < laws.size() ? &laws[j] : nullptr);
+  }
+  if (std::find(out.begin(), out.end(), nullptr) != out.end()) {
+    out.clear();
+  }
+  return out;
 }
 
 }  // namespace varkeeper::risk

@@ -32,6 +32,11 @@ struct ForecastSeries {
   std::vector<double> var;       // one-period VaR forecast for row t (positive loss fraction)
   std::vector<double> cvar;      // one-period CVaR forecast for row t
   std::vector<double> realized;  // realised portfolio simple return in row t
+  std::vector<std::size_t> fit;  // the refit whose forecast row t holds (index into `laws`)
+  // Per refit, the forecast's loss law (RiskEstimate::law; kind none for methods without one).
+  std::vector<PredictiveLaw> laws;
+  // One pointer per forecast into `laws` (for run_backtest); empty if some fit has no law.
+  [[nodiscard]] std::vector<const PredictiveLaw*> law_per_period() const;
 };
 
 struct RollingBacktestResult {

@@ -61,6 +61,8 @@ struct BacktestInput {
   std::size_t dropped = 0;  // forecasts without a realised return on their date
   // Rolling: per diagnostic kind, the fits that carried it (risk/rolling_backtest.hpp).
   std::vector<std::size_t> diagnostic_fits;
+  // Rolling: the fits' predictive laws and which fit each period used (risk/predictive_law.hpp).
+  risk::ForecastSeries laws;
 };
 
 // {"kind": fits} for every kind seen in the rolling fits (empty for --forecasts).
@@ -172,6 +174,8 @@ BacktestInput load_rolling(const BacktestCliOptions& o, risk::RiskMethod method)
   for (std::size_t row : result.forecasts.row) {
     in.dates.push_back(prices.dates[row + 1]);
   }
+  in.laws.fit = std::move(result.forecasts.fit);
+  in.laws.laws = std::move(result.forecasts.laws);
   in.var = std::move(result.forecasts.var);
   in.cvar = std::move(result.forecasts.cvar);
   in.realized = std::move(result.forecasts.realized);
@@ -291,6 +295,18 @@ void print_json(const BacktestCliOptions& o, const BacktestInput& in,
                   {"tail_dof", o.es_tail_dof},
                   {"es_source", r.shortfall_es_implied ? "normal-implied" : "forecast"},
                   {"excluded_periods", r.shortfall_excluded}};
+  // Z2 simulated under each period's own forecast law (parametric and Monte Carlo methods in a
+  // rolling backtest); null for methods without one and for --forecasts files.
+  j["es_test_model"] = r.shortfall_model
+                           ? nlohmann::json{{"statistic", "acerbi-szekely-z2"},
+                                            {"null", "forecast-law"},
+                                            {"z2", r.shortfall_model->z2},
+                                            {"critical_value", r.shortfall_model->critical_value},
+                                            {"p_value", r.shortfall_model->p_value},
+                                            {"reject", r.shortfall_model->reject},
+                                            {"significance", 0.05},
+                                            {"simulations", r.shortfall_model->simulations}}
+                           : nlohmann::json(nullptr);
   j["recalibration"] = {
       {"basis", o.recalibrate},
       {"multiplier", r.multiplier},
@@ -395,6 +411,17 @@ void print_text(const BacktestCliOptions& o, const BacktestInput& in,
     out << ", " << r.shortfall_excluded << " periods with ES <= 0 left out";
   }
   out << ")\n";
+  if (r.shortfall_model) {
+    out << "ES test (Z2 law) Z2 " << fixed(r.shortfall_model->z2, 4) << "  critical "
+        << fixed(r.shortfall_model->critical_value, 4) << " at 5 %  p "
+        << fixed(r.shortfall_model->p_value, 4) << "  " << verdict(r.shortfall_model->reject)
+        << "  (null simulated under each period's forecast law, " << r.shortfall_model->simulations
+        << " simulations)\n";
+  } else {
+    out << "ES test (Z2 law) n/a (no forecast law: "
+        << (in.source == "rolling" ? o.method : "a forecast file")
+        << "; the fixed-model test above applies)\n";
+  }
   out << "recalibration    multiplier " << fixed(r.multiplier, 4) << " (" << o.recalibrate
       << "; zone " << fixed(r.multiplier_zone, 4) << ", exception ratio "
       << (r.multiplier_exception_ratio ? fixed(*r.multiplier_exception_ratio, 4) : "n/a") << "), "
@@ -462,8 +489,9 @@ void run(const BacktestCliOptions& o) {
   bo.shortfall.seed = o.seed;
   bo.shortfall.tail_dof = o.es_tail_dof;
   risk::BacktestReport report;
+  const std::vector<const risk::PredictiveLaw*> laws = in.laws.law_per_period();
   try {
-    report = risk::run_backtest(in.realized, in.var, in.cvar, bo);
+    report = risk::run_backtest(in.realized, in.var, in.cvar, bo, laws);
   } catch (const std::invalid_argument& e) {
     throw UserError(std::string("the backtest cannot run: ") + e.what());
   }

@@ -12,8 +12,11 @@ scripts/build.sh varkeeper varkeeper_contracts varkeeper_unit_tests varkeeper_ho
 # Lint: clang-format over the whole tree, clang-tidy (the checked-in .clang-tidy) over every
 # chain/ risk/ keeper/ source; any finding fails the run (scripts/lint.sh).
 scripts/lint.sh
-# Every doctest case is its own CTest test (ctest -N lists them, ctest -R NAME runs one).
-ctest --test-dir build --output-on-failure --timeout 1800
+# Every doctest case is its own CTest test (ctest -N lists them, ctest -R NAME runs one). Most of
+# them wait on anvil's blocks, child processes and timeouts rather than compute, so CTest runs
+# nproc + 1 at a time (VARKEEPER_TEST_JOBS to change it); tests that must not overlap say so with
+# RESOURCE_LOCK or RUN_SERIAL (tests/CMakeLists.txt).
+ctest --test-dir build --output-on-failure --timeout 1800 -j"${VARKEEPER_TEST_JOBS:-$(($(nproc) + 1))}"
 
 # The decoders again, under ASan + UBSan: random and mutated bytes must never read out of bounds.
 jobs="${VARKEEPER_JOBS:-$(nproc)}"

@@ -5,6 +5,8 @@
 #   -D OUT=<file to write>
 #   -D SERIAL=<comma-separated test files, named as below ("integration.store_crash"), whose
 #              cases must not share the machine (RUN_SERIAL)>
+#   -D LOCK=<comma-separated file=resource pairs ("peer.contract_abi_cast=contracts_out"): the
+#            file's cases get RESOURCE_LOCK resource>
 #
 # A case is named after the test file it is in, mirroring the source it tests, then its doctest
 # name: tests/risk/oprisk_test.cpp's "a case" is "risk.oprisk: a case"; the suite is its label
@@ -35,6 +37,7 @@ string(REPLACE "]" "<close>" xml "${xml}")
 string(REPLACE "\n" ";" lines "${xml}")
 
 string(REPLACE "," ";" serial "${SERIAL}")
+string(REPLACE "," ";" locks "${LOCK}")
 set(script "")
 set(seen "")
 set(count 0)
@@ -84,6 +87,15 @@ foreach(line IN LISTS lines)
     "WORKING_DIRECTORY [==[${WORKDIR}]==]")
   if(NOT where STREQUAL "" AND where IN_LIST serial)
     string(APPEND script " RUN_SERIAL TRUE")
+  endif()
+  set(resources "")
+  foreach(pair IN LISTS locks)
+    if(pair MATCHES "^([^=]+)=(.+)$" AND CMAKE_MATCH_1 STREQUAL where)
+      list(APPEND resources "${CMAKE_MATCH_2}")
+    endif()
+  endforeach()
+  if(resources)
+    string(APPEND script " RESOURCE_LOCK [==[${resources}]==]")
   endif()
   string(APPEND script ")\n")
   math(EXPR count "${count} + 1")

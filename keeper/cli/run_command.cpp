@@ -7,6 +7,7 @@
 #include "keeper/daemon/daemon.hpp"
 #include "keeper/deploy/deploy.hpp"
 #include "keeper/devchain/local_chain.hpp"
+#include "keeper/network/network_daemon.hpp"
 #include "keeper/ops/logging.hpp"
 #include "keeper/ops/signals.hpp"
 #include "keeper/store/store_error.hpp"
@@ -89,6 +90,18 @@ const RegisterCommand kRegister{
             const int rc = run_local(opts->local, stop, std::cout);
             if (rc != 0) {
               throw UserError("the local run failed", rc);
+            }
+            return;
+          }
+          if (config.network.enabled) {
+            // One keeper of a keeper set (issue 18; docs/operations.md "Keeper network").
+            std::optional<std::uint64_t> max_ticks;
+            if (opts->ticks > 0) {
+              max_ticks = opts->ticks;
+            }
+            const int rc = network::run_network_daemon(config, stop, std::cout, max_ticks);
+            if (rc != 0) {
+              throw UserError("the keeper stopped with an error", rc);
             }
             return;
           }

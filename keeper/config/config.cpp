@@ -686,11 +686,122 @@ void read_portfolios(const Table& top, Config& config) {
   }
 }
 
+// host:port of a listen address; fails naming `key` otherwise.
+std::pair<std::string, std::uint16_t> host_port(const Table& t, std::string_view key,
+                                                const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    t.fail(key, "'" + address + "' is not host:port");
+  }
+  const std::string port_text = address.substr(colon + 1);
+  const bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                      std::all_of(port_text.begin(), port_text.end(),
+                                  [](unsigned char ch) { return std::isdigit(ch) != 0; });
+  const long port = digits ? std::stol(port_text) : -1;
+  if (!digits || port < 0 || port > 65535) {
+    t.fail(key, "'" + address + "' has no valid port (0-65535)");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+// [network] and [[peers]] (issue 18).
+void read_network(const Table& top, Config& config) {
+  const auto* nt = top.opt_table("network");
+  const bool has_peers = top.has("peers");
+  if (nt == nullptr) {
+    if (has_peers) {
+      top.fail("peers", "needs [network] enabled = true");
+    }
+    return;
+  }
+  const Table n(top.file(), *nt, "network",
+                {"enabled", "listen", "listen_public", "round_blocks", "genesis_block",
+                 "lag_blocks", "quantum_wad", "backup_delay_blocks", "propose_after_blocks",
+                 "push_timeout_ms", "history_rounds"});
+  auto& s = config.network;
+  s.enabled = n.boolean("enabled", false);
+  if (auto listen = n.opt_string("listen")) {
+    s.listen = *listen;
+  }
+  s.listen_public = n.boolean("listen_public", false);
+  const auto [host, port] = host_port(n, "listen", s.listen);
+  (void)port;
+  if (!is_loopback_host(host) && !s.listen_public) {
+    n.fail("listen", host +
+                         " is not a loopback address; set network.listen_public = true to serve "
+                         "the peer API beyond this machine (put TLS in front of it)");
+  }
+  s.round_blocks = n.uint("round_blocks", s.round_blocks, 1, 1'000'000);
+  s.genesis_block = n.uint("genesis_block", s.genesis_block);
+  s.lag_blocks = n.uint("lag_blocks", s.lag_blocks, 0, 10'000);
+  s.quantum_wad = n.uint("quantum_wad", s.quantum_wad, 1, 1'000'000'000'000'000LL);
+  s.backup_delay_blocks = n.uint("backup_delay_blocks", s.backup_delay_blocks, 1, 1'000'000);
+  s.propose_after_blocks = n.uint("propose_after_blocks", s.propose_after_blocks, 1, 1'000'000);
+  s.push_timeout_ms = n.uint("push_timeout_ms", s.push_timeout_ms, 50, 60'000);
+  s.history_rounds = n.uint("history_rounds", s.history_rounds, 1, 100'000);
+  if (!s.enabled) {
+    if (has_peers) {
+      top.fail("peers", "needs network.enabled = true");
+    }
+    return;
+  }
+  if (config.keys.signers.size() != 1) {
+    top.file().fail("keys.signers", nullptr,
+                    "a keeper of a keeper set (network.enabled = true) holds exactly one signer "
+                    "key, got " +
+                        std::to_string(config.keys.signers.size()));
+  }
+  for (const auto& [path, table] : top.tables("peers")) {
+    const Table p(top.file(), *table, path, {"url", "signer"});
+    p.require("url");
+    p.require("signer");
+    PeerSettings peer;
+    peer.url_text = p.string("url");
+    peer.url = read_url(p, p.key("url"), p.get("url"), peer.url_text, false);
+    peer.signer = *p.opt_address("signer");
+    for (const auto& earlier : config.peers) {
+      if (earlier.signer == peer.signer) {
+        p.fail("signer", "is the signer of another peer too");
+      }
+    }
+    config.peers.push_back(std::move(peer));
+  }
+  if (config.peers.empty()) {
+    top.fail("peers", "network.enabled = true needs at least one [[peers]] entry");
+  }
+  const auto& own = config.keys.signers.front();
+  std::optional<chain::Address> mine = own.keystore_address;
+  if (own.dev_key) {
+    mine = chain::address_of(dev_key(*own.dev_key));
+  }
+  for (std::size_t i = 0; mine && i < config.peers.size(); ++i) {
+    if (config.peers[i].signer == *mine) {
+      top.file().fail("peers[" + std::to_string(i) + "].signer", nullptr,
+                      "is this keeper's own signer (keys.signers[0])");
+    }
+  }
+  if (s.propose_after_blocks >= s.round_blocks) {
+    n.fail("propose_after_blocks", "must be below network.round_blocks (" +
+                                       std::to_string(s.round_blocks) +
+                                       "): a round's report is replaced at the next trigger block");
+  }
+  if (s.backup_delay_blocks * config.peers.size() > s.propose_after_blocks) {
+    n.fail("backup_delay_blocks", "x the number of peers (" + std::to_string(config.peers.size()) +
+                                      ") must not exceed network.propose_after_blocks (" +
+                                      std::to_string(s.propose_after_blocks) +
+                                      "): every backup gets its turn first");
+  }
+}
+
 Config read_config(const TomlFile& file, const toml::table& root) {
   Config config;
-  const Table top(
-      file, root, "",
-      {"keeper", "chain", "keys", "contracts", "assets", "portfolios", "breaker", "oprisk"});
+  const Table top(file, root, "",
+                  {"keeper", "chain", "keys", "contracts", "assets", "portfolios", "breaker",
+                   "oprisk", "network", "peers"});
   read_keeper(top, config);
   if (!top.has("keeper")) {
     config.keeper.store = file.resolve(config.keeper.store.string());
@@ -702,6 +813,7 @@ Config read_config(const TomlFile& file, const toml::table& root) {
   read_portfolios(top, config);
   read_breaker(top, config.breaker);
   read_oprisk(top, config);
+  read_network(top, config);
   return config;
 }
 

@@ -164,6 +164,29 @@ struct OpriskSettings {
   std::vector<OpriskCategorySettings> categories;  // in file order
 };
 
+// [network] (issue 18): this keeper is one of a keeper set that signs each round together
+// (keeper/network/round_rule.hpp has the rules; docs/operations.md "Keeper network").
+struct NetworkSettings {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:9470";  // the peer API (host:port; port 0 = a free one)
+  bool listen_public = false;             // required for a non-loopback listen address
+  std::uint64_t round_blocks = 5;         // a trigger block every round_blocks blocks
+  std::uint64_t genesis_block = 0;        // the first trigger is at or after it
+  std::uint64_t lag_blocks = 0;           // act on B once the head is at B + lag_blocks
+  std::uint64_t quantum_wad = 1'000'000'000'000ULL;  // VaR/CVaR resolution (1e-6)
+  std::uint64_t backup_delay_blocks = 2;             // per rank after the transmitter
+  std::uint64_t propose_after_blocks = 4;            // no quorum by then: propose()
+  std::uint64_t push_timeout_ms = 2'000;             // one push to one peer
+  std::uint64_t history_rounds = 2'000;              // walk_back depth at genesis
+};
+
+// [[peers]]: another keeper of the set.
+struct PeerSettings {
+  chain::Url url;           // its peer API, e.g. http://10.0.0.2:9470
+  std::string url_text;     // as written (for the peer client)
+  chain::Address signer{};  // the signer key it reports with (one of RiskOracle.signers())
+};
+
 struct Config {
   std::filesystem::path file;  // as given to load_config
   KeeperSettings keeper;
@@ -174,6 +197,8 @@ struct Config {
   std::vector<PortfolioSettings> portfolios;
   risk::BreakerConfig breaker;
   std::optional<OpriskSettings> oprisk;
+  NetworkSettings network;
+  std::vector<PeerSettings> peers;
 };
 
 // Reads, parses and validates `file`. Throws ConfigError (one sentence) on any problem. Keystore

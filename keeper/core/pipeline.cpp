@@ -222,6 +222,18 @@ void Pipeline::set_change_limit(std::uint64_t portfolio_id, const ChangeLimit& l
   }
 }
 
+void Pipeline::set_risk_seed(std::uint64_t portfolio_id, std::uint64_t seed) {
+  for (auto& spec : config_.portfolios) {
+    if (spec.id != portfolio_id || spec.risk.seed == seed) {
+      continue;
+    }
+    spec.risk.seed = seed;
+    if (const auto it = state_->portfolios.find(portfolio_id); it != state_->portfolios.end()) {
+      it->second.last_estimate.reset();
+    }
+  }
+}
+
 TickResult Pipeline::tick(std::int64_t now, const std::vector<PriceReading>& readings) {
   auto& st = *state_;
   TickResult out;

@@ -136,6 +136,11 @@ class Pipeline {
   // with max_change 0) the figures are published as they are.
   void set_change_limit(std::uint64_t portfolio_id, const ChangeLimit& limit);
 
+  // The Monte Carlo seed of a portfolio's next estimates (the keeper network seeds each round
+  // from (portfolio, round): keeper/network/round_rule.hpp). A new seed is a new estimate even
+  // when the window of returns is unchanged.
+  void set_risk_seed(std::uint64_t portfolio_id, std::uint64_t seed);
+
   [[nodiscard]] const PipelineConfig& config() const noexcept { return config_; }
   // Number of closes held for `asset` at `period_s`.
   [[nodiscard]] std::size_t history_size(const std::string& asset, std::int64_t period_s) const;

@@ -128,6 +128,14 @@ SignatureBook::Verdict judge(Own& own, const PeerReport& theirs, const chain::Ha
     if (own.agreed.contains(theirs.signer)) {
       return V::kDuplicate;
     }
+    // Counted only if it really is theirs over our digest (decode checked it already; this
+    // keeps the book sound for a caller that did not decode, at one recovery per counted one).
+    const auto who = chain::recover_address(digest, theirs.signature);
+    if (!who || *who != theirs.signer) {
+      ++peer.stats.rejected;
+      peer.stats.last_error = "signature does not recover to the peer";
+      return V::kUnknownPeer;
+    }
     own.agreed.emplace(theirs.signer, theirs.signature);
     ++peer.stats.signatures_received;
     peer.stats.last_agreement_round =

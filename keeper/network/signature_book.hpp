@@ -102,7 +102,7 @@ class SignatureBook {
     kAccepted,     // agrees with our digest: its signature now counts
     kHeld,         // our own report for (pid, round) is not known yet: held until add_own
     kDuplicate,    // this peer's report for (pid, round) with this digest is already here
-    kUnknownPeer,  // the recovered signer is not a configured peer
+    kUnknownPeer,  // the signer is not a configured peer (or its signature does not recover to it)
     kSelf,         // the recovered signer is us (our own signature sent back)
     kNotSigner,    // a configured peer that is_onchain_signer refuses
     kStale,        // (pid, round) is at or below a round forget_through was told landed

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "chain/hex.hpp"
 #include "chain/transaction.hpp"
 #include "chain/transport.hpp"
+#include "chain/uint256.hpp"
 #include "chain/url.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -228,7 +230,113 @@ std::string with_ids_shifted(const std::string& out) {
   return answer.dump();
 }
 
+// A Chainlink aggregator read: latestRoundData() or getRoundData(uint80), as kLyingPrice finds it
+// in an eth_call; returns the called address (lower case) or "".
+std::string aggregator_read(const nlohmann::json& call) {
+  if (!call.is_object() || call.value("method", "") != "eth_call" || !call.contains("params") ||
+      !call["params"].is_array() || call["params"].empty() || !call["params"][0].is_object()) {
+    return {};
+  }
+  const auto& tx = call["params"][0];
+  const std::string data =
+      tx.contains("data") && tx["data"].is_string()     ? tx["data"].get<std::string>()
+      : tx.contains("input") && tx["input"].is_string() ? tx["input"].get<std::string>()
+                                                        : std::string();
+  std::string selector = data.substr(0, 10);
+  for (auto& ch : selector) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (selector != "0xfeaf968c" && selector != "0x9a6fc8f5") {
+    return {};
+  }
+  std::string to = tx.contains("to") && tx["to"].is_string() ? tx["to"].get<std::string>() : "";
+  for (auto& ch : to) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return to;
+}
+
+// One aggregator answer (uint80, int256 answer, uint256, uint256, uint80 as 0x-hex) with its
+// answer word times num / den (rounded down); a negative or malformed answer stays as it is.
+std::optional<std::string> scaled_round_data(const std::string& hex, std::uint64_t num,
+                                             std::uint64_t den) {
+  constexpr std::size_t kWord = 64;
+  if (hex.size() != 2 + 5 * kWord || hex.compare(0, 2, "0x") != 0) {
+    return std::nullopt;
+  }
+  const auto word_bytes = chain::from_hex("0x" + hex.substr(2 + kWord, kWord));
+  if (!word_bytes) {
+    return std::nullopt;
+  }
+  const auto answer = chain::u256_from_be(*word_bytes);
+  if (!answer || (*answer >> 255) != 0) {  // negative (two's complement): left alone
+    return std::nullopt;
+  }
+  const chain::U256 lied = *answer * chain::U256(num) / chain::U256(den);
+  if ((lied >> 255) != 0) {
+    return std::nullopt;
+  }
+  const std::string word = chain::to_hex(chain::u256_to_be32(lied)).substr(2);
+  return hex.substr(0, 2 + kWord) + word + hex.substr(2 + 2 * kWord);
+}
+
 }  // namespace
+
+void FaultProxy::set_price_scale(std::uint64_t numerator, std::uint64_t denominator) {
+  if (denominator == 0) throw std::invalid_argument("fault proxy: price scale denominator 0");
+  std::lock_guard lock(script_mu_);
+  scale_num_ = numerator;
+  scale_den_ = denominator;
+}
+
+void FaultProxy::set_lying_feeds(std::vector<std::string> addresses) {
+  for (auto& a : addresses) {
+    for (auto& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  std::lock_guard lock(script_mu_);
+  lying_feeds_ = std::move(addresses);
+}
+
+// kLyingPrice: the node's answer `out` to `request` (one call or a batch) with every aggregator
+// price read scaled; answers are matched to their calls by id.
+std::string FaultProxy::lie_about_prices(const std::string& request_body, const std::string& out) {
+  const auto request = nlohmann::json::parse(request_body, nullptr, false);
+  auto answer = nlohmann::json::parse(out, nullptr, false);
+  std::uint64_t num = 0, den = 1;
+  std::vector<std::string> feeds;
+  {
+    std::lock_guard lock(script_mu_);
+    num = scale_num_;
+    den = scale_den_;
+    feeds = lying_feeds_;
+  }
+  // The ids of the calls that read a price this proxy lies about.
+  std::vector<nlohmann::json> ids;
+  const auto note = [&](const nlohmann::json& call) {
+    const std::string to = aggregator_read(call);
+    if (to.empty()) return;
+    if (!feeds.empty() && std::find(feeds.begin(), feeds.end(), to) == feeds.end()) return;
+    ids.push_back(call.value("id", nlohmann::json(nullptr)));
+  };
+  if (request.is_array()) {
+    for (const auto& call : request) note(call);
+  } else {
+    note(request);
+  }
+  if (ids.empty()) return out;
+  const auto change = [&](nlohmann::json& a) {
+    if (!a.is_object() || !a.contains("result") || !a["result"].is_string()) return;
+    if (std::find(ids.begin(), ids.end(), a.value("id", nlohmann::json(nullptr))) == ids.end()) {
+      return;
+    }
+    if (auto lied = scaled_round_data(a["result"].get<std::string>(), num, den)) {
+      a["result"] = *lied;
+      ++prices_altered_;
+    }
+  };
+  if (answer.is_array()) {
+    for (auto& a : answer) change(a);
+  } else {
+    change(answer);
+  }
+  return answer.dump();
+}
 
 void FaultProxy::handle(int fd) {
   Conn c{fd, nullptr};
@@ -320,6 +428,7 @@ void FaultProxy::handle(int fd) {
       continue;
     }
     std::string out = *forwarded;
+    if (f == Fault::kLyingPrice) out = lie_about_prices(body, out);
     if (f == Fault::kWrongId) out = with_ids_shifted(out);
     if (f == Fault::kTruncatedBatch || f == Fault::kReorderedBatch)
       out = with_batch_changed(out, f);
@@ -355,6 +464,7 @@ std::string_view fault_name(Fault f) noexcept {
     case Fault::kReorderedBatch: return "reordered_batch";
     case Fault::kFrozenHead: return "frozen_head";
     case Fault::kLaggingHead: return "lagging_head";
+    case Fault::kLyingPrice: return "lying_price";
   }
   return "unknown";
 }
@@ -394,7 +504,8 @@ Fault FaultProxy::fault_for(const std::string& method) {
   // The chain faults touch the calls they change only.
   if ((f == Fault::kGasSurcharge && method != "eth_estimateGas" &&
        method != "eth_sendRawTransaction") ||
-      (f == Fault::kNoFinalizedTag && method != "eth_getBlockByNumber")) {
+      (f == Fault::kNoFinalizedTag && method != "eth_getBlockByNumber") ||
+      (f == Fault::kLyingPrice && method != "eth_call")) {
     f = Fault::kNone;
   }
   ++injected_[f];

@@ -57,6 +57,12 @@ enum class Fault {
   // A node set_head_lag() blocks behind its upstream: eth_blockNumber and
   // eth_getBlockByNumber("latest") answer the head minus the lag; the rest is forwarded.
   kLaggingHead,
+  // A lying price endpoint: eth_calls of latestRoundData() or getRoundData(uint80) (a Chainlink
+  // aggregator's reads, alone or in a batch) are forwarded and their answer word (int256, the
+  // price) is multiplied by set_price_scale() (default 1.2, rounded down); only the aggregators
+  // of set_lying_feeds() if any are set. Every other call, and a negative answer, is forwarded
+  // untouched. For the keeper network's divergence case (issue 18).
+  kLyingPrice,
 };
 
 // The behaviour's name, as tests and docs/operations.md call it ("drop", "fail_receipts", ...).
@@ -95,6 +101,12 @@ class FaultProxy {
   void set_gas_surcharge(std::uint64_t gas) { gas_surcharge_.store(gas); }
   // How many blocks kLaggingHead stays behind the upstream head.
   void set_head_lag(std::uint64_t blocks) { head_lag_.store(blocks); }
+  // kLyingPrice's factor as numerator / denominator (default 6/5 = 1.2).
+  void set_price_scale(std::uint64_t numerator, std::uint64_t denominator);
+  // kLyingPrice lies about these aggregators only (empty, the default: every aggregator).
+  void set_lying_feeds(std::vector<std::string> addresses);
+  // How many price answers kLyingPrice has altered (each call of a batch counts).
+  [[nodiscard]] std::uint64_t prices_altered() const noexcept { return prices_altered_.load(); }
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::uint64_t requests() const noexcept { return requests_.load(); }
   // How many requests got `f` (kNone: forwarded untouched).
@@ -104,6 +116,8 @@ class FaultProxy {
   void serve();
   void handle(int fd);
   [[nodiscard]] Fault fault_for(const std::string& method);
+  [[nodiscard]] std::string lie_about_prices(const std::string& request_body,
+                                             const std::string& out);
 
   std::string upstream_;
   std::optional<TlsFiles> tls_;
@@ -114,6 +128,9 @@ class FaultProxy {
   std::atomic<int> delay_ms_{3000};
   std::atomic<std::uint64_t> gas_surcharge_{50'000};
   std::atomic<std::uint64_t> head_lag_{10};
+  std::uint64_t scale_num_ = 6, scale_den_ = 5;  // kLyingPrice's factor, under script_mu_
+  std::vector<std::string> lying_feeds_;         // lower-case 0x addresses, under script_mu_
+  std::atomic<std::uint64_t> prices_altered_{0};
   std::optional<std::uint64_t> frozen_head_;  // kFrozenHead's block, under script_mu_
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> requests_{0};

@@ -5,6 +5,7 @@
 #include "chain/abi_type.hpp"
 #include "chain/contract.hpp"
 #include "chain/hex.hpp"
+#include "keeper/core/contract_errors.hpp"
 
 namespace varkeeper::keeper {
 
@@ -112,6 +113,11 @@ std::optional<OnchainReport> Reporter::waiting(std::uint64_t portfolio_id) const
 
 namespace {
 std::string describe_refusal(const chain::RpcError& e) {
+  // The oracle's custom error in human form (issue 19), e.g. "TooSoon: observed 2026-12-07
+  // 23:23:12 UTC, earliest accepted 2026-12-07 23:24:12 UTC".
+  if (const auto data = chain::revert_data_of(e)) {
+    return "reverted: " + describe_revert(*data);
+  }
   std::string out = e.describe();
   if (e.data.is_string()) {
     out += " data " + e.data.get<std::string>();

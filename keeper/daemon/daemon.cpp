@@ -163,7 +163,7 @@ void setup_logs(const Config& config) {
 
 // One JSON line per tick (and per error) on stderr; the status line stays on stdout.
 void log_tick_json(const TickSummary& s) {
-  log_info(KeeperLoop::status_line(s),
+  log_info(KeeperLoop::status_line(s, /*verbose=*/true),  // the JSON log has every detail
            {{"tick", s.tick},
             {"block", s.block},
             {"seconds", s.seconds},

@@ -1,6 +1,7 @@
 #include "keeper/daemon/keeper_loop.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -9,7 +10,9 @@
 #include "chain/abi.hpp"
 #include "chain/contract.hpp"
 #include "chain/hex.hpp"
+#include "keeper/core/contract_errors.hpp"
 #include "keeper/core/units.hpp"
+#include "keeper/ops/logging.hpp"
 #include "keeper/store/store.hpp"
 #include "risk/oprisk.hpp"
 
@@ -34,8 +37,12 @@ bool is_permission_revert(const std::string& message) {
       chain::to_hex(selector_bytes("UnauthorizedSigner(address)"));
   static const std::string not_owner =
       chain::to_hex(selector_bytes("OwnableUnauthorizedAccount(address)"));
+  // The refusal is in human form when the error is known ("UnauthorizedSigner: 0x.. is not ..."),
+  // its selector in hex otherwise.
   return message.find(unauthorized) != std::string::npos ||
-         message.find(not_owner) != std::string::npos;
+         message.find(not_owner) != std::string::npos ||
+         message.find("UnauthorizedSigner: ") != std::string::npos ||
+         message.find("OwnableUnauthorizedAccount: ") != std::string::npos;
 }
 
 // An operational incident in the store, when there is one (DESIGN §6).
@@ -153,9 +160,9 @@ void KeeperLoop::try_action(const chain::Address& target, const char* signature,
 
 std::string KeeperLoop::explain(const chain::RpcError& error) const {
   if (const auto data = chain::revert_data_of(error)) {
-    if (const auto reason = chain::decode_revert(*data, known_errors_)) {
-      return "reverted: " + chain::describe(*reason);
-    }
+    // The bundled contracts' errors in human form (keeper/core/contract_errors.hpp), others by
+    // name from the loaded artifacts.
+    return "reverted: " + describe_revert(*data, known_errors_);
   }
   return error.describe();
 }
@@ -375,11 +382,154 @@ void KeeperLoop::fire_actions(TickSummary& s) {
   }
 }
 
-std::string KeeperLoop::status_line(const TickSummary& s) {
+namespace {
+
+// What became of a portfolio's report this tick (issue 19: a publish decision that is not sent
+// says why): `brief` for the default line, `full` for --verbose. Empty when there was no decision
+// to publish and nothing was sent.
+struct Outcome {
+  std::string brief;
+  std::string full;
+};
+
+Outcome publish_outcome(const TickSummary& s, const PortfolioUpdate& u) {
+  const auto& sub = s.submitted;
+  const auto mine = [&u](const OnchainReport& r) { return r.portfolio_id == u.portfolio_id; };
+  const std::string decided = std::string("publish(") + to_string(u.publish) + ") ";
+  if (const auto it = std::find_if(sub.reports.begin(), sub.reports.end(), mine);
+      it != sub.reports.end()) {
+    const std::string round = std::to_string(it->round);
+    if (sub.tx_id != 0) {
+      return {"sent r" + round,
+              decided + "sent round " + round + " in transaction " + std::to_string(sub.tx_id)};
+    }
+    return {"not sent: refused",
+            decided + "not sent: round " + round + " refused in simulation: " + sub.refused};
+  }
+  if (u.publish == PublishReason::kNone || !u.has_estimate) {
+    return {};
+  }
+  if (s.reads_disagree) {
+    return {"not sent: reads disagree",
+            decided + "not sent: the endpoints disagree on this tick's prices"};
+  }
+  if (const auto it = std::find_if(sub.waiting.begin(), sub.waiting.end(), mine);
+      it != sub.waiting.end()) {
+    const std::string round = std::to_string(it->round);
+    return {"held r" + round + ": tx in flight",
+            decided + "round " + round +
+                " held: it waits for the portfolio's report transaction in flight"};
+  }
+  const std::string tag = "p" + std::to_string(u.portfolio_id) + " ";
+  for (const auto& why : sub.not_sent) {
+    if (why.rfind(tag, 0) == 0) {
+      return {"not sent: no newer prices", decided + "not sent: " + why.substr(tag.size())};
+    }
+  }
+  const std::string named = "portfolio " + std::to_string(u.portfolio_id) + ": ";
+  for (const auto& why : sub.unbuilt) {
+    if (why.rfind(named, 0) == 0) {
+      std::string full = decided;
+      full += "not sent: report not built: ";
+      full += why;
+      return {"not sent: not built", full};
+    }
+  }
+  return {"not sent: no report", decided + "not sent: no report was built"};
+}
+
+// The default line's budget (issue 19): with the embedded default's two portfolios the line
+// stays under it; events that do not fit are counted ("+2 more"; --verbose shows them).
+constexpr std::size_t kShortLineBudget = 160;
+
+// The tick's events in a few words, most telling first: errors (the first, shortened, and how
+// many), report confirmations ("accepted p1 r1, p2 r1"), actions sent or mined, then refusals
+// grouped by error ("startCoverage, settle: NoActiveEpoch"). What the portfolios' parts say
+// already (reports not sent, reports waiting) is left out.
+std::vector<std::string> brief_events(const TickSummary& s) {
+  std::vector<std::string> events;
+  if (!s.errors.empty()) {
+    std::string first = s.errors.front();
+    if (first.size() > 32) {
+      first = first.substr(0, 29) + "...";
+    }
+    events.push_back(
+        "error: " + first +
+        (s.errors.size() > 1 ? " (+" + std::to_string(s.errors.size() - 1) + ")" : std::string()));
+  }
+  std::map<std::string, std::string> verdicts;  // "accepted" -> "p1 r1, p2 r1"
+  for (const auto& text : s.confirmations) {
+    unsigned long long round = 0;
+    unsigned long long portfolio = 0;
+    std::array<char, 16> verdict{};
+    if (std::sscanf(text.c_str(), "round %llu of portfolio %llu %15s", &round, &portfolio,
+                    verdict.data()) != 3) {
+      events.push_back(text);
+      continue;
+    }
+    auto& list = verdicts[verdict.data()];
+    list += list.empty() ? "p" : ", p";
+    list += std::to_string(portfolio);
+    list += " r";
+    list += std::to_string(round);
+  }
+  for (const auto& [verdict, list] : verdicts) {
+    std::string event = verdict;
+    event += ' ';
+    event += list;
+    events.push_back(std::move(event));
+  }
+  std::vector<std::pair<std::string, std::string>> refused;  // error -> labels
+  for (const auto& text : s.actions) {
+    if (text.rfind("not sent: ", 0) == 0 ||
+        text.find(" waits for report transaction ") != std::string::npos) {
+      continue;
+    }
+    if (const auto at = text.find(" not possible: "); at != std::string::npos) {
+      // "rebalance not possible: reverted: InsideBand: VaR ..." -> InsideBand
+      std::string why = text.substr(at + 15);
+      if (why.rfind("reverted: ", 0) == 0) {
+        why = why.substr(10);
+        why = why.substr(0, std::min(why.find(':'), why.find('(')));
+      } else {
+        why = "not possible";
+      }
+      const auto it = std::find_if(refused.begin(), refused.end(),
+                                   [&why](const auto& r) { return r.first == why; });
+      if (it == refused.end()) {
+        refused.emplace_back(why, text.substr(0, at));
+      } else {
+        it->second += ", " + text.substr(0, at);
+      }
+      continue;
+    }
+    std::string brief = text;
+    for (const char* verb : {" mined ", " reverted "}) {
+      if (const auto at = text.find(verb); at != std::string::npos) {
+        brief = text.substr(0, at) + verb + "(gas" + text.substr(text.rfind(' ')) + ")";
+      }
+    }
+    events.push_back(brief);
+  }
+  for (const auto& [why, labels] : refused) {
+    std::string event = labels;
+    event += ": ";
+    event += why;
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+}  // namespace
+
+std::string KeeperLoop::status_line(const TickSummary& s, bool verbose) {
   std::ostringstream out;
-  out << "tick " << s.tick << " block " << s.block << " |";
-  for (const auto& [asset, price] : s.pipeline.prices) {
-    out << ' ' << asset << ' ' << std::fixed << std::setprecision(2) << price;
+  out << "tick " << s.tick << " block " << s.block;
+  if (verbose) {
+    out << " |";
+    for (const auto& [asset, price] : s.pipeline.prices) {
+      out << ' ' << asset << ' ' << std::fixed << std::setprecision(2) << price;
+    }
   }
   for (const auto& u : s.pipeline.portfolios) {
     out << " | p" << u.portfolio_id;
@@ -391,34 +541,54 @@ std::string KeeperLoop::status_line(const TickSummary& s) {
         << risk::to_string(u.status);
     if (u.stepped) {
       // The oracle's change limit holds the figures back: how far they lag the breaker's.
-      out << " stepping to VaR " << percent(u.target_var) << " CVaR " << percent(u.target_cvar);
+      out << " stepping";
+      if (verbose) {
+        out << " to VaR " << percent(u.target_var) << " CVaR " << percent(u.target_cvar);
+      }
     }
     // The estimate's diagnostics (risk/risk_diagnostic.hpp), e.g. [non_positive_var] when the
     // published 0 is a clamp of a negative VaR, so no fallback or clamp stays silent.
     for (const auto& d : u.computed.diagnostics) {
       out << " [" << risk::to_string(d.kind) << ']';
     }
-    if (u.publish != PublishReason::kNone) {
-      out << " publish(" << to_string(u.publish) << ")";
+    const Outcome outcome = publish_outcome(s, u);
+    const std::string& said = verbose ? outcome.full : outcome.brief;
+    if (!said.empty()) {
+      out << ' ' << said;
     }
   }
-  if (s.submitted.tx_id != 0) {
-    out << " | sent";
-    for (const auto& r : s.submitted.reports) {
-      out << " p" << r.portfolio_id << " round " << r.round;
+  if (verbose) {
+    std::ostringstream tail;
+    tail << " | " << std::fixed << std::setprecision(3) << s.seconds << " s";
+    for (const auto& c : s.confirmations) {
+      out << " | " << c;
     }
+    for (const auto& a : s.actions) {
+      if (a.rfind("not sent: ", 0) != 0 &&
+          a.find(" waits for report transaction ") == std::string::npos) {
+        out << " | " << a;  // the portfolio's part says those
+      }
+    }
+    for (const auto& e : s.errors) {
+      out << " | error: " << e;
+    }
+    return out.str() + tail.str();
   }
-  for (const auto& c : s.confirmations) {
-    out << " | " << c;
+  const std::vector<std::string> events = brief_events(s);
+  std::string line = out.str();
+  std::size_t shown = 0;
+  for (; shown < events.size(); ++shown) {
+    const std::size_t more = events.size() - shown - 1;
+    const std::size_t reserve = more == 0 ? 0 : std::string(" | +99 more").size();
+    if (line.size() + 3 + events[shown].size() + reserve > kShortLineBudget) {
+      break;
+    }
+    line += " | " + events[shown];
   }
-  for (const auto& a : s.actions) {
-    out << " | " << a;
+  if (shown < events.size()) {
+    line += " | +" + std::to_string(events.size() - shown) + " more";
   }
-  for (const auto& e : s.errors) {
-    out << " | error: " << e;
-  }
-  out << " | " << std::fixed << std::setprecision(3) << s.seconds << " s";
-  return out.str();
+  return line;
 }
 
 void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const StopSignals& stop,
@@ -431,7 +601,7 @@ void run_keeper(KeeperLoop& loop, std::chrono::milliseconds interval, const Stop
       before_tick(loop.ticks() + 1);
     }
     const auto summary = loop.tick();
-    out << KeeperLoop::status_line(summary) << std::endl;
+    out << KeeperLoop::status_line(summary, verbose_ticks()) << std::endl;
     if (after_tick) {
       after_tick(summary);
     }

@@ -66,9 +66,12 @@ class KeeperLoop {
   // One tick; never throws for chain faults (they are in TickSummary::errors and incidents).
   [[nodiscard]] TickSummary tick();
 
-  // One status line for a tick (prices, VaR, CVaR, breaker state, published round and full tx
-  // hash, gas, actions).
-  [[nodiscard]] static std::string status_line(const TickSummary& s);
+  // One status line for a tick. Default (issue 19): short, at most ~160 characters with two
+  // portfolios: block, per portfolio VaR, CVaR, breaker state and what became of its report
+  // (sent, or not sent and why), then the tick's events in a few words while they fit.
+  // verbose (`run --verbose`, and the JSON log): prices, full tx hashes, gas, every refusal in
+  // human form, every error in full.
+  [[nodiscard]] static std::string status_line(const TickSummary& s, bool verbose = false);
 
   [[nodiscard]] std::uint64_t ticks() const noexcept { return ticks_; }
 

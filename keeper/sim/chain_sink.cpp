@@ -18,6 +18,7 @@
 #include "chain/tx_manager.hpp"
 #include "chain/url.hpp"
 #include "keeper/config/config.hpp"
+#include "keeper/core/contract_errors.hpp"
 #include "keeper/core/reporter.hpp"
 #include "keeper/core/units.hpp"
 #include "keeper/deploy/deploy.hpp"
@@ -93,7 +94,7 @@ struct ChainSink::Impl {
     throw ChainSinkError("--chain local: RiskOracle refused the report of portfolio " +
                          std::to_string(report.portfolio_id) + " round " +
                          std::to_string(report.round) + " with " +
-                         (reason ? chain::describe(*reason) : chain::to_hex(*revert)) +
+                         describe_revert(*revert, errors) +
                          ", which the simulated keeper cannot cause (a bug: please report it).");
   }
 

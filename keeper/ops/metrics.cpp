@@ -188,9 +188,9 @@ const MetricFamily::Series* MetricFamily::find(const std::vector<std::string>& v
 }
 
 void MetricFamily::render(std::string& out) const {
-  if (series_.empty()) {
-    return;
-  }
+  // A labelled family with no series yet is still declared (HELP and TYPE, no sample), so every
+  // family the keeper exports is in every exposition (issue 19: the Grafana dashboard's queries
+  // are checked against it).
   if (!help_.empty()) {  // an empty HELP line says nothing (the Go client omits it too)
     out += "# HELP ";
     out += name_;

@@ -4,8 +4,9 @@
 //   # TYPE <name> counter|gauge|histogram
 //   <name>{<label>="<value, with \ " and newline escaped>",...} <value>
 // Families are rendered sorted by name, series sorted by their label values, so the output is
-// deterministic. A labelled family with no series yet is left out (as the Go client does); an
-// unlabelled family always has its one series, starting at 0.
+// deterministic. A labelled family with no series yet is declared by its HELP and TYPE lines
+// alone (as the Python client does), so every family is in every exposition; an unlabelled
+// family always has its one series, starting at 0.
 //
 // Safety: label names that name a secret (password, secret, private_key, mnemonic, ...) are
 // refused at registration, and a label value that looks like a 32-byte hex string (a private key,

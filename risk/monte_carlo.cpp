@@ -589,11 +589,11 @@ class ScenarioMemo {
         return e.set;
       }
     }
-    ++stats_.misses;
     return nullptr;
   }
   void insert(ScenarioKey key, std::shared_ptr<const ScenarioSet> set) {
     const std::lock_guard lock(mutex_);
+    ++stats_.misses;  // a set simulated and stored
     for (const auto& e : entries_) {
       if (e.key == key) {
         return;  // another thread stored the same set meanwhile
@@ -608,6 +608,24 @@ class ScenarioMemo {
       }) = std::move(entry);
     }
   }
+  // True when `key` was asked for before without a set being stored: the second request of a
+  // model stores its set, so a run asked for once (a lone estimate, portfolios with their own
+  // seeds) is simulated directly and never pays for storing scenarios nobody reuses.
+  bool asked_before(const ScenarioKey& key) {
+    const std::lock_guard lock(mutex_);
+    for (auto& k : asked_) {
+      if (k == key) {
+        return true;
+      }
+    }
+    if (asked_.size() < kAsked) {
+      asked_.push_back(key);
+    } else {
+      asked_[next_asked_] = key;
+      next_asked_ = (next_asked_ + 1) % kAsked;
+    }
+    return false;
+  }
   McScenarioCacheStats stats() {
     const std::lock_guard lock(mutex_);
     return stats_;
@@ -615,6 +633,9 @@ class ScenarioMemo {
 
  private:
   static constexpr std::size_t kEntries = 4;
+  static constexpr std::size_t kAsked = 8;
+  std::vector<ScenarioKey> asked_;
+  std::size_t next_asked_ = 0;
   struct Entry {
     ScenarioKey key;
     std::shared_ptr<const ScenarioSet> set;
@@ -795,11 +816,12 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   const std::span<const double> losses(losses_buffer.get(), n_paths);
   const std::size_t set_bytes = 2 * sizeof(double) * p.n * blocks *
                                 (units_per_block(p) + kBatchSize - 1) / kBatchSize * kBatchSize;
+  std::shared_ptr<const ScenarioSet> set;
   if (settings.share_scenarios && !p.jumps && set_bytes <= kMcSharedScenarioBytes) {
     ScenarioKey key{p.distribution, p.nu,   model.drift,  model.covariance, p.paths,
                     p.horizon,      p.seed, p.antithetic, p.revaluation};
-    std::shared_ptr<const ScenarioSet> set = scenario_memo().find(key);
-    if (!set) {
+    set = scenario_memo().find(key);
+    if (!set && scenario_memo().asked_before(key)) {
       auto fresh = std::make_shared<ScenarioSet>();
       fresh->n = p.n;
       fresh->batches_per_block = (units_per_block(p) + kBatchSize - 1) / kBatchSize;
@@ -810,6 +832,8 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
       set = fresh;
       scenario_memo().insert(std::move(key), set);
     }
+  }
+  if (set) {
     for_each_block(blocks, settings.threads, [&](std::size_t b) {
       losses_from_set(p, *set, b, losses_buffer.get() + b * kMcBlockPaths);
     });

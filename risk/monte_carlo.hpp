@@ -68,7 +68,8 @@ struct McSettings {
   // portfolios of a keeper tick that hold the same assets under the config's default seed (issue
   // 17, scale): they then only revalue. Bit-identical to simulating afresh (the stored values
   // are the very terms the revaluation sums, in the same order); normal and Student-t models
-  // only, and only sets of at most kMcSharedScenarioBytes (else simulated as before).
+  // only, and only sets of at most kMcSharedScenarioBytes (else simulated as before). A model's
+  // first request is simulated directly; its second stores the set (up to 4 sets are kept).
   bool share_scenarios = true;
 };
 

@@ -32,7 +32,7 @@ struct Outcome {
 // whatever step is in progress, so a silent or trickling peer costs at most `timeout`.
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(net::io_context& ioc, chain::Url url, http::verb verb, std::string target,
+  Exchange(net::io_context& ioc, chain::Url url, http::verb verb, const std::string& target,
            std::string body, const PeerClientOptions& options, Outcome& out)
       : resolver_(ioc),
         stream_(ioc),

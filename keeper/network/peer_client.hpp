@@ -17,7 +17,7 @@ namespace varkeeper::keeper::network {
 
 struct PeerClientOptions {
   std::chrono::milliseconds timeout{2'000};  // per peer, the whole exchange
-  std::size_t max_response_bytes = 16 * 1024;
+  std::size_t max_response_bytes = std::size_t{16} * 1024;
 };
 
 struct PushResult {

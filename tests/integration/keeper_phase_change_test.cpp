@@ -278,7 +278,8 @@ TEST_CASE(
   REQUIRE(c.pool.call("evm_setIntervalMining", Json::array({1})));
   const char* other = std::getenv("VARKEEPER_PHASE_CHANGE_BINARY");
   const std::string binary = other != nullptr ? other : VARKEEPER_BINARY;
-  Daemon daemon(dir, {binary, "run", "--config", config});
+  // --verbose: the tick lines carry the consensus prices this test follows (issue 19).
+  Daemon daemon(dir, {binary, "run", "--config", config, "--verbose"});
   INFO("daemon stdout:\n" << daemon.out() << "\ndaemon stderr:\n" << daemon.err());
   REQUIRE(wait_for_reports(c.eth, *oracle_abi, oracle, 0, 2));
 

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "risk/backtest_duration.hpp"
+
 namespace varkeeper::keeper {
 
 namespace {
@@ -98,6 +100,16 @@ std::vector<std::pair<std::string, std::vector<std::string>>> summary_rows(
       [](const PortfolioSummary& s) { return p_value(s.christoffersen_ind_p); });
   add("Christoffersen cc p",
       [](const PortfolioSummary& s) { return p_value(s.christoffersen_cc_p); });
+  add("duration (C-P) p", [](const PortfolioSummary& s) {
+    return s.duration_defined ? p_value(s.duration_p) + " (LR " + fmt("%.3f", s.duration_lr) +
+                                    ", Weibull b " + fmt("%.3f", s.duration_weibull_b) + ")"
+                              : std::string("n/a");
+  });
+  add("DQ (E-M) p", [](const PortfolioSummary& s) {
+    return s.dq_defined ? p_value(s.dq_p) + " (DQ " + fmt("%.3f", s.dq) + ", dof " +
+                              std::to_string(s.dq_dof) + ")"
+                        : std::string("n/a");
+  });
   add("traffic light", [](const PortfolioSummary& s) { return s.zone; });
   add("ES Z2 (Acerbi-Szekely)", [](const PortfolioSummary& s) { return fmt("%.4f", s.es_z2); });
   add("breaker trips", [](const PortfolioSummary& s) {
@@ -236,6 +248,18 @@ std::string summary_json(const SimulationResult& r) {
     p["kupiec_p"] = s.kupiec_p;
     p["christoffersen_independence_p"] = s.christoffersen_ind_p;
     p["christoffersen_conditional_coverage_p"] = s.christoffersen_cc_p;
+    p["duration"] = s.duration_defined
+                        ? nlohmann::ordered_json{{"test", "christoffersen-pelletier-2004"},
+                                                 {"lr", s.duration_lr},
+                                                 {"p_value", s.duration_p},
+                                                 {"weibull_b", s.duration_weibull_b}}
+                        : nlohmann::ordered_json(nullptr);
+    p["dq"] = s.dq_defined ? nlohmann::ordered_json{{"test", "engle-manganelli-2004"},
+                                                    {"dq", s.dq},
+                                                    {"p_value", s.dq_p},
+                                                    {"dof", s.dq_dof},
+                                                    {"lags", risk::kDefaultDqLags}}
+                           : nlohmann::ordered_json(nullptr);
     p["traffic_light"] = s.zone;
     p["es_z2"] = s.es_z2;
     p["breaker_trips"] = s.breaker_trips;

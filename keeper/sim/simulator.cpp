@@ -8,6 +8,7 @@
 #include "keeper/core/report_builder.hpp"
 #include "keeper/core/units.hpp"
 #include "keeper/io/price_csv.hpp"
+#include "risk/backtest_duration.hpp"
 #include "risk/constant_product_amm.hpp"
 #include "risk/feed_emulator.hpp"
 #include "risk/random_stream.hpp"
@@ -879,6 +880,18 @@ void SimulationRun::backtest(std::size_t j) {
     sum.zone = risk::to_string(risk::traffic_light(realized.size(), sum.exceptions, alpha).zone);
     if (std::all_of(es.begin(), es.end(), [](double e) { return e > 0.0; })) {
       sum.es_z2 = risk::acerbi_szekely_z2(realized, var, es, alpha);
+    }
+    const auto duration = risk::christoffersen_pelletier_duration(hits);
+    sum.duration_defined = duration.defined;
+    sum.duration_lr = duration.lr.lr;
+    sum.duration_p = duration.lr.p_value;
+    sum.duration_weibull_b = duration.shape_b;
+    if (realized.size() > 2 * risk::kDefaultDqLags + 2) {
+      const auto dq = risk::engle_manganelli_dq(realized, var, alpha);
+      sum.dq_defined = true;
+      sum.dq = dq.dq;
+      sum.dq_p = dq.p_value;
+      sum.dq_dof = dq.dof;
     }
   }
   sum.gas = sum.gas_reports + sum.gas_rebalances + sum.gas_protection;

@@ -145,6 +145,17 @@ struct PortfolioSummary {
   double christoffersen_cc_p = 1.0;
   std::string zone = "green";
   double es_z2 = 0.0;  // Acerbi-Szekely Z2 (< 0: risk understated)
+  // Christoffersen-Pelletier duration test and Engle-Manganelli DQ test (4 lags) on the same
+  // samples (risk/backtest_duration.hpp); *_defined false when the samples do not allow them
+  // (no uncensored duration; too few samples for the DQ regression).
+  bool duration_defined = false;
+  double duration_lr = 0.0;
+  double duration_p = 1.0;
+  double duration_weibull_b = 1.0;
+  bool dq_defined = false;
+  double dq = 0.0;
+  double dq_p = 1.0;
+  int dq_dof = 0;
   std::size_t breaker_trips = 0;
   std::size_t ticks_tripped = 0;
   double peak_computed_var = 0.0;

@@ -7,10 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "keeper/core/units.hpp"
 #include "keeper/sim/simulation_output.hpp"
+#include "risk/backtest_duration.hpp"
 #include "risk/oprisk.hpp"
 
 using namespace varkeeper;
@@ -253,7 +257,8 @@ TEST_CASE("report gas: the first report pays the fresh slots, each later one a s
   CHECK(sum.cost_eth == doctest::Approx(sum.gas * 20e-9));
 }
 
-TEST_CASE("exceptions count realised next-period losses above the VaR on chain") {
+TEST_CASE(
+    "exceptions count realised next-period losses above the VaR on chain; duration and DQ too") {
   const auto r = run_simulation(library("vol-regime"));
   const auto& sum = r.summaries[0];
   std::size_t samples = 0, exceptions = 0;
@@ -272,6 +277,43 @@ TEST_CASE("exceptions count realised next-period losses above the VaR on chain")
   const double lr = -2.0 * ((n - x) * std::log(1 - p) + (x > 0 ? x * std::log(p) : 0.0)) +
                     2.0 * ((n - x) * std::log(1 - phat) + (x > 0 ? x * std::log(phat) : 0.0));
   CHECK(sum.kupiec_p == doctest::Approx(std::erfc(std::sqrt(lr / 2.0))).epsilon(1e-9));
+
+  // Issue 17: the Christoffersen-Pelletier duration and Engle-Manganelli DQ tests in the summary,
+  // its JSON and the HTML report, equal to the library's on the samples the report backtests.
+  std::vector<double> realized, var;  // of the samples, as the report backtests them
+  std::vector<std::uint8_t> hits;
+  for (const auto& p : r.points[0]) {
+    if (!p.sample) {
+      continue;
+    }
+    realized.push_back(-p.realised_loss);
+    var.push_back(p.onchain_var);
+    hits.push_back(p.exception ? 1 : 0);
+  }
+  REQUIRE(realized.size() == sum.backtest_obs);
+  REQUIRE(realized.size() > 2 * risk::kDefaultDqLags + 2);
+  const auto d = risk::christoffersen_pelletier_duration(hits);
+  const auto dq = risk::engle_manganelli_dq(realized, var, sum.confidence);
+  CHECK(sum.duration_defined == d.defined);
+  CHECK(sum.duration_lr == doctest::Approx(d.lr.lr).epsilon(1e-12));
+  CHECK(sum.duration_p == doctest::Approx(d.lr.p_value).epsilon(1e-12));
+  CHECK(sum.duration_weibull_b == doctest::Approx(d.shape_b).epsilon(1e-12));
+  CHECK(sum.dq_defined);
+  CHECK(sum.dq == doctest::Approx(dq.dq).epsilon(1e-12));
+  CHECK(sum.dq_p == doctest::Approx(dq.p_value).epsilon(1e-12));
+  CHECK(sum.dq_dof == dq.dof);
+  const auto j = nlohmann::json::parse(summary_json(r));
+  const auto& pj = j["portfolios"][0];
+  CHECK(pj["dq"]["dq"].get<double>() == doctest::Approx(dq.dq).epsilon(1e-12));
+  CHECK(pj["dq"]["lags"] == risk::kDefaultDqLags);
+  if (d.defined) {
+    CHECK(pj["duration"]["lr"].get<double>() == doctest::Approx(d.lr.lr).epsilon(1e-12));
+  } else {
+    CHECK(pj["duration"].is_null());
+  }
+  const std::string html = report_html(r);
+  CHECK(html.find("duration (C-P) p") != std::string::npos);
+  CHECK(html.find("DQ (E-M) p") != std::string::npos);
 }
 
 TEST_CASE("the same scenario and seed give byte-identical outputs; another seed does not") {

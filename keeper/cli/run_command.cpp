@@ -55,6 +55,12 @@ const RegisterCommand kRegister{
                       "Local mode: operations address for /metrics, the web view (/) and its API "
                       "(host:port; port 0 = a free port, printed at start)")
           ->capture_default_str();
+      cmd->add_option("--keepers", opts->local.keepers,
+                      "Local mode: run a keeper set of this many keepers (2 or 3), each with its "
+                      "own signer key, store and peer listener, quorum 2 (docs/operations.md, "
+                      "\"Keeper network\")")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 3));
       cmd->add_option("--artifacts", opts->local.artifacts_dir,
                       "Contract artifacts directory (default: next to the binary)");
       cmd->add_flag("--verbose", opts->verbose,

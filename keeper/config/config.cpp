@@ -784,11 +784,6 @@ void read_network(const Table& top, Config& config) {
                       "is this keeper's own signer (keys.signers[0])");
     }
   }
-  if (s.propose_after_blocks >= s.round_blocks) {
-    n.fail("propose_after_blocks", "must be below network.round_blocks (" +
-                                       std::to_string(s.round_blocks) +
-                                       "): a round's report is replaced at the next trigger block");
-  }
   if (s.backup_delay_blocks * config.peers.size() > s.propose_after_blocks) {
     n.fail("backup_delay_blocks", "x the number of peers (" + std::to_string(config.peers.size()) +
                                       ") must not exceed network.propose_after_blocks (" +

@@ -1,6 +1,12 @@
 #include "keeper/devchain/local_chain.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <mutex>
+#include <sstream>
 
 #include <chrono>
 #include <cmath>
@@ -27,6 +33,7 @@
 #include "keeper/devchain/local_market.hpp"
 #include "keeper/install/install_paths.hpp"
 #include "keeper/io/price_csv.hpp"
+#include "keeper/network/network_keeper.hpp"
 #include "keeper/ops/selfcheck.hpp"
 
 namespace varkeeper::keeper {
@@ -192,6 +199,8 @@ void connect(LocalNode& node, const std::string& rpc_url, std::ostream& out) {
 struct LocalAccounts {
   chain::SecretKey owner = dev_key(0);
   std::vector<chain::SecretKey> signers{dev_key(1), dev_key(2), dev_key(3)};
+  // --keepers N: their gas-paying senders, one per keeper (anvil4, anvil5, anvil6).
+  std::vector<chain::SecretKey> network_senders{dev_key(4), dev_key(5), dev_key(6)};
   Address owner_address = dev_address(0);
   Address underwriter = dev_address(7);
   Address buyer = dev_address(8);
@@ -592,6 +601,46 @@ class MarketParticipants {
   std::uint64_t bought_epoch_ = 0;
 };
 
+// A free loopback TCP port now (the kernel's pick; closed again at once).
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    throw StartupError("cannot open a socket to pick a peer port");
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+  auto* sa = reinterpret_cast<sockaddr*>(&a);
+  if (::bind(fd, sa, sizeof a) != 0 || ::getsockname(fd, sa, &len) != 0) {
+    ::close(fd);
+    throw StartupError("cannot pick a free loopback port for a peer listener");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Lines written by one keeper's thread reach the shared output whole (a line at a time).
+class LineBuffer : public std::stringbuf {
+ public:
+  LineBuffer(std::ostream& out, std::mutex& mu) : out_(out), mu_(mu) {}
+
+ protected:
+  int sync() override {
+    const std::lock_guard lock(mu_);
+    out_ << str();
+    out_.flush();
+    str("");
+    return 0;
+  }
+
+ private:
+  std::ostream& out_;
+  std::mutex& mu_;
+};
+
 std::string default_store_path(const std::string& given) {
   if (!given.empty()) {
     return given;
@@ -607,6 +656,156 @@ std::vector<chain::AbiSignature> contract_errors(const ArtifactSet& artifacts) {
     errors.insert(errors.end(), abi.error_signatures().begin(), abi.error_signatures().end());
   }
   return errors;
+}
+
+// Where the market opens: the "a" feeds' prices now.
+Opening opening_of(chain::EthClient& eth, const std::vector<FeedRef>& refs) {
+  ChainlinkSource source(eth, refs);
+  Opening at;
+  try {
+    source.init();
+  } catch (const std::runtime_error&) {
+    return at;
+  }
+  for (const auto& r : source.poll().readings) {
+    if (r.source == "a" && r.asset == "ETH" && r.round.answer > 0.0) {
+      at.eth = r.round.answer;
+    } else if (r.source == "a" && r.asset == "BTC" && r.round.answer > 0.0) {
+      at.btc = r.round.answer;
+    }
+  }
+  return at;
+}
+
+// `varkeeper run --keepers N`: N network keepers (threads, each with its own client, signer,
+// sender, store and peer listener) and the market participants on this thread.
+int run_local_network(chain::EthClient& eth, const std::string& url, Participants& who,
+                      const LocalAccounts& accounts, const Deployment& dep, const FeedMap& feeds,
+                      const LocalRunOptions& options, std::int64_t period, std::ostream& out,
+                      const StopSignals& stop) {
+  const std::size_t n = options.keepers;
+  if (n > accounts.signers.size()) {
+    throw StartupError("--keepers: the embedded chain has " +
+                       std::to_string(accounts.signers.size()) + " signer keys (2 or 3 keepers)");
+  }
+  const std::string data_dir = bundled_data_dir(options.data_dir);
+  const auto head = eth.block_number();
+  if (!head) {
+    throw StartupError("local chain: " + head.error().describe());
+  }
+  network::RoundRule rule;
+  rule.round_blocks = std::max<std::uint64_t>(options.round_blocks, 2);
+  rule.genesis_block = *head / rule.round_blocks * rule.round_blocks;  // already mined
+  rule.lag_blocks = 0;
+  rule.backup_delay_blocks = 2;  // the transmitter's transaction is mined in the next block
+  rule.propose_after_blocks = rule.backup_delay_blocks * n + 1;
+  std::vector<std::uint16_t> ports;
+  for (std::size_t i = 0; i < n; ++i) {
+    ports.push_back(free_port());
+  }
+  std::vector<FeedRef> refs;
+  const PipelineConfig pipeline = local_pipeline(feeds, period, options.seed, refs);
+  const std::string base = default_store_path(options.store_path);
+  std::vector<network::NetworkKeeperSetup> setups(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& s = setups[i];
+    s.name = "k" + std::to_string(i + 1);
+    s.chain_id = kChainId;
+    s.store_path = base + "." + s.name;
+    s.tx_options.confirmations = 1;
+    s.signer = accounts.signers[i];
+    s.oracle = dep.address_of("RiskOracle");
+    s.feeds = refs;
+    s.pipeline = pipeline;
+    s.rule = rule;
+    for (std::size_t j = 0; j < n; ++j) {
+      if (j != i) {
+        s.peers.push_back({"http://127.0.0.1:" + std::to_string(ports[j]),
+                           chain::address_of(accounts.signers[j])});
+      }
+    }
+    s.listen = "127.0.0.1:" + std::to_string(ports[i]);
+    s.push_timeout = std::chrono::milliseconds(1'000);
+    s.metrics_address = "127.0.0.1:0";
+    s.tick_interval = std::chrono::milliseconds(1'000);  // anvil mines a block a second
+    if (options.max_ticks) {
+      s.max_ticks = *options.max_ticks * std::max<std::uint64_t>(options.tick_ms, 1'000) / 1'000;
+    }
+    s.seed_history = [data_dir, period](network::RoundEngine& engine, ChainlinkSource& source,
+                                        std::uint64_t genesis) {
+      auto poll = source.poll(genesis);
+      double eth_price = kEthOpen;
+      double btc_price = kBtcOpen;
+      for (const auto& r : poll.readings) {
+        if (r.source == "a" && r.asset == "ETH") {
+          eth_price = r.round.answer;
+        } else if (r.source == "a" && r.asset == "BTC") {
+          btc_price = r.round.answer;
+        }
+      }
+      const std::int64_t at = poll.readings.empty() ? 0 : poll.readings.front().round.updated_at;
+      engine.seed_history(
+          "ETH", seeded_history(data_dir + "/eth_usd_daily.csv", 600, eth_price, at, period));
+      engine.seed_history(
+          "BTC", seeded_history(data_dir + "/btc_usd_daily.csv", 600, btc_price, at, period));
+    };
+  }
+  out << "varkeeper: keeper set of " << n << " (quorum 2), a round every " << rule.round_blocks
+      << " blocks from block " << rule.genesis_block << "; stores " << base << ".k1..k" << n
+      << std::endl;
+
+  std::mutex out_mu;
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<LineBuffer>> buffers;
+  std::vector<std::unique_ptr<std::ostream>> streams;
+  std::atomic<int> failed{0};
+  for (std::size_t i = 0; i < n; ++i) {
+    buffers.push_back(std::make_unique<LineBuffer>(out, out_mu));
+    streams.push_back(std::make_unique<std::ostream>(buffers.back().get()));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      std::ostream& kout = *streams[i];
+      try {
+        std::vector<std::unique_ptr<chain::JsonRpcClient>> clients;
+        clients.push_back(std::make_unique<chain::JsonRpcClient>(
+            chain::make_http_transport(*chain::parse_url(url))));
+        chain::EndpointPool pool(std::move(clients));
+        if (auto ok = pool.connect(kChainId); !ok) {
+          throw StartupError("the local chain is not usable: " + ok.error().describe());
+        }
+        chain::EthClient keeper_eth(pool);
+        (void)network::run_network_keeper(keeper_eth, accounts.network_senders[i], setups[i], stop,
+                                          kout);
+      } catch (const std::exception& e) {
+        kout << "[" << setups[i].name << "] varkeeper: stopped: " << e.what() << std::endl;
+        ++failed;
+      }
+    });
+  }
+  // The market on this thread, one step per tick, while the keepers run.
+  std::optional<MarketParticipants> market;
+  market.emplace(eth, who, accounts, dep, feeds, opening_of(eth, refs), options, period, out);
+  for (std::uint64_t t = 1;
+       !stop.stop_requested() && (!options.max_ticks || t <= *options.max_ticks); ++t) {
+    try {
+      market->step(t);
+    } catch (const std::exception& e) {
+      const std::lock_guard lock(out_mu);
+      out << "market: " << e.what() << std::endl;
+    }
+    if (stop.wait_for_stop(std::chrono::milliseconds(options.tick_ms))) {
+      break;
+    }
+    if (failed.load() == static_cast<int>(n)) {
+      break;
+    }
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  out << "varkeeper: keeper set stopped" << std::endl;
+  return failed.load() == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -647,6 +846,10 @@ int run_local(const LocalRunOptions& options, const StopSignals& stop, std::ostr
     }
   }
   print_contracts(dep, feeds, out);
+
+  if (options.keepers >= 2) {
+    return run_local_network(eth, node.url, who, accounts, dep, feeds, options, period, out, stop);
+  }
 
   // The keeper itself, started as every keeper is (keeper/daemon/startup.hpp).
   KeeperSetup setup;

@@ -32,6 +32,12 @@ struct LocalRunOptions {
   // /metrics, /healthz, /readyz; port 0 picks a free port (printed at start).
   std::string metrics_address = "127.0.0.1:0";
   std::string deployment_file;
+  // `--keepers N` (N >= 2; issue 18): N keepers of one keeper set on this chain instead of one
+  // keeper holding every key: dev signer keys anvil1..anvilN (the oracle is deployed with these N
+  // signers and quorum 2), senders anvil4.., a store and a peer listener each, run as threads;
+  // one status line per tick per keeper, prefixed "[k1]" etc.
+  std::size_t keepers = 1;
+  std::uint64_t round_blocks = 4;  // [network] round_blocks of the embedded keeper set
 };
 
 // Runs until `stop` (the first SIGINT/SIGTERM: the tick in progress finishes, then the anvil it

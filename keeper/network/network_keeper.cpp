@@ -298,6 +298,7 @@ void NetworkKeeper::sign_live(const TriggerResult& r, NetworkTick& t) {
     a.report = rr.report;
     a.own = mine.signature;
     a.trigger = rr.trigger_block;
+    a.signed_at = t.head;
     {
       const std::lock_guard lock(signers_mutex_);
       a.rank = transmit_rank(signers_, self_, key.first, key.second).value_or(signers_.size());
@@ -363,7 +364,8 @@ void NetworkKeeper::transmit(NetworkTick& t) {
                          std::to_string(sigs.size()) + "/" + std::to_string(quorum_) + " sigs");
     }
     const TransmitState st{false, have_quorum, a.submitted, a.proposed};
-    const auto step = transmit_step(setup_.rule, a.rank, a.trigger, t.head, st);
+    const std::uint64_t from = std::max(a.trigger, a.signed_at);
+    const auto step = transmit_step(setup_.rule, a.rank, from, t.head, st);
     const std::string name = "p" + std::to_string(pid) + " round " + std::to_string(round);
     if (step == TransmitStep::kSubmit) {
       sigs.resize(quorum_);
@@ -394,7 +396,7 @@ void NetworkKeeper::transmit(NetworkTick& t) {
         enqueue("netpropose:" + std::to_string(pid) + "." + std::to_string(round), data, "propose");
         ++proposals_;
         t.events.push_back(name + " propose sent (no quorum of signatures by block " +
-                           std::to_string(a.trigger + setup_.rule.propose_after_blocks) + ")");
+                           std::to_string(from + setup_.rule.propose_after_blocks) + ")");
       }
     }
     // Missing signatures: ask the peers that have not signed yet for theirs (a peer that pushed
@@ -525,6 +527,19 @@ std::uint64_t run_network_keeper(chain::EthClient& eth, const chain::SecretKey& 
   }
   RoundEngine engine(setup.pipeline, setup.rule);
   const std::uint64_t genesis = first_trigger(setup.rule);
+  // History is pinned to the genesis trigger: wait until the chain has it.
+  bool announced = false;
+  while (!stop.stop_requested()) {
+    const auto head = eth.block_number();
+    if (head && *head >= genesis) {
+      break;
+    }
+    if (!announced) {
+      out << prefix << "varkeeper: waiting for the genesis trigger block " << genesis << std::endl;
+      announced = true;
+    }
+    (void)stop.wait_for_stop(std::chrono::milliseconds(250));
+  }
   if (setup.seed_history) {
     setup.seed_history(engine, source, genesis);
   }

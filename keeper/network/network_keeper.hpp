@@ -95,6 +95,10 @@ class NetworkKeeper {
     OnchainReport report;
     chain::Signature own;
     std::uint64_t trigger = 0;
+    // The head when this keeper signed: the backup and propose delays count from the trigger or
+    // from here, whichever is later, so a keeper that signs late (catching up, restarted) does
+    // not submit at once as a backup while the transmitter's transaction is on its way.
+    std::uint64_t signed_at = 0;
     std::size_t rank = 0;
     bool submitted = false;
     bool proposed = false;

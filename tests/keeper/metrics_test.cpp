@@ -113,14 +113,21 @@ TEST_CASE("special sample values are written +Inf, -Inf and NaN") {
   CHECK(std::stod(format_sample_value(1e300)) == 1e300);
 }
 
-TEST_CASE("an unlabelled family renders at zero and a labelled one only once it has a series") {
+TEST_CASE("an unlabelled family renders at zero, a labelled one is declared before its series") {
   MetricsRegistry reg;
   (void)reg.counter("varkeeper_gas_spent_wei_total", "Gas.");
-  (void)reg.gauge("varkeeper_price", "Price.", {"asset"});
+  auto& price = reg.gauge("varkeeper_price", "Price.", {"asset"});
+  // Issue 19: every family is in every exposition (the Grafana dashboard test relies on it),
+  // a labelled one without series by its HELP and TYPE lines alone.
   CHECK(reg.render() ==
         "# HELP varkeeper_gas_spent_wei_total Gas.\n"
         "# TYPE varkeeper_gas_spent_wei_total counter\n"
-        "varkeeper_gas_spent_wei_total 0\n");
+        "varkeeper_gas_spent_wei_total 0\n"
+        "# HELP varkeeper_price Price.\n"
+        "# TYPE varkeeper_price gauge\n");
+  price.set({"ETH"}, 2);
+  CHECK(reg.render().find("# TYPE varkeeper_price gauge\nvarkeeper_price{asset=\"ETH\"} 2\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("registration refuses bad names, secret label names, and shape clashes") {

@@ -29,13 +29,15 @@ if ((${#missing[@]})); then
 fi
 
 # npm tools pinned by package-lock.json (anvil, forge, cast, solc-js 0.8 and 0.6, forge-std,
-# OpenZeppelin).
+# OpenZeppelin, playwright-core for the browser test of the web view, which drives the Debian
+# chromium above).
 stamp=node_modules/.varkeeper-lock
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "setup: installing pinned npm tools (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
+[ -f node_modules/playwright-core/package.json ] || { echo "setup: playwright-core missing after npm ci" >&2; exit 1; }
 for t in anvil forge cast; do
   [ -x "node_modules/.bin/$t" ] || { echo "setup: node_modules/.bin/$t missing after npm ci" >&2; exit 1; }
 done

@@ -851,6 +851,12 @@ McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,
   r.var = tail.var;
   r.cvar = tail.cvar;
   r.paths = n_paths;
+  r.law.kind = PredictiveLaw::Kind::kSample;
+  r.law.sample_size = n_paths;
+  r.law.tail.reserve(tail.ranked.size());
+  for (const std::size_t j : tail.ranked) {
+    r.law.tail.push_back(losses[j]);
+  }
   const std::size_t lo = k > d ? k - d : 1;
   const std::size_t hi = std::min(tail.ranked.size(), k + d);
   standard_errors(losses, tail, alpha, p.antithetic ? 2 : 1, lo, hi, blocks, settings.threads, r);

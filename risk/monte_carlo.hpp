@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "risk/portfolio_loss.hpp"
+#include "risk/predictive_law.hpp"
 
 namespace varkeeper::risk {
 
@@ -84,6 +85,9 @@ struct McResult {
   std::vector<double> component_var;
   std::vector<double> component_cvar;
   std::size_t paths = 0;
+  // The simulated loss law (risk/predictive_law.hpp, kind sample): the ranked worst losses,
+  // worst first (every loss at or above the VaR and a few below it), out of `paths`.
+  PredictiveLaw law;
 };
 
 [[nodiscard]] McResult monte_carlo_risk(const McModel& model, std::span<const double> weights,

@@ -323,6 +323,7 @@ void estimate_monte_carlo(RiskMethod method, const ReturnWindow& window,
   e.stderr_cvar = r.stderr_cvar;
   e.n_scenarios = r.paths;
   e.nu = model.nu;
+  e.law = r.law;
   copy_components(r, e, o.components);
   if (method == RiskMethod::kMcT && o.revaluation == Revaluation::kFull &&
       std::any_of(weights.begin(), weights.end(), [](double w) { return w < 0.0; })) {

@@ -153,6 +153,35 @@ TEST_CASE("a lone short's law is its exact revaluation, and historical methods h
   }
 }
 
+TEST_CASE("a Monte Carlo law resamples the simulated paths' own tail") {
+  const auto returns = window_returns(300, 2, 13);
+  const std::vector<double> weights{0.5, 0.5};
+  RiskOptions o;
+  o.paths = 20'000;
+  o.seed = 3;
+  for (const RiskMethod m : {RiskMethod::kMcNormal, RiskMethod::kMcT}) {
+    const RiskEstimate e = estimate_risk(m, ReturnWindow{returns, 2}, weights, o);
+    INFO(to_string(m));
+    REQUIRE(e.law.kind == PredictiveLaw::Kind::kSample);
+    CHECK(e.law.sample_size == e.n_scenarios);
+    CHECK(std::is_sorted(e.law.tail.rbegin(), e.law.tail.rend()));
+    // Every path loss above the VaR is kept, and the kept tail's mean above the VaR is the CVaR
+    // up to the weight of the VaR scenario itself (one of n (1 - alpha) = 200).
+    CHECK(e.law.lowest_u() < 0.99);
+    double sum = 0.0;
+    std::size_t above = 0;
+    for (const double l : e.law.tail) {
+      if (l >= e.var) {
+        sum += l;
+        ++above;
+      }
+    }
+    REQUIRE(above > 0);
+    CHECK(sum / static_cast<double>(above) == doctest::Approx(e.cvar).epsilon(0.01));
+    CHECK(e.law.loss_quantile(0.99) == doctest::Approx(e.var).epsilon(0.01));
+  }
+}
+
 TEST_CASE("under a correct Student-t model the law-simulated Z2 rejects about 5 percent") {
   // 150 independent backtests of 250 days at 97.5 % (Basel's ES level), each with 250 simulated
   // Z2s under the forecasts' own t(4) laws. The rejection count of a correctly sized 5 % test is
@@ -228,7 +257,7 @@ TEST_CASE("the law-simulated Z2 is seeded and refuses a period without a law") {
                   std::invalid_argument);
 }
 
-TEST_CASE("a rolling backtest reports the law-simulated Z2 for the parametric methods only") {
+TEST_CASE("a rolling backtest reports the law-simulated Z2 for parametric and Monte Carlo only") {
   const auto returns = window_returns(260, 1, 17);
   const std::vector<double> w{1.0};
   RollingBacktestOptions o;

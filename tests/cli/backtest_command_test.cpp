@@ -273,3 +273,16 @@ TEST_CASE("varkeeper backtest shows the duration and DQ tests, equal to the libr
   CHECK(text.out.find("duration (C-P)   LR ") != std::string::npos);
   CHECK(text.out.find("DQ (E-M)         DQ ") != std::string::npos);
 }
+
+TEST_CASE("varkeeper backtest shows Z2 under the forecast law for parametric methods only") {
+  varkeeper::test::require_tool(VARKEEPER_BINARY);
+  const auto normal = run_json({"--prices", kBtc, "--method", "parametric-normal", "--window",
+                                "250", "--refit", "20", "--es-simulations", "300"});
+  REQUIRE(normal["es_test_model"].is_object());
+  CHECK(normal["es_test_model"]["z2"].get<double>() == normal["es_test"]["z2"].get<double>());
+  CHECK(normal["es_test_model"]["simulations"] == 300);
+  CHECK(normal["es_test_model"]["critical_value"].get<double>() < 0.0);
+  const auto hist = run_json({"--prices", kBtc, "--method", "historical", "--window", "250",
+                              "--refit", "20", "--es-simulations", "300"});
+  CHECK(hist["es_test_model"].is_null());
+}

@@ -209,6 +209,11 @@ TEST_CASE(
                                        [](auto& x, auto& y) { return x.round < y.round; });
     CHECK(latest.round >= last->round);
     if (latest.round == last->round) CHECK(latest.var_wad == last->var_wad);
+    for (const auto& x : landed) {
+      const auto subs = of_round(txs, x.round, "submit");
+      MESSAGE("figures (a) round " << x.round << " latency_blocks " << x.block - x.round
+                                   << " submit_gas " << (subs.empty() ? 0 : subs[0].gas_used));
+    }
     MESSAGE("(a) " << landed.size() << " rounds landed by their transmitters, blocks " << a_from
                    << ".." << a_to);
   }
@@ -236,6 +241,16 @@ TEST_CASE(
       }
       CHECK(proposers.size() >= 2);
       for (const auto& s : of_round(txs, a.round, "submit")) CHECK_FALSE(s.success);
+    }
+    for (const auto& x : landed) {
+      std::uint64_t gas = 0;
+      std::size_t n = 0;
+      for (const auto& p : of_round(txs, x.round, "propose")) {
+        gas += p.gas_used;
+        ++n;
+      }
+      MESSAGE("figures (d) round " << x.round << " latency_blocks " << x.block - x.round
+                                   << " propose_txs " << n << " propose_gas_total " << gas);
     }
     MESSAGE("(d) partition: " << landed.size() << " rounds landed by propose, blocks " << d_from
                               << ".." << d_to);

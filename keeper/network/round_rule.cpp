@@ -77,7 +77,7 @@ OnchainReport quantise(const OnchainReport& report, const std::optional<OnchainR
     return chain::U256((*base).*field);
   };
   const chain::U256 wad_cap(1'000'000'000'000'000'000ULL);
-  const auto fraction = [&](std::uint64_t v, std::optional<chain::U256> b) {
+  const auto fraction = [&](std::uint64_t v, const std::optional<chain::U256>& b) {
     chain::U256 r = quantise_value(chain::U256(v), b, q);
     if (r > wad_cap) {
       r = wad_cap / q * q;  // a whole loss stays within the contract's WAD bound

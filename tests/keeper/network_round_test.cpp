@@ -27,7 +27,7 @@ constexpr std::int64_t kPeriod = 60;
 constexpr std::int64_t kT0 = 1'700'000'040;
 constexpr std::uint64_t kBlocks = 10;  // round_blocks
 
-chain::Address addr(std::uint8_t last) {
+chain::Address addr(std::uint8_t last) noexcept {
   chain::Address a{};
   a[19] = last;
   return a;

@@ -111,6 +111,22 @@ std::optional<OnchainReport> Reporter::waiting(std::uint64_t portfolio_id) const
   return it->second.report;
 }
 
+OnchainReport onchain_report(std::uint64_t portfolio_id, const AcceptedReport& r) {
+  OnchainReport out;
+  out.portfolio_id = portfolio_id;
+  out.round = r.round;
+  out.observed_at = r.observed_at;
+  out.horizon = r.horizon;
+  out.confidence = r.confidence;
+  out.method = r.method;
+  out.breaker_status = r.breaker_status;
+  out.portfolio_value = r.portfolio_value;
+  out.value_at_risk = r.value_at_risk;
+  out.expected_shortfall = r.expected_shortfall;
+  out.config_hash = r.config_hash;
+  return out;
+}
+
 namespace {
 std::string describe_refusal(const chain::RpcError& e) {
   // The oracle's custom error in human form (issue 19), e.g. "TooSoon: observed 2026-12-07

@@ -123,5 +123,7 @@ struct AcceptedReport {
 
 [[nodiscard]] chain::Bytes latest_calldata(std::uint64_t portfolio_id);
 [[nodiscard]] std::optional<AcceptedReport> decode_accepted_report(chain::ByteView data);
+// The report the oracle holds, as an OnchainReport (its round, figures and observation time).
+[[nodiscard]] OnchainReport onchain_report(std::uint64_t portfolio_id, const AcceptedReport& r);
 
 }  // namespace varkeeper::keeper

@@ -34,22 +34,6 @@ std::optional<std::vector<chain::AbiValue>> call_view(chain::EthClient& eth,
   return std::move(*values);
 }
 
-OnchainReport onchain_of(std::uint64_t portfolio_id, const AcceptedReport& r) {
-  OnchainReport out;
-  out.portfolio_id = portfolio_id;
-  out.round = r.round;
-  out.observed_at = r.observed_at;
-  out.horizon = r.horizon;
-  out.confidence = r.confidence;
-  out.method = r.method;
-  out.breaker_status = r.breaker_status;
-  out.portfolio_value = r.portfolio_value;
-  out.value_at_risk = r.value_at_risk;
-  out.expected_shortfall = r.expected_shortfall;
-  out.config_hash = r.config_hash;
-  return out;
-}
-
 // The fields the change limit measures from (RiskOracle._checkHistory).
 bool same_base(const OnchainReport& a, const OnchainReport& b) {
   return a.round == b.round && a.observed_at == b.observed_at &&
@@ -148,7 +132,7 @@ std::vector<std::string> OracleSync::read(bool at_start) {
       failed(p.id, "latest() does not decode as an AcceptedReport");
       continue;
     }
-    const OnchainReport stored = onchain_of(p.id, *r);
+    const OnchainReport stored = onchain_report(p.id, *r);
     if (at_start) {
       pipeline_.restore_published(stored, static_cast<std::int64_t>(r->accepted_at));
     } else if (const auto it = base_.find(p.id);

@@ -7,22 +7,6 @@
 
 namespace varkeeper::keeper::network {
 
-OnchainReport onchain_report(std::uint64_t portfolio_id, const AcceptedReport& r) {
-  OnchainReport out;
-  out.portfolio_id = portfolio_id;
-  out.round = r.round;
-  out.observed_at = r.observed_at;
-  out.horizon = r.horizon;
-  out.confidence = r.confidence;
-  out.method = r.method;
-  out.breaker_status = r.breaker_status;
-  out.portfolio_value = r.portfolio_value;
-  out.value_at_risk = r.value_at_risk;
-  out.expected_shortfall = r.expected_shortfall;
-  out.config_hash = r.config_hash;
-  return out;
-}
-
 RoundEngine::RoundEngine(PipelineConfig config, RoundRule rule)
     : rule_(rule), pipeline_(std::move(config)) {
   for (const auto& p : pipeline_.config().portfolios) {

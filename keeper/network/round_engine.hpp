@@ -46,9 +46,6 @@ struct TriggerResult {
   std::vector<std::string> not_sent;  // publish decisions the oracle would refuse (TooSoon)
 };
 
-// The report the oracle holds, as an OnchainReport (its round, figures and observation time).
-[[nodiscard]] OnchainReport onchain_report(std::uint64_t portfolio_id, const AcceptedReport& r);
-
 class RoundEngine {
  public:
   RoundEngine(PipelineConfig config, RoundRule rule);
